@@ -1,0 +1,113 @@
+import { connect, type Socket } from 'node:net';
+import type { ByteStream, StreamCloseInfo } from './types.js';
+
+/**
+ * A ByteStream over a TCP socket. Writes are queued and sent at `flush()` under cork/uncork, so
+ * many small frames of one tick cost one syscall (DESIGN.md: one coalesced write per tick).
+ */
+export class TcpStream implements ByteStream {
+  readonly kind = 'tcp' as const;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  onData: (data: Uint8Array) => void = () => {};
+  onClose: (info: StreamCloseInfo) => void = () => {};
+
+  private readonly socket: Socket;
+  private queue: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private closed = false;
+  private lastError: Error | undefined;
+
+  /**
+   * @param socket a connected socket; the stream takes it over.
+   * @param initial bytes already read from it (by a protocol sniffer), delivered first.
+   */
+  constructor(socket: Socket, initial?: Uint8Array) {
+    this.socket = socket;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    socket.setNoDelay(true);
+    socket.on('data', (data: Buffer) => {
+      if (!this.closed) this.onData(data);
+    });
+    socket.on('error', (err) => {
+      this.lastError = err;
+    });
+    socket.on('close', () => this.finish());
+    if (initial && initial.length > 0) queueMicrotask(() => !this.closed && this.onData(initial));
+  }
+
+  get open(): boolean {
+    return !this.closed;
+  }
+
+  get bufferedBytes(): number {
+    return this.queuedBytes + this.socket.writableLength;
+  }
+
+  write(data: Uint8Array): void {
+    if (this.closed || data.length === 0) return;
+    // Copy: callers reuse their buffers (STYLE.md §5); the copy is one memcpy per message.
+    this.queue.push(Uint8Array.prototype.slice.call(data));
+    this.queuedBytes += data.length;
+  }
+
+  flush(): void {
+    if (this.closed || this.queue.length === 0) return;
+    const queue = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (queue.length === 1) {
+      this.socket.write(queue[0]!);
+      return;
+    }
+    this.socket.cork();
+    for (const chunk of queue) this.socket.write(chunk);
+    this.socket.uncork();
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.flush();
+    this.socket.end();
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.socket.destroy();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.onClose(this.lastError ? { clean: false, error: this.lastError } : { clean: true });
+  }
+}
+
+/**
+ * Open a TCP ByteStream to `host:port`.
+ * @returns a promise of the connected stream; rejects with the socket error.
+ */
+export function connectTcp(host: string, port: number, timeoutMs = 10_000): Promise<TcpStream> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeListener('error', onError);
+      resolve(new TcpStream(socket));
+    });
+    const onError = (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    socket.once('error', onError);
+  });
+}

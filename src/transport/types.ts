@@ -1,0 +1,39 @@
+/**
+ * Byte pipes shared by the styles: a `ByteStream` is one TCP connection or one WebSocket,
+ * carrying an ordered byte stream either way. Message boundaries of WebSocket carry no meaning
+ * inbound; outbound, each `write()` on a WebSocket stream becomes one binary message.
+ */
+
+/** Why a stream closed, as reported to `onClose`. */
+export interface StreamCloseInfo {
+  /** True when the peer or we ended it cleanly; false on a socket error. */
+  clean: boolean;
+  /** The socket error, if any. */
+  error?: Error;
+}
+
+/** One connection, TCP or WebSocket. */
+export interface ByteStream {
+  readonly kind: 'tcp' | 'websocket';
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** True until the stream closes. */
+  readonly open: boolean;
+  /**
+   * Queue `data` for the next `flush()`. The bytes are copied only if they must outlive the
+   * call: callers may reuse `data` after returning. On a WebSocket, one write is one message.
+   */
+  write(data: Uint8Array): void;
+  /** Send everything queued since the last flush in one batch (cork/uncork). */
+  flush(): void;
+  /** Bytes queued or buffered in the socket and not yet sent: the outbound backlog. */
+  readonly bufferedBytes: number;
+  /** Flush, then end the stream gracefully. */
+  end(): void;
+  /** Close now, dropping anything unsent. */
+  destroy(): void;
+  /** Inbound bytes, borrowed for the duration of the call. */
+  onData: (data: Uint8Array) => void;
+  /** Called once when the stream is closed, whatever the cause. */
+  onClose: (info: StreamCloseInfo) => void;
+}

@@ -1,0 +1,142 @@
+import type { ByteStream, StreamCloseInfo } from './types.js';
+
+/**
+ * The part of a WebSocket this module uses: satisfied by the `ws` package's WebSocket (Node)
+ * and by the browser's WebSocket, so this file imports nothing from Node.
+ */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onopen?: ((event?: unknown) => void) | null;
+}
+
+const OPEN = 1;
+const textEncoder = new TextEncoder();
+
+/**
+ * A ByteStream over a WebSocket: inbound binary and text messages are concatenated into one
+ * byte stream (joint.md §9); outbound, each `write()` is one binary message.
+ */
+export class WsStream implements ByteStream {
+  readonly kind = 'websocket' as const;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  onData: (data: Uint8Array) => void = () => {};
+  onClose: (info: StreamCloseInfo) => void = () => {};
+
+  private readonly socket: WebSocketLike;
+  /** The underlying net.Socket on a server, for cork/uncork; absent in browsers. */
+  private readonly raw: { cork(): void; uncork(): void; writableLength?: number } | undefined;
+  private queue: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private closed = false;
+  private lastError: Error | undefined;
+
+  constructor(socket: WebSocketLike, remoteAddress = '', remotePort = 0, raw?: WsStream['raw']) {
+    this.socket = socket;
+    this.remoteAddress = remoteAddress;
+    this.remotePort = remotePort;
+    this.raw = raw;
+    socket.binaryType = 'arraybuffer';
+    socket.onmessage = (event) => {
+      if (this.closed) return;
+      const data = event.data;
+      if (data instanceof ArrayBuffer) {
+        if (data.byteLength > 0) this.onData(new Uint8Array(data));
+      } else if (typeof data === 'string') {
+        if (data.length > 0) this.onData(textEncoder.encode(data));
+      } else if (ArrayBuffer.isView(data)) {
+        if (data.byteLength > 0) this.onData(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      }
+    };
+    socket.onerror = (event) => {
+      const err = (event as { error?: unknown })?.error;
+      this.lastError = err instanceof Error ? err : new Error('websocket error');
+    };
+    socket.onclose = (event) => this.finish(event.wasClean && !this.lastError);
+  }
+
+  get open(): boolean {
+    return !this.closed;
+  }
+
+  get bufferedBytes(): number {
+    return this.queuedBytes + this.socket.bufferedAmount + (this.raw?.writableLength ?? 0);
+  }
+
+  write(data: Uint8Array): void {
+    if (this.closed || data.length === 0) return;
+    this.queue.push(Uint8Array.prototype.slice.call(data));
+    this.queuedBytes += data.length;
+  }
+
+  flush(): void {
+    if (this.closed || this.queue.length === 0) return;
+    const queue = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (this.socket.readyState !== OPEN) return;
+    this.raw?.cork();
+    for (const message of queue) this.socket.send(message);
+    this.raw?.uncork();
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.flush();
+    this.socket.close(1000);
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.queue = [];
+    this.queuedBytes = 0;
+    const terminate = (this.socket as { terminate?: () => void }).terminate;
+    if (typeof terminate === 'function') terminate.call(this.socket);
+    else this.socket.close(1000);
+    // Browsers report close asynchronously; report now so callers see one consistent order.
+    this.finish(true);
+  }
+
+  private finish(clean: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.onClose(clean ? { clean: true } : { clean: false, error: this.lastError ?? new Error('websocket closed abnormally') });
+  }
+}
+
+/**
+ * Open a WebSocket ByteStream to `url` with the given WebSocket constructor (the browser's
+ * global, or the `ws` package's in Node).
+ */
+export function connectWebSocket(
+  url: string,
+  WebSocketImpl: new (url: string) => WebSocketLike,
+  timeoutMs = 10_000,
+): Promise<WsStream> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocketImpl(url);
+    socket.binaryType = 'arraybuffer';
+    const timer = setTimeout(() => {
+      socket.onopen = null;
+      socket.close();
+      reject(new Error(`websocket connect to ${url} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.onopen = () => {
+      clearTimeout(timer);
+      resolve(new WsStream(socket, url, 0));
+    };
+    socket.onerror = () => {
+      clearTimeout(timer);
+      reject(new Error(`websocket connect to ${url} failed`));
+    };
+  });
+}
