@@ -1,0 +1,634 @@
+/**
+ * EventClient: the player's side of the Neteria protocol (neteria.md). It discovers servers
+ * (OHAI), registers (REGISTER), submits events and learns their judgement (EVENT → LEGAL /
+ * ILLEGAL), and receives pushes (NOTIFY). It keeps the original's four polled collections
+ * (§7.2) and also raises callbacks; the original's client defects (K2, K3) are fixed.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIPv4 } from 'node:net';
+import { checkCount, checkPort, checkPositive } from './checks.js';
+import { Endpoint, type PeerAddress } from './endpoint.js';
+import { EventsError } from './errors.js';
+import { pythonTimestamp, Uuid1Generator } from './ids.js';
+import {
+  CLIENT_BIND_ATTEMPTS_COUNT,
+  CLIENT_PORT_MAX,
+  CLIENT_PORT_MIN,
+  DEFAULT_SERVER_PORT,
+  MAX_DATAGRAM_BYTES,
+  MAX_PENDING_EVENTS_COUNT,
+  MAX_RECORDS_COUNT,
+  MAX_RETRIES,
+  NOTIFY_DEDUP_WINDOW_COUNT,
+  PROTOCOL_VERSION,
+  RETRY_TIMEOUT_MS,
+} from './limits.js';
+import { defaultDebugLog, RateLimitedLog, type DebugLog } from './log.js';
+import * as msg from './messages.js';
+import type { Judgement, Priority } from './messages.js';
+
+/** Broadcast address used by `discover()` when no address is given (neteria.md §5). */
+export const BROADCAST_ADDRESS = '255.255.255.255';
+
+/** An event this client sent, as the callbacks and the polled collections hold it. */
+export interface SentEvent {
+  /** The event id (euuid). */
+  id: string;
+  /** The `event_data` given to `event()`. */
+  data: unknown;
+  priority: Priority;
+  /** When it was first sent (ms since 1970). */
+  sentAt: number;
+  /** Resends so far (the `retry` field of the last copy sent). */
+  retries: number;
+}
+
+/** Why an event is in `rollbacks`. */
+export type RollbackReason = 'illegal' | 'timeout' | 'not-registered';
+
+/** An entry of `rollbacks`: undo it if you applied it (always for a high-priority event). */
+export interface Rollback extends SentEvent {
+  reason: RollbackReason;
+}
+
+/** A server that answered `discover()`. */
+export interface DiscoveredServer {
+  address: string;
+  port: number;
+  version: string;
+  /** `server_name` as sent (null when the server has none). */
+  serverName: unknown;
+}
+
+/** Options of `discover()`. */
+export interface DiscoverOptions {
+  /** Where to send OHAI, default 255.255.255.255 (broadcast); a unicast address asks one server. */
+  address?: string;
+  /** Server port, default the client's `serverPort` (40080). */
+  port?: number;
+  /**
+   * How long to collect answers (ms), default the client's `retryTimeoutMs`. A unicast probe
+   * resolves at the first answer.
+   */
+  timeout?: number;
+  /** Register with the first server that answered, as the original's auto-registration. */
+  register?: boolean;
+}
+
+/** Options of EventClient; every limit defaults to its constant in limits.ts. */
+export interface EventClientOptions {
+  /**
+   * Local UDP port. Default: random in [50000, 60000) as the original (CLIENT_PORT_MIN/MAX,
+   * retried CLIENT_BIND_ATTEMPTS_COUNT times); 0 lets the OS choose.
+   */
+  port?: number;
+  /** Local bind address, default all interfaces. */
+  host?: string;
+  /** Default server port for `discover()` and `register()`, default 40080. */
+  serverPort?: number;
+  /** This client's id (cuuid), default a fresh uuid1 string. */
+  id?: string;
+  /** Version sent in OHAI, default "1.0.3". */
+  version?: string;
+  /** Resend interval of REGISTER and EVENT (ms), default 2000 (RETRY_TIMEOUT_MS). */
+  retryTimeoutMs?: number;
+  /** Resends after the first send, default 4 (MAX_RETRIES). */
+  maxRetries?: number;
+  /** Events awaiting a judgement at once, default 1024 (MAX_PENDING_EVENTS_COUNT). */
+  maxPendingEvents?: number;
+  /** Entries kept in rollbacks / confirmations / notifies, default 4096 (MAX_RECORDS_COUNT). */
+  maxRecords?: number;
+  /** NOTIFY ids remembered against duplicates, default 4096 (NOTIFY_DEDUP_WINDOW_COUNT). */
+  notifyDedupWindow?: number;
+  /** An event was judged LEGAL (normal: apply it now; high: it is confirmed). */
+  onLegal?: (event: SentEvent) => void;
+  /** An event was judged ILLEGAL: the rollback hook (undo a high-priority event). */
+  onIllegal?: (event: SentEvent) => void;
+  /** A NOTIFY arrived (once per id, K3). */
+  onNotify?: (data: unknown, eventId: string) => void;
+  /** No judgement after every retry (K2): undo a high-priority event; a normal one is refused. */
+  onTimeout?: (event: SentEvent) => void;
+  /**
+   * The server answered BYE EVENT (this client is not, or no longer, registered); every pending
+   * event was rejected with GW_ERR_NOT_REGISTERED and moved to rollbacks. Register again.
+   */
+  onNotRegistered?: () => void;
+  /** A socket error; the client keeps running. */
+  onError?: (error: Error) => void;
+  /** Debug line sink; default stderr when DEBUG contains "gamewire". Rate-limited for drops. */
+  log?: DebugLog;
+}
+
+/** Counters, for tests and monitoring. */
+export interface EventClientStats {
+  received: number;
+  /** Datagrams dropped without reply: bad input, or not from the server we talk to. */
+  dropped: number;
+  eventsSent: number;
+  eventResends: number;
+  legal: number;
+  illegal: number;
+  timeouts: number;
+  /** Judgements for ids no longer pending (duplicates, or after a timeout): acked, not applied. */
+  lateJudgements: number;
+  notifies: number;
+  /** NOTIFY copies already delivered once: acked, not delivered again. */
+  duplicateNotifies: number;
+  /** Records dropped from a full rollbacks / confirmations / notifies collection. */
+  recordsDropped: number;
+}
+
+interface Pending {
+  event: SentEvent;
+  fields: msg.EventFields;
+  timer: NodeJS.Timeout | undefined;
+  resolve: (j: Judgement) => void;
+  reject: (e: EventsError) => void;
+}
+
+interface Registering {
+  server: PeerAddress;
+  retries: number;
+  timer: NodeJS.Timeout | undefined;
+  resolve: () => void;
+  reject: (e: EventsError) => void;
+}
+
+interface Discovery {
+  target: PeerAddress;
+  unicast: boolean;
+  found: DiscoveredServer[];
+  done: () => void;
+}
+
+/**
+ * A player's connection to an authoritative event server.
+ *
+ * ```ts
+ * const client = new EventClient({ onIllegal: (e) => undo(e.data) });
+ * await client.register('127.0.0.1', 40080);
+ * const verdict = await client.event({ move: 'left' }); // 'LEGAL' | 'ILLEGAL'
+ * ```
+ */
+export class EventClient {
+  /** This client's id (cuuid). */
+  readonly id: string;
+  /** Counters since creation. */
+  readonly stats: EventClientStats = {
+    received: 0, dropped: 0, eventsSent: 0, eventResends: 0, legal: 0, illegal: 0, timeouts: 0,
+    lateJudgements: 0, notifies: 0, duplicateNotifies: 0, recordsDropped: 0,
+  };
+  /** Servers that answered OHAI, by `address:port` (neteria.md §5). */
+  readonly servers = new Map<string, DiscoveredServer>();
+  /** Events sent and not yet judged, by id (§7.2 "pending"). */
+  readonly pending = new Map<string, SentEvent>();
+  /** Events to undo: judged ILLEGAL, timed out, or refused as unregistered (§7.2, K2). Oldest first. */
+  readonly rollbacks: Rollback[] = [];
+  /** High-priority events judged LEGAL (§7.2). Oldest first. */
+  readonly confirmations: SentEvent[] = [];
+  /** `event_data` of every NOTIFY received, by its id (§7.2). */
+  readonly notifies = new Map<string, unknown>();
+
+  private readonly opts: {
+    port: number | undefined; host: string | undefined; serverPort: number; version: string;
+    retryTimeoutMs: number; maxRetries: number; maxPendingEvents: number; maxRecords: number;
+    notifyDedupWindow: number;
+  };
+  private readonly hooks: EventClientOptions;
+  private readonly log: RateLimitedLog;
+  private readonly uuids = new Uuid1Generator();
+  private readonly inflight = new Map<string, Pending>();
+  /** Insertion-ordered set of NOTIFY ids seen, bounded by notifyDedupWindow. */
+  private readonly seenNotifies = new Set<string>();
+  private readonly discoveries = new Set<Discovery>();
+  private endpoint: Endpoint | undefined;
+  private binding: Promise<Endpoint> | undefined;
+  private server: PeerAddress | undefined;
+  private registering: Registering | undefined;
+  private isRegistered = false;
+  private closed = false;
+
+  /**
+   * @param options see EventClientOptions; the socket is bound on first use or by `listen()`.
+   * @throws {RangeError} for a port outside 0..65535 or a non-positive count or time.
+   */
+  constructor(options: EventClientOptions = {}) {
+    this.opts = {
+      port: options.port,
+      host: options.host,
+      serverPort: options.serverPort ?? DEFAULT_SERVER_PORT,
+      version: options.version ?? PROTOCOL_VERSION,
+      retryTimeoutMs: options.retryTimeoutMs ?? RETRY_TIMEOUT_MS,
+      maxRetries: options.maxRetries ?? MAX_RETRIES,
+      maxPendingEvents: options.maxPendingEvents ?? MAX_PENDING_EVENTS_COUNT,
+      maxRecords: options.maxRecords ?? MAX_RECORDS_COUNT,
+      notifyDedupWindow: options.notifyDedupWindow ?? NOTIFY_DEDUP_WINDOW_COUNT,
+    };
+    if (this.opts.port !== undefined) checkPort('port', this.opts.port);
+    checkPort('serverPort', this.opts.serverPort);
+    checkPositive('retryTimeoutMs', this.opts.retryTimeoutMs);
+    checkCount('maxRetries', this.opts.maxRetries, 0);
+    checkCount('maxPendingEvents', this.opts.maxPendingEvents, 1);
+    checkCount('maxRecords', this.opts.maxRecords, 1);
+    checkCount('notifyDedupWindow', this.opts.notifyDedupWindow, 1);
+    this.id = options.id ?? this.uuids.next();
+    if (typeof this.id !== 'string') throw new TypeError('id must be a string');
+    this.hooks = options;
+    this.log = new RateLimitedLog(options.log ?? defaultDebugLog());
+  }
+
+  /** True once OK REGISTER arrived, until BYE EVENT or close(). */
+  get registered(): boolean {
+    return this.isRegistered;
+  }
+
+  /** The server this client registered with (or is registering with). */
+  get serverAddress(): PeerAddress | undefined {
+    return this.server ? { ...this.server } : undefined;
+  }
+
+  /**
+   * Bind the socket now (otherwise the first discover() / register() does).
+   * @returns the bound local address.
+   * @throws (rejects) the bind error; EventsError GW_ERR_CLOSED after close().
+   */
+  async listen(): Promise<PeerAddress> {
+    return (await this.bound()).address();
+  }
+
+  /**
+   * Look for servers: send OHAI (broadcast by default, or unicast) and collect the answers.
+   * Servers that refuse our version (BYE REGISTER) are not listed.
+   * @returns the servers that answered, also recorded in `servers`.
+   * @throws (rejects) EventsError GW_ERR_CLOSED when closed meanwhile, or a register() error
+   *   when `register` is set.
+   */
+  async discover(options: DiscoverOptions = {}): Promise<DiscoveredServer[]> {
+    const port = options.port ?? this.opts.serverPort;
+    checkPort('port', port);
+    const timeout = options.timeout ?? this.opts.retryTimeoutMs;
+    checkPositive('timeout', timeout);
+    const requested = options.address ?? BROADCAST_ADDRESS;
+    const broadcast = requested === BROADCAST_ADDRESS || requested.endsWith('.255');
+    const address = await resolve4(requested);
+    const endpoint = await this.bound();
+    const found = await new Promise<DiscoveredServer[]>((done) => {
+      const d: Discovery = { target: { address, port }, unicast: !broadcast, found: [], done: () => undefined };
+      const timer = setTimeout(() => d.done(), timeout);
+      d.done = () => {
+        clearTimeout(timer);
+        this.discoveries.delete(d);
+        done(d.found);
+      };
+      this.discoveries.add(d);
+      // §5: OHAI is never compressed or encrypted; SO_BROADCAST only when broadcasting.
+      endpoint.send(msg.ohai(this.opts.version, this.id), d.target, (err) => this.reportError(err), broadcast);
+    });
+    if (this.closed) throw closedError();
+    if (options.register && found.length > 0) await this.register(found[0]!.address, found[0]!.port);
+    return found;
+  }
+
+  /**
+   * Register with a server: REGISTER, resent every retry timeout up to maxRetries times until
+   * OK REGISTER (neteria.md §6). Registering again (e.g. after BYE EVENT) is allowed.
+   * @param host server IPv4 address or host name.
+   * @param port server port, default `serverPort` (40080).
+   * @throws (rejects) EventsError GW_ERR_REGISTER_REJECTED on BYE REGISTER (registry full),
+   *   GW_ERR_REGISTER_TIMEOUT when no answer came, GW_ERR_CLOSED on close().
+   */
+  async register(host: string, port: number = this.opts.serverPort): Promise<void> {
+    checkPort('port', port);
+    const address = await resolve4(host);
+    const endpoint = await this.bound();
+    if (this.registering) this.registering.reject(new EventsError('GW_ERR_REGISTER_REJECTED', 'superseded by a new register()'));
+    this.server = { address, port };
+    this.isRegistered = false;
+    const text = msg.register(this.id);
+    await new Promise<void>((resolve, reject) => {
+      const r: Registering = { server: { address, port }, retries: 0, timer: undefined, resolve, reject };
+      const finish = (): void => {
+        clearTimeout(r.timer);
+        if (this.registering === r) this.registering = undefined;
+      };
+      r.resolve = () => { finish(); resolve(); };
+      r.reject = (e) => { finish(); reject(e); };
+      const attempt = (): void => {
+        if (r.retries > this.opts.maxRetries) {
+          r.reject(new EventsError('GW_ERR_REGISTER_TIMEOUT', `no OK REGISTER from ${address}:${port} after ${this.opts.maxRetries} retries`));
+          return;
+        }
+        endpoint.send(text, r.server, (err) => this.reportError(err));
+        r.retries++;
+        r.timer = setTimeout(attempt, this.opts.retryTimeoutMs);
+      };
+      this.registering = r;
+      attempt();
+    });
+  }
+
+  /**
+   * Submit an event for judgement (neteria.md §7). A `high` event should be applied locally at
+   * once and undone in `onIllegal` / `onTimeout`; a `normal` one is applied on LEGAL. The EVENT
+   * is resent with the same id every retry timeout, up to maxRetries times (§9).
+   *
+   * The returned promise is marked handled, so ignoring it (using the callbacks instead) raises
+   * no unhandled rejection.
+   * @param data `event_data`: any JSON value.
+   * @param options.priority 'normal' (default) or 'high'.
+   * @returns resolves 'LEGAL' or 'ILLEGAL'; rejects EventsError GW_ERR_EVENT_TIMEOUT (no
+   *   judgement), GW_ERR_NOT_REGISTERED (not registered, or BYE EVENT), GW_ERR_TOO_MANY_PENDING,
+   *   GW_ERR_CLOSED.
+   * @throws {TypeError} when `data` is not JSON-serialisable or the priority is unknown;
+   *   {RangeError} when the datagram would exceed 10240 bytes.
+   */
+  event(data: unknown, options: { priority?: Priority } = {}): Promise<Judgement> {
+    const priority = options.priority ?? 'normal';
+    if (priority !== 'normal' && priority !== 'high') throw new TypeError(`priority must be 'normal' or 'high', got ${String(priority)}`);
+    const euuid = this.uuids.next();
+    const fields: msg.EventFields = { cuuid: this.id, euuid, dataJson: msg.dataJson(data), timestamp: pythonTimestamp(), priority };
+    // The largest copy is the last resend; its retry field has the most digits.
+    const size = msg.event(fields, this.opts.maxRetries).length;
+    if (size > MAX_DATAGRAM_BYTES) throw new RangeError(`EVENT datagram of ${size} bytes exceeds ${MAX_DATAGRAM_BYTES}`);
+    let failure: EventsError | undefined;
+    if (this.closed) failure = closedError();
+    else if (!this.isRegistered || !this.endpoint || !this.server) failure = new EventsError('GW_ERR_NOT_REGISTERED', 'register() before sending events');
+    else if (this.inflight.size >= this.opts.maxPendingEvents) {
+      failure = new EventsError('GW_ERR_TOO_MANY_PENDING', `${this.inflight.size} events await a judgement (maxPendingEvents)`);
+    }
+    if (failure) return handled(Promise.reject(failure));
+    const event: SentEvent = { id: euuid, data, priority, sentAt: Date.now(), retries: 0 };
+    const promise = new Promise<Judgement>((resolve, reject) => {
+      const p: Pending = { event, fields, timer: undefined, resolve, reject };
+      this.inflight.set(euuid, p);
+      this.pending.set(euuid, event);
+      this.stats.eventsSent++;
+      this.sendEvent(p);
+    });
+    return handled(promise);
+  }
+
+  /** Empty and return `rollbacks`. */
+  takeRollbacks(): Rollback[] {
+    return this.rollbacks.splice(0);
+  }
+
+  /** Empty and return `confirmations`. */
+  takeConfirmations(): SentEvent[] {
+    return this.confirmations.splice(0);
+  }
+
+  /** Empty and return `notifies` (ids already seen stay remembered against duplicates). */
+  takeNotifies(): Map<string, unknown> {
+    const out = new Map(this.notifies);
+    this.notifies.clear();
+    return out;
+  }
+
+  /**
+   * Stop: reject every pending event and registration with GW_ERR_CLOSED (pending events are
+   * not moved to rollbacks), end discoveries, close the socket. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.isRegistered = false;
+    this.registering?.reject(closedError());
+    for (const d of [...this.discoveries]) d.done();
+    for (const p of [...this.inflight.values()]) {
+      clearTimeout(p.timer);
+      this.inflight.delete(p.event.id);
+      this.pending.delete(p.event.id);
+      p.reject(closedError());
+    }
+    const endpoint = this.endpoint ?? (await this.binding?.catch(() => undefined));
+    this.endpoint = undefined;
+    await endpoint?.close();
+  }
+
+  // --- sending ---------------------------------------------------------------------------------
+
+  private bound(): Promise<Endpoint> {
+    if (this.closed) return Promise.reject(closedError());
+    if (!this.binding) {
+      this.binding = this.bind().then((endpoint) => {
+        if (this.closed) {
+          void endpoint.close();
+          throw closedError();
+        }
+        this.endpoint = endpoint;
+        return endpoint;
+      });
+      this.binding.catch(() => { this.binding = undefined; });
+    }
+    return this.binding;
+  }
+
+  private async bind(): Promise<Endpoint> {
+    const handlers = { message: (b: Buffer, from: PeerAddress) => this.onDatagram(b, from), error: (e: Error) => this.reportError(e) };
+    if (this.opts.port !== undefined) return Endpoint.bind(this.opts.port, this.opts.host, handlers);
+    let lastError: unknown;
+    for (let i = 0; i < CLIENT_BIND_ATTEMPTS_COUNT; i++) {
+      const port = CLIENT_PORT_MIN + Math.floor(Math.random() * (CLIENT_PORT_MAX - CLIENT_PORT_MIN));
+      try {
+        return await Endpoint.bind(port, this.opts.host, handlers);
+      } catch (err) {
+        lastError = err;
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
+      }
+    }
+    throw lastError;
+  }
+
+  private sendEvent(p: Pending): void {
+    if (!this.endpoint || !this.server) return;
+    this.endpoint.send(msg.event(p.fields, p.event.retries), this.server, (err) => this.reportError(err));
+    p.timer = setTimeout(() => this.resendEvent(p), this.opts.retryTimeoutMs);
+  }
+
+  private resendEvent(p: Pending): void {
+    p.timer = undefined;
+    if (this.inflight.get(p.event.id) !== p) return;
+    if (p.event.retries >= this.opts.maxRetries) {
+      // K2: the original drops it silently; we report it and roll it back.
+      this.stats.timeouts++;
+      this.settle(p);
+      this.addRollback(p.event, 'timeout');
+      this.callHook(() => this.hooks.onTimeout?.(p.event));
+      p.reject(new EventsError('GW_ERR_EVENT_TIMEOUT', `no judgement for event ${p.event.id} after ${this.opts.maxRetries} retries`));
+      return;
+    }
+    p.event.retries++;
+    this.stats.eventResends++;
+    this.sendEvent(p);
+  }
+
+  private settle(p: Pending): void {
+    clearTimeout(p.timer);
+    p.timer = undefined;
+    this.inflight.delete(p.event.id);
+    this.pending.delete(p.event.id);
+  }
+
+  // --- receiving -------------------------------------------------------------------------------
+
+  private onDatagram(bytes: Buffer, from: PeerAddress): void {
+    if (this.closed) return;
+    this.stats.received++;
+    const read = msg.readClientInbound(bytes);
+    if (!read.ok) return this.drop(from, read.reason);
+    const m = read.message;
+    if (m.method === 'OHAI Client' || (m.method === 'BYE REGISTER' && !this.registering)) {
+      this.onOhaiAnswer(m, from);
+      return;
+    }
+    // Everything else must come from the server we talk to, IP and port (K4, client side).
+    if (!this.server || from.address !== this.server.address || from.port !== this.server.port) {
+      return this.drop(from, `${m.method} not from our server`);
+    }
+    switch (m.method) {
+      case 'OK REGISTER':
+        if (this.registering) {
+          this.isRegistered = true;
+          this.registering.resolve();
+        }
+        return;
+      case 'BYE REGISTER':
+        // §6: the original client ignores it and keeps retrying; we stop and report.
+        this.registering?.reject(new EventsError('GW_ERR_REGISTER_REJECTED', `${from.address}:${from.port} refused the registration (BYE REGISTER)`));
+        return;
+      case 'LEGAL':
+      case 'ILLEGAL':
+        // An ack that could not be sent (escaping grows non-ASCII ids) means the id is hostile.
+        if (msg.okEvent(this.id, m.euuid).length > MAX_DATAGRAM_BYTES) return this.drop(from, `${m.method} whose ack would exceed ${MAX_DATAGRAM_BYTES} bytes`);
+        this.onJudgement(m.method, m.euuid);
+        return;
+      case 'BYE EVENT':
+        this.onByeEvent();
+        return;
+      case 'NOTIFY':
+        if (msg.okNotify(this.id, m.euuid).length > MAX_DATAGRAM_BYTES) return this.drop(from, `NOTIFY whose ack would exceed ${MAX_DATAGRAM_BYTES} bytes`);
+        this.onNotifyMessage(m.euuid, m.eventData);
+        return;
+    }
+  }
+
+  private onOhaiAnswer(m: msg.ClientInbound, from: PeerAddress): void {
+    if (this.discoveries.size === 0) return this.drop(from, `${m.method} while not discovering`);
+    if (m.method !== 'OHAI Client') return; // BYE REGISTER: our version is refused; not listed
+    const server: DiscoveredServer = { address: from.address, port: from.port, version: m.version, serverName: m.serverName };
+    this.servers.set(`${from.address}:${from.port}`, server);
+    for (const d of [...this.discoveries]) {
+      if (d.target.port !== from.port) continue;
+      if (d.unicast && d.target.address !== from.address) continue;
+      if (!d.found.some((s) => s.address === from.address && s.port === from.port)) d.found.push(server);
+      if (d.unicast) d.done();
+    }
+  }
+
+  private onJudgement(method: Judgement, euuid: string): void {
+    // §7.2 / K3: ack every judgement, duplicates and unknown ids included, before anything else.
+    this.sendToServer(msg.okEvent(this.id, euuid));
+    const p = this.inflight.get(euuid);
+    if (!p) {
+      this.stats.lateJudgements++;
+      return;
+    }
+    this.settle(p);
+    if (method === 'LEGAL') {
+      this.stats.legal++;
+      if (p.event.priority === 'high') this.pushRecord(this.confirmations, p.event);
+      this.callHook(() => this.hooks.onLegal?.(p.event));
+    } else {
+      this.stats.illegal++;
+      this.addRollback(p.event, 'illegal');
+      this.callHook(() => this.hooks.onIllegal?.(p.event));
+    }
+    p.resolve(method);
+  }
+
+  private onByeEvent(): void {
+    // BYE EVENT names no event: the server does not know us, so every pending event is refused.
+    const wasRegistered = this.isRegistered;
+    this.isRegistered = false;
+    for (const p of [...this.inflight.values()]) {
+      this.settle(p);
+      this.addRollback(p.event, 'not-registered');
+      p.reject(new EventsError('GW_ERR_NOT_REGISTERED', `the server does not know this client (BYE EVENT); event ${p.event.id} refused`));
+    }
+    if (wasRegistered) this.callHook(() => this.hooks.onNotRegistered?.());
+  }
+
+  private onNotifyMessage(euuid: string, data: unknown): void {
+    // §8: answer every copy; deliver each id once.
+    this.sendToServer(msg.okNotify(this.id, euuid));
+    if (this.seenNotifies.has(euuid)) {
+      this.stats.duplicateNotifies++;
+      return;
+    }
+    this.seenNotifies.add(euuid);
+    if (this.seenNotifies.size > this.opts.notifyDedupWindow) {
+      this.seenNotifies.delete(this.seenNotifies.values().next().value as string);
+    }
+    this.stats.notifies++;
+    this.notifies.set(euuid, data);
+    if (this.notifies.size > this.opts.maxRecords) {
+      this.notifies.delete(this.notifies.keys().next().value as string);
+      this.stats.recordsDropped++;
+    }
+    this.callHook(() => this.hooks.onNotify?.(data, euuid));
+  }
+
+  // --- plumbing --------------------------------------------------------------------------------
+
+  private addRollback(event: SentEvent, reason: RollbackReason): void {
+    this.pushRecord(this.rollbacks, { ...event, reason });
+  }
+
+  private pushRecord<T>(list: T[], item: T): void {
+    list.push(item);
+    if (list.length > this.opts.maxRecords) {
+      list.shift();
+      this.stats.recordsDropped++;
+    }
+  }
+
+  private sendToServer(text: string): void {
+    if (this.server) this.endpoint?.send(text, this.server, (err) => this.reportError(err));
+  }
+
+  private drop(from: PeerAddress, reason: string): void {
+    this.stats.dropped++;
+    this.log.line(() => `dropped datagram from ${from.address}:${from.port}: ${reason}`);
+  }
+
+  private reportError(err: Error): void {
+    this.log.line(() => `socket: ${err.message}`);
+    this.callHook(() => this.hooks.onError?.(err));
+  }
+
+  private callHook(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      // An application callback that throws must not break the socket handler (K8).
+      this.log.line(() => `application callback threw: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
+}
+
+function closedError(): EventsError {
+  return new EventsError('GW_ERR_CLOSED', 'the EventClient was closed');
+}
+
+/** Mark a promise handled so that a caller relying on callbacks gets no unhandled rejection. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/** An IPv4 address for `host` (the events style is IPv4, as the original). */
+async function resolve4(host: string): Promise<string> {
+  if (isIPv4(host)) return host;
+  return (await lookup(host, { family: 4 })).address;
+}
