@@ -1,0 +1,255 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeHello } from '../../src/udp/words.js';
+import { Bag, record, sleep, until } from './harness.js';
+
+const bag = new Bag();
+afterEach(() => bag.close());
+
+/** A raw UDP socket that records what it receives. */
+async function raw(): Promise<{ sock: Socket; got: Array<{ text: string; port: number }>; send: (data: string | Buffer, port: number) => void }> {
+  const sock = createSocket('udp4');
+  const got: Array<{ text: string; port: number }> = [];
+  sock.on('message', (m, r) => got.push({ text: m.toString('latin1'), port: r.port }));
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  bag.defer(() => sock.close());
+  return { sock, got, send: (data, port) => sock.send(data, port, '127.0.0.1') };
+}
+
+const hello = (token: string, pad = 64): Buffer => encodeHello(Buffer.from(token, 'latin1'), pad);
+const internalSessions = (pipe: object): number => (pipe as { sessions: Map<string, unknown> }).sessions.size;
+
+describe('hardening', () => {
+  it('refuses a bad token with one GO AWAY!, fires onBadToken, allocates nothing', async () => {
+    const server = bag.pipe();
+    const slog = record(server);
+    const port = await server.start(0, '127.0.0.1');
+    const r = await raw();
+    r.send(hello('wrong-token'), port);
+    r.send(hello('test-token-but-longer'), port);
+    r.send(hello('test-toke'), port);
+    await until(() => r.got.length === 3);
+    await sleep(20);
+    expect(r.got.map((g) => g.text)).toEqual(['GO AWAY!', 'GO AWAY!', 'GO AWAY!']);
+    expect(slog.filter((x) => x[0] === 'badToken').length).toBe(3);
+    expect(internalSessions(server)).toBe(0);
+    expect(server.stats().refused).toBe(3);
+  });
+
+  it('a client with a bad token disconnects with "refused"; refusalReasons tells it why', async () => {
+    const server = bag.pipe({ refusalReasons: true });
+    const port = await server.start(0, '127.0.0.1');
+    const client = bag.pipe({ token: 'nope' });
+    const clog = record(client);
+    client.connect('127.0.0.1', port);
+    await until(() => clog.some((x) => x[0] === 'disconnect'));
+    expect(clog.map((x) => x[0])).toEqual(['badToken', 'disconnect']);
+    expect(clog[1]![1]).toBe('refused');
+  });
+
+  it('refuses past maxClients with GO AWAY! and onMaxClients', async () => {
+    const server = bag.pipe({ maxClients: 2, refusalReasons: true });
+    const slog = record(server);
+    const port = await server.start(0, '127.0.0.1');
+    const clients = [bag.pipe(), bag.pipe()];
+    for (const c of clients) c.connect('127.0.0.1', port);
+    await until(() => server.clients.length === 2);
+    const third = bag.pipe();
+    const tlog = record(third);
+    third.connect('127.0.0.1', port);
+    await until(() => tlog.some((x) => x[0] === 'disconnect'));
+    expect(tlog.map((x) => x[0])).toEqual(['maxClients', 'disconnect']);
+    expect(slog.filter((x) => x[0] === 'maxClients').length).toBe(1);
+    expect(internalSessions(server)).toBe(2);
+  });
+
+  it('sends no reply larger than its request', async () => {
+    const server = bag.pipe({ token: 'tk', autoPing: false });
+    const slog = record(server);
+    const port = await server.start(0, '127.0.0.1');
+    const r = await raw();
+    r.send('HELLO x', port); // 7 B: GO AWAY! (8 B) would amplify
+    r.send('HELLO tk', port); // right token, but CONNECT 127.0.0.1 <port> is longer
+    await sleep(60);
+    expect(r.got).toEqual([]);
+    expect(slog.map((x) => x[0])).toEqual(['badToken']);
+    expect(internalSessions(server)).toBe(0);
+    expect(server.stats().repliesSuppressed).toBe(2);
+    // a padded HELLO gets its CONNECT; a bare 7-byte CONNECT gets no CONNECTED, a padded one does
+    r.send(hello('tk'), port);
+    await until(() => r.got.length === 1);
+    const scPort = Number(r.got[0]!.text.split(' ')[2]);
+    r.send('CONNECT', scPort);
+    await sleep(40);
+    expect(r.got.length).toBe(1);
+    expect(slog.map((x) => x[0])).toEqual(['badToken']); // still half-open
+    r.send('CONNECT  ', scPort);
+    await until(() => r.got.length === 2);
+    expect(r.got[1]).toEqual({ text: 'CONNECTED', port: scPort });
+    expect(slog.map((x) => x[0])).toEqual(['badToken', 'newClient']);
+    // PING → PONG is the same size; CLOSE → CLOSED only when padded
+    r.send('PING', scPort);
+    await until(() => r.got.some((g) => g.text === 'PONG'));
+  });
+
+  it('answers a bare CONNECT when strictReplySize is off (original clients)', async () => {
+    const server = bag.pipe({ token: 'tk', strictReplySize: false });
+    const port = await server.start(0, '127.0.0.1');
+    const r = await raw();
+    r.send('HELLO tk', port);
+    await until(() => r.got.length === 1);
+    expect(r.got[0]!.text).toMatch(/^CONNECT 127\.0\.0\.1 \d+$/);
+    const scPort = Number(r.got[0]!.text.split(' ')[2]);
+    r.send('CONNECT', scPort);
+    await until(() => r.got.length === 2);
+    expect(r.got[1]!.text).toBe('CONNECTED');
+    r.send('CLOSE', scPort);
+    await until(() => r.got.length === 3);
+    expect(r.got[2]!.text).toBe('CLOSED');
+  });
+
+  it('answers a repeated CLOSE with CLOSED while lingering, and nothing once released', async () => {
+    const server = bag.pipe({ autoPing: false });
+    const slog = record(server);
+    const port = await server.start(0, '127.0.0.1');
+    const r = await raw();
+    r.send(hello('test-token'), port);
+    await until(() => r.got.length === 1);
+    const scPort = Number(r.got[0]!.text.split(' ')[2]);
+    r.send('CONNECT  ', scPort);
+    await until(() => r.got.length === 2);
+    r.send('CLOSE ', scPort);
+    r.send('CLOSE ', scPort);
+    await until(() => r.got.length === 4);
+    expect(r.got.slice(2).map((g) => g.text)).toEqual(['CLOSED', 'CLOSED']);
+    expect(slog.map((x) => x[0])).toEqual(['newClient', 'close', 'disconnect']);
+    // lingering ends after (handshakeRetries + 1) × handshakeRetryMs; then the SC socket is gone
+    await until(() => internalSessions(server) === 0, 3000);
+  });
+
+  it('caps half-open handshakes and frees them at the handshake deadline', async () => {
+    const server = bag.pipe({ maxHalfOpen: 2, handshakeTimeoutMs: 150 });
+    const slog = record(server);
+    const port = await server.start(0, '127.0.0.1');
+    const socks = await Promise.all([raw(), raw(), raw(), raw()]);
+    for (const s of socks) s.send(hello('test-token'), port);
+    await until(() => socks.filter((s) => s.got.length > 0).length === 2);
+    await sleep(30);
+    expect(socks.filter((s) => s.got.length > 0).length).toBe(2);
+    expect(server.stats().halfOpenDropped).toBe(2);
+    await until(() => server.stats().handshakeTimeouts === 2, 2000);
+    expect(internalSessions(server)).toBe(0);
+    expect(slog).toEqual([]); // a half-open session is never announced
+  });
+
+  it('repeated HELLOs from one address get the same CONNECT and one SC', async () => {
+    const server = bag.pipe();
+    const port = await server.start(0, '127.0.0.1');
+    const r = await raw();
+    r.send(hello('test-token'), port);
+    await until(() => r.got.length === 1);
+    r.send(hello('test-token'), port);
+    r.send(hello('test-token'), port);
+    await until(() => r.got.length === 3);
+    expect(new Set(r.got.map((g) => g.text)).size).toBe(1);
+    expect(internalSessions(server)).toBe(1);
+  });
+
+  it('rate-limits HELLOs per source IP', async () => {
+    const server = bag.pipe({ helloRatePerSecond: 3 });
+    const port = await server.start(0, '127.0.0.1');
+    const r = await raw();
+    for (let i = 0; i < 6; i++) r.send(hello('bad-token'), port);
+    await until(() => r.got.length === 3);
+    await sleep(40);
+    expect(r.got.length).toBe(3);
+    expect(server.stats().rateLimited).toBe(3);
+  });
+
+  it('ignores datagrams from unknown addresses on a session socket', async () => {
+    const server = bag.pipe();
+    const slog = record(server);
+    const port = await server.start(0, '127.0.0.1');
+    const client = bag.pipe();
+    client.connect('127.0.0.1', port);
+    await until(() => server.clients.length === 1);
+    const scPort = client.session!.port;
+    const r = await raw();
+    const before = server.stats().ignored;
+    r.send('PING', scPort);
+    r.send('CLOSE ', scPort);
+    r.send('some data', scPort);
+    await until(() => server.stats().ignored === before + 3);
+    await sleep(20);
+    expect(r.got).toEqual([]);
+    expect(slog.some((x) => x[0] === 'message' || x[0] === 'close')).toBe(false);
+    expect(server.clients.length).toBe(1);
+  });
+
+  it('survives garbage on S and oversize datagrams on a session', async () => {
+    const server = bag.pipe();
+    const slog = record(server);
+    const port = await server.start(0, '127.0.0.1');
+    const r = await raw();
+    let seed = 99;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+    const words = ['CONNECT', 'CONNECTED', 'PING', 'PONG', 'CLOSE', 'CLOSED', 'GO AWAY!', 'HELLO', 'HELLO ', ''];
+    for (let i = 0; i < 100; i++) r.send(Buffer.from(Array.from({ length: rnd() % 80 }, rnd)), port);
+    for (const w of words) r.send(w, port);
+    const client = bag.pipe({ maxDatagramBytes: 3000 });
+    client.connect('127.0.0.1', port);
+    await until(() => server.clients.length === 1);
+    client.send(Buffer.alloc(1500, 7));
+    client.send('after');
+    await until(() => slog.some((x) => x[0] === 'message'));
+    expect(slog.filter((x) => x[0] === 'error')).toEqual([['error', 'GW_ERR_UDP_OVERSIZE']]);
+    expect(slog.filter((x) => x[0] === 'message').map((x) => x[1])).toEqual(['after']);
+    expect(r.got.every((g) => g.text.startsWith('GO AWAY!'))).toBe(true);
+    expect(server.stats().oversize).toBe(1);
+    expect(server.clients.length).toBe(1);
+  });
+
+  it('a client drops a malformed CONNECT reply with onError and takes the next good one', async () => {
+    // a fake server: first a malformed reply, then the address of a socket that answers CONNECTED
+    const sc = await raw();
+    sc.sock.on('message', (m, r) => {
+      if (m.toString().startsWith('CONNECT')) sc.sock.send('CONNECTED', r.port, '127.0.0.1');
+    });
+    let helloCount = 0;
+    const s = await raw();
+    s.sock.on('message', (_m, r) => {
+      helloCount++;
+      const reply = helloCount === 1 ? 'CONNECT not-an-ip 12' : `CONNECT 127.0.0.1 ${sc.sock.address().port}`;
+      s.sock.send(reply, r.port, '127.0.0.1');
+    });
+    const client = bag.pipe();
+    const clog = record(client);
+    client.connect('127.0.0.1', s.sock.address().port);
+    await until(() => client.session!.open);
+    expect(clog.map((x) => x[0])).toEqual(['error', 'connecting', 'connect']);
+    expect(clog[0]![1]).toBe('GW_ERR_UDP_MALFORMED');
+  });
+
+  it('bounds the step-mode inbox and counts what it drops', async () => {
+    const server = bag.pipe({ mode: 'step', maxInboxCount: 10 });
+    const port = await server.start(0, '127.0.0.1');
+    const r = await raw();
+    for (let i = 0; i < 30; i++) r.send('junk', port);
+    await until(() => server.getReceivedPackets() === 30);
+    expect(server.stats().inboxDropped).toBe(20);
+    expect(server.step()).toBe(10);
+    expect(server.stats().ignored).toBe(10);
+  });
+
+  it('classifies words exactly: data that only resembles a word is data', async () => {
+    const server = bag.pipe();
+    const slog = record(server);
+    const port = await server.start(0, '127.0.0.1');
+    const client = bag.pipe();
+    client.connect('127.0.0.1', port);
+    await until(() => server.clients.length === 1);
+    for (const m of ['ping', 'PINGS', 'PIN', ' PING', 'CLOSEDX', 'HELLOx', 'CONNECTION']) client.send(m);
+    await until(() => slog.filter((x) => x[0] === 'message').length === 7);
+    for (const m of ['PING', 'PING x', 'CLOSE', 'CONNECT 1.2.3.4 5', 'HELLO you', 'GO AWAY!']) expect(() => client.send(m)).toThrow(RangeError);
+  });
+});
