@@ -169,6 +169,19 @@ export class TableCodec {
   }
 
   /**
+   * Decode bytes that `scan` already accepted (the mm event queue scans at receive time and
+   * decodes at poll time, so a dropped event costs no decoding).
+   * @returns the table, or a reason string when msgpackr still refuses the bytes
+   */
+  decodeScanned(bytes: Uint8Array, offset: number, length: number): { ok: true; table: Table } | { ok: false; error: string } {
+    try {
+      return { ok: true, table: this.unpackr.unpack(bytes.subarray(offset, offset + length)) as Table };
+    } catch (err) {
+      return { ok: false, error: `invalid table: ${(err as Error).message}` };
+    }
+  }
+
+  /**
    * Decode one table from `bytes[offset, +length)` after `scan` accepts it.
    * @returns the table, or a GamewireError-style reason string in `error` when it is invalid
    */

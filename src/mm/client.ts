@@ -1,0 +1,228 @@
+/**
+ * The mm Client: connects to a Server over TCP (Node) or WebSocket (Node or browser), speaks
+ * gamewire's protocol and queues its events for `pollEvents()`. Imports no Node built-in: the
+ * platform (set by the entry module) supplies sockets and crypto.
+ */
+import { TableCodec, type Table } from '../codec/table.js';
+import { parseKey } from '../wire/key.js';
+import { CloseCode } from '../wire/protocol.js';
+import { Session, nowMs, resolveSessionLimits, type SessionLimits, type SessionOptions } from '../wire/session.js';
+import { MmArgumentError } from './errors.js';
+import { EventType, newObjectId, type EventOwner, type MmEvent } from './events.js';
+import {
+  CONNECT_TIMEOUT_MS,
+  MAX_PORT,
+  TIMER_MAX_MS,
+  TIMER_MIN_MS,
+  WAIT_FOR_CONNECT_DEFAULT_S,
+  WAIT_FOR_CONNECT_MAX_S,
+  WAIT_FOR_CONNECT_MIN_S,
+} from './limits.js';
+import { mmPlatform } from './platform.js';
+import { QueueSelector, type QueueOptions } from './queue-owner.js';
+
+/** Options of a Client; every limit has a safe default (src/wire/limits.ts). */
+export interface ClientOptions extends SessionOptions, QueueOptions {
+  /** 'tcp' (Node default) or 'websocket' (always in browsers). */
+  transport?: 'tcp' | 'websocket';
+  /** A full ws:// or wss:// URL for WebSocket (default `ws://address:port/`). */
+  url?: string;
+  /** Milliseconds to wait for the TCP/WebSocket connection (default 10000). */
+  connectTimeoutMs?: number;
+  /** Deepest table nesting accepted (default `MAX_TABLE_DEPTH` = 64). */
+  maxTableDepth?: number;
+}
+
+function fail(code: string, message: string): never {
+  throw new MmArgumentError(code, message);
+}
+
+/**
+ * A client for tables and polling. It starts connecting at once; poll for CONNECTED or await
+ * `waitForConnect()`.
+ *
+ * @example
+ * const client = new Client('127.0.0.1', 4096);
+ * const [ok] = await client.waitForConnect();
+ * if (ok) client.send({ x: 1, y: 2 });
+ */
+export class Client implements EventOwner {
+  /** Unique id, also `getSocket()`. */
+  readonly id: number = newObjectId();
+  private readonly address: string;
+  private readonly port: number;
+  private readonly limits: SessionLimits;
+  private readonly codec: TableCodec;
+  private readonly queues: QueueSelector;
+  private session: Session | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private done = false;
+  private settled: boolean | null = null;
+  private readonly waiters: Array<(ok: boolean) => void> = [];
+
+  /**
+   * Connect to a server.
+   * @param address host name or address, or a ws:// / wss:// URL (WebSocket)
+   * @param port 1..65535
+   * @param key 32 or 64 hex digits, the server's key; absent or '' for no encryption
+   * @param options transport, limits and queue options
+   * @throws MmArgumentError (a RangeError with `code`) on a bad address, port, key or option
+   */
+  constructor(address: string, port: number, key?: string, options: ClientOptions = {}) {
+    if (typeof address !== 'string' || address.length === 0) fail('GW_ERR_BAD_ADDRESS', 'address must be a non-empty string');
+    if (!Number.isInteger(port) || port < 1 || port > MAX_PORT) fail('GW_ERR_BAD_PORT', `port must be an integer in 1..${MAX_PORT}, got ${port}`);
+    const parsed = parseKey(key);
+    if (typeof parsed === 'string') fail('GW_ERR_BAD_KEY', parsed);
+    try {
+      this.limits = resolveSessionLimits(options);
+      this.codec = new TableCodec({ maxDepth: options.maxTableDepth });
+    } catch (err) {
+      fail('GW_ERR_BAD_OPTION', (err as Error).message);
+    }
+    const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 1) fail('GW_ERR_BAD_OPTION', `connectTimeoutMs must be a positive integer, got ${connectTimeoutMs}`);
+    this.address = address;
+    this.port = port;
+    const platform = mmPlatform();
+    this.queues = new QueueSelector(options);
+    this.queues.register(this);
+    const period = Math.max(TIMER_MIN_MS, Math.min(TIMER_MAX_MS, Math.floor(Math.min(this.limits.keepaliveIntervalMs, this.limits.keepaliveTimeoutMs, this.limits.handshakeTimeoutMs) / 4)));
+    this.timer = setInterval(() => this.session?.tick(nowMs()), period);
+    (this.timer as { unref?: () => void }).unref?.();
+    platform.connect(address, port, { transport: options.transport, url: options.url, timeoutMs: connectTimeoutMs }).then(
+      (stream) => {
+        if (this.done) {
+          stream.destroy();
+          return;
+        }
+        this.session = new Session('client', stream, parsed, platform.wire, this.limits, {
+          onEstablished: () => this.settle(true),
+          onMessage: (bytes, offset, length) => {
+            const bad = this.codec.scan(bytes, offset, length);
+            if (bad !== null) {
+              this.session!.fail(`invalid table: ${bad}`, CloseCode.ProtocolError);
+              return;
+            }
+            this.queues.queue.push(EventType.RECEIVE, this, bytes, offset, length);
+          },
+          onError: (reason) => this.queues.queue.pushText(EventType.ERROR, this, reason),
+          onClose: (reason, byPeer) => {
+            if (this.settled === true) {
+              if (byPeer || !this.done) this.queues.queue.pushText(EventType.SERVER_CLOSE, this, reason);
+            } else this.settle(false, reason);
+            this.end();
+          },
+        });
+      },
+      (err: Error) => {
+        if (this.done) return;
+        const reason = `connect to ${address}:${port} failed: ${err.message}`;
+        this.queues.queue.pushText(EventType.ERROR, this, reason);
+        this.settle(false, reason);
+        this.end();
+      },
+    );
+  }
+
+  /**
+   * Send a table to the server; it goes out at the end of this tick with everything else sent.
+   * @returns true when queued; false before CONNECTED, after a close, or on send buffer overflow
+   * @throws TypeError when the table holds something outside the subset (nothing is sent);
+   *   RangeError when its encoding exceeds maxMessageBytes
+   */
+  send(table: Table): boolean {
+    const bytes = this.codec.encode(table);
+    if (bytes.length > this.limits.maxMessageBytes) {
+      throw new RangeError(`table encodes to ${bytes.length} bytes, above maxMessageBytes ${this.limits.maxMessageBytes}`);
+    }
+    return this.session !== null && this.session.queueMessage(bytes, 0, bytes.length);
+  }
+
+  /** Close the connection with a CLOSE frame ("disconnected by client"). No event follows. */
+  disconnect(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.settled === null) this.settle(false, 'disconnected by client');
+    this.session?.close(CloseCode.Normal, 'disconnected by client');
+    this.end();
+  }
+
+  /** True between CONNECTED (true) and the close. */
+  isConnected(): boolean {
+    return this.session !== null && this.session.established;
+  }
+
+  /** Unique id of this client (the original's socket number). */
+  getSocket(): number {
+    return this.id;
+  }
+
+  /** The server's port. */
+  getPort(): number {
+    return this.port;
+  }
+
+  /** The server's address. */
+  getAddress(): string {
+    return this.address;
+  }
+
+  /**
+   * Wait until the handshake completes or fails.
+   * @param timeout seconds, 0.25..10 (default 2)
+   * @returns `[ok, secondsTaken]`; ok is false on failure or timeout (the attempt goes on after a timeout)
+   * @throws RangeError when timeout is out of range
+   */
+  waitForConnect(timeout: number = WAIT_FOR_CONNECT_DEFAULT_S): Promise<[boolean, number]> {
+    if (typeof timeout !== 'number' || !(timeout >= WAIT_FOR_CONNECT_MIN_S && timeout <= WAIT_FOR_CONNECT_MAX_S)) {
+      return Promise.reject(new RangeError(`timeout must be ${WAIT_FOR_CONNECT_MIN_S}..${WAIT_FOR_CONNECT_MAX_S} seconds, got ${timeout}`));
+    }
+    const since = nowMs();
+    const taken = (): number => (nowMs() - since) / 1000;
+    if (this.settled !== null) return Promise.resolve([this.settled, 0]);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const at = this.waiters.indexOf(waiter);
+        if (at >= 0) this.waiters.splice(at, 1);
+        resolve([false, taken()]);
+      }, timeout * 1000);
+      const waiter = (ok: boolean): void => {
+        clearTimeout(timer);
+        resolve([ok, taken()]);
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /**
+   * This client's own event queue. The first call moves the client off the global queue;
+   * events already there stay there.
+   */
+  pollEvents(): MmEvent[] {
+    return this.queues.poll(() => [this]);
+  }
+
+  /** Events dropped by the queue this client uses. */
+  droppedEvents(): number {
+    return this.queues.dropped();
+  }
+
+  /** A short description for logs and JSON (not the internals). */
+  toJSON(): { kind: 'Client'; socket: number; address: string; port: number } {
+    return { kind: 'Client', socket: this.id, address: this.address, port: this.port };
+  }
+
+  private settle(ok: boolean, reason = ''): void {
+    if (this.settled !== null) return;
+    this.settled = ok;
+    this.queues.queue.pushConnected(this, ok, reason);
+    for (const w of this.waiters.splice(0)) w(ok);
+  }
+
+  private end(): void {
+    this.done = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.queues.retire(this);
+  }
+}

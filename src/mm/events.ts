@@ -1,0 +1,261 @@
+/**
+ * The mm event queue: every network event goes into an EventRing (default 2000 entries; when
+ * full the oldest is dropped and counted), and `pollEvents()` hands them out in order. Payloads
+ * stay raw in the ring (a received table's MessagePack bytes, a reason's UTF-8) and are decoded
+ * at poll time, so a dropped event costs no decoding.
+ */
+import type { EventRing, EventRingOptions } from '../core/types.js';
+import { RING_ENTRY_STRIDE } from '../core/types.js';
+import { TableCodec, type Table } from '../codec/table.js';
+import { mmPlatform } from './platform.js';
+import type { Client } from './client.js';
+import type { Connection } from './connection.js';
+import type { Server } from './server.js';
+
+/** Event kinds, as the MM engine's `network.EVENT_*`. */
+export const EventType = {
+  /** Server side: a new connection completed its handshake; `object` is the Connection. */
+  CONNECT: 1,
+  /** Client side: the connection attempt ended; `result` true or false (then `error` says why). */
+  CONNECTED: 2,
+  /** A table arrived; `object` is the Client or the sending Connection, `packet` the table. */
+  RECEIVE: 3,
+  /** Client side: the server closed the connection or it was lost; `reason` says which. */
+  SERVER_CLOSE: 4,
+  /** Server side: a connection ended, whatever the cause; its handle is invalid afterwards. */
+  CLIENT_CLOSE: 5,
+  /** Something went wrong; `error` is the reason. A close event of the same object follows. */
+  ERROR: 6,
+} as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+/** The objects events are about. */
+export type EventObject = Server | Client | Connection;
+
+/** Fields every event has. `timestamp`: seconds since the Unix epoch, with sub-ms precision. */
+interface EventBase {
+  readonly timestamp: number;
+}
+/** A new connection (server side). */
+export interface ConnectEvent extends EventBase {
+  readonly type: typeof EventType.CONNECT;
+  readonly object: Connection;
+}
+/** The outcome of a connection attempt (client side). */
+export interface ConnectedEvent extends EventBase {
+  readonly type: typeof EventType.CONNECTED;
+  readonly object: Client;
+  readonly result: boolean;
+  /** Why it failed (result false). */
+  readonly error?: string;
+}
+/** A received table. */
+export interface ReceiveEvent extends EventBase {
+  readonly type: typeof EventType.RECEIVE;
+  readonly object: Client | Connection;
+  readonly packet: Table;
+}
+/** The server went away (client side). */
+export interface ServerCloseEvent extends EventBase {
+  readonly type: typeof EventType.SERVER_CLOSE;
+  readonly object: Client;
+  readonly reason: string;
+}
+/** A connection ended (server side). */
+export interface ClientCloseEvent extends EventBase {
+  readonly type: typeof EventType.CLIENT_CLOSE;
+  readonly object: Connection;
+  readonly reason: string;
+}
+/** An error with its reason. */
+export interface ErrorEvent extends EventBase {
+  readonly type: typeof EventType.ERROR;
+  readonly object: EventObject;
+  readonly error: string;
+}
+/** One polled event; switch on `type`. */
+export type MmEvent = ConnectEvent | ConnectedEvent | ReceiveEvent | ServerCloseEvent | ClientCloseEvent | ErrorEvent;
+
+/** Anything that can be the `object` of an event: it has a unique id. */
+export interface EventOwner {
+  /** Unique id (also `getSocket()`). */
+  readonly id: number;
+  /** Called when a RECEIVE payload fails to decode at poll time: drop the sender. */
+  dropForBadTable?(reason: string): void;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
+const RESULT_TRUE = Uint8Array.of(1);
+const RESULT_FALSE = Uint8Array.of(0);
+
+/** Seconds since the epoch, from the monotonic clock. */
+export function eventTimestamp(): number {
+  return (performance.timeOrigin + performance.now()) / 1000;
+}
+
+let nextId = 1;
+/** A fresh object id, unique in this process (ids double as `getSocket()` values). */
+export function newObjectId(): number {
+  return nextId++;
+}
+
+/**
+ * A queue of events over one EventRing, with the objects its events refer to.
+ */
+export class EventQueue {
+  readonly ring: EventRing;
+  private readonly objects = new Map<number, EventOwner>();
+  private retiring: number[] = [];
+  private readonly codec = new TableCodec();
+
+  /**
+   * @param options ring capacity (default 2000) and payload arena bytes
+   * @throws RangeError on a bad capacity
+   */
+  constructor(options?: EventRingOptions) {
+    this.ring = mmPlatform().eventRing(options);
+  }
+
+  /** Events dropped because the ring was full (since it was created). */
+  get dropped(): number {
+    return this.ring.dropped;
+  }
+
+  /** Events waiting. */
+  get size(): number {
+    return this.ring.size;
+  }
+
+  /** Make `owner` resolvable for its events. */
+  register(owner: EventOwner): void {
+    this.objects.set(owner.id, owner);
+  }
+
+  /** Register every owner of this queue in `other` too (when a queue is replaced). */
+  moveOwnersTo(other: EventQueue): void {
+    for (const owner of this.objects.values()) other.register(owner);
+  }
+
+  /** `owner` will push no more events: forget it after the next poll. */
+  retire(owner: EventOwner): void {
+    this.retiring.push(owner.id);
+  }
+
+  /** Queue an event with a raw payload (copied). */
+  push(type: EventType, owner: EventOwner, payload: Uint8Array = EMPTY, offset = 0, length = payload.length): void {
+    this.ring.push(type, owner.id, eventTimestamp(), payload, offset, length);
+  }
+
+  /** Queue an event whose payload is a reason string. */
+  pushText(type: EventType, owner: EventOwner, text: string): void {
+    const bytes = encoder.encode(text);
+    this.ring.push(type, owner.id, eventTimestamp(), bytes, 0, bytes.length);
+  }
+
+  /** Queue a CONNECTED event. */
+  pushConnected(owner: EventOwner, result: boolean, error = ''): void {
+    if (result) {
+      this.push(EventType.CONNECTED, owner, RESULT_TRUE);
+      return;
+    }
+    const text = encoder.encode(error);
+    const payload = new Uint8Array(1 + text.length);
+    payload.set(RESULT_FALSE, 0);
+    payload.set(text, 1);
+    this.push(EventType.CONNECTED, owner, payload);
+  }
+
+  /** Take every queued event, oldest first, decoding payloads now. */
+  poll(): MmEvent[] {
+    const retiring = this.retiring;
+    this.retiring = [];
+    const ring = this.ring;
+    const n = ring.size === 0 ? 0 : ring.poll();
+    const events: MmEvent[] = new Array(n);
+    const polled = ring.polled;
+    const arena = ring.arena;
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const s = i * RING_ENTRY_STRIDE;
+      const type = polled[s]! as EventType;
+      const owner = this.objects.get(polled[s + 1]!);
+      if (owner === undefined) continue; // cannot happen: owners outlive their events
+      const timestamp = polled[s + 2]!;
+      const off = polled[s + 3]!;
+      const len = polled[s + 4]!;
+      const object = owner as unknown as EventObject;
+      let event: MmEvent;
+      switch (type) {
+        case EventType.RECEIVE: {
+          const decoded = this.codec.decodeScanned(arena, off, len);
+          if (decoded.ok) event = { type, timestamp, object: object as Client | Connection, packet: decoded.table };
+          else {
+            owner.dropForBadTable?.(decoded.error);
+            event = { type: EventType.ERROR, timestamp, object, error: decoded.error };
+          }
+          break;
+        }
+        case EventType.CONNECTED:
+          event =
+            len > 0 && arena[off] === 1
+              ? { type, timestamp, object: object as Client, result: true }
+              : { type, timestamp, object: object as Client, result: false, error: decoder.decode(arena.subarray(off + 1, off + len)) };
+          break;
+        case EventType.ERROR:
+          event = { type, timestamp, object, error: decoder.decode(arena.subarray(off, off + len)) };
+          break;
+        case EventType.SERVER_CLOSE:
+          event = { type, timestamp, object: object as Client, reason: decoder.decode(arena.subarray(off, off + len)) };
+          break;
+        case EventType.CLIENT_CLOSE:
+          event = { type, timestamp, object: object as Connection, reason: decoder.decode(arena.subarray(off, off + len)) };
+          break;
+        default:
+          event = { type: EventType.CONNECT, timestamp, object: object as Connection };
+      }
+      events[kept++] = event;
+    }
+    events.length = kept;
+    for (const id of retiring) this.objects.delete(id);
+    return events;
+  }
+}
+
+let globalQueue: EventQueue | null = null;
+let globalOptions: EventRingOptions | undefined;
+
+/** The one global queue (created at first use). */
+export function globalEventQueue(): EventQueue {
+  if (globalQueue === null) globalQueue = new EventQueue(globalOptions);
+  return globalQueue;
+}
+
+/**
+ * Set the global queue's capacity (entries, default 2000) and payload arena (bytes). Takes
+ * effect at once when the queue is empty or not yet created.
+ * @throws RangeError when the queue still holds events, or on a bad capacity
+ */
+export function configureEventQueue(options: EventRingOptions): void {
+  if (globalQueue !== null && globalQueue.size > 0) throw new RangeError('configureEventQueue: poll the queued events first');
+  globalOptions = { ...options };
+  if (globalQueue !== null) {
+    const old = globalQueue;
+    globalQueue = new EventQueue(globalOptions);
+    old.moveOwnersTo(globalQueue);
+  }
+}
+
+/**
+ * Every event since the last call, from the global queue, oldest first.
+ * Objects created with `ownQueue: true` (or whose own `pollEvents()` was called) are not here.
+ */
+export function pollEvents(): MmEvent[] {
+  return globalEventQueue().poll();
+}
+
+/** Events the global queue dropped because it was full (since it was created). */
+export function droppedEvents(): number {
+  return globalQueue === null ? 0 : globalQueue.dropped;
+}

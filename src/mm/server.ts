@@ -1,0 +1,320 @@
+/**
+ * The mm Server: accepts raw TCP and WebSocket clients on one port (told apart by the first
+ * byte), speaks gamewire's protocol with each (docs/protocol.md) and queues every event for
+ * `pollEvents()`. Node only (it listens on a socket).
+ */
+import { TableCodec, type Table } from '../codec/table.js';
+import { listenStreams, type StreamListener } from '../transport/stream-listener.js';
+import type { ByteStream } from '../transport/types.js';
+import { parseKey } from '../wire/key.js';
+import { MAX_CONNECTIONS, WS_WRITE_PIECE_BYTES } from '../wire/limits.js';
+import { nodeWirePlatform } from '../wire/node-platform.js';
+import { CloseCode, FrameType } from '../wire/protocol.js';
+import { Session, nowMs, resolveSessionLimits, type SessionLimits, type SessionOptions } from '../wire/session.js';
+import { Connection } from './connection.js';
+import { MmArgumentError } from './errors.js';
+import { EventType, newObjectId, type EventOwner, type MmEvent } from './events.js';
+import { MAX_PORT, MIN_PORT, TIMER_MAX_MS, TIMER_MIN_MS } from './limits.js';
+import { QueueSelector, type QueueOptions } from './queue-owner.js';
+
+/** Options of a Server; every limit has a safe default (src/wire/limits.ts). */
+export interface ServerOptions extends SessionOptions, QueueOptions {
+  /** Connections at once, including those still in their handshake (default `MAX_CONNECTIONS` = 1024). */
+  maxConnections?: number;
+  /** Deepest table nesting accepted (default `MAX_TABLE_DEPTH` = 64). */
+  maxTableDepth?: number;
+  /** Accept WebSocket clients on the same port (default true). */
+  websocket?: boolean;
+}
+
+/** @internal shared argument checks of Server and Client */
+export function checkAddress(address: unknown): string {
+  if (typeof address !== 'string' || address.length === 0) {
+    throw new MmArgumentError('GW_ERR_BAD_ADDRESS', `address must be a non-empty string, got ${typeof address === 'string' ? "''" : typeof address}`);
+  }
+  return address;
+}
+
+/** @internal */
+export function checkKey(key: unknown): Uint8Array | null {
+  const parsed = parseKey(key);
+  if (typeof parsed === 'string') throw new MmArgumentError('GW_ERR_BAD_KEY', parsed);
+  return parsed;
+}
+
+/** @internal */
+export function checkLimits(options: SessionOptions): SessionLimits {
+  try {
+    return resolveSessionLimits(options);
+  } catch (err) {
+    throw new MmArgumentError('GW_ERR_BAD_OPTION', (err as Error).message);
+  }
+}
+
+/** @internal timer period for the given limits (limits.ts TIMER_*) */
+export function timerPeriod(limits: SessionLimits): number {
+  const shortest = Math.min(limits.keepaliveIntervalMs, limits.keepaliveTimeoutMs, limits.handshakeTimeoutMs);
+  return Math.max(TIMER_MIN_MS, Math.min(TIMER_MAX_MS, Math.floor(shortest / 4)));
+}
+
+/**
+ * A server for tables and polling.
+ *
+ * @example
+ * const server = await Server.listen('127.0.0.1', 4096);
+ * setInterval(() => {
+ *   for (const ev of pollEvents()) if (ev.type === EventType.RECEIVE) server.broadcast(ev.packet);
+ * }, 16);
+ */
+export class Server implements EventOwner {
+  /** Unique id, also `getSocket()`. */
+  readonly id: number = newObjectId();
+  /** Resolves when listening (then `getPort()` is the bound port); rejects when listen fails (an ERROR event too). */
+  readonly ready: Promise<void>;
+  private readonly address: string;
+  private port: number;
+  private readonly key: Uint8Array | null;
+  private readonly limits: SessionLimits;
+  private readonly maxConnections: number;
+  private readonly codec: TableCodec;
+  private readonly queues: QueueSelector;
+  private readonly conns = new Map<number, Connection>();
+  private listener: StreamListener | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private closing = false;
+
+  /**
+   * Start listening.
+   * @param address the address to bind, e.g. '127.0.0.1' or '0.0.0.0'
+   * @param port 1024..65535, or 0/undefined to let the OS choose (see `getPort()` after `ready`)
+   * @param key 32 hex digits (AES-128) or 64 (AES-256); absent or '' for no encryption
+   * @param options limits and queue options
+   * @throws MmArgumentError (a RangeError with `code`) on a bad address, port, key or option
+   */
+  constructor(address: string, port?: number, key?: string, options: ServerOptions = {}) {
+    this.address = checkAddress(address);
+    const p = port ?? 0;
+    if (!Number.isInteger(p) || (p !== 0 && (p < MIN_PORT || p > MAX_PORT))) {
+      throw new MmArgumentError('GW_ERR_BAD_PORT', `port must be 0 (OS chooses) or an integer in ${MIN_PORT}..${MAX_PORT}, got ${port}`);
+    }
+    this.port = p;
+    this.key = checkKey(key);
+    this.limits = checkLimits(options);
+    const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+    if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+      throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxConnections must be a positive integer, got ${maxConnections}`);
+    }
+    this.maxConnections = maxConnections;
+    try {
+      this.codec = new TableCodec({ maxDepth: options.maxTableDepth });
+    } catch (err) {
+      throw new MmArgumentError('GW_ERR_BAD_OPTION', (err as Error).message);
+    }
+    this.queues = new QueueSelector(options);
+    this.queues.register(this);
+    this.ready = listenStreams({
+      host: this.address,
+      port: p,
+      websocket: options.websocket !== false,
+      handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
+      maxWebSocketPayloadBytes: WS_WRITE_PIECE_BYTES,
+      onStream: (stream) => this.accept(stream),
+    }).then(
+      (listener) => {
+        if (this.closing) {
+          void listener.close();
+          return;
+        }
+        this.listener = listener;
+        this.port = listener.port;
+        this.timer = setInterval(() => this.tick(), timerPeriod(this.limits));
+        (this.timer as { unref?: () => void }).unref?.();
+      },
+      (err: Error) => {
+        this.queues.queue.pushText(EventType.ERROR, this, `listen on ${this.address}:${p} failed: ${err.message}`);
+        throw err;
+      },
+    );
+    // Observed here so an unawaited failure is an ERROR event, not an unhandled rejection.
+    this.ready.catch(() => {});
+  }
+
+  /**
+   * Create a server and wait until it listens.
+   * @returns the listening server
+   * @throws MmArgumentError on bad arguments; rejects when listening fails
+   */
+  static async listen(address: string, port?: number, key?: string, options?: ServerOptions): Promise<Server> {
+    const server = new Server(address, port, key, options);
+    await server.ready;
+    return server;
+  }
+
+  /**
+   * Send a table to some connections. The table is encoded once; bytes go out at the end of
+   * this tick, one write per connection.
+   * @returns how many connections it was queued for
+   * @throws TypeError when the table holds something outside the subset (nothing is sent);
+   *   RangeError when its encoding exceeds maxMessageBytes
+   */
+  send(table: Table, ...connections: Connection[]): number {
+    const bytes = this.encode(table);
+    let sent = 0;
+    for (const c of connections) {
+      if (!(c instanceof Connection)) throw new TypeError('send: connections must be Connection objects of this server');
+      if (c.server === this && c.session.queueMessage(bytes, 0, bytes.length)) sent++;
+    }
+    return sent;
+  }
+
+  /**
+   * Send a table to every connection that completed its handshake.
+   * @returns how many connections it was queued for
+   * @throws TypeError / RangeError as `send`
+   */
+  broadcast(table: Table): number {
+    const bytes = this.encode(table);
+    let sent = 0;
+    for (const c of this.conns.values()) if (c.session.queueMessage(bytes, 0, bytes.length)) sent++;
+    return sent;
+  }
+
+  /**
+   * Close connections with a CLOSE frame ("disconnected by server"); each gets a CLIENT_CLOSE event.
+   * @returns how many were open
+   */
+  disconnect(...connections: Connection[]): number {
+    let closed = 0;
+    for (const c of connections) {
+      if (!(c instanceof Connection) || c.server !== this || c.session.closed) continue;
+      c.session.close(CloseCode.Normal, 'disconnected by server');
+      closed++;
+    }
+    return closed;
+  }
+
+  /** Connections that completed their handshake and are open. */
+  connectionCount(): number {
+    let n = 0;
+    for (const c of this.conns.values()) if (c.session.established) n++;
+    return n;
+  }
+
+  /** The open connections (a new array). */
+  connections(): Connection[] {
+    return [...this.conns.values()].filter((c) => c.session.established);
+  }
+
+  /** Unique id of this server (the original's socket number). */
+  getSocket(): number {
+    return this.id;
+  }
+
+  /** The bound port (the requested one until `ready` resolves). */
+  getPort(): number {
+    return this.port;
+  }
+
+  /** The bound address. */
+  getAddress(): string {
+    return this.address;
+  }
+
+  /** True until `close()`. */
+  isOpen(): boolean {
+    return !this.closing;
+  }
+
+  /**
+   * This server's own event queue (its events and its connections'). The first call moves the
+   * server off the global queue; events already there stay there.
+   */
+  pollEvents(): MmEvent[] {
+    return this.queues.poll(() => [this, ...this.conns.values()]);
+  }
+
+  /** Events dropped by the queue this server uses. */
+  droppedEvents(): number {
+    return this.queues.dropped();
+  }
+
+  /**
+   * Close every connection (CLOSE "server closing"; each gets a CLIENT_CLOSE event) and stop
+   * listening.
+   * @returns a promise that resolves when the listening socket is closed
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const c of [...this.conns.values()]) c.session.close(CloseCode.ServerClosing, 'server closing');
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.queues.retire(this);
+    try {
+      await this.ready;
+    } catch {
+      return;
+    }
+    await this.listener?.close();
+    this.listener = null;
+  }
+
+  /** A short description for logs and JSON (not the internals). */
+  toJSON(): { kind: 'Server'; socket: number; address: string; port: number } {
+    return { kind: 'Server', socket: this.id, address: this.address, port: this.port };
+  }
+
+  private encode(table: Table): Uint8Array {
+    const bytes = this.codec.encode(table);
+    if (bytes.length > this.limits.maxMessageBytes) {
+      throw new RangeError(`table encodes to ${bytes.length} bytes, above maxMessageBytes ${this.limits.maxMessageBytes}`);
+    }
+    return bytes;
+  }
+
+  private tick(): void {
+    const now = nowMs();
+    for (const c of this.conns.values()) c.session.tick(now);
+  }
+
+  private accept(stream: ByteStream): void {
+    if (this.closing || this.conns.size >= this.maxConnections) {
+      // Refused before any state is kept: a plaintext CLOSE the client reports (§4.5).
+      const reason = new TextEncoder().encode(this.closing ? 'server closing' : 'server full');
+      const frame = new Uint8Array(6 + reason.length);
+      new DataView(frame.buffer).setUint32(0, 2 + reason.length, true);
+      frame[4] = FrameType.Close;
+      frame[5] = this.closing ? CloseCode.ServerClosing : CloseCode.ServerFull;
+      frame.set(reason, 6);
+      stream.write(frame);
+      stream.end();
+      return;
+    }
+    let conn: Connection;
+    const session = new Session('server', stream, this.key, nodeWirePlatform, this.limits, {
+      onEstablished: () => {
+        conn.announced = true;
+        this.queues.queue.push(EventType.CONNECT, conn);
+      },
+      onMessage: (bytes, offset, length) => {
+        // Shape and depth are checked now, so a bad table drops its sender; decoding waits for the poll.
+        const bad = this.codec.scan(bytes, offset, length);
+        if (bad !== null) {
+          session.fail(`invalid table: ${bad}`, CloseCode.ProtocolError);
+          return;
+        }
+        this.queues.queue.push(EventType.RECEIVE, conn, bytes, offset, length);
+      },
+      onError: (reason) => this.queues.queue.pushText(EventType.ERROR, conn, reason),
+      onClose: (reason) => {
+        this.conns.delete(conn.id);
+        if (conn.announced) this.queues.queue.pushText(EventType.CLIENT_CLOSE, conn, reason);
+        this.queues.retire(conn);
+      },
+    });
+    conn = new Connection(this, session);
+    if (session.closed) return;
+    this.conns.set(conn.id, conn);
+    this.queues.register(conn);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Limits of gamewire's own protocol (docs/protocol.md §8). Each is a default; `WireOptions`
+ * overrides it per server or client.
+ */
+import { MAX_FRAME_BYTES as CORE_MAX_FRAME_BYTES } from '../core/limits.js';
+
+/** Protocol version this build speaks (docs/protocol.md §3); a format fact. */
+export const WIRE_VERSION = 1;
+
+/**
+ * Largest frame body (bytes), default 64 KiB (the FrameDecoder default). A longer length
+ * prefix drops the peer before its body is buffered. Messages larger than a frame are chunked,
+ * so this also bounds how long one frame can hold up a keepalive.
+ */
+export const MAX_FRAME_BYTES = CORE_MAX_FRAME_BYTES;
+
+/** Smallest allowed `maxFrameBytes` (bytes): room for a handshake frame plus the AEAD tag. */
+export const MIN_FRAME_BYTES = 128;
+
+/**
+ * Largest message (bytes of encoded table), default 16 MiB. Checked when its chunk prefix is
+ * read (ChunkAssembler), so a claimed 1 GiB message is refused before any byte is buffered; the
+ * sender is dropped. Sending a larger table is a RangeError at `send`.
+ */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Outbound backlog per connection (bytes), default 8 MiB: bytes queued in gamewire plus bytes
+ * the socket has not yet sent. Past it the connection closes with reason "send buffer
+ * overflow", so one slow client cannot grow the server's memory without bound.
+ */
+export const MAX_SEND_BUFFER_BYTES = 8 * 1024 * 1024;
+
+/** Milliseconds without sending before a KEEPALIVE frame is sent (default 1000). */
+export const KEEPALIVE_INTERVAL_MS = 1000;
+
+/**
+ * Milliseconds without receiving any frame before the peer is dropped with reason "keepalive
+ * timeout" (default 10000). Any frame counts, so a long message in progress keeps the link alive.
+ */
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
+
+/** Milliseconds from connect until the handshake must be complete (default 5000). */
+export const HANDSHAKE_TIMEOUT_MS = 5000;
+
+/**
+ * Inbound messages plus non-data frames per connection per second (default 200 000). Past it the
+ * peer is dropped with reason "flood". A 60-tick game sends a few hundred; 0 disables the check.
+ */
+export const MAX_INBOUND_PER_SECOND = 200_000;
+
+/** Milliseconds a closing connection may take to flush its CLOSE frame before it is destroyed. */
+export const CLOSE_LINGER_MS = 1000;
+
+/** Longest close reason (bytes of UTF-8); longer reasons are cut. */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/** Bytes of each side's handshake random; a format fact. */
+export const HANDSHAKE_RANDOM_BYTES = 32;
+
+/** Chunk prefix width inside DATA frames (joint.md §10 varint, N = 4); a format fact. */
+export const CHUNK_PREFIX_BYTES = 4;
+
+/**
+ * Connections one server holds at once (default 1024). Past it a new connection gets a CLOSE
+ * with code ServerFull and is dropped before any state is kept for it.
+ */
+export const MAX_CONNECTIONS = 1024;
+
+/**
+ * Largest single write on a WebSocket stream (bytes), default 64 KiB: a tick's bytes are cut
+ * into binary messages of at most this size, which the server's listener accepts
+ * (`maxWebSocketPayloadBytes`). WebSocket message boundaries carry no meaning (§2).
+ */
+export const WS_WRITE_PIECE_BYTES = 65536;
