@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include <climits>
+#include <cstdint>
 #include <cstring>
 
 namespace gamewire {
@@ -68,6 +69,15 @@ Status Aead::Init(const uint8_t* key, size_t key_len, const uint8_t* nonce_prefi
   return Status::kOk;
 }
 
+const uint8_t* Aead::Unalias(const uint8_t* in, size_t in_len, const uint8_t* out, size_t out_len) {
+  if (in == out || in_len == 0 || out_len == 0) return in;
+  const auto a = reinterpret_cast<uintptr_t>(in);
+  const auto b = reinterpret_cast<uintptr_t>(out);
+  if (a >= b + out_len || b >= a + in_len) return in;
+  scratch_.assign(in, in + in_len);
+  return scratch_.data();
+}
+
 void Aead::WriteNonce() {
   uint64_t c = counter_;
   for (size_t i = kNonceBytes; i > kNoncePrefixBytes; --i) {
@@ -80,6 +90,7 @@ int64_t Aead::Seal(const uint8_t* in, size_t in_len, uint8_t* out, size_t out_ca
   if (key_bytes_ == 0 || (in == nullptr && in_len != 0) || out == nullptr) return Fail(kMisuse);
   if (in_len > out_cap || out_cap - in_len < kTagBytes) return Fail(kMisuse);
   if (counter_ >= kMaxCounter) return Fail(Status::kCounterExhausted);
+  in = Unalias(in, in_len, out, in_len + kTagBytes);
   WriteNonce();
   int final_len = 0;
   if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, nonce_) != 1 || !UpdateAll(enc_, true, in, in_len, out) ||
@@ -97,6 +108,10 @@ int64_t Aead::Open(const uint8_t* in, size_t in_len, uint8_t* out, size_t out_ca
   if (plain_len > out_cap || (out == nullptr && plain_len != 0)) return Fail(kMisuse);
   if (counter_ >= kMaxCounter) return Fail(Status::kCounterExhausted);
   if (in_len < kTagBytes) return Fail(Status::kAuthFailed);
+  in = Unalias(in, in_len, out, plain_len);
+  // GCM's final step writes nothing, but OpenSSL wants a pointer even for an empty plaintext.
+  uint8_t empty_out[1];
+  if (out == nullptr) out = empty_out;
   // Copied first: with in == out the plaintext is written over the ciphertext, not the tag,
   // but a copy keeps any aliasing harmless and gives OpenSSL the non-const pointer it wants.
   uint8_t tag[kTagBytes];
@@ -117,8 +132,15 @@ int64_t Aead::Open(const uint8_t* in, size_t in_len, uint8_t* out, size_t out_ca
 }
 
 bool Aead::CheckJobs(size_t in_len, size_t out_len, int32_t* jobs, int32_t count, bool sealing) const {
+  const int32_t bad = FirstBadJob(in_len, out_len, jobs, count, sealing);
+  if (bad < 0) return true;
+  jobs[static_cast<size_t>(bad) * kJobStride + 3] = -static_cast<int32_t>(kMisuse);
+  return false;
+}
+
+int32_t Aead::FirstBadJob(size_t in_len, size_t out_len, const int32_t* jobs, int32_t count, bool sealing) {
   for (int32_t i = 0; i < count; ++i) {
-    int32_t* job = jobs + static_cast<size_t>(i) * kJobStride;
+    const int32_t* job = jobs + static_cast<size_t>(i) * kJobStride;
     const int32_t in_off = job[0];
     const int32_t len = job[1];
     bool ok = InSpan(in_off, len, in_len);
@@ -133,12 +155,9 @@ bool Aead::CheckJobs(size_t in_len, size_t out_len, int32_t* jobs, int32_t count
       }
       ok = ok && InSpan(job[2], out_bytes, out_len);
     }
-    if (!ok) {
-      job[3] = -static_cast<int32_t>(kMisuse);
-      return false;
-    }
+    if (!ok) return i;
   }
-  return true;
+  return -1;
 }
 
 int32_t Aead::SealBatch(const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len, int32_t* jobs, int32_t count) {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "common.h"
 
@@ -62,15 +63,25 @@ class Aead {
   uint64_t counter() const { return counter_; }
   size_t key_bytes() const { return key_bytes_; }
 
+  // The index of the first job whose input or output span lies outside its buffer (or whose
+  // sealed length would not fit the int32 result slot), or -1 when every job is in bounds.
+  // The batch calls run it first; the binding runs it to name the bad job in its RangeError.
+  static int32_t FirstBadJob(size_t in_len, size_t out_len, const int32_t* jobs, int32_t count, bool sealing);
+
  private:
   void WriteNonce();
   bool CheckJobs(size_t in_len, size_t out_len, int32_t* jobs, int32_t count, bool sealing) const;
+  // `in` itself, or a copy of it in scratch_ when [in, +in_len) and [out, +out_len) overlap
+  // without being the same start: OpenSSL would read bytes it has already written there,
+  // while node:crypto (the twin) reads all input first.
+  const uint8_t* Unalias(const uint8_t* in, size_t in_len, const uint8_t* out, size_t out_len);
 
   EVP_CIPHER_CTX* enc_ = nullptr;  // key set once in Init; only the IV per packet
   EVP_CIPHER_CTX* dec_ = nullptr;
   size_t key_bytes_ = 0;
   uint64_t counter_ = 0;
   uint8_t nonce_[kNonceBytes] = {};
+  std::vector<uint8_t> scratch_;  // used only for partly overlapping spans
 };
 
 }  // namespace gamewire

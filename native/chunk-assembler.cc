@@ -47,6 +47,7 @@ void ChunkAssembler::DropStream(int32_t stream) {
 int32_t ChunkAssembler::Feed(int32_t stream, const uint8_t* input, size_t length, int32_t* units,
                              int32_t max_units) {
   consumed_ = 0;
+  carry_size_ = 0;  // non-zero afterwards only when this call produced an InCarry unit
   assert(stream >= 0 && static_cast<size_t>(stream) < streams_.size());
   if (stream < 0 || static_cast<size_t>(stream) >= streams_.size()) return 0;
   Stream& s = streams_[static_cast<size_t>(stream)];
@@ -125,8 +126,10 @@ int32_t ChunkAssembler::Feed(int32_t stream, const uint8_t* input, size_t length
           step = kStepStop;
           break;
         }
-        GrowPending(s, s.chunk_length);
         const size_t take = std::min(avail, static_cast<size_t>(s.chunk_length) - s.pending_fill);
+        // Grow with the bytes that arrived, not the declared length: a bare prefix must not
+        // make us allocate max_chunk_bytes_ per stream (memory amplification by a hostile peer).
+        GrowPending(s, s.pending_fill + take);
         std::memcpy(s.pending.data() + s.pending_fill, input + pos, take);
         s.pending_fill += take;
         pos += take;

@@ -36,7 +36,8 @@ class ChunkAssembler {
   size_t consumed() const { return consumed_; }
   // The fed stream's state after the last Feed: Status::kOk or its sticky error.
   Status error() const { return error_; }
-  // The buffer InCarry units point into; valid until the next Feed.
+  // The buffer InCarry units point into; valid until the next Feed. carry_size() is the length
+  // of the last Feed's InCarry unit, 0 when that Feed produced none.
   const uint8_t* carry_data() const { return carry_.data(); }
   size_t carry_size() const { return carry_size_; }
 
@@ -60,7 +61,8 @@ class ChunkAssembler {
     std::vector<uint8_t> pending;
   };
 
-  // Makes s.pending hold at least `bytes` (<= max_chunk_bytes_), keeping its contents.
+  // Makes s.pending hold at least `bytes` (<= max_chunk_bytes_), keeping its contents; grows by
+  // doubling.
   void GrowPending(Stream& s, size_t bytes) const;
 
   const uint32_t max_chunk_bytes_;

@@ -47,6 +47,7 @@ void FrameDecoder::GrowPending(size_t bytes) {
 
 int32_t FrameDecoder::Feed(const uint8_t* input, size_t length, int32_t* units, int32_t max_units) {
   consumed_ = 0;
+  carry_size_ = 0;  // non-zero afterwards only when this call produced an InCarry unit
   if (error_ != Status::kOk) return 0;  // sticky until Reset()
   size_t pos = 0;
   size_t unit_start = 0;  // where the frame being read began in this input (0 if earlier)
@@ -112,8 +113,10 @@ int32_t FrameDecoder::Feed(const uint8_t* input, size_t length, int32_t* units, 
           step = kStepStop;
           break;
         }
-        GrowPending(body_length_);
         const size_t take = std::min(avail, static_cast<size_t>(body_length_) - pending_fill_);
+        // Grow with the bytes that arrived, not the declared length: a bare prefix must not
+        // make us allocate max_frame_bytes_ (memory amplification by a hostile peer).
+        GrowPending(pending_fill_ + take);
         std::memcpy(pending_.data() + pending_fill_, input + pos, take);
         pending_fill_ += take;
         pos += take;

@@ -33,7 +33,8 @@ class FrameDecoder {
   size_t consumed() const { return consumed_; }
   // Status::kOk, or the error that stopped parsing; sticky until Reset().
   Status error() const { return error_; }
-  // The buffer InCarry units point into; valid until the next Feed.
+  // The buffer InCarry units point into; valid until the next Feed. carry_size() is the length
+  // of the last Feed's InCarry unit, 0 when that Feed produced none.
   const uint8_t* carry_data() const { return carry_.data(); }
   size_t carry_size() const { return carry_size_; }
 
@@ -43,7 +44,8 @@ class FrameDecoder {
  private:
   enum class State : uint8_t { Prefix, Body };
 
-  // Makes pending_ hold at least `bytes` (<= max_frame_bytes_), keeping its contents.
+  // Makes pending_ hold at least `bytes` (<= max_frame_bytes_), keeping its contents; grows by
+  // doubling.
   void GrowPending(size_t bytes);
 
   const uint32_t max_frame_bytes_;

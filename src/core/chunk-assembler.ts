@@ -149,10 +149,12 @@ export class ChunkAssemblerJs implements ChunkAssembler {
    * @param length bytes to parse
    * @returns the number of whole chunks written to `units`; then check `error` (this stream's)
    *   and `consumed` (on error, the offset of the offending prefix relative to `offset`)
-   * @throws RangeError when `stream` is out of range or `offset`/`length` fall outside `input`
+   * @throws TypeError when `input` is not a Uint8Array; RangeError when `stream` is out of range
+   *   or `offset`/`length` fall outside `input`
    */
   feed(stream: number, input: Uint8Array, offset: number, length: number): number {
     this.checkStream(stream);
+    if (!(input instanceof Uint8Array)) throw new TypeError('input must be a Uint8Array');
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > input.length) {
       throw new RangeError(`offset ${offset} + length ${length} must lie within input.length ${input.length}`);
     }
@@ -235,8 +237,10 @@ export class ChunkAssemblerJs implements ChunkAssembler {
             step = STEP_STOP;
             break;
           }
-          this.growPending(s, s.chunkLength);
           const take = Math.min(avail, s.chunkLength - s.pendingFill);
+          // Grow with the bytes that arrived, not the declared length: a bare prefix must not
+          // make us allocate maxChunkBytes per stream (memory amplification by a hostile peer).
+          this.growPending(s, s.pendingFill + take);
           copyBytes(s.pending, s.pendingFill, input, pos, take);
           s.pendingFill += take;
           pos += take;
@@ -288,7 +292,7 @@ export class ChunkAssemblerJs implements ChunkAssembler {
     }
   }
 
-  /** Make `s.pending` hold at least `bytes` (<= maxChunkBytes), keeping its contents. */
+  /** Make `s.pending` hold at least `bytes` (<= maxChunkBytes), keeping its contents; grows by doubling. */
   private growPending(s: Stream, bytes: number): void {
     if (s.pending.length >= bytes) return;
     const size = Math.min(Math.max(bytes, s.pending.length * 2, MIN_PENDING_BYTES), this.maxChunkBytes);

@@ -113,9 +113,11 @@ export class FrameDecoderJs implements FrameDecoder {
    * @param length bytes to parse
    * @returns the number of units written to `units`; then check `error` and `consumed`
    *   (on error, `consumed` is the offset of the offending prefix relative to `offset`)
-   * @throws RangeError when `offset`/`length` fall outside `input`
+   * @throws TypeError when `input` is not a Uint8Array; RangeError when `offset`/`length` fall
+   *   outside `input`
    */
   feed(input: Uint8Array, offset: number, length: number): number {
+    if (!(input instanceof Uint8Array)) throw new TypeError('input must be a Uint8Array');
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > input.length) {
       throw new RangeError(`offset ${offset} + length ${length} must lie within input.length ${input.length}`);
     }
@@ -185,8 +187,10 @@ export class FrameDecoderJs implements FrameDecoder {
             step = STEP_STOP;
             break;
           }
-          this.growPending(this.bodyLength);
           const take = Math.min(avail, this.bodyLength - this.pendingFill);
+          // Grow with the bytes that arrived, not the declared length: a bare prefix must not
+          // make us allocate maxFrameBytes (memory amplification by a hostile peer).
+          this.growPending(this.pendingFill + take);
           copyBytes(this.pending, this.pendingFill, input, pos, take);
           this.pendingFill += take;
           pos += take;
@@ -229,7 +233,7 @@ export class FrameDecoderJs implements FrameDecoder {
     this.pendingFill = 0;
   }
 
-  /** Make `pending` hold at least `bytes` (<= maxFrameBytes), keeping its contents. */
+  /** Make `pending` hold at least `bytes` (<= maxFrameBytes), keeping its contents; grows by doubling. */
   private growPending(bytes: number): void {
     if (this.pending.length >= bytes) return;
     const size = Math.min(Math.max(bytes, this.pending.length * 2, MIN_PENDING_BYTES), this.maxFrameBytes);

@@ -3,9 +3,13 @@
  *   0      every component on the TypeScript fallback;
  *   1      every component native, and a missing addon is an error;
  *   unset  the addon if it loads, each component on the implementation in PREFERRED.
+ * An addon whose source stamp differs from the sources beside it (a stale prebuild) is refused.
+ * With DEBUG or NODE_DEBUG containing `gamewire`, falling back prints one line to stderr.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Implementation } from './types.js';
 
@@ -51,22 +55,128 @@ function readMode(): '0' | '1' | undefined {
   throw new RangeError(`GAMEWIRE_NATIVE must be 0 or 1, got ${JSON.stringify(raw)}`);
 }
 
+/** Hex characters of the source stamp (scripts/source-hash.mjs SOURCE_HASH_CHARS). */
+const SOURCE_HASH_CHARS = 16;
+
+/**
+ * The stamp the addon built from the sources under `root` carries: sha256 over binding.gyp and
+ * every file directly in native/, in name order, each as `name NUL content NUL` (the algorithm
+ * of scripts/source-hash.mjs, which binding.gyp compiles in; test/core/prebuild-stamp.test.ts
+ * checks the two agree). Null when `root` has no addon sources (nothing to compare with).
+ */
+export function sourceHashOf(root: string): string | null {
+  const nativeDir = join(root, 'native');
+  const gyp = join(root, 'binding.gyp');
+  if (!existsSync(gyp) || !existsSync(nativeDir)) return null;
+  const hash = createHash('sha256');
+  const files: [string, string][] = [['binding.gyp', gyp]];
+  for (const name of readdirSync(nativeDir).sort()) {
+    const path = join(nativeDir, name);
+    if (statSync(path).isFile()) files.push([`native/${name}`, path]);
+  }
+  for (const [name, path] of files) {
+    hash.update(name);
+    hash.update('\0');
+    hash.update(readFileSync(path));
+    hash.update('\0');
+  }
+  return hash.digest('hex').slice(0, SOURCE_HASH_CHARS);
+}
+
+/** The parts of node-gyp-build the loader uses. */
+interface GypBuild {
+  resolve(dir: string): string;
+  parseTuple(name: string): unknown;
+  matchTuple(platform: string, arch: string): (tuple: unknown) => boolean;
+  compareTuples(a: unknown, b: unknown): number;
+  parseTags(file: string): { file: string } | undefined;
+  matchTags(runtime: string, abi: string | undefined): (tags: unknown) => boolean;
+  compareTags(runtime: string): (a: unknown, b: unknown) => number;
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The prebuild node-gyp-build would pick in `dir`/prebuilds, found with its own matchers. Used
+ * when the build it prefers (build/Release) is stale, so a fresh prebuild still serves.
+ */
+function prebuildIn(build: GypBuild, dir: string): string | undefined {
+  const base = join(dir, 'prebuilds');
+  const arch = process.env.npm_config_arch || process.arch;
+  const platform = process.env.npm_config_platform || process.platform;
+  const tuple = listDir(base)
+    .map((name) => build.parseTuple(name))
+    .filter(build.matchTuple(platform, arch))
+    .sort(build.compareTuples)[0] as { name: string } | undefined;
+  if (!tuple) return undefined;
+  const folder = join(base, tuple.name);
+  const winner = listDir(folder)
+    .map((file) => build.parseTags(file))
+    .filter(build.matchTags('node', process.versions.modules))
+    .sort(build.compareTags('node'))[0];
+  return winner ? join(folder, winner.file) : undefined;
+}
+
 let loadError: Error | undefined;
+let loadedFile: string | undefined;
+
+/**
+ * Candidates in node-gyp-build's order (build/Release, then prebuilds/<platform>-<arch>), each
+ * accepted only when its `sourceHash` matches the sources beside it: a stale prebuild or build
+ * is refused and the next candidate tried. `GAMEWIRE_PREBUILD` (node-gyp-build's override)
+ * moves the directory searched.
+ */
+function findAddon(require: NodeRequire): AddonExports {
+  const build = require('node-gyp-build') as GypBuild;
+  const dir = process.env.GAMEWIRE_PREBUILD || PACKAGE_ROOT;
+  const expected = sourceHashOf(dir);
+  const candidates: string[] = [];
+  const reasons: string[] = [];
+  try {
+    candidates.push(build.resolve(PACKAGE_ROOT));
+  } catch (err) {
+    reasons.push((err as Error).message.split('\n')[0]!);
+  }
+  const prebuild = prebuildIn(build, dir);
+  if (prebuild !== undefined && !candidates.includes(prebuild)) candidates.push(prebuild);
+  for (const file of candidates) {
+    const shown = relative(dir, file) || file;
+    let exports: AddonExports;
+    try {
+      exports = require(file) as AddonExports;
+    } catch (err) {
+      reasons.push(`${shown}: ${(err as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    if (expected !== null && exports.sourceHash !== expected) {
+      reasons.push(`${shown} is stale (stamp ${exports.sourceHash}, sources ${expected}; run npm run prebuild or rebuild)`);
+      continue;
+    }
+    loadedFile = file;
+    return exports;
+  }
+  throw new Error(reasons.join('; ') || 'no gamewire addon found');
+}
 
 function loadAddon(): AddonExports | null {
   const mode = readMode();
   if (mode === '0') return null;
   try {
-    const require = createRequire(import.meta.url);
-    const build = require('node-gyp-build') as (dir: string) => AddonExports;
-    return build(PACKAGE_ROOT);
+    return findAddon(createRequire(import.meta.url));
   } catch (err) {
     loadError = err as Error;
     if (mode === '1') {
       throw new Error(`GAMEWIRE_NATIVE=1 but the gamewire addon did not load: ${(err as Error).message}`);
     }
-    if (process.env.DEBUG?.includes('gamewire')) {
-      // One debug line, not a warning per call (issue 2).
+    const debug = `${process.env.DEBUG ?? ''},${process.env.NODE_DEBUG ?? ''}`;
+    if (debug.includes('gamewire')) {
+      // One debug line per process (this module runs once), not a warning per call (issue 2).
       process.stderr.write(`gamewire: addon not loaded, running on the TypeScript fallback (${(err as Error).message.split('\n')[0]})\n`);
     }
     return null;
@@ -79,6 +189,11 @@ export const addon: AddonExports | null = loadAddon();
 /** Why the addon did not load, if it did not. */
 export function addonLoadError(): Error | undefined {
   return loadError;
+}
+
+/** The addon file that loaded, if one did. */
+export function addonFile(): string | undefined {
+  return loadedFile;
 }
 
 /** The implementation that serves `component` in this process. */

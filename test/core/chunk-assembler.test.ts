@@ -112,6 +112,16 @@ describe.each(IMPLEMENTATIONS)('ChunkAssembler ($name)', (impl) => {
     expect(hexOf(frames[1]!.subarray(v.dataOffsets![1]!))).toBe(v.chunks[0]);
   });
 
+  it.each(loadVectors<{ id: string; chunk: string; stream: string }>('joint', 'registration').vectors)(
+    '$id: the registration/call chunk stream gives its chunk',
+    (v) => {
+      const asm = impl.chunkAssembler();
+      const r = run(asm, 0, [hex(v.stream)]);
+      expect(r.chunks).toEqual([hexOf(hex(v.chunk))]);
+      expect(r.error).toBe(ErrorCode.Ok);
+    },
+  );
+
   it('has the documented defaults', () => {
     const asm = impl.chunkAssembler();
     expect(asm.maxChunkBytes).toBe(MAX_CHUNK_BYTES);
@@ -276,6 +286,7 @@ describe.each(IMPLEMENTATIONS)('ChunkAssembler ($name)', (impl) => {
     expect(() => asm.feed(0.5, input, 0, 2)).toThrow(RangeError);
     expect(() => asm.feed(0, input, 1, 2)).toThrow(RangeError);
     expect(() => asm.feed(0, input, -1, 1)).toThrow(RangeError);
+    expect(() => asm.feed(0, '0A' as unknown as Uint8Array, 0, 2)).toThrow(TypeError);
     expect(() => asm.dropStream(4)).toThrow(RangeError);
     expect(() => asm.dropStream(-1)).toThrow(RangeError);
     // Misuse leaves the assembler working.

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `npm run test:asan`: the addon rebuilt with AddressSanitizer + UBSan, and the component tests
+# run on it (GAMEWIRE_NATIVE=1, so a load failure is loud). Must be clean.
+#
+# The sanitized addon is built in build-asan/ from a copy of binding.gyp and native/, so the
+# normal build/ and prebuilds/ are never touched (nothing to restore afterwards); the tests find
+# it through GAMEWIRE_PREBUILD, node-gyp-build's directory override, and the loader checks its
+# source stamp against the copied sources as usual. node itself is not instrumented, so the
+# ASan runtime is preloaded (it must come first); leak detection is off because node keeps its
+# heap at exit. Any ASan or UBSan report aborts the test process and fails the run.
+#
+#   DIFF_RUNS=n   differential cases per component under ASan (default 1000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=$root/build-asan
+
+if ! command -v "${CXX:-c++}" >/dev/null; then
+  echo "test:asan: no C++ compiler" >&2
+  exit 1
+fi
+libasan=$("${CC:-gcc}" -print-file-name=libasan.so)
+if [ ! -e "$libasan" ]; then
+  echo "test:asan: libasan not found (install the compiler's sanitizer runtime)" >&2
+  exit 1
+fi
+
+expected=$(node scripts/source-hash.mjs)
+current=""
+if [ -f "$out/build/Release/gamewire.node" ]; then
+  current=$(LD_PRELOAD=$libasan ASAN_OPTIONS=detect_leaks=0 node -p "require('$out/build/Release/gamewire.node').sourceHash" 2>/dev/null || true)
+fi
+if [ "$current" != "$expected" ]; then
+  echo "test:asan: building the sanitized addon in build-asan/ (log: build-asan/build.log)"
+  rm -rf "$out"
+  mkdir -p "$out/scripts"
+  cp binding.gyp "$out/"
+  cp -r native "$out/"
+  cp scripts/source-hash.mjs "$out/scripts/"
+  nodedir=$(node --input-type=module -e "import { findNodedir } from '$root/scripts/prebuild.mjs'; process.stdout.write(findNodedir() ?? '')")
+  if ! (cd "$out" && npm_config_nodedir=$nodedir "$root/node_modules/.bin/node-gyp" rebuild -- -Dgamewire_sanitize=1) >"$out/build.log" 2>&1; then
+    tail -n 30 "$out/build.log" >&2
+    echo "test:asan: the sanitized build failed" >&2
+    exit 1
+  fi
+else
+  echo "test:asan: build-asan/ is up to date (stamp $expected)"
+fi
+
+tests=()
+for name in joint-parser frame-decoder chunk-assembler aead event-ring differential; do
+  [ -f "test/core/$name.test.ts" ] && tests+=("test/core/$name.test.ts")
+done
+
+echo "test:asan: running ${tests[*]}"
+LD_PRELOAD=$libasan \
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  GAMEWIRE_PREBUILD=$out \
+  GAMEWIRE_NATIVE=1 \
+  DIFF_RUNS=${DIFF_RUNS:-1000} \
+  node_modules/.bin/vitest run "${tests[@]}"
+echo "test:asan: clean (normal build/ and prebuilds/ untouched)"
