@@ -52,6 +52,12 @@ export class TcpStream implements ByteStream {
     this.queuedBytes += data.length;
   }
 
+  writeOwned(data: Uint8Array): void {
+    if (this.closed || data.length === 0) return;
+    this.queue.push(data);
+    this.queuedBytes += data.length;
+  }
+
   flush(): void {
     if (this.closed || this.queue.length === 0) return;
     const queue = this.queue;
@@ -64,6 +70,14 @@ export class TcpStream implements ByteStream {
     this.socket.cork();
     for (const chunk of queue) this.socket.write(chunk);
     this.socket.uncork();
+  }
+
+  pause(): void {
+    if (!this.closed) this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.closed) this.socket.resume();
   }
 
   end(): void {

@@ -24,10 +24,20 @@ export interface ByteStream {
    * call: callers may reuse `data` after returning. On a WebSocket, one write is one message.
    */
   write(data: Uint8Array): void;
+  /**
+   * Like `write`, without the copy: the caller hands `data` over and must never change those
+   * bytes afterwards (a relay writing into a slab it never reuses). Optional; fall back to
+   * `write` when absent.
+   */
+  writeOwned?(data: Uint8Array): void;
   /** Send everything queued since the last flush in one batch (cork/uncork). */
   flush(): void;
   /** Bytes queued or buffered in the socket and not yet sent: the outbound backlog. */
   readonly bufferedBytes: number;
+  /** Optional: stop delivering inbound data (backpressure, throttling) until `resume()`. */
+  pause?(): void;
+  /** Optional: deliver inbound data again after `pause()`. */
+  resume?(): void;
   /** Flush, then end the stream gracefully. */
   end(): void;
   /** Close now, dropping anything unsent. */

@@ -76,6 +76,12 @@ export class WsStream implements ByteStream {
     this.queuedBytes += data.length;
   }
 
+  writeOwned(data: Uint8Array): void {
+    if (this.closed || data.length === 0) return;
+    this.queue.push(data);
+    this.queuedBytes += data.length;
+  }
+
   flush(): void {
     if (this.closed || this.queue.length === 0) return;
     const queue = this.queue;
@@ -85,6 +91,15 @@ export class WsStream implements ByteStream {
     this.raw?.cork();
     for (const message of queue) this.socket.send(message);
     this.raw?.uncork();
+  }
+
+  /** Pauses the `ws` socket (Node); browsers have no pause, and this does nothing there. */
+  pause(): void {
+    if (!this.closed) (this.socket as { pause?: () => void }).pause?.();
+  }
+
+  resume(): void {
+    if (!this.closed) (this.socket as { resume?: () => void }).resume?.();
   }
 
   end(): void {

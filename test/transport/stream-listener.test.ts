@@ -105,3 +105,25 @@ describe('listenStreams', () => {
     expect(closes).toBe(1);
   });
 });
+
+describe('writeOwned', () => {
+  it('sends handed-over buffers without a copy, coalesced at flush, in order with write()', async () => {
+    const got: Buffer[] = [];
+    listener = await listenStreams({
+      onStream: (stream) => {
+        streams.push(stream);
+        stream.onData = (d) => got.push(Buffer.from(d));
+      },
+    });
+    const client = await connectTcp('127.0.0.1', listener.port);
+    streams.push(client);
+    const owned = Buffer.from([1, 2]);
+    client.writeOwned(owned);
+    client.write(Uint8Array.of(3));
+    client.writeOwned(Buffer.from([4]));
+    expect(client.bufferedBytes).toBe(4);
+    client.flush();
+    for (let i = 0; i < 50 && Buffer.concat(got).length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    expect([...Buffer.concat(got)]).toEqual([1, 2, 3, 4]);
+  });
+});

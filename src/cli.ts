@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+/**
+ * The `gamewire` command line. `gamewire relay [options]` runs the peote-server compatible relay
+ * (docs/relay.md) until SIGINT or SIGTERM, then shuts down gracefully.
+ */
+import { readFileSync } from 'node:fs';
+import { LOG_LEVELS, Relay, createLogger, type LogLevel, type RelayOptions } from './relay/index.js';
+import { DEFAULT_PORT } from './relay/limits.js';
+
+const USAGE = `usage: gamewire relay [options]
+
+Runs a relay compatible with peote-server (raw TCP and WebSocket on one port).
+
+options:
+  --host <addr>                  address to bind (default 127.0.0.1)
+  --port <n>                     port to bind (default ${DEFAULT_PORT}; 0 = any free port)
+  --config <file>                JSON file of relay options (camelCase names, see docs/relay.md);
+                                 flags given on the command line win
+  --metrics-port <n>             serve Prometheus metrics at http://<host>:<n>/metrics
+  --metrics-host <addr>          address of the metrics endpoint (default: --host)
+  --log-level <level>            ${LOG_LEVELS.join(' | ')} (default info)
+  --max-connections-per-ip <n>   concurrent connections per source IP (default 23; 0 = no cap)
+  --login-timeout-ms <n>         close a connection silent this long after accept (default 5000)
+  --keepalive-ms <n>             keepalive after this much outbound silence (default 5000; 0 = off)
+  --max-users-per-joint <n>      1..256 (default 256)
+  --max-own-joints <n>           1..128 (default 128)
+  --max-in-joints <n>            1..128 (default 128)
+  --max-id-bytes <n>             0..255 (default 255)
+  --max-outbound-bytes <n>       disconnect a peer with more unsent bytes (default 16777216; 0 = no cap)
+  --inbound-bytes-per-sec <n>    per-connection inbound byte rate (default 0 = unlimited)
+  --inbound-units-per-sec <n>    per-connection inbound unit rate (default 0 = unlimited)
+  --inbound-policy <p>           throttle (pause reading; default) | disconnect, past a rate
+  --kick                         enable the kick extension (cmd 4); off by default
+  --no-websocket                 raw TCP only
+  -h, --help                     show this help
+`;
+
+/** Flags taking a number, and the option each sets. */
+const NUMERIC_FLAGS: Record<string, keyof RelayOptions> = {
+  '--port': 'port',
+  '--metrics-port': 'metricsPort',
+  '--max-connections-per-ip': 'maxConnectionsPerIp',
+  '--login-timeout-ms': 'loginTimeoutMs',
+  '--keepalive-ms': 'keepaliveMs',
+  '--max-users-per-joint': 'maxUsersPerJoint',
+  '--max-own-joints': 'maxOwnJoints',
+  '--max-in-joints': 'maxInJoints',
+  '--max-id-bytes': 'maxIdBytes',
+  '--max-outbound-bytes': 'maxOutboundBytes',
+  '--inbound-bytes-per-sec': 'inboundBytesPerSec',
+  '--inbound-units-per-sec': 'inboundUnitsPerSec',
+};
+
+/** Thrown for a bad command line; printed with the usage. */
+class UsageError extends Error {}
+
+/**
+ * Parse `relay` arguments into options.
+ * @throws UsageError on an unknown flag or a bad value.
+ */
+function parseRelayArgs(args: string[]): RelayOptions & { help?: boolean } {
+  const flags: Record<string, unknown> = {};
+  let config: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = args[++i];
+      if (next === undefined) throw new UsageError(`${name} needs a value`);
+      return next;
+    };
+    if (name === '-h' || name === '--help') return { help: true };
+    if (name === '--kick') flags.kick = true;
+    else if (name === '--no-websocket') flags.websocket = false;
+    else if (name === '--host') flags.host = value();
+    else if (name === '--metrics-host') flags.metricsHost = value();
+    else if (name === '--config') config = value();
+    else if (name === '--inbound-policy') {
+      const p = value();
+      if (p !== 'throttle' && p !== 'disconnect') throw new UsageError('--inbound-policy must be throttle or disconnect');
+      flags.inboundPolicy = p;
+    }
+    else if (name === '--log-level') {
+      const level = value();
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      flags.logLevel = level as LogLevel;
+    } else if (name in NUMERIC_FLAGS) {
+      const text = value();
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${name} needs a number, got ${text}`);
+      flags[NUMERIC_FLAGS[name]!] = n;
+    } else throw new UsageError(`unknown option ${arg}`);
+  }
+  let fromFile: Record<string, unknown> = {};
+  if (config !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(config, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`cannot read --config ${config}: ${(err as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--config ${config} must hold a JSON object`);
+    fromFile = parsed as Record<string, unknown>;
+  }
+  return { port: DEFAULT_PORT, ...fromFile, ...flags } as RelayOptions;
+}
+
+async function runRelay(args: string[]): Promise<number> {
+  let options: RelayOptions & { help?: boolean };
+  try {
+    options = parseRelayArgs(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`gamewire relay: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const logger = createLogger({ level: options.logLevel ?? 'info', base: { component: 'relay' } });
+  let relay: Relay;
+  try {
+    relay = await Relay.listen({ ...options, logger });
+  } catch (err) {
+    logger.error('relay failed to start', { error: (err as Error).message });
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        // A second signal: do not wait any longer.
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info('shutting down', { signal });
+      relay.close().then(resolve, resolve);
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === 'relay') return runRelay(rest);
+  process.stderr.write(`gamewire: unknown command ${command}\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`gamewire: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,90 @@
+/**
+ * The Prometheus endpoint (`--metrics-port`): a registry of its own per relay (so several relays
+ * in one process do not collide), filled from `RelayStats` at scrape time by `collect()`.
+ */
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { DisconnectReason, type RelayStats } from './stats.js';
+
+/** Metric names, all prefixed `gamewire_relay_`. */
+export const METRIC_PREFIX = 'gamewire_relay_';
+
+/**
+ * Build the registry over `stats`; `joints` and `users` are read from the relay state.
+ */
+export function createRelayRegistry(stats: RelayStats, counts: () => { joints: number; users: number }): Registry {
+  const registry = new Registry();
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name: METRIC_PREFIX + name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  const counter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name: METRIC_PREFIX + name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  gauge('connections', 'Open connections', () => stats.connections);
+  gauge('joints', 'Joints on the relay', () => counts().joints);
+  gauge('users', 'Users in joints (one per membership)', () => counts().users);
+  counter('connections_accepted_total', 'Connections accepted', () => stats.accepted);
+  counter('connections_refused_total', 'Connections refused by the per-IP cap', () => stats.refusedPerIp);
+  counter('bytes_in_total', 'Bytes received from peers', () => stats.bytesIn);
+  counter('bytes_out_total', 'Bytes sent to peers', () => stats.bytesOut);
+  counter('frames_in_total', 'Data frames and commands received', () => stats.framesIn);
+  counter('frames_out_total', 'Data frames and control messages sent', () => stats.framesOut);
+  counter('drops_total', 'Data frame pieces dropped: routing did not resolve', () => stats.drops);
+  counter('throttled_total', 'Connections paused for exceeding the inbound rate', () => stats.throttled);
+  new Counter({
+    name: METRIC_PREFIX + 'disconnects_total',
+    help: 'Connections closed, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const reason of Object.values(DisconnectReason)) this.labels(reason).inc(stats.disconnects[reason]);
+    },
+  });
+  return registry;
+}
+
+/**
+ * Serve `registry` at `/metrics` (anything else: 404).
+ * @returns the listening server and its port.
+ */
+export function serveMetrics(registry: Registry, host: string, port: number): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      },
+      (err: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(String(err) + '\n');
+      },
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      const address = server.address();
+      resolve({ server, port: typeof address === 'object' && address ? address.port : port });
+    });
+  });
+}

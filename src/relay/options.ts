@@ -1,0 +1,151 @@
+/**
+ * Relay options: every limit and timer, with the original peote-server values as defaults
+ * (joint.md §7). `resolveRelayOptions` checks them once at startup (misuse throws).
+ */
+import type { Logger, LogLevel } from './logger.js';
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  KEEPALIVE_MS,
+  LOGIN_TIMEOUT_MS,
+  MAX_CONNECTIONS_PER_IP,
+  MAX_ID_BYTES,
+  MAX_IN_JOINTS,
+  MAX_OUTBOUND_BYTES,
+  MAX_OWN_JOINTS,
+  MAX_USERS_PER_JOINT,
+  MAX_WEBSOCKET_PAYLOAD_BYTES,
+  RATE_BURST_SECONDS,
+  CLOSE_GRACE_MS,
+} from './limits.js';
+
+/** Options of `Relay.listen`. Every field is optional; the defaults are the original's. */
+export interface RelayOptions {
+  /** Address to bind (default `127.0.0.1`). */
+  host?: string;
+  /** Port to bind; 0 lets the OS choose (default 0 programmatically, 7680 in the CLI). */
+  port?: number;
+  /** Accept WebSocket clients on the same port, told apart by a first byte `G` (default true; joint.md §9). */
+  websocket?: boolean;
+  /** Milliseconds from accept until the first byte or the end of the WS handshake (default 5000; 0 = none). */
+  loginTimeoutMs?: number;
+  /** Milliseconds of outbound silence before a keepalive `00 04 00 FF 00 00` (default 5000; 0 = never). */
+  keepaliveMs?: number;
+  /** Concurrent connections per source IP address (default 23; 0 = unlimited). Connection N+1 is closed at once, no bytes. */
+  maxConnectionsPerIp?: number;
+  /** Own joints per connection, 1..128 (default 128; create err 1 past it). */
+  maxOwnJoints?: number;
+  /** Entered joints per connection, 1..128 (default 128; enter err 5 past it). */
+  maxInJoints?: number;
+  /** Users per joint, 1..256 (default 256; enter err 4 past it). */
+  maxUsersPerJoint?: number;
+  /** Joint id length in bytes, 0..255 (default 255; create err 3 past it, an extension). */
+  maxIdBytes?: number;
+  /** Largest inbound WebSocket message in bytes (default 65536; close 1009 past it). */
+  maxWebSocketPayloadBytes?: number;
+  /** Outbound backlog per connection in bytes (default 16 MiB; 0 = no cap). Past it the slow reader is disconnected. */
+  maxOutboundBytes?: number;
+  /** Inbound byte rate per connection, bytes/s (default 0 = unlimited). Past the bucket, `inboundPolicy` applies. */
+  inboundBytesPerSec?: number;
+  /** Inbound unit rate per connection (commands + frame pieces)/s (default 0 = unlimited). */
+  inboundUnitsPerSec?: number;
+  /** Token-bucket depth in seconds of rate (default 1). */
+  inboundBurstSeconds?: number;
+  /**
+   * Past an inbound rate: `throttle` (default) stops reading that socket until its bucket has
+   * recovered (TCP backpressure slows the sender); `disconnect` closes it with full cleanup.
+   */
+  inboundPolicy?: 'throttle' | 'disconnect';
+  /** Enable the kick extension, cmd 4 (default false: cmd 4 is an unknown command, as on the original; joint.md §17). */
+  kick?: boolean;
+  /** Where logs go (default: JSON lines on stderr at `logLevel`). */
+  logger?: Logger;
+  /** Level of the default logger (default `info`; ignored with `logger`). */
+  logLevel?: LogLevel;
+  /** Serve Prometheus metrics on this port at `/metrics` (default: no endpoint; 0 = OS-chosen). */
+  metricsPort?: number;
+  /** Address of the metrics endpoint (default: `host`). */
+  metricsHost?: string;
+  /** On `close()`, milliseconds to wait for peers to finish closing before destroying them (default 1000). */
+  closeGraceMs?: number;
+}
+
+/** Options with every default filled in and checked. */
+export interface ResolvedRelayOptions {
+  host: string;
+  port: number;
+  websocket: boolean;
+  loginTimeoutMs: number;
+  keepaliveMs: number;
+  maxConnectionsPerIp: number;
+  maxOwnJoints: number;
+  maxInJoints: number;
+  maxUsersPerJoint: number;
+  maxIdBytes: number;
+  maxWebSocketPayloadBytes: number;
+  maxOutboundBytes: number;
+  inboundBytesPerSec: number;
+  inboundUnitsPerSec: number;
+  inboundBurstSeconds: number;
+  inboundPolicy: 'throttle' | 'disconnect';
+  kick: boolean;
+  metricsPort: number | undefined;
+  metricsHost: string;
+  closeGraceMs: number;
+}
+
+function int(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  const v = value === undefined ? fallback : value;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+function num(name: string, value: unknown, fallback: number, min: number): number {
+  const v = value === undefined ? fallback : value;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new RangeError(`${name} must be a number >= ${min}, got ${String(v)}`);
+  return v;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function policy(value: unknown): 'throttle' | 'disconnect' {
+  if (value === undefined || value === 'throttle' || value === 'disconnect') return value ?? 'throttle';
+  throw new RangeError(`inboundPolicy must be 'throttle' or 'disconnect', got ${String(value)}`);
+}
+
+/**
+ * Fill in defaults and check ranges.
+ * @throws {RangeError} naming the option and its bounds when one is out of range.
+ * @throws {TypeError} when `host` is not a string.
+ */
+export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOptions {
+  const host = options.host ?? DEFAULT_HOST;
+  if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string');
+  return {
+    host,
+    port: int('port', options.port, 0, 0, 65535),
+    websocket: options.websocket ?? true,
+    loginTimeoutMs: int('loginTimeoutMs', options.loginTimeoutMs, LOGIN_TIMEOUT_MS, 0, MAX_TIMER_MS),
+    keepaliveMs: int('keepaliveMs', options.keepaliveMs, KEEPALIVE_MS, 0, MAX_TIMER_MS),
+    maxConnectionsPerIp: int('maxConnectionsPerIp', options.maxConnectionsPerIp, MAX_CONNECTIONS_PER_IP, 0, 1 << 30),
+    maxOwnJoints: int('maxOwnJoints', options.maxOwnJoints, MAX_OWN_JOINTS, 1, MAX_OWN_JOINTS),
+    maxInJoints: int('maxInJoints', options.maxInJoints, MAX_IN_JOINTS, 1, MAX_IN_JOINTS),
+    maxUsersPerJoint: int('maxUsersPerJoint', options.maxUsersPerJoint, MAX_USERS_PER_JOINT, 1, MAX_USERS_PER_JOINT),
+    maxIdBytes: int('maxIdBytes', options.maxIdBytes, MAX_ID_BYTES, 0, MAX_ID_BYTES),
+    maxWebSocketPayloadBytes: int('maxWebSocketPayloadBytes', options.maxWebSocketPayloadBytes, MAX_WEBSOCKET_PAYLOAD_BYTES, 1, 1 << 30),
+    maxOutboundBytes: int('maxOutboundBytes', options.maxOutboundBytes, MAX_OUTBOUND_BYTES, 0, Number.MAX_SAFE_INTEGER),
+    inboundBytesPerSec: num('inboundBytesPerSec', options.inboundBytesPerSec, 0, 0),
+    inboundUnitsPerSec: num('inboundUnitsPerSec', options.inboundUnitsPerSec, 0, 0),
+    inboundBurstSeconds: num('inboundBurstSeconds', options.inboundBurstSeconds, RATE_BURST_SECONDS, 0.001),
+    inboundPolicy: policy(options.inboundPolicy),
+    kick: options.kick ?? false,
+    metricsPort: options.metricsPort === undefined ? undefined : int('metricsPort', options.metricsPort, 0, 0, 65535),
+    metricsHost: options.metricsHost ?? host,
+    closeGraceMs: int('closeGraceMs', options.closeGraceMs, CLOSE_GRACE_MS, 0, MAX_TIMER_MS),
+  };
+}
+
+/** The CLI default port (the original's, joint.md §7). */
+export { DEFAULT_PORT };

@@ -1,0 +1,130 @@
+/**
+ * The bytes the relay owes one peer since its last flush. Units are written straight into a slab
+ * (no per-frame allocation) and handed to the stream without a copy: bytes before `start` belong
+ * to the socket and are never written again; a full slab is abandoned to the socket and replaced.
+ * One flush per read (or per timer tick) means one socket write per destination (DESIGN.md).
+ */
+import type { ByteStream } from '../transport/types.js';
+import { OUTBOX_SLAB_BYTES } from './limits.js';
+
+export class Outbox {
+  /** The slab; write units at `end` after `reserve()`. */
+  buf: Buffer = EMPTY;
+  /** Offset where the pending bytes begin. */
+  private start = 0;
+  /** Offset after the pending bytes. */
+  end = 0;
+  /** WebSocket peers: the end offset of every unit, since each unit is one message (joint.md §9). */
+  private readonly unitEnds: number[] | null;
+  /** Byte-stream peers: buffers queued before the slab's pending bytes (shared broadcast runs). */
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+
+  /** @param messages true for a WebSocket peer: keep unit boundaries. */
+  constructor(messages: boolean) {
+    this.unitEnds = messages ? [] : null;
+  }
+
+  /** Bytes waiting for the next flush. */
+  get pending(): number {
+    return this.end - this.start + this.chunkBytes;
+  }
+
+  /**
+   * Byte-stream peers only: queue `bytes` (shared with other peers, never modified) after what is
+   * pending, without a copy.
+   */
+  appendShared(bytes: Buffer): void {
+    if (this.end > this.start) {
+      this.chunks.push(this.buf.subarray(this.start, this.end));
+      this.chunkBytes += this.end - this.start;
+      this.start = this.end;
+    }
+    this.chunks.push(bytes);
+    this.chunkBytes += bytes.length;
+  }
+
+  /**
+   * Take the pending bytes out as a buffer that will never be written again (for sharing), instead
+   * of flushing them to a stream. Byte-stream outboxes without shared chunks only.
+   */
+  takePending(): Buffer {
+    const out = this.buf.subarray(this.start, this.end);
+    this.start = this.end;
+    if (this.buf.length - this.end < 256) {
+      this.buf = EMPTY;
+      this.start = this.end = 0;
+    }
+    return out;
+  }
+
+  /**
+   * Make room for `bytes` more bytes at `end` (moving the pending bytes to a new slab if needed).
+   * @returns `end`, where the caller writes; it then calls `commit()`.
+   */
+  reserve(bytes: number): number {
+    if (this.end + bytes <= this.buf.length) return this.end;
+    const pending = this.end - this.start;
+    // Doubling keeps a read that owes this peer a lot at O(n) copying, not O(n²).
+    const slab = Buffer.allocUnsafe(Math.max(OUTBOX_SLAB_BYTES, 2 * (pending + bytes)));
+    if (pending > 0) this.buf.copy(slab, 0, this.start, this.end);
+    const ends = this.unitEnds;
+    if (ends !== null) for (let i = 0; i < ends.length; i++) ends[i]! -= this.start;
+    this.buf = slab;
+    this.start = 0;
+    this.end = pending;
+    return pending;
+  }
+
+  /** Mark the unit written up to `end` as complete. */
+  commit(end: number): void {
+    this.end = end;
+    if (this.unitEnds !== null) this.unitEnds.push(end);
+  }
+
+  /**
+   * Hand everything pending to `stream` (without a copy) and flush it.
+   * @returns the bytes handed over.
+   */
+  flushTo(stream: ByteStream): number {
+    const bytes = this.end - this.start + this.chunkBytes;
+    if (bytes === 0) return 0;
+    const buf = this.buf;
+    const write = stream.writeOwned ?? stream.write;
+    const ends = this.unitEnds;
+    if (this.chunkBytes > 0) {
+      for (let i = 0; i < this.chunks.length; i++) write.call(stream, this.chunks[i]!);
+      this.chunks = [];
+      this.chunkBytes = 0;
+    }
+    if (ends === null) {
+      if (this.end > this.start) write.call(stream, buf.subarray(this.start, this.end));
+    } else {
+      let from = this.start;
+      for (let i = 0; i < ends.length; i++) {
+        write.call(stream, buf.subarray(from, ends[i]));
+        from = ends[i]!;
+      }
+      ends.length = 0;
+    }
+    stream.flush();
+    this.start = this.end;
+    // A slab with little room left is abandoned to the socket rather than reused for scraps.
+    if (this.buf.length - this.end < 256) {
+      this.buf = EMPTY;
+      this.start = this.end = 0;
+    }
+    return bytes;
+  }
+
+  /** Forget anything pending (the peer is gone). */
+  clear(): void {
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.buf = EMPTY;
+    this.start = this.end = 0;
+    if (this.unitEnds !== null) this.unitEnds.length = 0;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,685 @@
+/**
+ * The relay: a drop-in replacement for peote-server (joint.md), hardened (§16) and streaming.
+ *
+ * Per read: the bytes go through the connection's JointParser; each unit is executed at once
+ * (commands) or forwarded at once (data pieces, rewritten and split at 32767); the bytes owed to
+ * each destination collect in its outbox, and every touched outbox is flushed once at the end
+ * of the read: one socket write per destination per read. A run of broadcast frames is
+ * rewritten once per distinct jIn and the same bytes are handed to every raw-TCP user.
+ */
+import type { Server } from 'node:http';
+import { ErrorCode, errorName, JOINT_UNIT_STRIDE, JointUnitKind, UnitFlag } from '../core/index.js';
+import { MAX_FRAME_DATA_BYTES, MAX_FRAME_SIZE } from '../joint/limits.js';
+import { JointState, type Joint, type JointStateListener, type Membership } from '../joint/relay-state.js';
+import {
+  Command,
+  CreateError,
+  EnterError,
+  KEEPALIVE,
+  KickError,
+  MAX_FRAME_HEADER_BYTES,
+  REPLY_BYTES,
+  ReplyStatus,
+  USER_CONNECT_BYTES,
+  USER_DISCONNECT_BYTES,
+  IN_DISCONNECT_BYTES,
+  writeInDisconnect,
+  writeOwnerFrameHeader,
+  writeReply,
+  writeUserConnect,
+  writeUserDisconnect,
+  writeUserFrameHeader,
+  type WireReason,
+} from '../joint/wire.js';
+import { listenStreams, type StreamListener } from '../transport/stream-listener.js';
+import type { ByteStream, StreamCloseInfo } from '../transport/types.js';
+import { RelayConnection } from './connection.js';
+import { IpLimiter } from './ip-limiter.js';
+import { Outbox } from './outbox.js';
+import { KEEPALIVE_SWEEP_MAX_MS } from './limits.js';
+import { createLogger, type Logger } from './logger.js';
+import { createRelayRegistry, serveMetrics } from './metrics.js';
+import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js';
+import { DisconnectReason, RelayStats, type RelayStatsSnapshot } from './stats.js';
+import { TokenBucket } from './token-bucket.js';
+
+const KIND_COMMAND = JointUnitKind.Command;
+const KIND_DATA = JointUnitKind.Data;
+const KIND_BROADCAST = JointUnitKind.Broadcast;
+const FLAG_FRAME_START = UnitFlag.FrameStart;
+const FLAG_FRAME_END = UnitFlag.FrameEnd;
+const FLAG_IN_CARRY = UnitFlag.InCarry;
+const OWN_ROUTE = 0x80;
+/** Data bytes per frame toward a user: size 32767 = jIn + 32766 (joint.md §2.5). */
+const MAX_USER_FRAME_DATA = MAX_FRAME_SIZE - 1;
+/**
+ * Pieces of at least this many bytes reach a raw-TCP owner as a view of the read buffer (one more
+ * iovec in the write) instead of a copy; smaller ones are cheaper to copy than to queue. The
+ * 1 KiB bench case could not tell the two apart on a loaded machine, so only large pieces share.
+ */
+const SHARE_INPUT_MIN_BYTES = 4096;
+/** Data bytes per frame toward an owner: size 32767 = jOwn + userNr + 32765. */
+const MAX_OWNER_FRAME_DATA = MAX_FRAME_DATA_BYTES;
+
+/**
+ * A running relay. Start one with `Relay.listen()`:
+ *
+ * ```ts
+ * import { Relay } from 'gamewire/relay';
+ * const relay = await Relay.listen({ host: '127.0.0.1', port: 7680 });
+ * console.log(`relay on ${relay.host}:${relay.port}`);
+ * // ...
+ * await relay.close();
+ * ```
+ */
+export class Relay implements JointStateListener {
+  /** The bound address. */
+  readonly host: string;
+  /** The bound port (the OS-chosen one when `port` was 0). */
+  readonly port: number;
+  /** The metrics endpoint's port, or undefined without one. */
+  readonly metricsPort: number | undefined;
+  /** The options in force, defaults filled in. */
+  readonly options: Readonly<ResolvedRelayOptions>;
+
+  private readonly state: JointState;
+  private readonly log: Logger;
+  private readonly statsData = new RelayStats();
+  private readonly ipLimiter: IpLimiter;
+  private readonly connections = new Set<RelayConnection>();
+  private dirty: RelayConnection[] = [];
+
+  // The broadcast run in progress (see `broadcast`): consecutive broadcast pieces of one read to
+  // one joint with one exclusion. Raw-TCP recipients are grouped by jIn; each group's frames are
+  // written once into `runBoxes[jIn]` and shared by all of its members when the run ends.
+  private runJoint: Joint | null = null;
+  private runExcluded = -2;
+  private runGroups: number[] = [];
+  private readonly runMembers: RelayConnection[][] = [];
+  private readonly runBoxes: Outbox[] = [];
+  private runSingles: Membership[] = [];
+  private listener: StreamListener | null = null;
+  private metricsServer: Server | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private nextId = 1;
+  private openStreams = 0;
+  private streamsDrained: (() => void) | null = null;
+  private closing: Promise<void> | null = null;
+
+  private constructor(options: ResolvedRelayOptions, log: Logger) {
+    this.options = options;
+    this.log = log;
+    this.host = options.host;
+    this.port = 0;
+    this.metricsPort = undefined;
+    this.ipLimiter = new IpLimiter(options.maxConnectionsPerIp);
+    this.state = new JointState(this, { maxUsersPerJoint: options.maxUsersPerJoint, maxIdBytes: options.maxIdBytes });
+  }
+
+  /**
+   * Start a relay: listen for raw TCP and WebSocket peers on one port (joint.md §9).
+   * @param options limits and timers; every default is the original's (see `RelayOptions`).
+   * @returns the listening relay.
+   * @throws {RangeError|TypeError} synchronously-checked options, as a rejected promise.
+   * Rejects also when the port cannot be bound.
+   */
+  static async listen(options: RelayOptions = {}): Promise<Relay> {
+    const resolved = resolveRelayOptions(options);
+    const log = options.logger ?? createLogger({ level: options.logLevel ?? 'info', base: { component: 'relay' } });
+    const relay = new Relay(resolved, log);
+    await relay.start();
+    return relay;
+  }
+
+  private async start(): Promise<void> {
+    const o = this.options;
+    this.listener = await listenStreams({
+      host: o.host,
+      port: o.port,
+      websocket: o.websocket,
+      handshakeTimeoutMs: o.loginTimeoutMs,
+      maxWebSocketPayloadBytes: o.maxWebSocketPayloadBytes,
+      admit: (address) => {
+        const release = this.ipLimiter.admit(address);
+        if (release === null) {
+          this.statsData.refusedPerIp++;
+          this.log.info('connection refused: per-IP cap', { ip: address, max: o.maxConnectionsPerIp });
+        }
+        return release;
+      },
+      onStream: (stream) => this.accept(stream),
+    });
+    (this as { port: number }).port = this.listener.port;
+    if (o.metricsPort !== undefined) {
+      try {
+        const registry = createRelayRegistry(this.statsData, () => ({ joints: this.state.joints, users: this.state.users }));
+        const served = await serveMetrics(registry, o.metricsHost, o.metricsPort);
+        this.metricsServer = served.server;
+        (this as { metricsPort: number | undefined }).metricsPort = served.port;
+      } catch (err) {
+        await this.listener.close();
+        throw err;
+      }
+    }
+    if (o.keepaliveMs > 0) {
+      const every = Math.max(1, Math.min(KEEPALIVE_SWEEP_MAX_MS, Math.floor(o.keepaliveMs / 4)));
+      this.sweepTimer = setInterval(() => this.sweepKeepalive(), every);
+      this.sweepTimer.unref();
+    }
+    this.log.info('relay listening', {
+      host: this.host,
+      port: this.port,
+      metricsPort: this.metricsPort,
+      websocket: o.websocket,
+      kick: o.kick,
+    });
+  }
+
+  /** Counters and gauges now (the same figures the metrics endpoint serves). */
+  stats(): RelayStatsSnapshot {
+    const s = this.statsData;
+    return {
+      connections: s.connections,
+      accepted: s.accepted,
+      refusedPerIp: s.refusedPerIp,
+      joints: this.state.joints,
+      users: this.state.users,
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+      framesIn: s.framesIn,
+      framesOut: s.framesOut,
+      drops: s.drops,
+      throttled: s.throttled,
+      disconnects: { ...s.disconnects },
+    };
+  }
+
+  /**
+   * Stop: refuse new connections, end every connection (flushing what is owed), wait up to
+   * `closeGraceMs` for them to go, destroy the rest, and stop the metrics endpoint. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closing === null) this.closing = this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    const listenerClosed = this.listener?.close() ?? Promise.resolve();
+    const drained = new Promise<void>((resolve) => {
+      if (this.openStreams === 0) resolve();
+      else this.streamsDrained = resolve;
+    });
+    for (const conn of [...this.connections]) this.drop(conn, DisconnectReason.Shutdown, undefined, true);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.closeGraceMs)))]);
+    clearTimeout(timer);
+    for (const stream of this.streams) stream.destroy();
+    await listenerClosed;
+    if (this.metricsServer !== null) {
+      const server = this.metricsServer;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    this.log.info('relay closed', { port: this.port });
+  }
+
+  /** Streams not yet reported closed (for shutdown). */
+  private readonly streams = new Set<ByteStream>();
+
+  // ---- connections -------------------------------------------------------------------------
+
+  private accept(stream: ByteStream): void {
+    if (this.closing !== null) {
+      stream.destroy();
+      return;
+    }
+    const o = this.options;
+    const now = Date.now();
+    const bytesBucket = o.inboundBytesPerSec > 0 ? new TokenBucket(o.inboundBytesPerSec, Math.max(1, o.inboundBytesPerSec * o.inboundBurstSeconds), now) : null;
+    const unitsBucket = o.inboundUnitsPerSec > 0 ? new TokenBucket(o.inboundUnitsPerSec, Math.max(1, o.inboundUnitsPerSec * o.inboundBurstSeconds), now) : null;
+    const conn = new RelayConnection(this.nextId++, stream, o.maxOwnJoints, o.maxInJoints, bytesBucket, unitsBucket);
+    this.connections.add(conn);
+    this.streams.add(stream);
+    this.openStreams++;
+    this.statsData.connections++;
+    this.statsData.accepted++;
+    stream.onData = (data) => this.onData(conn, data);
+    stream.onClose = (info) => this.onStreamClose(conn, info);
+    this.log.debug('connection open', { conn: conn.id, kind: stream.kind, ip: stream.remoteAddress, port: stream.remotePort });
+  }
+
+  private onStreamClose(conn: RelayConnection, info: StreamCloseInfo): void {
+    this.streams.delete(conn.stream);
+    this.openStreams--;
+    if (!conn.closed) {
+      this.drop(conn, info.clean ? DisconnectReason.PeerClosed : DisconnectReason.SocketError, info.error?.message);
+      this.flushDirty();
+    }
+    if (this.openStreams === 0 && this.streamsDrained !== null) {
+      const done = this.streamsDrained;
+      this.streamsDrained = null;
+      done();
+    }
+  }
+
+  /**
+   * Close `conn` and run the full cleanup of joint.md §6.3 (D3): its joints go (users hear
+   * inDisconnect 1), its memberships go (owners hear userDisconnect 1).
+   */
+  private drop(conn: RelayConnection, reason: DisconnectReason, detail?: string, graceful = false): void {
+    if (conn.closed) return;
+    if (graceful) {
+      // Shutdown: send what is owed, then end.
+      this.statsData.bytesOut += conn.outbox.flushTo(conn.stream);
+    }
+    conn.closed = true;
+    if (conn.throttleTimer !== null) clearTimeout(conn.throttleTimer);
+    conn.throttleTimer = null;
+    this.connections.delete(conn);
+    this.statsData.connections--;
+    this.statsData.disconnects[reason]++;
+    conn.outbox.clear();
+    this.state.removeEndpoint(conn);
+    if (graceful) conn.stream.end();
+    else if (reason !== DisconnectReason.PeerClosed && reason !== DisconnectReason.SocketError) conn.stream.destroy();
+    const fields = { conn: conn.id, ip: conn.stream.remoteAddress, reason, detail };
+    if (reason === DisconnectReason.PeerClosed || reason === DisconnectReason.Shutdown) this.log.debug('connection closed', fields);
+    else this.log.info('connection dropped', fields);
+  }
+
+  // ---- inbound -----------------------------------------------------------------------------
+
+  private onData(conn: RelayConnection, data: Uint8Array): void {
+    if (conn.closed) return;
+    const length = data.length;
+    this.statsData.bytesIn += length;
+    if (conn.bytesBucket !== null && !this.admitInbound(conn, conn.bytesBucket, length, 'inbound bytes/s')) {
+      this.flushDirty();
+      return;
+    }
+    const input = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const parser = conn.parser;
+    let offset = 0;
+    let left = length;
+    for (;;) {
+      const count = parser.feed(input, offset, left);
+      if (count > 0) {
+        if (conn.unitsBucket !== null && !this.admitInbound(conn, conn.unitsBucket, count, 'inbound units/s')) break;
+        this.execute(conn, input, count);
+        if (conn.closed) break;
+      }
+      if (parser.error !== ErrorCode.Ok) {
+        this.drop(conn, DisconnectReason.ProtocolError, errorName(parser.error));
+        break;
+      }
+      const consumed = parser.consumed;
+      offset += consumed;
+      left -= consumed;
+      if (left <= 0 || consumed === 0) break;
+    }
+    this.flushDirty();
+  }
+
+  /**
+   * Charge `n` to a rate bucket. `disconnect` policy: past the bucket the connection is dropped.
+   * `throttle`: what was read is handled, and reading pauses until the bucket is out of debt.
+   * @returns false when the connection was dropped.
+   */
+  private admitInbound(conn: RelayConnection, bucket: TokenBucket, n: number, what: string): boolean {
+    const now = Date.now();
+    if (this.options.inboundPolicy === 'disconnect' || conn.stream.pause === undefined) {
+      if (bucket.take(n, now)) return true;
+      this.drop(conn, DisconnectReason.RateLimit, what);
+      return false;
+    }
+    const waitMs = bucket.charge(n, now);
+    if (waitMs > 0 && now + waitMs > conn.throttleUntil) {
+      if (conn.throttleTimer === null) {
+        this.statsData.throttled++;
+        conn.stream.pause();
+      } else clearTimeout(conn.throttleTimer);
+      conn.throttleUntil = now + waitMs;
+      conn.throttleTimer = setTimeout(() => {
+        conn.throttleTimer = null;
+        if (!conn.closed) conn.stream.resume?.();
+      }, waitMs);
+    }
+    return true;
+  }
+
+  /** Run the `count` units of the last feed. */
+  private execute(conn: RelayConnection, input: Buffer, count: number): void {
+    const parser = conn.parser;
+    const units = parser.units;
+    const stop = count * JOINT_UNIT_STRIDE;
+    for (let p = 0; p < stop; p += JOINT_UNIT_STRIDE) {
+      const kind = units[p]!;
+      const flags = units[p + 1]!;
+      const a = units[p + 2]!;
+      const b = units[p + 3]!;
+      const offset = units[p + 4]!;
+      const length = units[p + 5]!;
+      if (kind !== KIND_BROADCAST && this.runJoint !== null) this.endRun();
+      if (kind === KIND_DATA) {
+        if ((flags & FLAG_FRAME_START) !== 0) conn.frameSeq = this.state.sequence;
+        if ((flags & FLAG_FRAME_END) !== 0) this.statsData.framesIn++;
+        if (a < OWN_ROUTE) this.userData(conn, a, input, offset, length);
+        else this.ownerData(conn, a - OWN_ROUTE, b, input, offset, length);
+      } else if (kind === KIND_BROADCAST) {
+        if ((flags & FLAG_FRAME_START) !== 0) conn.frameSeq = this.state.sequence;
+        if ((flags & FLAG_FRAME_END) !== 0) this.statsData.framesIn++;
+        this.broadcast(conn, a - OWN_ROUTE, b, input, offset, length);
+      } else if (kind === KIND_COMMAND) {
+        this.statsData.framesIn++;
+        const src = (flags & FLAG_IN_CARRY) !== 0 ? parser.carry() : input;
+        this.command(conn, a, b, src, offset, length);
+      }
+      if (conn.closed) break;
+    }
+    if (this.runJoint !== null) this.endRun();
+  }
+
+  /** user → owner (joint.md §2.3): `jIn, data` becomes `jOwn+128, userNr, data` at the owner. */
+  private userData(conn: RelayConnection, jIn: number, src: Buffer, offset: number, length: number): void {
+    const m = conn.entered[jIn];
+    if (m === undefined) {
+      this.statsData.drops++;
+      return;
+    }
+    const joint = m.joint;
+    this.toOwner(joint.owner as RelayConnection, joint.jOwn, m.userNr, src, offset, length);
+  }
+
+  /** owner → user unicast (joint.md §2.3): `jOwn+128, userNr, data` becomes `jIn, data`. */
+  private ownerData(conn: RelayConnection, jOwn: number, userNr: number, src: Buffer, offset: number, length: number): void {
+    const m = conn.own[jOwn]?.users[userNr];
+    // A user who entered after this frame began (the userNr was reused) gets none of it.
+    if (m === undefined || m.seq > conn.frameSeq) {
+      this.statsData.drops++;
+      return;
+    }
+    this.toUser(m.user as RelayConnection, m.jIn, src, offset, length);
+  }
+
+  /** Broadcast (joint.md §5): to every user of own joint `jOwn`, or all but `excluded`. */
+  private broadcast(conn: RelayConnection, jOwn: number, excluded: number, src: Buffer, offset: number, length: number): void {
+    const joint = conn.own[jOwn];
+    if (joint === undefined) {
+      // joint.md §5, D2: a broadcast on a joint the sender does not own is a protocol error.
+      // What the run owes goes out before the close's events.
+      if (this.runJoint !== null) this.endRun();
+      this.drop(conn, DisconnectReason.ProtocolError, 'broadcast on a joint the sender does not own');
+      return;
+    }
+    if (this.runJoint !== joint || this.runExcluded !== excluded) {
+      if (this.runJoint !== null) this.endRun();
+      this.startRun(conn, joint, excluded);
+    }
+    const singles = this.runSingles;
+    for (let i = 0; i < singles.length; i++) this.toUser(singles[i]!.user as RelayConnection, singles[i]!.jIn, src, offset, length);
+    const groups = this.runGroups;
+    for (let g = 0; g < groups.length; g++) {
+      const jIn = groups[g]!;
+      const frames = this.writeUserFrames(this.runBoxes[jIn]!, jIn, src, offset, length);
+      this.statsData.framesOut += frames * this.runMembers[jIn]!.length;
+    }
+    // Not shareable (a user entered after this frame began): hand this piece over now.
+    if (this.runJoint === null) this.endRun();
+  }
+
+  /**
+   * Begin a broadcast run: split the recipients into jIn groups of raw-TCP users (shared bytes)
+   * and singles (WebSocket users: one message per unit). Users who entered after the current
+   * frame began get none of it.
+   */
+  private startRun(conn: RelayConnection, joint: Joint, excluded: number): void {
+    const members = joint.members;
+    const seq = conn.frameSeq;
+    this.runSingles = [];
+    this.runGroups = [];
+    let shareable = true;
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i]!;
+      if (m.userNr === excluded) continue;
+      if (m.seq > seq) {
+        shareable = false;
+        continue;
+      }
+      const user = m.user as RelayConnection;
+      if (user.stream.kind !== 'tcp') {
+        this.runSingles.push(m);
+        continue;
+      }
+      let list = this.runMembers[m.jIn];
+      if (list === undefined) {
+        list = this.runMembers[m.jIn] = [];
+        this.runBoxes[m.jIn] = new Outbox(false);
+      }
+      if (list.length === 0) this.runGroups.push(m.jIn);
+      list.push(user);
+    }
+    // With a late entrant the eligible set changes at the next frame start: no run then, so each
+    // piece is judged afresh.
+    this.runJoint = shareable ? joint : null;
+    this.runExcluded = shareable ? excluded : -2;
+  }
+
+  /** End the broadcast run: hand each group's bytes to each of its members, uncopied. */
+  private endRun(): void {
+    const groups = this.runGroups;
+    for (let g = 0; g < groups.length; g++) {
+      const jIn = groups[g]!;
+      const list = this.runMembers[jIn]!;
+      const bytes = this.runBoxes[jIn]!.takePending();
+      if (bytes.length > 0) {
+        for (let i = 0; i < list.length; i++) {
+          const user = list[i]!;
+          user.outbox.appendShared(bytes);
+          this.markDirty(user);
+        }
+      }
+      list.length = 0;
+    }
+    this.runGroups = [];
+    this.runSingles = [];
+    this.runJoint = null;
+    this.runExcluded = -2;
+  }
+
+  /** Queue `length` data bytes to an owner as frames of at most 32767 (joint.md §2.5, D1). */
+  private toOwner(owner: RelayConnection, jOwn: number, userNr: number, src: Buffer, offset: number, length: number): void {
+    const box = owner.outbox;
+    const shareInput = owner.stream.kind === 'tcp';
+    while (length > 0) {
+      const n = length < MAX_OWNER_FRAME_DATA ? length : MAX_OWNER_FRAME_DATA;
+      let at = box.reserve(n + MAX_FRAME_HEADER_BYTES);
+      at = writeOwnerFrameHeader(box.buf, at, jOwn, userNr, n);
+      if (shareInput && n >= SHARE_INPUT_MIN_BYTES) {
+        // The read buffer is never reused or written, so the socket can send its bytes as they are.
+        box.commit(at);
+        box.appendShared(src.subarray(offset, offset + n));
+      } else {
+        copyBytes(src, offset, n, box.buf, at);
+        box.commit(at + n);
+      }
+      this.statsData.framesOut++;
+      offset += n;
+      length -= n;
+    }
+    this.markDirty(owner);
+  }
+
+  /** Queue `length` data bytes to a user as frames of at most 32767. */
+  private toUser(user: RelayConnection, jIn: number, src: Buffer, offset: number, length: number): void {
+    this.statsData.framesOut += this.writeUserFrames(user.outbox, jIn, src, offset, length);
+    this.markDirty(user);
+  }
+
+  /** Write `length` data bytes as user frames (jIn header) of at most 32767 into `box`. @returns frames written. */
+  private writeUserFrames(box: Outbox, jIn: number, src: Buffer, offset: number, length: number): number {
+    let frames = 0;
+    while (length > 0) {
+      const n = length < MAX_USER_FRAME_DATA ? length : MAX_USER_FRAME_DATA;
+      let at = box.reserve(n + MAX_FRAME_HEADER_BYTES);
+      at = writeUserFrameHeader(box.buf, at, jIn, n);
+      copyBytes(src, offset, n, box.buf, at);
+      box.commit(at + n);
+      frames++;
+      offset += n;
+      length -= n;
+    }
+    return frames;
+  }
+
+  // ---- commands (joint.md §3) --------------------------------------------------------------
+
+  private command(conn: RelayConnection, cmd: number, cmdNr: number, src: Uint8Array, offset: number, length: number): void {
+    switch (cmd) {
+      case Command.Create: {
+        const result = this.state.create(conn, src, offset, length);
+        if (result >= 0) this.reply(conn, cmdNr, ReplyStatus.Ok, result);
+        else this.reply(conn, cmdNr, ReplyStatus.Error, -result);
+        if (result === -CreateError.IdTaken || result === -CreateError.Max) this.log.debug('create refused', { conn: conn.id, err: -result });
+        return;
+      }
+      case Command.Enter: {
+        const result = this.state.enter(conn, src, offset, length);
+        if (typeof result === 'number') {
+          this.reply(conn, cmdNr, ReplyStatus.Error, -result);
+          return;
+        }
+        // joint.md §6.1: the OK to the user, then userConnect to the owner.
+        this.reply(conn, cmdNr, ReplyStatus.Ok, result.jIn);
+        const owner = result.joint.owner as RelayConnection;
+        const box = owner.outbox;
+        const at = box.reserve(USER_CONNECT_BYTES);
+        box.commit(writeUserConnect(box.buf, at, result.joint.jOwn, result.userNr));
+        this.statsData.framesOut++;
+        this.markDirty(owner);
+        return;
+      }
+      case Command.Leave:
+        // joint.md §3: an unknown jIn is ignored.
+        this.state.leave(conn, src[offset]!);
+        return;
+      case Command.Delete:
+        this.state.delete(conn, src[offset]!);
+        return;
+      case Command.Kick: {
+        if (!this.options.kick) {
+          // Off by default: an original client must see what the original does with cmd 4 (§17).
+          this.drop(conn, DisconnectReason.ProtocolError, errorName(ErrorCode.JointUnknownCommand));
+          return;
+        }
+        const jOwn = src[offset]!;
+        const userNr = src[offset + 1]!;
+        const present = conn.own[jOwn]?.users[userNr] !== undefined;
+        if (present) this.reply(conn, cmdNr, ReplyStatus.Ok, userNr);
+        else this.reply(conn, cmdNr, ReplyStatus.Error, KickError.NoSuchUser);
+        if (present) this.state.kick(conn, jOwn, userNr);
+        return;
+      }
+      default:
+        // The parser refuses cmd > 4; keep the close path anyway (D3).
+        this.drop(conn, DisconnectReason.ProtocolError, errorName(ErrorCode.JointUnknownCommand));
+    }
+  }
+
+  /**
+   * Reply `00 03 nr status value` (joint.md §4.1). With `cmdNr` 0 ("no reply expected") nothing
+   * is sent: a reply numbered 0 would read as a server event.
+   */
+  private reply(conn: RelayConnection, cmdNr: number, status: number, value: number): void {
+    if (cmdNr === 0) return;
+    const box = conn.outbox;
+    const at = box.reserve(REPLY_BYTES);
+    box.commit(writeReply(box.buf, at, cmdNr, status, value));
+    this.statsData.framesOut++;
+    this.markDirty(conn);
+  }
+
+  // ---- JointStateListener ------------------------------------------------------------------
+
+  /** @internal A user left: tell the owner userDisconnect (joint.md §4.2). */
+  userGone(m: Membership, reason: WireReason): void {
+    const owner = m.joint.owner as RelayConnection;
+    if (owner.closed) return;
+    const box = owner.outbox;
+    const at = box.reserve(USER_DISCONNECT_BYTES);
+    box.commit(writeUserDisconnect(box.buf, at, m.joint.jOwn, m.userNr, reason));
+    this.statsData.framesOut++;
+    this.markDirty(owner);
+  }
+
+  /** @internal A joint is gone for a user: tell it inDisconnect (joint.md §4.2). */
+  jointGone(m: Membership, reason: WireReason): void {
+    const user = m.user as RelayConnection;
+    if (user.closed) return;
+    const box = user.outbox;
+    const at = box.reserve(IN_DISCONNECT_BYTES);
+    box.commit(writeInDisconnect(box.buf, at, m.jIn, reason));
+    this.statsData.framesOut++;
+    this.markDirty(user);
+  }
+
+  // ---- outbound ----------------------------------------------------------------------------
+
+  private markDirty(conn: RelayConnection): void {
+    if (conn.dirty) return;
+    conn.dirty = true;
+    this.dirty.push(conn);
+  }
+
+  /** Flush every touched outbox once; drop peers past the outbound cap (slow readers). */
+  private flushDirty(): void {
+    const cap = this.options.maxOutboundBytes;
+    let now = 0;
+    while (this.dirty.length > 0) {
+      const list = this.dirty;
+      this.dirty = [];
+      if (now === 0) now = Date.now();
+      for (let i = 0; i < list.length; i++) {
+        const conn = list[i]!;
+        conn.dirty = false;
+        if (conn.closed) continue;
+        this.statsData.bytesOut += conn.outbox.flushTo(conn.stream);
+        conn.lastSendMs = now;
+        conn.keepaliveArmed = true;
+        if (cap > 0 && conn.stream.bufferedBytes > cap) {
+          // Dropping queues events for others: the while loop flushes them too.
+          this.drop(conn, DisconnectReason.SlowReader, `${conn.stream.bufferedBytes} bytes unsent`);
+        }
+      }
+    }
+  }
+
+  /** joint.md §7: keepalive after `keepaliveMs` of outbound silence, once anything was sent. */
+  private sweepKeepalive(): void {
+    const now = Date.now();
+    const period = this.options.keepaliveMs;
+    for (const conn of this.connections) {
+      if (!conn.keepaliveArmed || now - conn.lastSendMs < period) continue;
+      const box = conn.outbox;
+      const at = box.reserve(KEEPALIVE.length);
+      box.buf.set(KEEPALIVE, at);
+      box.commit(at + KEEPALIVE.length);
+      this.statsData.framesOut++;
+      this.markDirty(conn);
+    }
+    this.flushDirty();
+  }
+}
+
+/** Copy bytes between Buffers; a byte loop below 64 bytes beats the native call (bench relay). */
+function copyBytes(src: Buffer, offset: number, length: number, dst: Buffer, at: number): void {
+  if (length < 64) {
+    for (let i = 0; i < length; i++) dst[at + i] = src[offset + i]!;
+  } else {
+    src.copy(dst, at, offset, offset + length);
+  }
+}
+
+/** Error codes of create and enter, re-exported for users of the relay API. */
+export { CreateError, EnterError };

@@ -1,0 +1,66 @@
+/**
+ * Plain counters the relay bumps on its hot path (a number increment, no metric library call);
+ * `metrics.ts` reads them when Prometheus scrapes, and `Relay.stats()` returns a copy.
+ */
+
+/** Why a connection was closed, as counted in `disconnects` and logged. */
+export const DisconnectReason = {
+  /** The peer closed its socket (FIN or WebSocket close). */
+  PeerClosed: 'peer_closed',
+  /** The socket failed (reset, error). */
+  SocketError: 'socket_error',
+  /** A protocol error: undefined lead byte, bad size or length, bad broadcast, unknown command (joint.md §16 D9). */
+  ProtocolError: 'protocol_error',
+  /** Past the inbound byte or unit rate (token bucket). */
+  RateLimit: 'rate_limit',
+  /** Past the outbound backlog cap. */
+  SlowReader: 'slow_reader',
+  /** The relay is shutting down. */
+  Shutdown: 'shutdown',
+} as const;
+export type DisconnectReason = (typeof DisconnectReason)[keyof typeof DisconnectReason];
+
+/** Counters and gauges of one relay. */
+export class RelayStats {
+  /** Open connections (gauge). */
+  connections = 0;
+  /** Connections accepted as streams since start. */
+  accepted = 0;
+  /** Connections refused by the per-IP cap. */
+  refusedPerIp = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Data frames received (completed) and commands. */
+  framesIn = 0;
+  /** Frames and control messages sent. */
+  framesOut = 0;
+  /** Data frame pieces dropped because their routing did not resolve (joint.md §2.3). */
+  drops = 0;
+  /** Times a connection was paused for exceeding its inbound rate. */
+  throttled = 0;
+  /** Disconnects by reason. */
+  readonly disconnects: Record<DisconnectReason, number> = {
+    peer_closed: 0,
+    socket_error: 0,
+    protocol_error: 0,
+    rate_limit: 0,
+    slow_reader: 0,
+    shutdown: 0,
+  };
+}
+
+/** A snapshot of a relay's counters (`Relay.stats()`). */
+export interface RelayStatsSnapshot {
+  connections: number;
+  accepted: number;
+  refusedPerIp: number;
+  joints: number;
+  users: number;
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  drops: number;
+  throttled: number;
+  disconnects: Record<DisconnectReason, number>;
+}
