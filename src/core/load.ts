@@ -21,15 +21,17 @@ export type Component = 'jointParser' | 'frameDecoder' | 'chunkAssembler' | 'aea
  * Decided by `npm run bench -- core` (bench/results/core.json); the README's table explains it.
  */
 export const PREFERRED: Readonly<Record<Component, Implementation>> = {
-  // bench core joint-parser-feed-*: see README "Which implementation runs where"
-  jointParser: 'fallback',
-  // bench core frame-decoder-feed-*
-  frameDecoder: 'fallback',
-  // bench core chunk-assembler-feed-*
-  chunkAssembler: 'fallback',
-  // bench core aead-seal-*: native batch is ~10x node:crypto at 32 B
+  // joint-parser-feed-{32B,256B,1400B}: native 2.0-2.6x on 64 KiB reads full of game-sized
+  // frames; the fallback wins only on reads that carry one piece of a 32 KiB frame (0.1x).
+  jointParser: 'native',
+  // frame-decoder-feed-*: native 1.3-3.5x up to 1400 B frames (0.5x for 64 KiB frames).
+  frameDecoder: 'native',
+  // chunk-assembler-feed-*: native 1.0-2.8x up to 1400 B chunks (0.4x for 64 KiB chunks).
+  chunkAssembler: 'native',
+  // aead-seal-32B: native batch ~24x node:crypto per packet; the fallback is node:crypto.
   aead: 'native',
-  // bench core event-ring-*: a JS ring costs 10-15 ns per event, less than one crossing
+  // event-ring-push-poll-*: one crossing per pushed event makes native 0.2-0.4x; the styles
+  // push one event at a time, so the JavaScript ring serves them.
   eventRing: 'fallback',
 };
 
