@@ -16,6 +16,12 @@ import { Packr, Unpackr } from 'msgpackr';
  */
 export const MAX_TABLE_DEPTH = 64;
 
+/**
+ * Highest `maxDepth` a TableCodec accepts (levels), 1024: the scan stacks are allocated at that
+ * size per codec, and msgpackr recurses once per level, so deeper would risk the stack.
+ */
+export const MAX_TABLE_DEPTH_LIMIT = 1024;
+
 /** A value a table may hold. */
 export type TableValue = null | undefined | boolean | number | string | TableValue[] | { [key: string]: TableValue };
 /** A table: any TableValue (usually an object). */
@@ -45,12 +51,12 @@ export class TableCodec {
 
   /**
    * @param options.maxDepth deepest nesting (default `MAX_TABLE_DEPTH`)
-   * @throws RangeError when maxDepth is not an integer in 1..1024
+   * @throws RangeError when maxDepth is not an integer in 1..MAX_TABLE_DEPTH_LIMIT (1024)
    */
   constructor(options: TableCodecOptions = {}) {
     const maxDepth = options.maxDepth ?? MAX_TABLE_DEPTH;
-    if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > 1024) {
-      throw new RangeError(`maxDepth must be an integer in 1..1024, got ${maxDepth}`);
+    if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > MAX_TABLE_DEPTH_LIMIT) {
+      throw new RangeError(`maxDepth must be an integer in 1..${MAX_TABLE_DEPTH_LIMIT}, got ${maxDepth}`);
     }
     this.maxDepth = maxDepth;
     // useRecords false: plain MessagePack maps, no msgpackr record extension on the wire.
@@ -188,12 +194,7 @@ export class TableCodec {
   decode(bytes: Uint8Array, offset: number, length: number): { ok: true; table: Table } | { ok: false; error: string } {
     const reason = this.scan(bytes, offset, length);
     if (reason !== null) return { ok: false, error: `invalid table: ${reason}` };
-    try {
-      const view = bytes.subarray(offset, offset + length);
-      return { ok: true, table: this.unpackr.unpack(view) as Table };
-    } catch (err) {
-      return { ok: false, error: `invalid table: ${(err as Error).message}` };
-    }
+    return this.decodeScanned(bytes, offset, length);
   }
 }
 

@@ -16,6 +16,7 @@ import {
   CLIENT_PORT_MIN,
   DEFAULT_SERVER_PORT,
   MAX_DATAGRAM_BYTES,
+  MAX_DISCOVERED_SERVERS_COUNT,
   MAX_PENDING_EVENTS_COUNT,
   MAX_RECORDS_COUNT,
   MAX_RETRIES,
@@ -100,6 +101,8 @@ export interface EventClientOptions {
   maxRecords?: number;
   /** NOTIFY ids remembered against duplicates, default 4096 (NOTIFY_DEDUP_WINDOW_COUNT). */
   notifyDedupWindow?: number;
+  /** Servers kept in `servers`, the least recently answering forgotten first, default 256 (MAX_DISCOVERED_SERVERS_COUNT). */
+  maxDiscoveredServers?: number;
   /** An event was judged LEGAL (normal: apply it now; high: it is confirmed). */
   onLegal?: (event: SentEvent) => void;
   /** An event was judged ILLEGAL: the rollback hook (undo a high-priority event). */
@@ -178,7 +181,7 @@ export class EventClient {
     received: 0, dropped: 0, eventsSent: 0, eventResends: 0, legal: 0, illegal: 0, timeouts: 0,
     lateJudgements: 0, notifies: 0, duplicateNotifies: 0, recordsDropped: 0,
   };
-  /** Servers that answered OHAI, by `address:port` (neteria.md §5). */
+  /** Servers that answered OHAI, by `address:port` (neteria.md §5); at most `maxDiscoveredServers`, last answered last. */
   readonly servers = new Map<string, DiscoveredServer>();
   /** Events sent and not yet judged, by id (§7.2 "pending"). */
   readonly pending = new Map<string, SentEvent>();
@@ -192,7 +195,7 @@ export class EventClient {
   private readonly opts: {
     port: number | undefined; host: string | undefined; serverPort: number; version: string;
     retryTimeoutMs: number; maxRetries: number; maxPendingEvents: number; maxRecords: number;
-    notifyDedupWindow: number;
+    notifyDedupWindow: number; maxDiscoveredServers: number;
   };
   private readonly hooks: EventClientOptions;
   private readonly log: RateLimitedLog;
@@ -223,6 +226,7 @@ export class EventClient {
       maxPendingEvents: options.maxPendingEvents ?? MAX_PENDING_EVENTS_COUNT,
       maxRecords: options.maxRecords ?? MAX_RECORDS_COUNT,
       notifyDedupWindow: options.notifyDedupWindow ?? NOTIFY_DEDUP_WINDOW_COUNT,
+      maxDiscoveredServers: options.maxDiscoveredServers ?? MAX_DISCOVERED_SERVERS_COUNT,
     };
     if (this.opts.port !== undefined) checkPort('port', this.opts.port);
     checkPort('serverPort', this.opts.serverPort);
@@ -231,6 +235,7 @@ export class EventClient {
     checkCount('maxPendingEvents', this.opts.maxPendingEvents, 1);
     checkCount('maxRecords', this.opts.maxRecords, 1);
     checkCount('notifyDedupWindow', this.opts.notifyDedupWindow, 1);
+    checkCount('maxDiscoveredServers', this.opts.maxDiscoveredServers, 1);
     this.id = options.id ?? this.uuids.next();
     if (typeof this.id !== 'string') throw new TypeError('id must be a string');
     this.hooks = options;
@@ -454,7 +459,7 @@ export class EventClient {
       this.stats.timeouts++;
       this.settle(p);
       this.addRollback(p.event, 'timeout');
-      this.callHook(() => this.hooks.onTimeout?.(p.event));
+      this.log.guard(() => this.hooks.onTimeout?.(p.event));
       p.reject(new EventsError('GW_ERR_EVENT_TIMEOUT', `no judgement for event ${p.event.id} after ${this.opts.maxRetries} retries`));
       return;
     }
@@ -517,10 +522,15 @@ export class EventClient {
     if (this.discoveries.size === 0) return this.drop(from, `${m.method} while not discovering`);
     if (m.method !== 'OHAI Client') return; // BYE REGISTER: our version is refused; not listed
     const server: DiscoveredServer = { address: from.address, port: from.port, version: m.version, serverName: m.serverName };
-    this.servers.set(`${from.address}:${from.port}`, server);
+    const key = `${from.address}:${from.port}`;
+    // Re-inserted so the map is ordered by last answer; the oldest goes past the bound.
+    this.servers.delete(key);
+    this.servers.set(key, server);
+    if (this.servers.size > this.opts.maxDiscoveredServers) this.servers.delete(this.servers.keys().next().value as string);
     for (const d of [...this.discoveries]) {
       if (d.target.port !== from.port) continue;
       if (d.unicast && d.target.address !== from.address) continue;
+      if (d.found.length >= this.opts.maxDiscoveredServers) continue;
       if (!d.found.some((s) => s.address === from.address && s.port === from.port)) d.found.push(server);
       if (d.unicast) d.done();
     }
@@ -538,11 +548,11 @@ export class EventClient {
     if (method === 'LEGAL') {
       this.stats.legal++;
       if (p.event.priority === 'high') this.pushRecord(this.confirmations, p.event);
-      this.callHook(() => this.hooks.onLegal?.(p.event));
+      this.log.guard(() => this.hooks.onLegal?.(p.event));
     } else {
       this.stats.illegal++;
       this.addRollback(p.event, 'illegal');
-      this.callHook(() => this.hooks.onIllegal?.(p.event));
+      this.log.guard(() => this.hooks.onIllegal?.(p.event));
     }
     p.resolve(method);
   }
@@ -556,7 +566,7 @@ export class EventClient {
       this.addRollback(p.event, 'not-registered');
       p.reject(new EventsError('GW_ERR_NOT_REGISTERED', `the server does not know this client (BYE EVENT); event ${p.event.id} refused`));
     }
-    if (wasRegistered) this.callHook(() => this.hooks.onNotRegistered?.());
+    if (wasRegistered) this.log.guard(() => this.hooks.onNotRegistered?.());
   }
 
   private onNotifyMessage(euuid: string, data: unknown): void {
@@ -576,7 +586,7 @@ export class EventClient {
       this.notifies.delete(this.notifies.keys().next().value as string);
       this.stats.recordsDropped++;
     }
-    this.callHook(() => this.hooks.onNotify?.(data, euuid));
+    this.log.guard(() => this.hooks.onNotify?.(data, euuid));
   }
 
   // --- plumbing --------------------------------------------------------------------------------
@@ -604,16 +614,7 @@ export class EventClient {
 
   private reportError(err: Error): void {
     this.log.line(() => `socket: ${err.message}`);
-    this.callHook(() => this.hooks.onError?.(err));
-  }
-
-  private callHook(call: () => void): void {
-    try {
-      call();
-    } catch (err) {
-      // An application callback that throws must not break the socket handler (K8).
-      this.log.line(() => `application callback threw: ${(err as Error)?.message ?? String(err)}`);
-    }
+    this.log.guard(() => this.hooks.onError?.(err));
   }
 }
 

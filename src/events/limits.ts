@@ -82,6 +82,14 @@ export const MAX_PENDING_EVENTS_COUNT = 1024;
 export const MAX_RECORDS_COUNT = 4096;
 
 /**
+ * Servers the client keeps in `servers` (count), default 256. While a discovery runs, every
+ * `OHAI Client` answer is recorded by its source address, which a LAN peer or a spoofer can vary
+ * at will; past this bound the least recently answering server is forgotten, so the map and a
+ * discovery's result stay bounded.
+ */
+export const MAX_DISCOVERED_SERVERS_COUNT = 256;
+
+/**
  * NOTIFY ids the client remembers for de-duplication (count), default 4096, independent of the
  * `notifies` collection so that taking notifies does not make a late duplicate look new.
  */

@@ -50,4 +50,16 @@ export class RateLimitedLog {
       // A throwing sink must not take the socket handler down with it.
     }
   }
+
+  /**
+   * Run an application callback from a socket handler. A throw is logged and swallowed: an
+   * application callback that throws must not break the socket handler (K8).
+   */
+  guard(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.line(() => `application callback threw: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
 }

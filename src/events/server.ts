@@ -129,12 +129,7 @@ interface Judged {
   timer: NodeJS.Timeout | undefined;
 }
 
-interface Registration {
-  id: string;
-  address: string;
-  port: number;
-  registeredAt: number;
-  lastSeen: number;
+interface Registration extends ClientInfo {
   judged: Map<string, Judged>;
 }
 
@@ -352,7 +347,7 @@ export class EventServer {
         if (p && p.clientId === rec.id) {
           clearTimeout(p.timer);
           this.notifies.delete(m.euuid);
-          this.callHook(() => this.hooks.onNotifyDelivered?.(rec.id, m.euuid, p.data));
+          this.log.guard(() => this.hooks.onNotifyDelivered?.(rec.id, m.euuid, p.data));
         }
         return;
       }
@@ -374,7 +369,7 @@ export class EventServer {
       known.registeredAt = now;
       known.lastSeen = now;
       this.reply(msg.OK_REGISTER, from);
-      this.callHook(() => this.hooks.onRegister?.(info(known), true));
+      this.log.guard(() => this.hooks.onRegister?.(info(known), true));
       return;
     }
     if (this.registry.size >= this.opts.registrationLimit) this.sweep(now);
@@ -387,7 +382,7 @@ export class EventServer {
     const rec: Registration = { id: cuuid, address: from.address, port: from.port, registeredAt: now, lastSeen: now, judged: new Map() };
     this.registry.set(cuuid, rec);
     this.reply(msg.OK_REGISTER, from);
-    this.callHook(() => this.hooks.onRegister?.(info(rec), false));
+    this.log.guard(() => this.hooks.onRegister?.(info(rec), false));
   }
 
   private onEvent(rec: Registration, euuid: string, data: unknown, priority: string, from: PeerAddress, now: number): void {
@@ -487,7 +482,7 @@ export class EventServer {
     clearTimeout(p.timer);
     this.notifies.delete(euuid);
     this.stats.notifiesFailed++;
-    this.callHook(() => this.hooks.onNotifyFailed?.(p.clientId, euuid, p.data));
+    this.log.guard(() => this.hooks.onNotifyFailed?.(p.clientId, euuid, p.data));
   }
 
   // --- registry --------------------------------------------------------------------------------
@@ -527,7 +522,7 @@ export class EventServer {
     for (const [euuid, p] of this.notifies) {
       if (p.clientId === rec.id) this.failNotify(euuid, p);
     }
-    this.callHook(() => this.hooks.onExpire?.(info(rec)));
+    this.log.guard(() => this.hooks.onExpire?.(info(rec)));
   }
 
   /** Forget judged ids older than the retention time (the window is in arrival order). */
@@ -556,16 +551,7 @@ export class EventServer {
   private reportError(err: unknown, context: string): void {
     const error = err instanceof Error ? err : new Error(String(err));
     this.log.line(() => `${context}: ${error.message}`);
-    this.callHook(() => this.hooks.onError?.(error, context));
-  }
-
-  private callHook(call: () => void): void {
-    try {
-      call();
-    } catch (err) {
-      // An application callback that throws must not break the socket handler (K8).
-      this.log.line(() => `application callback threw: ${(err as Error)?.message ?? String(err)}`);
-    }
+    this.log.guard(() => this.hooks.onError?.(error, context));
   }
 }
 

@@ -3,23 +3,22 @@
  * gamewire's protocol and queues its events for `pollEvents()`. Imports no Node built-in: the
  * platform (set by the entry module) supplies sockets and crypto.
  */
-import { TableCodec, type Table } from '../codec/table.js';
-import { parseKey } from '../wire/key.js';
+import type { Table, TableCodec } from '../codec/table.js';
 import { CloseCode } from '../wire/protocol.js';
-import { Session, nowMs, resolveSessionLimits, type SessionLimits, type SessionOptions } from '../wire/session.js';
+import { Session, nowMs, type SessionLimits, type SessionOptions } from '../wire/session.js';
+import { checkAddress, checkKey, checkLimits, encodeTable, makeCodec, timerPeriod } from './checks.js';
 import { MmArgumentError } from './errors.js';
-import { EventType, newObjectId, type EventOwner, type MmEvent } from './events.js';
+import { EventType, type EventOwner, type MmEvent } from './events.js';
 import {
   CONNECT_TIMEOUT_MS,
   MAX_PORT,
-  TIMER_MAX_MS,
-  TIMER_MIN_MS,
   WAIT_FOR_CONNECT_DEFAULT_S,
   WAIT_FOR_CONNECT_MAX_S,
   WAIT_FOR_CONNECT_MIN_S,
 } from './limits.js';
 import { mmPlatform } from './platform.js';
 import { QueueSelector, type QueueOptions } from './queue-owner.js';
+import { SocketObject } from './socket-object.js';
 
 /** Options of a Client; every limit has a safe default (src/wire/limits.ts). */
 export interface ClientOptions extends SessionOptions, QueueOptions {
@@ -46,11 +45,7 @@ function fail(code: string, message: string): never {
  * const [ok] = await client.waitForConnect();
  * if (ok) client.send({ x: 1, y: 2 });
  */
-export class Client implements EventOwner {
-  /** Unique id, also `getSocket()`. */
-  readonly id: number = newObjectId();
-  private readonly address: string;
-  private readonly port: number;
+export class Client extends SocketObject implements EventOwner {
   private readonly limits: SessionLimits;
   private readonly codec: TableCodec;
   private readonly queues: QueueSelector;
@@ -69,16 +64,12 @@ export class Client implements EventOwner {
    * @throws MmArgumentError (a RangeError with `code`) on a bad address, port, key or option
    */
   constructor(address: string, port: number, key?: string, options: ClientOptions = {}) {
-    if (typeof address !== 'string' || address.length === 0) fail('GW_ERR_BAD_ADDRESS', 'address must be a non-empty string');
+    super();
+    checkAddress(address);
     if (!Number.isInteger(port) || port < 1 || port > MAX_PORT) fail('GW_ERR_BAD_PORT', `port must be an integer in 1..${MAX_PORT}, got ${port}`);
-    const parsed = parseKey(key);
-    if (typeof parsed === 'string') fail('GW_ERR_BAD_KEY', parsed);
-    try {
-      this.limits = resolveSessionLimits(options);
-      this.codec = new TableCodec({ maxDepth: options.maxTableDepth });
-    } catch (err) {
-      fail('GW_ERR_BAD_OPTION', (err as Error).message);
-    }
+    const parsed = checkKey(key);
+    this.limits = checkLimits(options);
+    this.codec = makeCodec(options.maxTableDepth);
     const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 1) fail('GW_ERR_BAD_OPTION', `connectTimeoutMs must be a positive integer, got ${connectTimeoutMs}`);
     this.address = address;
@@ -86,8 +77,7 @@ export class Client implements EventOwner {
     const platform = mmPlatform();
     this.queues = new QueueSelector(options);
     this.queues.register(this);
-    const period = Math.max(TIMER_MIN_MS, Math.min(TIMER_MAX_MS, Math.floor(Math.min(this.limits.keepaliveIntervalMs, this.limits.keepaliveTimeoutMs, this.limits.handshakeTimeoutMs) / 4)));
-    this.timer = setInterval(() => this.session?.tick(nowMs()), period);
+    this.timer = setInterval(() => this.session?.tick(nowMs()), timerPeriod(this.limits));
     (this.timer as { unref?: () => void }).unref?.();
     platform.connect(address, port, { transport: options.transport, url: options.url, timeoutMs: connectTimeoutMs }).then(
       (stream) => {
@@ -131,10 +121,7 @@ export class Client implements EventOwner {
    *   RangeError when its encoding exceeds maxMessageBytes
    */
   send(table: Table): boolean {
-    const bytes = this.codec.encode(table);
-    if (bytes.length > this.limits.maxMessageBytes) {
-      throw new RangeError(`table encodes to ${bytes.length} bytes, above maxMessageBytes ${this.limits.maxMessageBytes}`);
-    }
+    const bytes = encodeTable(this.codec, table, this.limits);
     return this.session !== null && this.session.queueMessage(bytes, 0, bytes.length);
   }
 
@@ -150,21 +137,6 @@ export class Client implements EventOwner {
   /** True between CONNECTED (true) and the close. */
   isConnected(): boolean {
     return this.session !== null && this.session.established;
-  }
-
-  /** Unique id of this client (the original's socket number). */
-  getSocket(): number {
-    return this.id;
-  }
-
-  /** The server's port. */
-  getPort(): number {
-    return this.port;
-  }
-
-  /** The server's address. */
-  getAddress(): string {
-    return this.address;
   }
 
   /**

@@ -5,43 +5,26 @@
 import type { Table } from '../codec/table.js';
 import type { Session } from '../wire/session.js';
 import { CloseCode } from '../wire/protocol.js';
-import { newObjectId, type EventOwner } from './events.js';
+import type { EventOwner } from './events.js';
+import { SocketObject } from './socket-object.js';
 import type { Server } from './server.js';
 
 /** A server-side connection handle. */
-export class Connection implements EventOwner {
+export class Connection extends SocketObject implements EventOwner {
   /** The server that accepted it. */
   readonly server: Server;
-  /** Unique id, also `getSocket()`. */
-  readonly id: number = newObjectId();
   /** @internal the session; owned by the server */
   readonly session: Session;
   /** @internal true once CONNECT was queued */
   announced = false;
-  private readonly address: string;
-  private readonly port: number;
 
   /** @internal created by the Server */
   constructor(server: Server, session: Session) {
+    super();
     this.server = server;
     this.session = session;
     this.address = session.stream.remoteAddress;
     this.port = session.stream.remotePort;
-  }
-
-  /** Unique id of this connection (the original's socket number). */
-  getSocket(): number {
-    return this.id;
-  }
-
-  /** The client's port. */
-  getPort(): number {
-    return this.port;
-  }
-
-  /** The client's address. */
-  getAddress(): string {
-    return this.address;
   }
 
   /** True from CONNECT until the connection closes. */

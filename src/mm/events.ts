@@ -140,7 +140,9 @@ export class EventQueue {
 
   /** `owner` will push no more events: forget it after the next poll. */
   retire(owner: EventOwner): void {
-    this.retiring.push(owner.id);
+    // Only owners registered here: a queue nobody polls must not collect ids of every
+    // connection ever retired through QueueSelector (which retires in both queues).
+    if (this.objects.get(owner.id) === owner) this.retiring.push(owner.id);
   }
 
   /** Queue an event with a raw payload (copied). */

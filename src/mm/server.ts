@@ -3,19 +3,20 @@
  * byte), speaks gamewire's protocol with each (docs/protocol.md) and queues every event for
  * `pollEvents()`. Node only (it listens on a socket).
  */
-import { TableCodec, type Table } from '../codec/table.js';
+import type { Table, TableCodec } from '../codec/table.js';
 import { listenStreams, type StreamListener } from '../transport/stream-listener.js';
 import type { ByteStream } from '../transport/types.js';
-import { parseKey } from '../wire/key.js';
 import { MAX_CONNECTIONS, WS_WRITE_PIECE_BYTES } from '../wire/limits.js';
 import { nodeWirePlatform } from '../wire/node-platform.js';
 import { CloseCode, FrameType } from '../wire/protocol.js';
-import { Session, nowMs, resolveSessionLimits, type SessionLimits, type SessionOptions } from '../wire/session.js';
+import { Session, nowMs, type SessionLimits, type SessionOptions } from '../wire/session.js';
+import { checkAddress, checkKey, checkLimits, encodeTable, makeCodec, timerPeriod } from './checks.js';
 import { Connection } from './connection.js';
 import { MmArgumentError } from './errors.js';
-import { EventType, newObjectId, type EventOwner, type MmEvent } from './events.js';
-import { MAX_PORT, MIN_PORT, TIMER_MAX_MS, TIMER_MIN_MS } from './limits.js';
+import { EventType, type EventOwner, type MmEvent } from './events.js';
+import { MAX_PORT, MIN_PORT } from './limits.js';
 import { QueueSelector, type QueueOptions } from './queue-owner.js';
+import { SocketObject } from './socket-object.js';
 
 /** Options of a Server; every limit has a safe default (src/wire/limits.ts). */
 export interface ServerOptions extends SessionOptions, QueueOptions {
@@ -27,36 +28,6 @@ export interface ServerOptions extends SessionOptions, QueueOptions {
   websocket?: boolean;
 }
 
-/** @internal shared argument checks of Server and Client */
-export function checkAddress(address: unknown): string {
-  if (typeof address !== 'string' || address.length === 0) {
-    throw new MmArgumentError('GW_ERR_BAD_ADDRESS', `address must be a non-empty string, got ${typeof address === 'string' ? "''" : typeof address}`);
-  }
-  return address;
-}
-
-/** @internal */
-export function checkKey(key: unknown): Uint8Array | null {
-  const parsed = parseKey(key);
-  if (typeof parsed === 'string') throw new MmArgumentError('GW_ERR_BAD_KEY', parsed);
-  return parsed;
-}
-
-/** @internal */
-export function checkLimits(options: SessionOptions): SessionLimits {
-  try {
-    return resolveSessionLimits(options);
-  } catch (err) {
-    throw new MmArgumentError('GW_ERR_BAD_OPTION', (err as Error).message);
-  }
-}
-
-/** @internal timer period for the given limits (limits.ts TIMER_*) */
-export function timerPeriod(limits: SessionLimits): number {
-  const shortest = Math.min(limits.keepaliveIntervalMs, limits.keepaliveTimeoutMs, limits.handshakeTimeoutMs);
-  return Math.max(TIMER_MIN_MS, Math.min(TIMER_MAX_MS, Math.floor(shortest / 4)));
-}
-
 /**
  * A server for tables and polling.
  *
@@ -66,13 +37,9 @@ export function timerPeriod(limits: SessionLimits): number {
  *   for (const ev of pollEvents()) if (ev.type === EventType.RECEIVE) server.broadcast(ev.packet);
  * }, 16);
  */
-export class Server implements EventOwner {
-  /** Unique id, also `getSocket()`. */
-  readonly id: number = newObjectId();
+export class Server extends SocketObject implements EventOwner {
   /** Resolves when listening (then `getPort()` is the bound port); rejects when listen fails (an ERROR event too). */
   readonly ready: Promise<void>;
-  private readonly address: string;
-  private port: number;
   private readonly key: Uint8Array | null;
   private readonly limits: SessionLimits;
   private readonly maxConnections: number;
@@ -92,6 +59,7 @@ export class Server implements EventOwner {
    * @throws MmArgumentError (a RangeError with `code`) on a bad address, port, key or option
    */
   constructor(address: string, port?: number, key?: string, options: ServerOptions = {}) {
+    super();
     this.address = checkAddress(address);
     const p = port ?? 0;
     if (!Number.isInteger(p) || (p !== 0 && (p < MIN_PORT || p > MAX_PORT))) {
@@ -105,11 +73,7 @@ export class Server implements EventOwner {
       throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxConnections must be a positive integer, got ${maxConnections}`);
     }
     this.maxConnections = maxConnections;
-    try {
-      this.codec = new TableCodec({ maxDepth: options.maxTableDepth });
-    } catch (err) {
-      throw new MmArgumentError('GW_ERR_BAD_OPTION', (err as Error).message);
-    }
+    this.codec = makeCodec(options.maxTableDepth);
     this.queues = new QueueSelector(options);
     this.queues.register(this);
     this.ready = listenStreams({
@@ -158,7 +122,7 @@ export class Server implements EventOwner {
    *   RangeError when its encoding exceeds maxMessageBytes
    */
   send(table: Table, ...connections: Connection[]): number {
-    const bytes = this.encode(table);
+    const bytes = encodeTable(this.codec, table, this.limits);
     let sent = 0;
     for (const c of connections) {
       if (!(c instanceof Connection)) throw new TypeError('send: connections must be Connection objects of this server');
@@ -173,7 +137,7 @@ export class Server implements EventOwner {
    * @throws TypeError / RangeError as `send`
    */
   broadcast(table: Table): number {
-    const bytes = this.encode(table);
+    const bytes = encodeTable(this.codec, table, this.limits);
     let sent = 0;
     for (const c of this.conns.values()) if (c.session.queueMessage(bytes, 0, bytes.length)) sent++;
     return sent;
@@ -203,21 +167,6 @@ export class Server implements EventOwner {
   /** The open connections (a new array). */
   connections(): Connection[] {
     return [...this.conns.values()].filter((c) => c.session.established);
-  }
-
-  /** Unique id of this server (the original's socket number). */
-  getSocket(): number {
-    return this.id;
-  }
-
-  /** The bound port (the requested one until `ready` resolves). */
-  getPort(): number {
-    return this.port;
-  }
-
-  /** The bound address. */
-  getAddress(): string {
-    return this.address;
   }
 
   /** True until `close()`. */
@@ -262,14 +211,6 @@ export class Server implements EventOwner {
   /** A short description for logs and JSON (not the internals). */
   toJSON(): { kind: 'Server'; socket: number; address: string; port: number } {
     return { kind: 'Server', socket: this.id, address: this.address, port: this.port };
-  }
-
-  private encode(table: Table): Uint8Array {
-    const bytes = this.codec.encode(table);
-    if (bytes.length > this.limits.maxMessageBytes) {
-      throw new RangeError(`table encodes to ${bytes.length} bytes, above maxMessageBytes ${this.limits.maxMessageBytes}`);
-    }
-    return bytes;
   }
 
   private tick(): void {

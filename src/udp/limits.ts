@@ -104,6 +104,13 @@ export const MAX_RATE_ENTRIES_COUNT = 4096;
 export const HELLO_PAD_BYTES = 64;
 
 /**
+ * Longest `CONNECT <ip> <port>` reply a client parses (bytes), default 128: the largest real one
+ * is 59 bytes (an IPv6 address), so this leaves room for padding. A longer one is malformed
+ * (`GW_ERR_UDP_MALFORMED`) and not split or copied.
+ */
+export const MAX_CONNECT_REPLY_BYTES = 128;
+
+/**
  * Datagrams received in step mode and not yet handled by `step()` (count), default 4096. Past it
  * new datagrams are dropped and counted (`stats().inboxDropped`): a game loop that stops stepping
  * cannot make memory grow.

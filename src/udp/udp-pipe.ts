@@ -250,7 +250,12 @@ export class UdpPipe {
     socket.on('error', (err) => this.socketError(null, err));
     this.startTicker();
     return new Promise<number>((resolve, reject) => {
-      const fail = (err: Error): void => reject(err);
+      const fail = (err: Error): void => {
+        // Nothing is listening: release the socket and the ticker (the pipe cannot be restarted).
+        if (this.serverSocket === socket) this.closeServerSocket();
+        this.stopIfIdle();
+        reject(err);
+      };
       socket.once('error', fail);
       socket.bind(port, this.serverHost, () => {
         socket.off('error', fail);
@@ -705,10 +710,7 @@ export class UdpPipe {
         this.counters.ignored++;
         return;
       }
-      s.dataReceived++;
-      this.counters.dataReceived++;
-      this.log?.(`server ${s} <- data ${msg.length} B`);
-      this.onNewMessage(msg, s);
+      this.deliver(s, msg);
       return;
     }
     this.log?.(`server ${s} <- ${WORD_NAMES[w]} (${s.state})`);
@@ -795,14 +797,19 @@ export class UdpPipe {
     if (address !== s.address || port !== s.port) return this.ignore(s, w, address, port);
     if (w === Word.Data) {
       if (s.state !== 'open') return this.ignore(s, w, address, port);
-      s.dataReceived++;
-      this.counters.dataReceived++;
-      this.log?.(`client ${s} <- data ${msg.length} B`);
-      this.onNewMessage(msg, s);
+      this.deliver(s, msg);
       return;
     }
     this.log?.(`client ${s} <- ${WORD_NAMES[w]} (${s.state})`);
     this.handleSessionWord(s, w, msg);
+  }
+
+  /** A data datagram on an open session, from its peer: count it and hand it to onNewMessage. */
+  private deliver(s: UdpSession, msg: Buffer): void {
+    s.dataReceived++;
+    this.counters.dataReceived++;
+    this.log?.(`${s.side} ${s} <- data ${msg.length} B`);
+    this.onNewMessage(msg, s);
   }
 
   private ignore(s: UdpSession, w: Word, address: string, port: number): void {

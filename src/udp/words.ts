@@ -7,7 +7,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import { MAX_TOKEN_BYTES } from './limits.js';
+import { MAX_CONNECT_REPLY_BYTES, MAX_TOKEN_BYTES } from './limits.js';
 
 /** What a datagram is, by the words rule. `Data` is everything else. */
 export const enum Word {
@@ -133,9 +133,6 @@ export interface ConnectTarget {
   ip: string;
   port: number;
 }
-
-/** Longest `CONNECT <ip> <port>` we parse (bytes): an IPv6 address and padding fit well within it. */
-const MAX_CONNECT_REPLY_BYTES = 128;
 
 /**
  * Parse `CONNECT <ip> <port>` (anything after a further space is ignored). The IP must be a

@@ -17,6 +17,9 @@ export const MAX_FRAME_BYTES = CORE_MAX_FRAME_BYTES;
 /** Smallest allowed `maxFrameBytes` (bytes): room for a handshake frame plus the AEAD tag. */
 export const MIN_FRAME_BYTES = 128;
 
+/** Largest allowed `maxFrameBytes` (bytes), 16 MiB: a frame is buffered whole before it is opened. */
+export const MAX_FRAME_BYTES_LIMIT = 16 * 1024 * 1024;
+
 /**
  * Largest message (bytes of encoded table), default 16 MiB. Checked when its chunk prefix is
  * read (ChunkAssembler), so a claimed 1 GiB message is refused before any byte is buffered; the
@@ -31,6 +34,9 @@ export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
  */
 export const MAX_SEND_BUFFER_BYTES = 8 * 1024 * 1024;
 
+/** Smallest allowed `maxSendBufferBytes` (bytes): below it a connection could not queue one small table. */
+export const MIN_SEND_BUFFER_BYTES = 1024;
+
 /** Milliseconds without sending before a KEEPALIVE frame is sent (default 1000). */
 export const KEEPALIVE_INTERVAL_MS = 1000;
 
@@ -43,6 +49,19 @@ export const KEEPALIVE_TIMEOUT_MS = 10_000;
 /** Milliseconds from connect until the handshake must be complete (default 5000). */
 export const HANDSHAKE_TIMEOUT_MS = 5000;
 
+/** Smallest allowed `keepaliveIntervalMs` and `handshakeTimeoutMs` (ms): the owner's timer runs every 5 ms at best. */
+export const MIN_TIMER_MS = 10;
+/** Smallest allowed `keepaliveTimeoutMs` (ms): two of the shortest keepalive intervals. */
+export const MIN_KEEPALIVE_TIMEOUT_MS = 2 * MIN_TIMER_MS;
+/** Largest allowed keepalive interval / timeout and handshake timeout (ms), one hour. */
+export const MAX_TIMER_MS = 3_600_000;
+
+/**
+ * Length of the window `maxInboundPerSecond` is counted over (ms), 1000; the count restarts at
+ * each window, so a burst of at most twice the limit can straddle two windows.
+ */
+export const FLOOD_WINDOW_MS = 1000;
+
 /**
  * Inbound messages plus non-data frames per connection per second (default 200 000). Past it the
  * peer is dropped with reason "flood". A 60-tick game sends a few hundred; 0 disables the check.
@@ -51,6 +70,15 @@ export const MAX_INBOUND_PER_SECOND = 200_000;
 
 /** Milliseconds a closing connection may take to flush its CLOSE frame before it is destroyed. */
 export const CLOSE_LINGER_MS = 1000;
+
+/** Size each per-session scratch buffer starts at (bytes), 4 KiB; buffers grow to fit a flush. */
+export const INITIAL_BUFFER_BYTES = 4096;
+
+/**
+ * Scratch buffers above this size (bytes), 256 KiB, are released after a flush and start again at
+ * INITIAL_BUFFER_BYTES, so an idle connection holds no big buffer after one large message.
+ */
+export const KEEP_BUFFER_BYTES = 256 * 1024;
 
 /** Longest close reason (bytes of UTF-8); longer reasons are cut. */
 export const MAX_CLOSE_REASON_BYTES = 123;

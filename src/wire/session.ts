@@ -17,16 +17,24 @@ import type { ByteStream } from '../transport/types.js';
 import {
   CHUNK_PREFIX_BYTES,
   CLOSE_LINGER_MS,
+  FLOOD_WINDOW_MS,
   HANDSHAKE_RANDOM_BYTES,
   HANDSHAKE_TIMEOUT_MS,
+  INITIAL_BUFFER_BYTES,
+  KEEP_BUFFER_BYTES,
   KEEPALIVE_INTERVAL_MS,
   KEEPALIVE_TIMEOUT_MS,
   MAX_CLOSE_REASON_BYTES,
   MAX_FRAME_BYTES,
+  MAX_FRAME_BYTES_LIMIT,
   MAX_INBOUND_PER_SECOND,
   MAX_MESSAGE_BYTES,
   MAX_SEND_BUFFER_BYTES,
+  MAX_TIMER_MS,
   MIN_FRAME_BYTES,
+  MIN_KEEPALIVE_TIMEOUT_MS,
+  MIN_SEND_BUFFER_BYTES,
+  MIN_TIMER_MS,
   WIRE_VERSION,
   WS_WRITE_PIECE_BYTES,
 } from './limits.js';
@@ -88,10 +96,6 @@ const VERSION_AT = 1 + MAGIC.length;
 const FLAGS_AT = VERSION_AT + 1;
 const RANDOM_AT = FLAGS_AT + 1;
 const FRAME_PREFIX = 4;
-/** Buffers above this are released after a flush, so an idle connection holds no big buffer. */
-const KEEP_BUFFER_BYTES = 256 * 1024;
-const INITIAL_BUFFER_BYTES = 4096;
-const FLOOD_WINDOW_MS = 1000;
 const AES_NONCE_PREFIX_BYTES = 4;
 
 const encoder = new TextEncoder();
@@ -122,12 +126,12 @@ export interface SessionLimits {
  */
 export function resolveSessionLimits(options: SessionOptions = {}): SessionLimits {
   return {
-    maxFrameBytes: checkLimit('maxFrameBytes', options.maxFrameBytes ?? MAX_FRAME_BYTES, MIN_FRAME_BYTES, 16 * 1024 * 1024),
+    maxFrameBytes: checkLimit('maxFrameBytes', options.maxFrameBytes ?? MAX_FRAME_BYTES, MIN_FRAME_BYTES, MAX_FRAME_BYTES_LIMIT),
     maxMessageBytes: checkLimit('maxMessageBytes', options.maxMessageBytes ?? MAX_MESSAGE_BYTES, 1, MAX_CHUNK_BYTES_LIMIT),
-    maxSendBufferBytes: checkLimit('maxSendBufferBytes', options.maxSendBufferBytes ?? MAX_SEND_BUFFER_BYTES, 1024, 2 ** 31),
-    keepaliveIntervalMs: checkLimit('keepaliveIntervalMs', options.keepaliveIntervalMs ?? KEEPALIVE_INTERVAL_MS, 10, 3_600_000),
-    keepaliveTimeoutMs: checkLimit('keepaliveTimeoutMs', options.keepaliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS, 20, 3_600_000),
-    handshakeTimeoutMs: checkLimit('handshakeTimeoutMs', options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, 10, 3_600_000),
+    maxSendBufferBytes: checkLimit('maxSendBufferBytes', options.maxSendBufferBytes ?? MAX_SEND_BUFFER_BYTES, MIN_SEND_BUFFER_BYTES, 2 ** 31),
+    keepaliveIntervalMs: checkLimit('keepaliveIntervalMs', options.keepaliveIntervalMs ?? KEEPALIVE_INTERVAL_MS, MIN_TIMER_MS, MAX_TIMER_MS),
+    keepaliveTimeoutMs: checkLimit('keepaliveTimeoutMs', options.keepaliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS, MIN_KEEPALIVE_TIMEOUT_MS, MAX_TIMER_MS),
+    handshakeTimeoutMs: checkLimit('handshakeTimeoutMs', options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, MIN_TIMER_MS, MAX_TIMER_MS),
     maxInboundPerSecond: checkLimit('maxInboundPerSecond', options.maxInboundPerSecond ?? MAX_INBOUND_PER_SECOND, 0, 2 ** 31),
     protocolVersion: checkLimit('protocolVersion', options.protocolVersion ?? WIRE_VERSION, 0, 255),
   };
@@ -339,12 +343,9 @@ export class Session {
       this.stream.flush();
     }
     this.finish(reason, false, code);
-    const end = (): void => {
-      this.stream.end();
-      this.lingerTimer = setTimeout(() => this.stream.destroy(), CLOSE_LINGER_MS);
-      (this.lingerTimer as { unref?: () => void }).unref?.();
-    };
-    if (this.tx !== null && isAsyncAead(this.tx)) void this.txChain.then(end);
+    const end = (): void => this.endAndLinger();
+    // Also on a rejected chain (a failed seal): the stream must be ended and destroyed either way.
+    if (this.tx !== null && isAsyncAead(this.tx)) void this.txChain.then(end, end);
     else end();
   }
 
@@ -358,6 +359,11 @@ export class Session {
     }
     // No CLOSE (the peer could not open it, or cannot read it): end what was written, then drop.
     this.finish(reason, false, code);
+    this.endAndLinger();
+  }
+
+  /** End the stream, and destroy it if the peer has not closed it within CLOSE_LINGER_MS. */
+  private endAndLinger(): void {
     this.stream.end();
     this.lingerTimer = setTimeout(() => this.stream.destroy(), CLOSE_LINGER_MS);
     (this.lingerTimer as { unref?: () => void }).unref?.();
@@ -754,7 +760,16 @@ export class Session {
     const body = concat(Uint8Array.of(FrameType.Finished), label);
     if (isAsyncAead(tx)) {
       const sealing = tx.seal(body);
-      this.txChain = this.txChain.then(() => sealing).then((sealed) => this.writeRaw(sealed)).then(() => this.stream.flush());
+      this.txChain = this.txChain
+        .then(() => sealing)
+        .then(
+          (sealed) => {
+            this.writeRaw(sealed);
+            this.stream.flush();
+          },
+          // A failed seal drops the peer here rather than leaving an unhandled rejection.
+          () => this.fail(errorReason(ErrorCode.CounterExhausted), CloseCode.ProtocolError, false),
+        );
       return;
     }
     const out = new Uint8Array(body.length + AEAD_TAG_BYTES);

@@ -58,6 +58,25 @@ describe('EventClient discovery (neteria.md §5)', () => {
     expect(await found).toEqual([]);
   });
 
+  it('keeps at most maxDiscoveredServers answers, forgetting the least recent', async () => {
+    const [a, b, d] = [await fakeServer(), await fakeServer(), await fakeServer()];
+    const c = client({ maxDiscoveredServers: 2 });
+    // Unicast discovery ends at a's answer; the long timeout only covers a loaded machine.
+    const found = c.discover({ address: '127.0.0.1', port: a.port, timeout: 5000 });
+    const ohai = (await a.next())!;
+    const answer = '{"method": "OHAI Client", "version": "1.0.3", "server_name": null}';
+    const answered = async (peer: RawPeer): Promise<void> => {
+      peer.send(answer, ohai.from.port);
+      for (let i = 0; i < 200 && !c.servers.has(`127.0.0.1:${peer.port}`); i++) await sleep(5);
+    };
+    await answered(b);
+    await answered(d);
+    await answered(a);
+    expect((await found).map((x) => x.port)).toEqual([a.port]);
+    expect([...c.servers.keys()]).toEqual([`127.0.0.1:${d.port}`, `127.0.0.1:${a.port}`]);
+    expect(() => new EventClient({ maxDiscoveredServers: 0 })).toThrow(RangeError);
+  });
+
   it('registers with the first server found when asked (auto-registration)', async () => {
     const server = new EventServer({ port: 0, host: '127.0.0.1', log: () => undefined });
     opened.push(server);

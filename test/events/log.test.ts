@@ -21,4 +21,16 @@ describe('RateLimitedLog (K8)', () => {
     expect(build).not.toHaveBeenCalled();
     expect(() => new RateLimitedLog(() => { throw new Error('sink'); }).line(() => 'x')).not.toThrow();
   });
+
+  it('guard runs an application callback and logs, never rethrows, what it throws', () => {
+    const lines: string[] = [];
+    const log = new RateLimitedLog((l) => lines.push(l));
+    let ran = false;
+    log.guard(() => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
+    expect(() => log.guard(() => { throw new Error('app bug'); })).not.toThrow();
+    expect(lines).toEqual(['application callback threw: app bug']);
+  });
 });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Server, Client, EventType, pollEvents, droppedEvents, configureEventQueue, type MmEvent } from '../../src/mm/index.js';
+import { EventQueue } from '../../src/mm/events.js';
 import { EventLog, sleep } from './helpers.js';
 
 const servers: Server[] = [];
@@ -107,5 +108,20 @@ describe('per-object queues', () => {
     expect(events.length).toBe(3);
     expect(server.droppedEvents()).toBe(8);
     expect(client.droppedEvents()).toBe(0);
+  });
+});
+
+describe('EventQueue.retire', () => {
+  it('remembers only owners registered in that queue, so an unpolled queue does not grow', () => {
+    const q = new EventQueue({ capacity: 4 });
+    const pending = (): number => (q as unknown as { retiring: number[] }).retiring.length;
+    for (let id = 1_000_000; id < 1_000_100; id++) q.retire({ id });
+    expect(pending()).toBe(0);
+    const owner = { id: 2_000_000 };
+    q.register(owner);
+    q.retire(owner);
+    expect(pending()).toBe(1);
+    q.poll();
+    expect(pending()).toBe(0);
   });
 });

@@ -1,7 +1,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeHello } from '../../src/udp/words.js';
-import { Bag, record, sleep, until } from './harness.js';
+import type { UdpPipe } from '../../src/udp/index.js';
+import { Bag, record, sleep, until, type Rec } from './harness.js';
 
 const bag = new Bag();
 afterEach(() => bag.close());
@@ -18,6 +19,17 @@ async function raw(): Promise<{ sock: Socket; got: Array<{ text: string; port: n
 
 const hello = (token: string, pad = 64): Buffer => encodeHello(Buffer.from(token, 'latin1'), pad);
 const internalSessions = (pipe: object): number => (pipe as { sessions: Map<string, unknown> }).sessions.size;
+
+/** A recorded server on 127.0.0.1 and a client whose session it has accepted. */
+async function connectedPair(): Promise<{ server: UdpPipe; slog: Rec[]; client: UdpPipe }> {
+  const server = bag.pipe();
+  const slog = record(server);
+  const port = await server.start(0, '127.0.0.1');
+  const client = bag.pipe();
+  client.connect('127.0.0.1', port);
+  await until(() => server.clients.length === 1);
+  return { server, slog, client };
+}
 
 describe('hardening', () => {
   it('refuses a bad token with one GO AWAY!, fires onBadToken, allocates nothing', async () => {
@@ -167,12 +179,7 @@ describe('hardening', () => {
   });
 
   it('ignores datagrams from unknown addresses on a session socket', async () => {
-    const server = bag.pipe();
-    const slog = record(server);
-    const port = await server.start(0, '127.0.0.1');
-    const client = bag.pipe();
-    client.connect('127.0.0.1', port);
-    await until(() => server.clients.length === 1);
+    const { server, slog, client } = await connectedPair();
     const scPort = client.session!.port;
     const r = await raw();
     const before = server.stats().ignored;
@@ -242,12 +249,7 @@ describe('hardening', () => {
   });
 
   it('classifies words exactly: data that only resembles a word is data', async () => {
-    const server = bag.pipe();
-    const slog = record(server);
-    const port = await server.start(0, '127.0.0.1');
-    const client = bag.pipe();
-    client.connect('127.0.0.1', port);
-    await until(() => server.clients.length === 1);
+    const { slog, client } = await connectedPair();
     for (const m of ['ping', 'PINGS', 'PIN', ' PING', 'CLOSEDX', 'HELLOx', 'CONNECTION']) client.send(m);
     await until(() => slog.filter((x) => x[0] === 'message').length === 7);
     for (const m of ['PING', 'PING x', 'CLOSE', 'CONNECT 1.2.3.4 5', 'HELLO you', 'GO AWAY!']) expect(() => client.send(m)).toThrow(RangeError);

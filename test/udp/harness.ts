@@ -17,6 +17,13 @@ export const FAST: UdpPipeOptions = {
   tickMs: 5,
 };
 
+/**
+ * For tests that assert an exact callback sequence over a live session: FAST stalls after 150 ms
+ * without a PONG, and a loaded machine can pause the event loop that long, adding
+ * stalled/unstalled to the sequence. Keepalive still runs every 40 ms.
+ */
+export const NO_STALL: UdpPipeOptions = { stallAfterMs: 1000, disconnectAfterMs: 2000 };
+
 /** One recorded callback: its name and a short rendering of its arguments. */
 export type Rec = [string, ...unknown[]];
 

@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Bag, names, record, serverBehindProxy, sleep, until } from './harness.js';
+import { Bag, NO_STALL, names, record, serverBehindProxy, sleep, until } from './harness.js';
 
 const bag = new Bag();
 afterEach(() => bag.close());
 
 describe('UdpPipe handshake and session', () => {
   it('connects, exchanges data both ways, pings and closes, firing every callback in order', async () => {
-    const { server, proxy } = await serverBehindProxy(bag, {}, { seed: 1 });
+    const { server, proxy } = await serverBehindProxy(bag, NO_STALL, { seed: 1 });
     const slog = record(server);
-    const client = bag.pipe();
+    const client = bag.pipe(NO_STALL);
     const clog = record(client);
     const session = client.connect('127.0.0.1', proxy.port);
     await until(() => session.open, 2000, 'connect');
@@ -37,6 +37,17 @@ describe('UdpPipe handshake and session', () => {
     expect(server.stats().dataReceived).toBe(1);
   });
 
+  it('start() rejects on a port in use and releases its socket', async () => {
+    const first = bag.pipe();
+    const port = await first.start(0, '127.0.0.1');
+    const second = bag.pipe();
+    const slog = record(second);
+    await expect(second.start(port, '127.0.0.1')).rejects.toThrow(/EADDRINUSE/);
+    expect(second.port).toBe(0);
+    expect(slog.filter((r) => r[0] === 'error').map((r) => r[1])).toEqual(['GW_ERR_UDP_SOCKET']);
+    expect(() => second.start(0, '127.0.0.1')).toThrow(/already a server/);
+  });
+
   it('a client pipe can connect again after its session ended', async () => {
     const { server, proxy } = await serverBehindProxy(bag, {}, { seed: 8 });
     const client = bag.pipe();
@@ -49,9 +60,9 @@ describe('UdpPipe handshake and session', () => {
   });
 
   it('server close() closes every client with CLOSE/CLOSED and stops listening', async () => {
-    const { server, proxy } = await serverBehindProxy(bag, {}, { seed: 2 });
-    const a = bag.pipe();
-    const b = bag.pipe();
+    const { server, proxy } = await serverBehindProxy(bag, NO_STALL, { seed: 2 });
+    const a = bag.pipe(NO_STALL);
+    const b = bag.pipe(NO_STALL);
     const alog = record(a);
     a.connect('127.0.0.1', proxy.port);
     b.connect('127.0.0.1', proxy.port);
@@ -172,8 +183,10 @@ describe('UdpPipe handshake and session', () => {
       await sleep(2);
     }
     expect(client.session!.open).toBe(true);
-    // the client never pings, so without PONGs game time alone stalls it
-    client.step(150);
+    // the client never pings, so without PONGs game time alone stalls it. One ms over
+    // stallAfterMs (150): the clock is performance.now()-based, and (t + 150) - t can round to
+    // 149.99999999999997, which made this test fail now and then.
+    client.step(151);
     expect(names(clog)).toContain('stalled');
     client.step(1000);
     expect(clog.at(-1)![0]).toBe('disconnect');

@@ -42,14 +42,7 @@ export class MemoryStream implements ByteStream {
     const parts = this.queue;
     this.queue = [];
     this.flushes.push(parts.length);
-    let n = 0;
-    for (const p of parts) n += p.length;
-    const all = new Uint8Array(n);
-    let at = 0;
-    for (const p of parts) {
-      all.set(p, at);
-      at += p.length;
-    }
+    const all = join(parts);
     this.sent.push(all);
     if (this.stuckBytes > 0) return;
     const reads = this.tap ? this.tap(all) : [all];
@@ -102,6 +95,7 @@ export function splitFrames(bytes: Uint8Array): Uint8Array[] {
   return out;
 }
 
+/** Concatenate byte arrays into a new one. */
 export function join(parts: Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;

@@ -223,10 +223,12 @@ describe('Session frames', () => {
   });
 
   it('sends keepalives when idle and stays open', async () => {
-    const { sr, cr, cs } = pair({ tick: true, client: { keepaliveIntervalMs: 20, keepaliveTimeoutMs: 100 }, server: { keepaliveIntervalMs: 20, keepaliveTimeoutMs: 100 } });
+    // The timeout leaves 280 ms of slack over the 20 ms interval (a loaded machine can pause the
+    // event loop for 100 ms); the wait is still over twice the timeout, so only keepalives keep it open.
+    const { sr, cr, cs } = pair({ tick: true, client: { keepaliveIntervalMs: 20, keepaliveTimeoutMs: 300 }, server: { keepaliveIntervalMs: 20, keepaliveTimeoutMs: 300 } });
     await until(() => sr.established && cr.established);
     const before = cs.sent.length;
-    await sleep(250);
+    await sleep(700);
     expect(cs.sent.length - before).toBeGreaterThan(3);
     expect(sr.closes).toEqual([]);
     expect(cr.closes).toEqual([]);
