@@ -1,0 +1,214 @@
+/**
+ * `npm run fuzz -- [--minutes N] [--target name[,name]] [--seed S] [--no-save] [--list]`
+ *
+ * Mutation and property fuzzing of every registered target (test/fuzz/targets.ts) on every
+ * implementation (native when the addon loads, and the fallback), compared result for result.
+ * The time is shared equally between the chosen targets (default: all, 1 minute in total).
+ * Inputs with a new behaviour signature are saved to `test/corpus/<target>/` (replayed by
+ * `npm test`); failing inputs are saved as `failure-*.bin` and printed. Executions and failures
+ * per target and implementation go to `bench/results/fuzz.json`. Exits 1 on any failure.
+ *
+ * For the addon under AddressSanitizer, build it with `npm run test:asan`'s build and run this
+ * with the same environment (LD_PRELOAD of libasan); any ASan report aborts the process.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MAX_CORPUS_FILE_BYTES, MAX_CORPUS_FILES, readCorpus, saveCorpus } from './corpus.js';
+import { mutate } from './mutate.js';
+import { Rng } from './rng.js';
+import { execute, fuzzImplementations, TARGETS, type FuzzTarget } from './targets.js';
+
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'fuzz.json');
+/** An execution slower than this counts as a hang (ms). */
+const HANG_MS = 5000;
+/** Failing inputs saved per target per run: enough to debug, not a flood of files. */
+const MAX_SAVED_FAILURES = 10;
+/** Longest stretch without yielding to the event loop (ms). */
+const YIELD_MS = 20;
+
+interface Args {
+  minutes: number;
+  targets: FuzzTarget[];
+  seed: number;
+  save: boolean;
+}
+
+function usage(message?: string): never {
+  if (message) process.stderr.write(`fuzz: ${message}\n`);
+  process.stderr.write('usage: npm run fuzz -- [--minutes N] [--target name[,name]] [--seed S] [--no-save] [--list]\n');
+  process.stderr.write(`targets: ${TARGETS.map((t) => t.name).join(', ')}\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { minutes: 1, targets: [...TARGETS], seed: 1, save: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => argv[++i] ?? usage(`${a} needs a value`);
+    if (a === '--minutes') {
+      args.minutes = Number(value());
+      if (!(args.minutes > 0)) usage('--minutes must be a positive number');
+    } else if (a === '--target') {
+      const names = value().split(',');
+      args.targets = names.map((n) => TARGETS.find((t) => t.name === n) ?? usage(`unknown target ${n}`));
+    } else if (a === '--seed') {
+      args.seed = Number(value()) >>> 0;
+    } else if (a === '--no-save') {
+      args.save = false;
+    } else if (a === '--list') {
+      for (const t of TARGETS) process.stdout.write(`${t.name.padEnd(26)} ${t.description}\n`);
+      process.exit(0);
+    } else usage(`unknown argument ${a}`);
+  }
+  return args;
+}
+
+interface TargetResult {
+  target: string;
+  implementation: string;
+  executions: number;
+  failures: number;
+  seconds: number;
+  corpusFiles: number;
+  newCorpusFiles: number;
+}
+
+async function fuzzTarget(target: FuzzTarget, ms: number, seed: number, save: boolean): Promise<TargetResult[]> {
+  const impls = fuzzImplementations();
+  const rng = new Rng(seed ^ hashName(target.name));
+  const counts = new Map<string, { executions: number; failures: number }>();
+  const signatures = new Set<string>();
+  const corpus: Uint8Array[] = [];
+  let savedFailures = 0;
+  let slowest = 0;
+  let stalls = 0;
+  let newFiles = 0;
+  let files = readCorpus(target.name).length;
+
+  const one = (input: Uint8Array, keep: boolean): void => {
+    const t0 = performance.now();
+    const ex = execute(target, input, impls);
+    const took = performance.now() - t0;
+    for (const name of ex.implementations) {
+      const c = counts.get(name) ?? { executions: 0, failures: 0 };
+      c.executions++;
+      counts.set(name, c);
+    }
+    const failures = [...ex.failures];
+    if (took > slowest) slowest = took;
+    if (took > HANG_MS) {
+      // A shared machine can stall a process for seconds: a hang must reproduce to count.
+      const t1 = performance.now();
+      execute(target, input, impls);
+      const again = performance.now() - t1;
+      if (again > HANG_MS) failures.push({ implementation: ex.implementations.join('+'), kind: 'exception', message: `hang: ${Math.round(took)} ms, again ${Math.round(again)} ms` });
+      else {
+        stalls++;
+        process.stdout.write(`\n${target.name}: stall of ${Math.round(took)} ms not reproduced (${again.toFixed(1)} ms again; rss ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MiB)\n`);
+      }
+    }
+    if (failures.length) {
+      for (const f of failures) {
+        for (const name of f.implementation.split('+')) {
+          const c = counts.get(name) ?? { executions: 0, failures: 0 };
+          c.failures++;
+          counts.set(name, c);
+        }
+      }
+      if (savedFailures < MAX_SAVED_FAILURES) {
+        savedFailures++;
+        const name = save ? saveCorpus(target.name, input, true) : '(not saved)';
+        process.stdout.write(`\n${target.name}: FAILURE ${name} (${input.length} bytes)\n`);
+        for (const f of failures) process.stdout.write(`  ${f.implementation} ${f.kind}: ${f.message.split('\n').slice(0, 6).join('\n    ')}\n`);
+      }
+      return;
+    }
+    if (!signatures.has(ex.signature)) {
+      signatures.add(ex.signature);
+      if (keep) {
+        corpus.push(input);
+        if (save && files < MAX_CORPUS_FILES && input.length <= MAX_CORPUS_FILE_BYTES) {
+          saveCorpus(target.name, input);
+          files++;
+          newFiles++;
+        }
+      }
+    }
+  };
+
+  const started = performance.now();
+  // The corpus first: seeds and saved files, their signatures known before mutating.
+  const initial = [...target.seeds(), ...readCorpus(target.name).map((f) => f.bytes)];
+  for (const input of initial) {
+    corpus.push(input);
+    one(input, false);
+  }
+  let n = 0;
+  let lastYield = performance.now();
+  while (performance.now() - started < ms) {
+    // Native wrappers are freed by finalizers that N-API runs on a later turn of the event
+    // loop: a loop that never yields keeps every one of them (gigabytes after a minute).
+    if (performance.now() - lastYield > YIELD_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+    for (let i = 0; i < 16; i++, n++) {
+      const input = rng.oneIn(4) || corpus.length === 0 ? target.generate(rng) : mutate(rng, rng.pick(corpus), rng.pick(corpus), target.maxInputBytes);
+      one(input, true);
+    }
+  }
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
+  process.stdout.write(`# ${target.name}: slowest execution ${slowest.toFixed(1)} ms, ${stalls} stalls, rss ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MiB\n`);
+  return [...counts].map(([implementation, c]) => ({
+    target: target.name,
+    implementation,
+    executions: c.executions,
+    failures: c.failures,
+    seconds,
+    corpusFiles: files,
+    newCorpusFiles: newFiles,
+  }));
+}
+
+function hashName(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const impls = fuzzImplementations().map((i) => i.name);
+  const perTarget = (args.minutes * 60_000) / args.targets.length;
+  process.stdout.write(`# fuzz  seed ${args.seed}  ${args.minutes} min over ${args.targets.length} targets  implementations: ${impls.join(', ')}\n`);
+  const results: TargetResult[] = [];
+  for (const t of args.targets) {
+    const rows = await fuzzTarget(t, perTarget, args.seed, args.save);
+    for (const r of rows) {
+      process.stdout.write(`${r.target.padEnd(26)} ${r.implementation.padEnd(9)} ${String(r.executions).padStart(10)} execs  ${String(r.failures).padStart(4)} failures  ${r.seconds}s  corpus ${r.corpusFiles} (+${r.newCorpusFiles})\n`);
+    }
+    results.push(...rows);
+  }
+  // Keep earlier figures of targets not run this time.
+  let previous: TargetResult[] = [];
+  if (existsSync(RESULTS)) {
+    try {
+      previous = (JSON.parse(readFileSync(RESULTS, 'utf8')) as { results: TargetResult[] }).results ?? [];
+    } catch {
+      previous = [];
+    }
+  }
+  const ran = new Set(results.map((r) => r.target));
+  const merged = [...previous.filter((r) => !ran.has(r.target)), ...results].sort((a, b) => a.target.localeCompare(b.target) || a.implementation.localeCompare(b.implementation));
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(
+    RESULTS,
+    JSON.stringify({ suite: 'fuzz', node: process.version, date: new Date().toISOString(), seed: args.seed, minutes: args.minutes, results: merged }, null, 2) + '\n',
+  );
+  const failed = results.reduce((s, r) => s + r.failures, 0);
+  process.stdout.write(`# ${results.reduce((s, r) => s + r.executions, 0)} executions, ${failed} failures; wrote ${RESULTS}\n`);
+  process.exit(failed ? 1 : 0);
+}
+
+await main();
