@@ -4,9 +4,8 @@
  * entries and give the same offsets in both twins (test/core/event-ring.test.ts compares them).
  */
 import { ErrorCode } from './errors.js';
-import { EVENT_RING_ARENA_BYTES, EVENT_RING_CAPACITY } from './limits.js';
+import { EVENT_RING_ARENA_BYTES, EVENT_RING_CAPACITY, MAX_EVENT_RING_ARENA_BYTES } from './limits.js';
 import { RING_ENTRY_STRIDE, type EventRing, type EventRingOptions } from './types.js';
-import { constants as bufferConstants } from 'node:buffer';
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
@@ -75,7 +74,7 @@ export class EventRingJs implements EventRing {
    * @param options.capacity entries, default `EVENT_RING_CAPACITY` (2000); an integer >= 1.
    * @param options.arenaBytes payload arena bytes, default `EVENT_RING_ARENA_BYTES` (17 MiB),
    *   allocated once, zero-filled lazily by the OS so untouched pages cost no memory; an integer
-   *   in [0, buffer.constants.MAX_LENGTH]. A payload larger than it is refused.
+   *   in [0, MAX_EVENT_RING_ARENA_BYTES]. A payload larger than it is refused.
    * @throws RangeError on a capacity or arenaBytes out of range.
    */
   constructor(options: EventRingOptions = {}) {
@@ -84,8 +83,8 @@ export class EventRingJs implements EventRing {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > INT32_MAX) {
       throw new RangeError(`capacity must be an integer in [1, ${INT32_MAX}], got ${capacity}`);
     }
-    if (!Number.isInteger(arenaBytes) || arenaBytes < 0 || arenaBytes > bufferConstants.MAX_LENGTH) {
-      throw new RangeError(`arenaBytes must be an integer in [0, ${bufferConstants.MAX_LENGTH}], got ${arenaBytes}`);
+    if (!Number.isInteger(arenaBytes) || arenaBytes < 0 || arenaBytes > MAX_EVENT_RING_ARENA_BYTES) {
+      throw new RangeError(`arenaBytes must be an integer in [0, ${MAX_EVENT_RING_ARENA_BYTES}], got ${arenaBytes}`);
     }
     this.capacity = capacity;
     this.arenaBytes = arenaBytes;
@@ -240,7 +239,7 @@ export class EventRingJs implements EventRing {
     if (tail >= this.capacity) tail -= this.capacity;
     const s = tail * RING_ENTRY_STRIDE;
     const slots = this.slots;
-    slots[s] = kind;
+    slots[s] = kind | 0; // -0 is stored as 0, as the C++ int32 does
     slots[s + 1] = peer;
     slots[s + 2] = timestamp;
     slots[s + 3] = at;

@@ -49,3 +49,10 @@ export const EVENT_RING_CAPACITY = 2000;
  * Allocated once; untouched pages cost no memory.
  */
 export const EVENT_RING_ARENA_BYTES = 17 * 1024 * 1024;
+
+/**
+ * Ceiling for an EventRing's `arenaBytes` (bytes): 2^31 - 1, so every payload offset fits an
+ * int32 on both implementations. A plain number, not `buffer.constants.MAX_LENGTH`, so the ring
+ * imports no Node built-in and runs in browsers.
+ */
+export const MAX_EVENT_RING_ARENA_BYTES = 2 ** 31 - 1;

@@ -22,6 +22,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_FRAME_BYTES_LIMIT,
   MAX_STREAMS,
+  MAX_EVENT_RING_ARENA_BYTES,
   MAX_UNITS_PER_FEED,
 } from './limits.js';
 import {
@@ -41,7 +42,6 @@ import {
   type JointParser,
   type JointParserOptions,
 } from './types.js';
-import { constants as bufferConstants } from 'node:buffer';
 
 /** Slots before the units in a parser's state array: [consumed, error, carrySize] (addon.cc kMetaSlots). */
 const META_SLOTS = 3;
@@ -489,8 +489,8 @@ export class EventRingNative implements EventRing {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > INT32_MAX) {
       throw new RangeError(`capacity must be an integer in [1, ${INT32_MAX}], got ${capacity}`);
     }
-    if (!Number.isInteger(arenaBytes) || arenaBytes < 0 || arenaBytes > bufferConstants.MAX_LENGTH) {
-      throw new RangeError(`arenaBytes must be an integer in [0, ${bufferConstants.MAX_LENGTH}], got ${arenaBytes}`);
+    if (!Number.isInteger(arenaBytes) || arenaBytes < 0 || arenaBytes > MAX_EVENT_RING_ARENA_BYTES) {
+      throw new RangeError(`arenaBytes must be an integer in [0, ${MAX_EVENT_RING_ARENA_BYTES}], got ${arenaBytes}`);
     }
     const lib = requireAddon('EventRingNative');
     this.capacity = capacity;

@@ -4,13 +4,13 @@
 import { connectWebSocket, type WebSocketLike } from '../transport/ws-stream.js';
 import { webWirePlatform } from '../wire/web-platform.js';
 import { webSocketUrl, type MmPlatform } from './platform.js';
-import { SimpleEventRing } from './simple-event-ring.js';
+import { EventRingJs } from '../core/event-ring.js';
 
 /** Browsers: always WebSocket (`wss:` when the page is https). */
 export const webMmPlatform: MmPlatform = {
   name: 'browser',
   wire: webWirePlatform,
-  eventRing: (options) => new SimpleEventRing(options),
+  eventRing: (options) => new EventRingJs(options),
   connect(address, port, options) {
     const WebSocketImpl = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
     if (WebSocketImpl === undefined) return Promise.reject(new Error('no WebSocket in this environment'));

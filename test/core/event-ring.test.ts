@@ -44,6 +44,13 @@ function entry(i: number, length: number): Entry {
 }
 
 describe.each(IMPLEMENTATIONS)('EventRing ($name)', (impl) => {
+  it('stores a kind of -0 as 0 on both implementations', () => {
+    const ring = impl.eventRing({ capacity: 2, arenaBytes: 16 });
+    ring.push(-0, 1, 2, new Uint8Array(0), 0, 0);
+    expect(ring.poll()).toBe(1);
+    expect(Object.is(ring.polled[0], 0)).toBe(true);
+  });
+
   it('has capacity 2000 and the documented arena by default', () => {
     const ring = impl.eventRing();
     expect(ring.capacity).toBe(EVENT_RING_CAPACITY);
