@@ -103,11 +103,27 @@ export function newObjectId(): number {
 
 /**
  * A queue of events over one EventRing, with the objects its events refer to.
+ *
+ * The ring holds object ids, not objects; `objects` resolves them at poll time. An object is
+ * kept there while it may still push events, and after it retires only while one of its events
+ * is still queued: `queuedOwners` mirrors the ring's order (one id per queued event) so that
+ * when the full ring drops its oldest events, their owners' counts drop too, and a retired
+ * owner with nothing left queued is released at once. An application that never polls this
+ * queue therefore keeps at most `capacity` retired objects alive, not every connection ever made.
  */
 export class EventQueue {
   readonly ring: EventRing;
   private readonly objects = new Map<number, EventOwner>();
-  private retiring: number[] = [];
+  /** Queued events per owner id (ids with none are absent). */
+  private readonly pending = new Map<number, number>();
+  /** Owners that push no more events but still have events queued. */
+  private retired = new Set<number>();
+  /** True inside `poll()`: owners resolved there must stay until its end. */
+  private polling = false;
+  /** Owner id of each queued event, oldest first: a circular buffer of `ring.capacity` slots. */
+  private readonly queuedOwners: Float64Array;
+  private queuedHead = 0;
+  private queuedCount = 0;
   private readonly codec = new TableCodec();
 
   /**
@@ -116,6 +132,7 @@ export class EventQueue {
    */
   constructor(options?: EventRingOptions) {
     this.ring = mmPlatform().eventRing(options);
+    this.queuedOwners = new Float64Array(this.ring.capacity);
   }
 
   /** Events dropped because the ring was full (since it was created). */
@@ -128,6 +145,11 @@ export class EventQueue {
     return this.ring.size;
   }
 
+  /** @internal Objects this queue keeps alive (registered and not released), for leak tests. */
+  get retainedObjects(): number {
+    return this.objects.size;
+  }
+
   /** Make `owner` resolvable for its events. */
   register(owner: EventOwner): void {
     this.objects.set(owner.id, owner);
@@ -135,25 +157,50 @@ export class EventQueue {
 
   /** Register every owner of this queue in `other` too (when a queue is replaced). */
   moveOwnersTo(other: EventQueue): void {
-    for (const owner of this.objects.values()) other.register(owner);
+    for (const owner of this.objects.values()) if (!this.retired.has(owner.id)) other.register(owner);
   }
 
-  /** `owner` will push no more events: forget it after the next poll. */
+  /** `owner` will push no more events: forget it once none of its events is queued. */
   retire(owner: EventOwner): void {
     // Only owners registered here: a queue nobody polls must not collect ids of every
     // connection ever retired through QueueSelector (which retires in both queues).
-    if (this.objects.get(owner.id) === owner) this.retiring.push(owner.id);
+    if (this.objects.get(owner.id) !== owner) return;
+    if (this.polling || this.pending.has(owner.id)) this.retired.add(owner.id);
+    else this.objects.delete(owner.id);
   }
 
   /** Queue an event with a raw payload (copied). */
   push(type: EventType, owner: EventOwner, payload: Uint8Array = EMPTY, offset = 0, length = payload.length): void {
-    this.ring.push(type, owner.id, eventTimestamp(), payload, offset, length);
+    this.track(owner.id, this.ring.push(type, owner.id, eventTimestamp(), payload, offset, length));
   }
 
   /** Queue an event whose payload is a reason string. */
   pushText(type: EventType, owner: EventOwner, text: string): void {
     const bytes = encoder.encode(text);
-    this.ring.push(type, owner.id, eventTimestamp(), bytes, 0, bytes.length);
+    this.track(owner.id, this.ring.push(type, owner.id, eventTimestamp(), bytes, 0, bytes.length));
+  }
+
+  /**
+   * Mirror one ring push: `dropped` oldest events left the ring (their owners' counts go down),
+   * then, unless the push failed (negative), the new event joined it.
+   */
+  private track(id: number, dropped: number): void {
+    if (dropped < 0) return;
+    const cap = this.queuedOwners.length;
+    for (let k = 0; k < dropped && this.queuedCount > 0; k++) {
+      const old = this.queuedOwners[this.queuedHead]!;
+      this.queuedHead = (this.queuedHead + 1) % cap;
+      this.queuedCount--;
+      const n = this.pending.get(old)! - 1;
+      if (n > 0) this.pending.set(old, n);
+      else {
+        this.pending.delete(old);
+        if (this.retired.delete(old)) this.objects.delete(old);
+      }
+    }
+    this.queuedOwners[(this.queuedHead + this.queuedCount) % cap] = id;
+    this.queuedCount++;
+    this.pending.set(id, (this.pending.get(id) ?? 0) + 1);
   }
 
   /** Queue a CONNECTED event. */
@@ -171,14 +218,19 @@ export class EventQueue {
 
   /** Take every queued event, oldest first, decoding payloads now. */
   poll(): MmEvent[] {
-    const retiring = this.retiring;
-    this.retiring = [];
     const ring = this.ring;
     const n = ring.size === 0 ? 0 : ring.poll();
+    // The ring is empty now. Events pushed while decoding (a bad table drops its sender) are
+    // tracked afresh; retired owners are released at the end unless such an event needs them.
+    this.pending.clear();
+    this.queuedHead = 0;
+    this.queuedCount = 0;
+    this.polling = true;
     const events: MmEvent[] = new Array(n);
     const polled = ring.polled;
     const arena = ring.arena;
     let kept = 0;
+    let drops: Array<EventOwner | string> | undefined;
     for (let i = 0; i < n; i++) {
       const s = i * RING_ENTRY_STRIDE;
       const type = polled[s]! as EventType;
@@ -194,7 +246,9 @@ export class EventQueue {
           const decoded = this.codec.decodeScanned(arena, off, len);
           if (decoded.ok) event = { type, timestamp, object: object as Client | Connection, packet: decoded.table };
           else {
-            owner.dropForBadTable?.(decoded.error);
+            // Dropped after the loop: the drop pushes events, and a push reuses the arena that
+            // the payloads still to decode in this loop live in.
+            (drops ??= []).push(owner, decoded.error);
             event = { type: EventType.ERROR, timestamp, object, error: decoded.error };
           }
           break;
@@ -220,7 +274,14 @@ export class EventQueue {
       events[kept++] = event;
     }
     events.length = kept;
-    for (const id of retiring) this.objects.delete(id);
+    if (drops !== undefined) for (let i = 0; i < drops.length; i += 2) (drops[i] as EventOwner).dropForBadTable?.(drops[i + 1] as string);
+    this.polling = false;
+    const retired = this.retired;
+    this.retired = new Set();
+    for (const id of retired) {
+      if (this.pending.has(id)) this.retired.add(id);
+      else this.objects.delete(id);
+    }
     return events;
   }
 }

@@ -10,7 +10,11 @@ export type UdpErrorCode =
   /** A control word with malformed arguments arrived (e.g. `CONNECT` with a bad address); dropped. */
   | 'GW_ERR_UDP_MALFORMED'
   /** The operating system reported a socket error (bind failure, ICMP unreachable, ...). */
-  | 'GW_ERR_UDP_SOCKET';
+  | 'GW_ERR_UDP_SOCKET'
+  /** An application callback (onNewMessage, onConnect, ...) threw; caught, the pipe keeps serving. `cause` is the exception. */
+  | 'GW_ERR_UDP_CALLBACK'
+  /** A bug in gamewire surfaced while handling a datagram or a timer; caught, the pipe keeps serving. */
+  | 'GW_ERR_UDP_INTERNAL';
 
 /** An outcome of the network delivered to `onError`; never thrown from a socket handler. */
 export class UdpError extends Error {

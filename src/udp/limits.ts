@@ -118,6 +118,13 @@ export const MAX_CONNECT_REPLY_BYTES = 128;
 export const MAX_INBOX_COUNT = 4096;
 
 /**
+ * Payload bytes of the datagrams waiting for `step()` in step mode (bytes), default 4 MiB. The
+ * count cap alone would let 4096 datagrams of 64 KiB hold 256 MiB; past this one new datagrams
+ * are dropped and counted (`stats().inboxDropped`) too. Must be ≥ `maxDatagramBytes`.
+ */
+export const MAX_INBOX_BYTES = 4 * 1024 * 1024;
+
+/**
  * Longest time `step()` timers may lag in event-loop mode (ms): the internal timer runs every
  * min(pingIntervalMs, handshakeRetryMs) / 4, clamped to [MIN_TICK_MS, MAX_TICK_MS].
  */

@@ -53,6 +53,8 @@ export interface UdpPipeOptions {
   helloPadBytes?: number;
   /** Datagrams waiting for `step()` in step mode (count), default MAX_INBOX_COUNT. */
   maxInboxCount?: number;
+  /** Payload bytes waiting for `step()` in step mode (bytes), default MAX_INBOX_BYTES (4 MiB); must be ≥ maxDatagramBytes. */
+  maxInboxBytes?: number;
   /** Internal timer period in loop mode (ms); default min(pingIntervalMs, handshakeRetryMs) / 4 within [MIN_TICK_MS, MAX_TICK_MS]. */
   tickMs?: number;
   /**
@@ -100,6 +102,7 @@ export interface ResolvedOptions {
   maxRateEntries: number;
   helloPadBytes: number;
   maxInboxCount: number;
+  maxInboxBytes: number;
   tickMs: number;
   refusalReasons: boolean;
   strictReplySize: boolean;
@@ -146,6 +149,8 @@ export function resolveOptions(o: UdpPipeOptions = {}): ResolvedOptions {
   if (maxDatagramBytes > L.MAX_DATAGRAM_BYTES_LIMIT) throw new RangeError(`maxDatagramBytes must be ≤ ${L.MAX_DATAGRAM_BYTES_LIMIT}`);
   const maxQueueBytes = positive('maxQueueBytes', o.maxQueueBytes, Math.max(L.MAX_QUEUE_BYTES, maxDatagramBytes));
   if (maxQueueBytes < maxDatagramBytes) throw new RangeError('maxQueueBytes must be ≥ maxDatagramBytes');
+  const maxInboxBytes = positive('maxInboxBytes', o.maxInboxBytes, Math.max(L.MAX_INBOX_BYTES, maxDatagramBytes));
+  if (maxInboxBytes < maxDatagramBytes) throw new RangeError('maxInboxBytes must be ≥ maxDatagramBytes');
   const handshakeRetryMs = positive('handshakeRetryMs', o.handshakeRetryMs, L.HANDSHAKE_RETRY_MS, false);
   const tickDefault = Math.min(L.MAX_TICK_MS, Math.max(L.MIN_TICK_MS, Math.min(pingIntervalMs, handshakeRetryMs) / 4));
   return {
@@ -167,6 +172,7 @@ export function resolveOptions(o: UdpPipeOptions = {}): ResolvedOptions {
     maxRateEntries: positive('maxRateEntries', o.maxRateEntries, L.MAX_RATE_ENTRIES_COUNT),
     helloPadBytes: nonNegative('helloPadBytes', o.helloPadBytes, L.HELLO_PAD_BYTES),
     maxInboxCount: positive('maxInboxCount', o.maxInboxCount, L.MAX_INBOX_COUNT),
+    maxInboxBytes,
     tickMs: positive('tickMs', o.tickMs, tickDefault, false),
     refusalReasons: o.refusalReasons ?? false,
     strictReplySize: o.strictReplySize ?? true,

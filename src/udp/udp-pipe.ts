@@ -72,9 +72,30 @@ export interface UdpPipeStats {
   repliesSuppressed: number;
   /** Stall-queue messages dropped, all sessions. */
   queueDropped: number;
-  /** Datagrams dropped because the step-mode inbox was full. */
+  /** Datagrams dropped because the step-mode inbox was full (maxInboxCount or maxInboxBytes). */
   inboxDropped: number;
+  /** Exceptions thrown by application callbacks, caught and reported (GW_ERR_UDP_CALLBACK). */
+  callbackErrors: number;
 }
+
+/** Names of the application callbacks, for error reports. */
+type CallbackName =
+  | 'onNewClient'
+  | 'onNewMessage'
+  | 'onConnect'
+  | 'onConnecting'
+  | 'onDisconnect'
+  | 'onClose'
+  | 'onStalled'
+  | 'onUnstalled'
+  | 'onMaxClients'
+  | 'onBadToken'
+  | 'onPing'
+  | 'onPong'
+  | 'onError';
+
+/** Longest delay setTimeout honours (ms); a longer one fires at once. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
 
@@ -105,6 +126,10 @@ export class UdpPipe {
   private readonly rate = new Map<string, number>();
   private rateWindowStart = 0;
   private readonly inbox: InboxEntry[] = [];
+  /** Payload bytes held by `inbox` (bounded by maxInboxBytes). */
+  private inboxBytes = 0;
+  /** Resolvers of pending `wait()` calls. */
+  private inboxWaiters: Array<() => void> = [];
   private ticker: NodeJS.Timeout | null = null;
   private manualClock: number | null = null;
   private receiveTimeoutMs = 0;
@@ -124,7 +149,10 @@ export class UdpPipe {
     repliesSuppressed: 0,
     queueDropped: 0,
     inboxDropped: 0,
+    callbackErrors: 0,
   };
+  /** A process warning about a throwing callback was emitted (once per pipe). */
+  private warned = false;
 
   /**
    * @param options every value udpipe.md §6 leaves open; see UdpPipeOptions for the defaults.
@@ -163,7 +191,11 @@ export class UdpPipe {
   onPing(_session: UdpSession): void {}
   /** Both: a PONG arrived; `session.rttMs` is updated. */
   onPong(_session: UdpSession): void {}
-  /** Both (gamewire addition): a datagram was dropped as broken, or a socket reported an error. */
+  /**
+   * Both (gamewire addition): a datagram was dropped as broken, a socket reported an error, or
+   * one of these callbacks threw (`GW_ERR_UDP_CALLBACK`, the exception as `cause`; the pipe keeps
+   * serving). An exception thrown here is only logged.
+   */
   onError(_error: UdpError, _session: UdpSession | null): void {}
 
   // ---- configuration ---------------------------------------------------------------------------
@@ -318,7 +350,7 @@ export class UdpPipe {
     else {
       lookup(host, { family: this.opts.type === 'udp6' ? 6 : 4 }, (err, address) => {
         if (err) {
-          this.onError(new UdpError('GW_ERR_UDP_SOCKET', `cannot resolve ${host}: ${err.message}`, { cause: err }), session);
+          this.report(new UdpError('GW_ERR_UDP_SOCKET', `cannot resolve ${host}: ${err.message}`, { cause: err }), session);
           this.endSession(session, 'error');
           return;
         }
@@ -478,7 +510,7 @@ export class UdpPipe {
       s.sends = 1;
       s.nextSendAt = now + this.opts.handshakeRetryMs;
       this.control(s, CLOSE_PADDED_BYTES);
-      this.onClose(s);
+      this.guard('onClose', s, () => this.onClose(s));
     } else if (s.state === 'hello' || s.state === 'connecting') {
       this.endSession(s, 'closed');
     }
@@ -505,6 +537,8 @@ export class UdpPipe {
     if (this.clientSession) this.release(this.clientSession, 'destroyed', false);
     this.closeServerSocket();
     this.inbox.length = 0;
+    this.inboxBytes = 0;
+    this.wakeWaiters();
     this.stopTicker();
     this.notifyClosed();
   }
@@ -529,7 +563,12 @@ export class UdpPipe {
     const n = this.inbox.length;
     for (let i = 0; i < n; i++) {
       const e = this.inbox[i]!;
-      this.handle(e.source, e.session, e.msg, e.address, e.port);
+      this.inboxBytes -= e.msg.length;
+      try {
+        this.handle(e.source, e.session, e.msg, e.address, e.port);
+      } catch (err) {
+        this.internalError(err, e.session);
+      }
       handled++;
     }
     this.inbox.splice(0, n);
@@ -539,18 +578,32 @@ export class UdpPipe {
 
   /**
    * Wait until a datagram is waiting for `step()` or the receive timeout (`setTimeout`) passes.
+   * Event-driven: it resolves as soon as a datagram enters the inbox (or the pipe is destroyed),
+   * without polling.
    * @param timeoutMs default the value of `setTimeout()` (0: resolve at once).
    */
   wait(timeoutMs: number = this.receiveTimeoutMs): Promise<void> {
-    if (this.inbox.length > 0 || timeoutMs <= 0) return Promise.resolve();
+    if (this.inbox.length > 0 || timeoutMs <= 0 || this.destroyed) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const start = performance.now();
-      const poll = (): void => {
-        if (this.inbox.length > 0 || performance.now() - start >= timeoutMs || this.destroyed) resolve();
-        else setTimeout(poll, 1);
+      const done = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        const i = this.inboxWaiters.indexOf(done);
+        if (i >= 0) this.inboxWaiters.splice(i, 1);
+        resolve();
       };
-      setTimeout(poll, 1);
+      // Node fires a longer timer at once: beyond its ceiling (~24.8 days, or Infinity) only a
+      // datagram or destroy() ends the wait.
+      const timer = timeoutMs <= MAX_TIMER_DELAY_MS ? setTimeout(done, timeoutMs) : undefined;
+      this.inboxWaiters.push(done);
     });
+  }
+
+  /** Resolve every pending `wait()`. */
+  private wakeWaiters(): void {
+    if (this.inboxWaiters.length === 0) return;
+    const waiters = this.inboxWaiters;
+    this.inboxWaiters = [];
+    for (const w of waiters) w();
   }
 
   private now(): number {
@@ -559,7 +612,13 @@ export class UdpPipe {
 
   private startTicker(): void {
     if (this.opts.mode !== 'loop' || this.ticker) return;
-    this.ticker = setInterval(() => this.runTimers(this.now()), this.opts.tickMs);
+    this.ticker = setInterval(() => {
+      try {
+        this.runTimers(this.now());
+      } catch (err) {
+        this.internalError(err, null);
+      }
+    }, this.opts.tickMs);
     this.ticker.unref();
   }
 
@@ -571,14 +630,28 @@ export class UdpPipe {
   private inbound(source: Source, session: UdpSession | null, msg: Buffer, rinfo: RemoteInfo): void {
     this.counters.received++;
     if (this.opts.mode === 'loop') {
-      this.handle(source, session, msg, rinfo.address, rinfo.port);
+      // Callbacks are guarded one by one; this catch is the last line against a bug of ours, so a
+      // datagram can never throw out of the 'message' handler and crash the process.
+      try {
+        this.handle(source, session, msg, rinfo.address, rinfo.port);
+      } catch (err) {
+        this.internalError(err, session);
+      }
       return;
     }
-    if (this.inbox.length >= this.opts.maxInboxCount) {
+    if (this.inbox.length >= this.opts.maxInboxCount || this.inboxBytes + msg.length > this.opts.maxInboxBytes) {
       this.counters.inboxDropped++;
       return;
     }
+    this.inboxBytes += msg.length;
     this.inbox.push({ source, session, msg, address: rinfo.address, port: rinfo.port });
+    this.wakeWaiters();
+  }
+
+  private internalError(err: unknown, session: UdpSession | null): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.log?.(`internal error: ${message}`);
+    this.report(new UdpError('GW_ERR_UDP_INTERNAL', `internal error: ${message}`, { cause: err }), session);
   }
 
   private handle(source: Source, session: UdpSession | null, msg: Buffer, address: string, port: number): void {
@@ -604,7 +677,7 @@ export class UdpPipe {
     // The token first: a wrong one costs a compare and a constant reply, nothing else.
     if (!this.checker.checkHello(msg)) {
       this.refuse('token', msg.length, address, port);
-      this.onBadToken(address, port);
+      this.guard('onBadToken', null, () => this.onBadToken(address, port));
       return;
     }
     const key = `${address}:${port}`;
@@ -619,7 +692,7 @@ export class UdpPipe {
     }
     if (this.sessions.size >= this.opts.maxClients) {
       this.refuse('full', msg.length, address, port);
-      this.onMaxClients(address, port);
+      this.guard('onMaxClients', null, () => this.onMaxClients(address, port));
       return;
     }
     if (this.opts.strictReplySize && msg.length < this.maxReplyBytes) {
@@ -729,7 +802,7 @@ export class UdpPipe {
           s.lastPongAt = now;
           s.nextPingAt = now + this.opts.pingIntervalMs;
           this.reply(s.socket, CONNECTED_BYTES, msg.length, port, address);
-          this.onNewClient(s);
+          this.guard('onNewClient', s, () => this.onNewClient(s));
         } else if (s.state === 'open') {
           this.reply(s.socket, CONNECTED_BYTES, msg.length, port, address); // its CONNECTED was lost
         } else this.counters.ignored++;
@@ -754,7 +827,7 @@ export class UdpPipe {
       if (w === Word.Connect) {
         const target = parseConnectReply(msg);
         if (!target) {
-          this.onError(new UdpError('GW_ERR_UDP_MALFORMED', `malformed CONNECT reply from ${address}:${port}`), s);
+          this.report(new UdpError('GW_ERR_UDP_MALFORMED', `malformed CONNECT reply from ${address}:${port}`), s);
           return;
         }
         s.state = 'connecting';
@@ -766,15 +839,15 @@ export class UdpPipe {
         s.sends = 1;
         s.nextSendAt = this.now() + this.opts.handshakeRetryMs;
         this.log?.(`client ${s} <- CONNECT ${target.ip} ${target.port}`);
-        this.onConnecting(s);
+        this.guard('onConnecting', s, () => this.onConnecting(s));
         if (s.state === 'connecting') this.control(s, CONNECT_PADDED_BYTES);
         return;
       }
       if (w === Word.GoAway) {
         const cause = parseGoAway(msg);
         this.log?.(`client ${s} <- GO AWAY! (${cause})`);
-        if (cause === 'token') this.onBadToken(address, port);
-        else if (cause === 'full') this.onMaxClients(address, port);
+        if (cause === 'token') this.guard('onBadToken', null, () => this.onBadToken(address, port));
+        else if (cause === 'full') this.guard('onMaxClients', null, () => this.onMaxClients(address, port));
         this.endSession(s, 'refused');
         return;
       }
@@ -789,7 +862,7 @@ export class UdpPipe {
         s.lastPongAt = now;
         s.nextPingAt = now + this.opts.pingIntervalMs;
         this.log?.(`client ${s} <- CONNECTED`);
-        this.onConnect(s);
+        this.guard('onConnect', s, () => this.onConnect(s));
         return;
       }
       return this.ignore(s, w, address, port);
@@ -809,7 +882,58 @@ export class UdpPipe {
     s.dataReceived++;
     this.counters.dataReceived++;
     this.log?.(`${s.side} ${s} <- data ${msg.length} B`);
-    this.onNewMessage(msg, s);
+    // Inline rather than through guard(): no closure per datagram on the hot path.
+    try {
+      this.onNewMessage(msg, s);
+    } catch (err) {
+      this.callbackThrew('onNewMessage', err, s);
+    }
+  }
+
+  // ---- application callbacks: what they throw never reaches a socket handler -------------------
+
+  /** Run one application callback; an exception is reported (callbackThrew), never propagated. */
+  private guard(name: CallbackName, session: UdpSession | null, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.callbackThrew(name, err, session);
+    }
+  }
+
+  /** Hand `error` to onError; if onError itself throws, log it and carry on. */
+  private report(error: UdpError, session: UdpSession | null): void {
+    try {
+      this.onError(error, session);
+    } catch (err) {
+      this.logCallbackError('onError', err);
+    }
+  }
+
+  /**
+   * A callback threw: onError gets GW_ERR_UDP_CALLBACK (its `cause` is the exception). Without an
+   * onError of the application's, the verbose log gets the line, or, with no log either, one
+   * process warning per pipe, so the bug is not silent.
+   */
+  private callbackThrew(name: CallbackName, err: unknown, session: UdpSession | null): void {
+    this.counters.callbackErrors++;
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.onError === UdpPipe.prototype.onError) {
+      this.logCallbackError(name, err);
+      return;
+    }
+    this.report(new UdpError('GW_ERR_UDP_CALLBACK', `${name} threw: ${message}`, { cause: err }), session);
+  }
+
+  private logCallbackError(name: CallbackName, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.log) {
+      this.log(`${name} threw: ${message}`);
+      return;
+    }
+    if (this.warned) return;
+    this.warned = true;
+    process.emitWarning(`gamewire udp: ${name} threw and was caught: ${message} (assign onError or set verbose to see every one)`, 'GamewireUdpCallbackWarning');
   }
 
   private ignore(s: UdpSession, w: Word, address: string, port: number): void {
@@ -824,7 +948,7 @@ export class UdpPipe {
       case Word.Ping:
         if (s.state !== 'open') return this.ignore(s, w, s.address, s.port);
         this.reply(s.socket, PONG_BYTES, msg.length, s.port, s.address);
-        this.onPing(s);
+        this.guard('onPing', s, () => this.onPing(s));
         return;
       case Word.Pong:
         if (s.state !== 'open') return this.ignore(s, w, s.address, s.port);
@@ -835,7 +959,7 @@ export class UdpPipe {
         if (s.state === 'open') {
           s.state = 'lingering';
           s.deadline = this.now() + this.opts.handshakeRetryMs * (this.opts.handshakeRetries + 1);
-          this.onClose(s);
+          this.guard('onClose', s, () => this.onClose(s));
           this.finish(s, 'closed by peer', false);
         } else if (s.state === 'closing') {
           this.release(s, 'closed', true); // both sides closed at once
@@ -864,14 +988,14 @@ export class UdpPipe {
         this.transmit(s.socket, m, s.port, s.address);
       }
       this.log?.(`${s.side} ${s} unstalled, flushed ${queue.length}`);
-      this.onUnstalled(s, queue.length);
+      this.guard('onUnstalled', s, () => this.onUnstalled(s, queue.length));
     }
-    this.onPong(s);
+    this.guard('onPong', s, () => this.onPong(s));
   }
 
   private oversize(s: UdpSession, bytes: number): void {
     this.counters.oversize++;
-    this.onError(new UdpError('GW_ERR_UDP_OVERSIZE', `datagram of ${bytes} B above maxDatagramBytes ${this.opts.maxDatagramBytes} dropped`), s);
+    this.report(new UdpError('GW_ERR_UDP_OVERSIZE', `datagram of ${bytes} B above maxDatagramBytes ${this.opts.maxDatagramBytes} dropped`), s);
   }
 
   // ---- timers ----------------------------------------------------------------------------------
@@ -934,7 +1058,7 @@ export class UdpPipe {
         if (!s.stalled && silent >= this.opts.stallAfterMs) {
           s.stalled = true;
           this.log?.(`${s.side} ${s} no PONG for ${Math.round(silent)} ms: stalled`);
-          this.onStalled(s);
+          this.guard('onStalled', s, () => this.onStalled(s));
           if (s.state !== 'open') return;
         }
         if (this.opts.autoPing && now >= s.nextPingAt) this.sendPing(s, now);
@@ -979,7 +1103,7 @@ export class UdpPipe {
     if (s.disconnectReason) return;
     s.disconnectReason = reason;
     this.dropQueue(s);
-    this.onDisconnect(s, reason);
+    this.guard('onDisconnect', s, () => this.onDisconnect(s, reason));
   }
 
   private dropQueue(s: UdpSession): void {
@@ -1007,7 +1131,7 @@ export class UdpPipe {
     if (!s.disconnectReason) s.disconnectReason = reason;
     this.dropQueue(s);
     this.log?.(`${s.side} ${s} released (${s.disconnectReason})`);
-    if (announce) this.onDisconnect(s, reason);
+    if (announce) this.guard('onDisconnect', s, () => this.onDisconnect(s, reason));
     this.notifyClosed();
     this.stopIfIdle();
   }
@@ -1027,7 +1151,7 @@ export class UdpPipe {
 
   private socketError(s: UdpSession | null, err: Error): void {
     this.log?.(`socket error${s ? ` on ${s}` : ''}: ${err.message}`);
-    this.onError(new UdpError('GW_ERR_UDP_SOCKET', err.message, { cause: err }), s);
+    this.report(new UdpError('GW_ERR_UDP_SOCKET', err.message, { cause: err }), s);
     if (s && s.side === 'server' && s.state === 'connecting' && !s.reply) {
       this.release(s, 'error', false); // SC could not be bound
     }

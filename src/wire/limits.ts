@@ -68,6 +68,15 @@ export const FLOOD_WINDOW_MS = 1000;
  */
 export const MAX_INBOUND_PER_SECOND = 200_000;
 
+/**
+ * Received bytes waiting to be decrypted per connection (bytes), default 32 MiB: twice the
+ * largest message. Only the asynchronous crypto path (WebCrypto, the browser build) queues
+ * frames; each waits, copied, until the frames before it are opened. Past this limit the peer is
+ * dropped with reason "receive backlog overflow" (code 5, Overflow), so a peer that sends faster
+ * than the browser decrypts cannot grow its memory without bound. Must be ≥ `maxFrameBytes`.
+ */
+export const MAX_PENDING_DECRYPT_BYTES = 32 * 1024 * 1024;
+
 /** Milliseconds a closing connection may take to flush its CLOSE frame before it is destroyed. */
 export const CLOSE_LINGER_MS = 1000;
 

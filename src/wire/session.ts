@@ -29,6 +29,7 @@ import {
   MAX_FRAME_BYTES_LIMIT,
   MAX_INBOUND_PER_SECOND,
   MAX_MESSAGE_BYTES,
+  MAX_PENDING_DECRYPT_BYTES,
   MAX_SEND_BUFFER_BYTES,
   MAX_TIMER_MS,
   MIN_FRAME_BYTES,
@@ -66,6 +67,12 @@ export interface SessionOptions {
   handshakeTimeoutMs?: number;
   /** Inbound frames plus messages per second before "flood"; 0 = unlimited (default `MAX_INBOUND_PER_SECOND`). */
   maxInboundPerSecond?: number;
+  /**
+   * Received bytes waiting for asynchronous decryption (WebCrypto) before the peer is dropped with
+   * "receive backlog overflow", ≥ maxFrameBytes (default `MAX_PENDING_DECRYPT_BYTES`, or
+   * maxFrameBytes if larger). Unused on the synchronous (Node) path, which decrypts as it reads.
+   */
+  maxPendingDecryptBytes?: number;
   /** Protocol version to announce. For tests of version mismatch only (default `WIRE_VERSION`). */
   protocolVersion?: number;
 }
@@ -117,6 +124,7 @@ export interface SessionLimits {
   readonly keepaliveTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly maxInboundPerSecond: number;
+  readonly maxPendingDecryptBytes: number;
   readonly protocolVersion: number;
 }
 
@@ -125,14 +133,16 @@ export interface SessionLimits {
  * @throws RangeError naming the option and its bounds
  */
 export function resolveSessionLimits(options: SessionOptions = {}): SessionLimits {
+  const maxFrameBytes = checkLimit('maxFrameBytes', options.maxFrameBytes ?? MAX_FRAME_BYTES, MIN_FRAME_BYTES, MAX_FRAME_BYTES_LIMIT);
   return {
-    maxFrameBytes: checkLimit('maxFrameBytes', options.maxFrameBytes ?? MAX_FRAME_BYTES, MIN_FRAME_BYTES, MAX_FRAME_BYTES_LIMIT),
+    maxFrameBytes,
     maxMessageBytes: checkLimit('maxMessageBytes', options.maxMessageBytes ?? MAX_MESSAGE_BYTES, 1, MAX_CHUNK_BYTES_LIMIT),
     maxSendBufferBytes: checkLimit('maxSendBufferBytes', options.maxSendBufferBytes ?? MAX_SEND_BUFFER_BYTES, MIN_SEND_BUFFER_BYTES, 2 ** 31),
     keepaliveIntervalMs: checkLimit('keepaliveIntervalMs', options.keepaliveIntervalMs ?? KEEPALIVE_INTERVAL_MS, MIN_TIMER_MS, MAX_TIMER_MS),
     keepaliveTimeoutMs: checkLimit('keepaliveTimeoutMs', options.keepaliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS, MIN_KEEPALIVE_TIMEOUT_MS, MAX_TIMER_MS),
     handshakeTimeoutMs: checkLimit('handshakeTimeoutMs', options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, MIN_TIMER_MS, MAX_TIMER_MS),
     maxInboundPerSecond: checkLimit('maxInboundPerSecond', options.maxInboundPerSecond ?? MAX_INBOUND_PER_SECOND, 0, 2 ** 31),
+    maxPendingDecryptBytes: checkLimit('maxPendingDecryptBytes', options.maxPendingDecryptBytes ?? Math.max(MAX_PENDING_DECRYPT_BYTES, maxFrameBytes), maxFrameBytes, 2 ** 31),
     protocolVersion: checkLimit('protocolVersion', options.protocolVersion ?? WIRE_VERSION, 0, 255),
   };
 }
@@ -188,6 +198,8 @@ export class Session {
   private rxChain: Promise<void> | null = null;
   private txChain: Promise<void> = Promise.resolve();
   private asyncInFlightBytes = 0;
+  /** Bytes of received frames copied onto `rxChain` and not yet opened (≤ maxPendingDecryptBytes). */
+  private rxPendingBytes = 0;
 
   // Outbound: the chunk stream of queued messages, raw handshake bytes, and flags.
   private data: Uint8Array = new Uint8Array(INITIAL_BUFFER_BYTES);
@@ -263,6 +275,11 @@ export class Session {
   /** True after the session closed. */
   get closed(): boolean {
     return this.state === State.Closed;
+  }
+
+  /** Bytes of received frames waiting for asynchronous decryption (0 on the synchronous path). */
+  get pendingDecryptBytes(): number {
+    return this.rxPendingBytes;
   }
 
   /** True when frames are sealed (both sides have the same key). */
@@ -547,10 +564,23 @@ export class Session {
       const len = units[u + 2]!;
       if (this.rxChain !== null) {
         // Keys are being derived, or frames are opened asynchronously: keep order on the chain.
+        // Each waiting frame is a copy, so the bytes waiting are capped: a peer sending faster
+        // than we decrypt is dropped instead of growing memory.
+        if (this.rxPendingBytes + len > this.limits.maxPendingDecryptBytes) {
+          this.fail(`receive backlog overflow (more than ${this.limits.maxPendingDecryptBytes} bytes waiting for decryption)`, CloseCode.Overflow);
+          return;
+        }
+        this.rxPendingBytes += len;
         const copy = src.slice(off, off + len);
+        const done = (): void => {
+          this.rxPendingBytes -= len;
+        };
         this.rxChain = this.rxChain
           .then(() => this.onFrameLater(copy))
-          .catch((err: unknown) => this.fail(`internal error: ${(err as Error).message}`, CloseCode.ProtocolError));
+          .then(done, (err: unknown) => {
+            done();
+            this.fail(`internal error: ${(err as Error).message}`, CloseCode.ProtocolError);
+          });
         i++;
         continue;
       }

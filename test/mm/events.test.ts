@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Server, Client, EventType, pollEvents, droppedEvents, configureEventQueue, type MmEvent } from '../../src/mm/index.js';
-import { EventQueue } from '../../src/mm/events.js';
-import { EventLog, sleep } from './helpers.js';
+import { EventQueue, globalEventQueue } from '../../src/mm/events.js';
+import { EventLog, sleep, until } from './helpers.js';
 
 const servers: Server[] = [];
 const clients: Client[] = [];
@@ -114,14 +114,127 @@ describe('per-object queues', () => {
 describe('EventQueue.retire', () => {
   it('remembers only owners registered in that queue, so an unpolled queue does not grow', () => {
     const q = new EventQueue({ capacity: 4 });
-    const pending = (): number => (q as unknown as { retiring: number[] }).retiring.length;
     for (let id = 1_000_000; id < 1_000_100; id++) q.retire({ id });
-    expect(pending()).toBe(0);
+    expect(q.retainedObjects).toBe(0);
     const owner = { id: 2_000_000 };
     q.register(owner);
+    q.pushText(EventType.ERROR, owner, 'x');
     q.retire(owner);
-    expect(pending()).toBe(1);
-    q.poll();
-    expect(pending()).toBe(0);
+    expect(q.retainedObjects).toBe(1); // its event is still queued
+    expect(q.poll().map((e) => e.object)).toEqual([owner]);
+    expect(q.retainedObjects).toBe(0);
   });
+
+  it('releases a retired owner at once when none of its events is queued', () => {
+    const q = new EventQueue({ capacity: 4 });
+    const owner = { id: 2_000_001 };
+    q.register(owner);
+    q.retire(owner);
+    expect(q.retainedObjects).toBe(0);
+  });
+
+  it('releases a retired owner when the full ring drops its last event, never before', () => {
+    const q = new EventQueue({ capacity: 4 });
+    const a = { id: 3_000_000 };
+    const b = { id: 3_000_001 };
+    q.register(a);
+    q.register(b);
+    q.pushText(EventType.ERROR, a, 'a1');
+    q.pushText(EventType.ERROR, a, 'a2');
+    q.retire(a);
+    for (let i = 0; i < 3; i++) q.pushText(EventType.ERROR, b, `b${i}`); // drops a1
+    expect(q.retainedObjects).toBe(2);
+    q.pushText(EventType.ERROR, b, 'b3'); // drops a2, a's last
+    expect(q.retainedObjects).toBe(1);
+    const events = q.poll();
+    expect(events.map((e) => (e as { error: string }).error)).toEqual(['b0', 'b1', 'b2', 'b3']);
+    expect(q.dropped).toBe(2);
+  });
+
+  it('never polled: 100 000 owners come and go, retained objects stay within the ring capacity', () => {
+    const q = new EventQueue({ capacity: 64 });
+    let most = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const owner = { id: 5_000_000 + i };
+      q.register(owner);
+      q.push(EventType.CONNECT, owner);
+      q.pushText(EventType.CLIENT_CLOSE, owner, 'bye');
+      q.retire(owner);
+      most = Math.max(most, q.retainedObjects);
+    }
+    expect(most).toBeLessThanOrEqual(64);
+    const events = q.poll();
+    expect(events.length).toBe(64);
+    // The survivors resolve to their objects: the newest 32 owners, two events each.
+    expect(events.every((e) => (e.object as unknown as { id: number }).id >= 5_000_000 + 100_000 - 32)).toBe(true);
+    expect(q.retainedObjects).toBe(0);
+  });
+
+  it('an owner retired while the queue is polled stays resolvable for the rest of that poll', () => {
+    const q = new EventQueue({ capacity: 8 });
+    const owner = {
+      id: 4_000_000,
+      dropForBadTable: (reason: string): void => {
+        q.pushText(EventType.ERROR, owner, reason);
+        q.retire(owner);
+      },
+    };
+    q.register(owner);
+    q.push(EventType.RECEIVE, owner, Uint8Array.of(0x92, 0x01)); // an array of 2 with 1 item: truncated
+    q.pushText(EventType.CLIENT_CLOSE, owner, 'later');
+    const first = q.poll();
+    expect(first.map((e) => e.type)).toEqual([EventType.ERROR, EventType.CLIENT_CLOSE]);
+    expect(q.retainedObjects).toBe(1); // the ERROR pushed during the poll still needs it
+    const second = q.poll();
+    expect(second.map((e) => e.object)).toEqual([owner]);
+    expect(q.retainedObjects).toBe(0);
+  });
+});
+
+describe('EventQueue.poll', () => {
+  it('decodes every payload of a poll even when a bad table drops its sender (which pushes)', () => {
+    const q = new EventQueue({ capacity: 8 });
+    const bad = { id: 6_000_000, dropForBadTable: (reason: string): void => q.pushText(EventType.ERROR, bad, `dropped: ${reason}`) };
+    const good = { id: 6_000_001 };
+    q.register(bad);
+    q.register(good);
+    q.push(EventType.RECEIVE, bad, Uint8Array.of(0x92, 0x01));
+    q.push(EventType.RECEIVE, good, Uint8Array.of(0x81, 0xa1, 0x61, 0x01)); // {a: 1}
+    const events = q.poll();
+    expect(events.map((e) => e.type)).toEqual([EventType.ERROR, EventType.RECEIVE]);
+    expect((events[1] as { packet: unknown }).packet).toEqual({ a: 1 });
+    expect((q.poll()[0] as { error: string }).error).toMatch(/^dropped: invalid table/);
+  });
+});
+
+describe('an application that never polls the global queue', () => {
+  it('does not keep every connection of many connect/disconnect cycles alive', async () => {
+    pollEvents();
+    configureEventQueue({ capacity: 32 });
+    const q = globalEventQueue();
+    try {
+      const server = await Server.listen('127.0.0.1', 0);
+      servers.push(server);
+      const before = q.retainedObjects;
+      for (let i = 0; i < 60; i++) {
+        const client = new Client('127.0.0.1', server.getPort());
+        expect((await client.waitForConnect())[0]).toBe(true);
+        await until(() => server.connectionCount() === 1);
+        client.disconnect();
+        await until(() => server.connectionCount() === 0);
+      }
+      // 60 cycles made 120 objects (a Client and a Connection each); without polling only those
+      // with an event still in the 32-entry ring may be kept.
+      expect(q.retainedObjects - before).toBeLessThanOrEqual(32);
+      expect(droppedEvents()).toBeGreaterThan(0);
+      await Promise.all(servers.splice(0).map((s) => s.close()));
+      await sleep(20);
+      pollEvents();
+      // Everything of this test retired: the poll released all of it.
+      expect(q.retainedObjects).toBeLessThanOrEqual(before);
+    } finally {
+      pollEvents();
+      configureEventQueue({ capacity: 2000 });
+    }
+  }, 15_000);
 });

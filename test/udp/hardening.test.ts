@@ -255,3 +255,189 @@ describe('hardening', () => {
     for (const m of ['PING', 'PING x', 'CLOSE', 'CONNECT 1.2.3.4 5', 'HELLO you', 'GO AWAY!']) expect(() => client.send(m)).toThrow(RangeError);
   });
 });
+
+describe('application callbacks that throw', () => {
+  it('are caught, reported with GW_ERR_UDP_CALLBACK, and the pipe keeps serving', async () => {
+    const server = bag.pipe();
+    const errors: Array<{ code: string; message: string; cause: unknown }> = [];
+    server.onError = (e) => errors.push({ code: e.code, message: e.message, cause: e.cause });
+    const got: string[] = [];
+    server.onNewClient = () => {
+      throw new Error('bad onNewClient');
+    };
+    server.onPing = () => {
+      throw new Error('bad onPing');
+    };
+    server.onNewMessage = (m, s) => {
+      got.push(m.toString());
+      server.send(`echo ${m.toString()}`, s);
+      if (m.toString() === 'boom') throw new Error('bad onNewMessage');
+    };
+    const port = await server.start(0, '127.0.0.1');
+    const client = bag.pipe();
+    const echoes: string[] = [];
+    client.onConnect = () => {
+      throw new TypeError('bad onConnect');
+    };
+    client.onNewMessage = (m) => {
+      echoes.push(m.toString());
+      throw new Error('bad client onNewMessage');
+    };
+    const clientErrors: string[] = [];
+    client.onError = (e) => clientErrors.push(`${e.code} ${e.message}`);
+    client.connect('127.0.0.1', port);
+    await until(() => server.clients.length === 1 && client.session?.open === true);
+    client.send('boom');
+    client.send('after');
+    await until(() => echoes.length === 2 && got.length === 2);
+    await until(() => errors.some((e) => e.message.startsWith('onPing threw')), 3000, 'a ping');
+    expect(got).toEqual(['boom', 'after']);
+    expect(echoes.sort()).toEqual(['echo after', 'echo boom']);
+    expect(errors.every((e) => e.code === 'GW_ERR_UDP_CALLBACK')).toBe(true);
+    expect(errors.map((e) => e.message)).toContain('onNewClient threw: bad onNewClient');
+    expect(errors.map((e) => e.message)).toContain('onNewMessage threw: bad onNewMessage');
+    expect((errors.find((e) => e.message.startsWith('onNewMessage'))!.cause as Error).message).toBe('bad onNewMessage');
+    expect(clientErrors).toContain('GW_ERR_UDP_CALLBACK onConnect threw: bad onConnect');
+    expect(clientErrors.filter((e) => e.includes('client onNewMessage')).length).toBe(2);
+    expect(server.stats().callbackErrors).toBeGreaterThanOrEqual(3);
+    expect(server.clients.length).toBe(1);
+  });
+
+  it('an onError that throws is only logged; without onError the verbose log gets the line', async () => {
+    const lines: string[] = [];
+    const server = bag.pipe({ verbose: (l) => lines.push(l) });
+    server.onNewMessage = () => {
+      throw new Error('no handler');
+    };
+    const port = await server.start(0, '127.0.0.1');
+    const client = bag.pipe();
+    client.connect('127.0.0.1', port);
+    await until(() => server.clients.length === 1);
+    client.send('one');
+    await until(() => lines.some((l) => l === 'onNewMessage threw: no handler'));
+    server.onError = () => {
+      throw new Error('onError is broken too');
+    };
+    client.send('two');
+    await until(() => lines.some((l) => l === 'onError threw: onError is broken too'));
+    expect(server.stats().callbackErrors).toBe(2);
+    expect(server.stats().dataReceived).toBe(2);
+    expect(server.clients.length).toBe(1);
+  });
+
+  it('without onError and without a log: one process warning per pipe', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void (w.name === 'GamewireUdpCallbackWarning' && warnings.push(w));
+    process.on('warning', onWarning);
+    bag.defer(() => process.off('warning', onWarning));
+    const server = bag.pipe({ verbose: false });
+    server.onNewMessage = () => {
+      throw new Error('quiet bug');
+    };
+    const port = await server.start(0, '127.0.0.1');
+    const client = bag.pipe();
+    client.connect('127.0.0.1', port);
+    await until(() => server.clients.length === 1);
+    for (const m of ['a', 'b', 'c']) client.send(m);
+    await until(() => server.stats().callbackErrors === 3 && warnings.length > 0);
+    await sleep(20);
+    expect(warnings.length).toBe(1);
+    expect(warnings[0]!.message).toMatch(/onNewMessage threw and was caught: quiet bug/);
+  });
+
+  it('in step mode a throwing callback does not escape step()', async () => {
+    const server = bag.pipe({ mode: 'step' });
+    const errors: string[] = [];
+    server.onError = (e) => errors.push(e.code);
+    server.onNewClient = () => {
+      throw new Error('x');
+    };
+    const port = await server.start(0, '127.0.0.1');
+    const client = bag.pipe();
+    client.connect('127.0.0.1', port);
+    const end = Date.now() + 3000;
+    while (server.clients.length === 0 && Date.now() < end) {
+      await server.wait(20);
+      expect(() => server.step()).not.toThrow();
+    }
+    expect(server.clients.length).toBe(1);
+    expect(errors).toEqual(['GW_ERR_UDP_CALLBACK']);
+  });
+});
+
+describe('step-mode inbox bytes and wait()', () => {
+  it('bounds the inbox by bytes (maxInboxBytes), counts the drops, and frees the room at step()', async () => {
+    const server = bag.pipe({ mode: 'step', maxInboxBytes: 4000 });
+    const port = await server.start(0, '127.0.0.1');
+    const r = await raw();
+    const junk = Buffer.alloc(1000, 0x41);
+    for (let i = 0; i < 10; i++) r.send(junk, port);
+    await until(() => server.getReceivedPackets() === 10);
+    expect(server.stats().inboxDropped).toBe(6);
+    expect(server.step()).toBe(4);
+    for (let i = 0; i < 3; i++) r.send(junk, port);
+    await until(() => server.getReceivedPackets() === 13);
+    expect(server.stats().inboxDropped).toBe(6);
+    expect(server.step()).toBe(3);
+  });
+
+  it('checks maxInboxBytes against maxDatagramBytes', () => {
+    expect(() => bag.pipe({ maxInboxBytes: 1000 })).toThrow(/maxInboxBytes must be ≥ maxDatagramBytes/);
+    expect(() => bag.pipe({ maxInboxBytes: 0 })).toThrow(RangeError);
+    expect(() => bag.pipe({ maxInboxBytes: 2000, maxDatagramBytes: 2000 })).not.toThrow();
+  });
+
+  it('wait() resolves when a datagram arrives, without polling timers', async () => {
+    const server = bag.pipe({ mode: 'step' });
+    const port = await server.start(0, '127.0.0.1');
+    const r = await raw();
+    const realSetTimeout = globalThis.setTimeout;
+    let timers = 0;
+    globalThis.setTimeout = ((...a: Parameters<typeof setTimeout>) => {
+      timers++;
+      return realSetTimeout(...a);
+    }) as typeof setTimeout;
+    let waited: number;
+    try {
+      const t0 = performance.now();
+      const w = server.wait(5000);
+      realSetTimeout(() => r.send('x', port), 60);
+      await w;
+      waited = performance.now() - t0;
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+    expect(waited).toBeLessThan(2000);
+    // The timeout of wait() itself; a 1 ms poll would have set ~60 over the 60 ms. (A little
+    // slack for timers the test runner may set meanwhile.)
+    expect(timers).toBeLessThanOrEqual(3);
+    expect(server.step()).toBe(1);
+  });
+
+  it('wait() resolves at its timeout, and at once on destroy()', async () => {
+    const server = bag.pipe({ mode: 'step' });
+    await server.start(0, '127.0.0.1');
+    const t0 = performance.now();
+    await server.wait(40);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(35);
+    const t1 = performance.now();
+    const w = server.wait(5000);
+    server.destroy();
+    await w;
+    expect(performance.now() - t1).toBeLessThan(1000);
+    await server.wait(5000); // destroyed: at once
+  });
+
+  it('wait(Infinity) waits for a datagram instead of firing at once', async () => {
+    const server = bag.pipe({ mode: 'step' });
+    const port = await server.start(0, '127.0.0.1');
+    const r = await raw();
+    let resolved = false;
+    const w = server.wait(Number.POSITIVE_INFINITY).then(() => (resolved = true));
+    await sleep(30);
+    expect(resolved).toBe(false);
+    r.send('x', port);
+    await w;
+    expect(server.step()).toBe(1);
+  });
+});

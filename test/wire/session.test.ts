@@ -397,9 +397,14 @@ describe('Session on WebCrypto (the browser path)', () => {
     await until(() => a.cr.errors.length === 1);
     expect(a.cr.errors).toEqual(['authentication failed']);
     const b = pair({ clientKey: OTHER128, serverKey: KEY128, clientPlatform: webWirePlatform });
-    await until(() => b.cr.errors.length === 1 && b.sr.errors.length === 1);
-    expect(b.cr.errors).toEqual(['authentication failed']);
+    await until(() => b.cr.closes.length === 1 && b.sr.errors.length === 1);
     expect(b.sr.errors).toEqual(['authentication failed']);
+    // The Node server fails at once and drops the link without a CLOSE (it cannot seal one the
+    // client could open); the browser client may see the link lost before WebCrypto has failed
+    // the server's FINISHED, so it reports either.
+    expect(b.cr.established).toBe(false);
+    if (b.cr.errors.length > 0) expect(b.cr.errors).toEqual(['authentication failed']);
+    else expect(b.cr.closes[0]!.reason).toBe('connection lost');
   });
 });
 
