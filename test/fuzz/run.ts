@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz -- [--minutes N] [--target name[,name]] [--seed S] [--no-save] [--list]`
+ * `npm run fuzz -- [--asan] [--minutes N] [--target name[,name] | --core] [--seed S] [--no-save] [--list]`
  *
  * Mutation and property fuzzing of every registered target (test/fuzz/targets.ts) on every
  * implementation (native when the addon loads, and the fallback), compared result for result.
@@ -8,13 +8,17 @@
  * `npm test`); failing inputs are saved as `failure-*.bin` and printed. Executions and failures
  * per target and implementation go to `bench/results/fuzz.json`. Exits 1 on any failure.
  *
- * For the addon under AddressSanitizer, build it with `npm run test:asan`'s build and run this
- * with the same environment (LD_PRELOAD of libasan); any ASan report aborts the process.
+ * `--asan` fuzzes the addon built with AddressSanitizer + UBSan: the options go to
+ * scripts/fuzz-asan.sh, which (re)builds build-asan/ and runs this runner again with the
+ * sanitizer runtime preloaded (test/fuzz/asan.ts); any sanitizer report aborts the run and fails
+ * it. Its rows in fuzz.json carry `"asan": true` and sit beside the plain rows of the target.
+ * `--core` chooses the core targets (native and fallback compared). See docs/fuzzing.md.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_CORPUS_FILE_BYTES, MAX_CORPUS_FILES, readCorpus, saveCorpus } from './corpus.js';
+import { asanProblem, handOverToAsan, underAsan } from './asan.js';
 import { mutate } from './mutate.js';
 import { Rng } from './rng.js';
 import { execute, fuzzImplementations, TARGETS, type FuzzTarget } from './targets.js';
@@ -32,17 +36,18 @@ interface Args {
   targets: FuzzTarget[];
   seed: number;
   save: boolean;
+  asan: boolean;
 }
 
 function usage(message?: string): never {
   if (message) process.stderr.write(`fuzz: ${message}\n`);
-  process.stderr.write('usage: npm run fuzz -- [--minutes N] [--target name[,name]] [--seed S] [--no-save] [--list]\n');
+  process.stderr.write('usage: npm run fuzz -- [--asan] [--minutes N] [--target name[,name] | --core] [--seed S] [--no-save] [--list]\n');
   process.stderr.write(`targets: ${TARGETS.map((t) => t.name).join(', ')}\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { minutes: 1, targets: [...TARGETS], seed: 1, save: true };
+  const args: Args = { minutes: 1, targets: [...TARGETS], seed: 1, save: true, asan: underAsan() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -52,6 +57,10 @@ function parseArgs(argv: string[]): Args {
     } else if (a === '--target') {
       const names = value().split(',');
       args.targets = names.map((n) => TARGETS.find((t) => t.name === n) ?? usage(`unknown target ${n}`));
+    } else if (a === '--core') {
+      args.targets = TARGETS.filter((t) => t.dual);
+    } else if (a === '--asan') {
+      args.asan = true;
     } else if (a === '--seed') {
       args.seed = Number(value()) >>> 0;
     } else if (a === '--no-save') {
@@ -72,6 +81,8 @@ interface TargetResult {
   seconds: number;
   corpusFiles: number;
   newCorpusFiles: number;
+  /** Present (true) on rows fuzzed on the AddressSanitizer build. */
+  asan?: true;
 }
 
 async function fuzzTarget(target: FuzzTarget, ms: number, seed: number, save: boolean): Promise<TargetResult[]> {
@@ -177,14 +188,28 @@ function hashName(name: string): number {
   return h >>> 0;
 }
 
+/** Rows of one target in one mode replace each other; the plain and ASan rows coexist. */
+function rowKey(r: TargetResult): string {
+  return `${r.target}${r.asan ? ' asan' : ''}`;
+}
+
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const args = parseArgs(argv);
+  if (args.asan && !underAsan()) handOverToAsan(argv.filter((a) => a !== '--asan'));
   const impls = fuzzImplementations().map((i) => i.name);
+  if (args.asan) {
+    const problem = asanProblem(impls);
+    if (problem !== null) {
+      process.stderr.write(`fuzz: --asan, but ${problem} (run it through npm run fuzz -- --asan)\n`);
+      process.exit(1);
+    }
+  }
   const perTarget = (args.minutes * 60_000) / args.targets.length;
-  process.stdout.write(`# fuzz  seed ${args.seed}  ${args.minutes} min over ${args.targets.length} targets  implementations: ${impls.join(', ')}\n`);
+  process.stdout.write(`# fuzz${args.asan ? ' (AddressSanitizer + UBSan addon)' : ''}  seed ${args.seed}  ${args.minutes} min over ${args.targets.length} targets  implementations: ${impls.join(', ')}\n`);
   const results: TargetResult[] = [];
   for (const t of args.targets) {
-    const rows = await fuzzTarget(t, perTarget, args.seed, args.save);
+    const rows = (await fuzzTarget(t, perTarget, args.seed, args.save)).map((r) => (args.asan ? { ...r, asan: true as const } : r));
     for (const r of rows) {
       process.stdout.write(`${r.target.padEnd(26)} ${r.implementation.padEnd(9)} ${String(r.executions).padStart(10)} execs  ${String(r.failures).padStart(4)} failures  ${r.seconds}s  corpus ${r.corpusFiles} (+${r.newCorpusFiles})\n`);
     }
@@ -199,8 +224,10 @@ async function main(): Promise<void> {
       previous = [];
     }
   }
-  const ran = new Set(results.map((r) => r.target));
-  const merged = [...previous.filter((r) => !ran.has(r.target)), ...results].sort((a, b) => a.target.localeCompare(b.target) || a.implementation.localeCompare(b.implementation));
+  const ran = new Set(results.map(rowKey));
+  const merged = [...previous.filter((r) => !ran.has(rowKey(r))), ...results].sort(
+    (a, b) => a.target.localeCompare(b.target) || Number(a.asan ?? false) - Number(b.asan ?? false) || a.implementation.localeCompare(b.implementation),
+  );
   mkdirSync(dirname(RESULTS), { recursive: true });
   writeFileSync(
     RESULTS,
