@@ -130,6 +130,43 @@ void PublishCarry(Napi::Env env, const Napi::Reference<Napi::Uint8Array>& carry_
   if (dst.length >= carry_size) std::memcpy(dst.data, carry, carry_size);
 }
 
+// A parser feed's checked arguments: the span input[offset, offset + length) and the state
+// array's meta slots, followed by room for max_units units.
+struct FeedArgs {
+  Span in;
+  size_t offset = 0;
+  int32_t* meta = nullptr;
+  int32_t max_units = 0;
+
+  int32_t* units() const { return meta + kMetaSlots; }
+};
+
+// input, offset, length at info[first..first+2] and the parser state held by `state`; false with
+// an exception thrown.
+bool GetFeed(const Napi::CallbackInfo& info, size_t first, const Napi::Reference<Napi::Int32Array>& state,
+             int32_t stride, FeedArgs* args) {
+  return GetInput(info, first, &args->in, &args->offset) &&
+         GetState(info.Env(), state, stride, &args->meta, &args->max_units);
+}
+
+// After a parser's Feed produced `count` units: shifts their offsets by the feed offset so they
+// index the JS input (an InCarry unit's offset indexes the carry and stays), publishes consumed,
+// error and the carry, and returns count. kFlagsSlot and kOffsetSlot locate a unit's flags and
+// offset within its kStride slots.
+template <int32_t kStride, size_t kFlagsSlot, size_t kOffsetSlot, typename Core>
+Napi::Value FinishFeed(Napi::Env env, const Core& core, int32_t count, const FeedArgs& args,
+                       const Napi::Reference<Napi::Uint8Array>& carry_ref) {
+  int32_t* units = args.units();
+  for (int32_t i = 0; i < count && args.offset != 0; ++i) {
+    int32_t* u = units + static_cast<size_t>(i) * kStride;
+    if ((u[kFlagsSlot] & kFlagInCarry) == 0) u[kOffsetSlot] += static_cast<int32_t>(args.offset);
+  }
+  args.meta[kMetaConsumed] = static_cast<int32_t>(core.consumed());
+  args.meta[kMetaError] = static_cast<int32_t>(core.error());
+  PublishCarry(env, carry_ref, core.carry_data(), core.carry_size(), args.meta);
+  return Napi::Number::New(env, count);
+}
+
 // copyCarry(buffer): take a larger carry buffer and copy the last carry into it.
 template <typename Core>
 Napi::Value CopyCarry(const Napi::CallbackInfo& info, Core* core, Napi::Reference<Napi::Uint8Array>* carry_ref) {
@@ -152,16 +189,43 @@ bool NotConstructed(Napi::Env env, const void* core) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// What the three parser wrappers share: the core, the state array and the JS carry buffer they
+// hold, and reset() / copyCarry(). Each wrapper has its own constructor and feed(); Define lists
+// the shared methods it exposes (rare calls, so the runtime InstanceMethod form is fine).
+
+template <typename Wrap, typename Core>
+class ParserWrap : public Napi::ObjectWrap<Wrap> {
+ protected:
+  explicit ParserWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Wrap>(info) {}
+
+  // reset()
+  Napi::Value Reset(const Napi::CallbackInfo& info) {
+    if (!NotConstructed(info.Env(), core_.get())) core_->Reset();
+    return info.Env().Undefined();
+  }
+
+  // copyCarry(buffer)
+  Napi::Value CopyCarryTo(const Napi::CallbackInfo& info) {
+    if (NotConstructed(info.Env(), core_.get())) return info.Env().Undefined();
+    return CopyCarry(info, core_.get(), &carry_);
+  }
+
+  std::unique_ptr<Core> core_;
+  Napi::Reference<Napi::Int32Array> state_;
+  Napi::Reference<Napi::Uint8Array> carry_;
+};
+
+// ---------------------------------------------------------------------------------------------
 // JointParser(direction, state, carry)
 
-class JointParserWrap : public Napi::ObjectWrap<JointParserWrap> {
+class JointParserWrap : public ParserWrap<JointParserWrap, JointParser> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "JointParser",
-                       {InstanceMethod<&JointParserWrap::Feed>("feed"), InstanceMethod<&JointParserWrap::Reset>("reset")});
+                       {InstanceMethod<&JointParserWrap::Feed>("feed"), InstanceMethod("reset", &JointParserWrap::Reset)});
   }
 
-  explicit JointParserWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<JointParserWrap>(info) {
+  explicit JointParserWrap(const Napi::CallbackInfo& info) : ParserWrap(info) {
     Napi::Env env = info.Env();
     size_t direction = 0;
     Span carry;
@@ -183,49 +247,28 @@ class JointParserWrap : public Napi::ObjectWrap<JointParserWrap> {
   Napi::Value Feed(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (NotConstructed(env, core_.get())) return env.Undefined();
-    Span in;
-    size_t offset = 0;
-    int32_t* meta = nullptr;
-    int32_t max_units = 0;
-    if (!GetInput(info, 0, &in, &offset) || !GetState(env, state_, kJointUnitStride, &meta, &max_units)) {
-      return env.Undefined();
-    }
+    FeedArgs a;
+    if (!GetFeed(info, 0, state_, kJointUnitStride, &a)) return env.Undefined();
     // Offsets are int32 in the result array, as in the twin's MAX_FEED_END.
-    const size_t room = offset < INT32_MAX ? INT32_MAX - offset : 0;
-    int32_t* units = meta + kMetaSlots;
-    const int32_t count = core_->Feed(in.data, in.length < room ? in.length : room, units, max_units);
-    for (int32_t i = 0; i < count && offset != 0; ++i) {
-      int32_t* u = units + static_cast<size_t>(i) * kJointUnitStride;
-      if ((u[1] & kFlagInCarry) == 0) u[4] += static_cast<int32_t>(offset);
-    }
-    meta[kMetaConsumed] = static_cast<int32_t>(core_->consumed());
-    meta[kMetaError] = static_cast<int32_t>(core_->error());
-    PublishCarry(env, carry_, core_->carry_data(), core_->carry_size(), meta);
-    return Napi::Number::New(env, count);
+    const size_t room = a.offset < INT32_MAX ? INT32_MAX - a.offset : 0;
+    const int32_t count = core_->Feed(a.in.data, a.in.length < room ? a.in.length : room, a.units(), a.max_units);
+    // Units are [kind, flags, a, b, offset, length].
+    return FinishFeed<kJointUnitStride, 1, 4>(env, *core_, count, a, carry_);
   }
-
-  Napi::Value Reset(const Napi::CallbackInfo& info) {
-    if (!NotConstructed(info.Env(), core_.get())) core_->Reset();
-    return info.Env().Undefined();
-  }
-
-  std::unique_ptr<JointParser> core_;
-  Napi::Reference<Napi::Int32Array> state_;
-  Napi::Reference<Napi::Uint8Array> carry_;
 };
 
 // ---------------------------------------------------------------------------------------------
 // FrameDecoder(maxFrameBytes, state, carry)
 
-class FrameDecoderWrap : public Napi::ObjectWrap<FrameDecoderWrap> {
+class FrameDecoderWrap : public ParserWrap<FrameDecoderWrap, FrameDecoder> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "FrameDecoder",
-                       {InstanceMethod<&FrameDecoderWrap::Feed>("feed"), InstanceMethod<&FrameDecoderWrap::Reset>("reset"),
-                        InstanceMethod<&FrameDecoderWrap::CopyCarryTo>("copyCarry")});
+                       {InstanceMethod<&FrameDecoderWrap::Feed>("feed"), InstanceMethod("reset", &FrameDecoderWrap::Reset),
+                        InstanceMethod("copyCarry", &FrameDecoderWrap::CopyCarryTo)});
   }
 
-  explicit FrameDecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FrameDecoderWrap>(info) {
+  explicit FrameDecoderWrap(const Napi::CallbackInfo& info) : ParserWrap(info) {
     Napi::Env env = info.Env();
     size_t max_frame_bytes = 0;
     Span carry;
@@ -246,53 +289,27 @@ class FrameDecoderWrap : public Napi::ObjectWrap<FrameDecoderWrap> {
   Napi::Value Feed(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (NotConstructed(env, core_.get())) return env.Undefined();
-    Span in;
-    size_t offset = 0;
-    int32_t* meta = nullptr;
-    int32_t max_units = 0;
-    if (!GetInput(info, 0, &in, &offset) || !GetState(env, state_, kFrameUnitStride, &meta, &max_units)) {
-      return env.Undefined();
-    }
-    int32_t* units = meta + kMetaSlots;
-    const int32_t count = core_->Feed(in.data, in.length, units, max_units);
-    for (int32_t i = 0; i < count && offset != 0; ++i) {
-      int32_t* u = units + static_cast<size_t>(i) * kFrameUnitStride;
-      if ((u[0] & kFlagInCarry) == 0) u[1] += static_cast<int32_t>(offset);
-    }
-    meta[kMetaConsumed] = static_cast<int32_t>(core_->consumed());
-    meta[kMetaError] = static_cast<int32_t>(core_->error());
-    PublishCarry(env, carry_, core_->carry_data(), core_->carry_size(), meta);
-    return Napi::Number::New(env, count);
+    FeedArgs a;
+    if (!GetFeed(info, 0, state_, kFrameUnitStride, &a)) return env.Undefined();
+    const int32_t count = core_->Feed(a.in.data, a.in.length, a.units(), a.max_units);
+    // Units are [flags, offset, length].
+    return FinishFeed<kFrameUnitStride, 0, 1>(env, *core_, count, a, carry_);
   }
-
-  Napi::Value Reset(const Napi::CallbackInfo& info) {
-    if (!NotConstructed(info.Env(), core_.get())) core_->Reset();
-    return info.Env().Undefined();
-  }
-
-  Napi::Value CopyCarryTo(const Napi::CallbackInfo& info) {
-    if (NotConstructed(info.Env(), core_.get())) return info.Env().Undefined();
-    return CopyCarry(info, core_.get(), &carry_);
-  }
-
-  std::unique_ptr<FrameDecoder> core_;
-  Napi::Reference<Napi::Int32Array> state_;
-  Napi::Reference<Napi::Uint8Array> carry_;
 };
 
 // ---------------------------------------------------------------------------------------------
 // ChunkAssembler(maxChunkBytes, prefixBytes, maxStreams, state, carry)
 
-class ChunkAssemblerWrap : public Napi::ObjectWrap<ChunkAssemblerWrap> {
+class ChunkAssemblerWrap : public ParserWrap<ChunkAssemblerWrap, ChunkAssembler> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "ChunkAssembler",
                        {InstanceMethod<&ChunkAssemblerWrap::Feed>("feed"),
                         InstanceMethod<&ChunkAssemblerWrap::DropStream>("dropStream"),
-                        InstanceMethod<&ChunkAssemblerWrap::CopyCarryTo>("copyCarry")});
+                        InstanceMethod("copyCarry", &ChunkAssemblerWrap::CopyCarryTo)});
   }
 
-  explicit ChunkAssemblerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ChunkAssemblerWrap>(info) {
+  explicit ChunkAssemblerWrap(const Napi::CallbackInfo& info) : ParserWrap(info) {
     Napi::Env env = info.Env();
     size_t max_chunk_bytes = 0;
     size_t prefix_bytes = 0;
@@ -322,24 +339,11 @@ class ChunkAssemblerWrap : public Napi::ObjectWrap<ChunkAssemblerWrap> {
     Napi::Env env = info.Env();
     if (NotConstructed(env, core_.get())) return env.Undefined();
     size_t stream = 0;
-    Span in;
-    size_t offset = 0;
-    int32_t* meta = nullptr;
-    int32_t max_units = 0;
-    if (!GetStream(info, &stream) || !GetInput(info, 1, &in, &offset) ||
-        !GetState(env, state_, kChunkUnitStride, &meta, &max_units)) {
-      return env.Undefined();
-    }
-    int32_t* units = meta + kMetaSlots;
-    const int32_t count = core_->Feed(static_cast<int32_t>(stream), in.data, in.length, units, max_units);
-    for (int32_t i = 0; i < count && offset != 0; ++i) {
-      int32_t* u = units + static_cast<size_t>(i) * kChunkUnitStride;
-      if ((u[0] & kFlagInCarry) == 0) u[1] += static_cast<int32_t>(offset);
-    }
-    meta[kMetaConsumed] = static_cast<int32_t>(core_->consumed());
-    meta[kMetaError] = static_cast<int32_t>(core_->error());
-    PublishCarry(env, carry_, core_->carry_data(), core_->carry_size(), meta);
-    return Napi::Number::New(env, count);
+    FeedArgs a;
+    if (!GetStream(info, &stream) || !GetFeed(info, 1, state_, kChunkUnitStride, &a)) return env.Undefined();
+    const int32_t count = core_->Feed(static_cast<int32_t>(stream), a.in.data, a.in.length, a.units(), a.max_units);
+    // Units are [flags, offset, length].
+    return FinishFeed<kChunkUnitStride, 0, 1>(env, *core_, count, a, carry_);
   }
 
   Napi::Value DropStream(const Napi::CallbackInfo& info) {
@@ -349,18 +353,9 @@ class ChunkAssemblerWrap : public Napi::ObjectWrap<ChunkAssemblerWrap> {
     return env.Undefined();
   }
 
-  Napi::Value CopyCarryTo(const Napi::CallbackInfo& info) {
-    if (NotConstructed(info.Env(), core_.get())) return info.Env().Undefined();
-    return CopyCarry(info, core_.get(), &carry_);
-  }
-
   bool GetStream(const Napi::CallbackInfo& info, size_t* stream) {
     return GetIndex(info.Env(), info[0], static_cast<size_t>(core_->max_streams()) - 1, "stream", stream);
   }
-
-  std::unique_ptr<ChunkAssembler> core_;
-  Napi::Reference<Napi::Int32Array> state_;
-  Napi::Reference<Napi::Uint8Array> carry_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "pending-buffer.h"
+
 namespace gamewire {
 
 namespace {
@@ -18,9 +20,6 @@ constexpr int32_t kStepStop = -2;
 // Whole chunks only: every unit is both the start and the end of its chunk.
 constexpr int32_t kWholeChunk = kFlagFrameStart | kFlagFrameEnd;
 
-// Smallest pending buffer worth allocating; growth doubles from here up to the limit.
-constexpr size_t kMinPendingBytes = 256;
-
 }  // namespace
 
 ChunkAssembler::ChunkAssembler(uint32_t max_chunk_bytes, int32_t prefix_bytes, int32_t max_streams)
@@ -28,13 +27,6 @@ ChunkAssembler::ChunkAssembler(uint32_t max_chunk_bytes, int32_t prefix_bytes, i
   assert(prefix_bytes >= kMinVarintBytes && prefix_bytes <= kMaxVarintBytes);
   assert(max_chunk_bytes >= 1 && max_chunk_bytes <= VarintMax(prefix_bytes) + 1);
   assert(max_streams >= 1);
-}
-
-void ChunkAssembler::GrowPending(Stream& s, size_t bytes) const {
-  if (s.pending.size() >= bytes) return;
-  size_t size = std::max({bytes, s.pending.size() * 2, kMinPendingBytes});
-  size = std::min(size, static_cast<size_t>(max_chunk_bytes_));
-  s.pending.resize(size);
 }
 
 void ChunkAssembler::DropStream(int32_t stream) {
@@ -129,8 +121,7 @@ int32_t ChunkAssembler::Feed(int32_t stream, const uint8_t* input, size_t length
         const size_t take = std::min(avail, static_cast<size_t>(s.chunk_length) - s.pending_fill);
         // Grow with the bytes that arrived, not the declared length: a bare prefix must not
         // make us allocate max_chunk_bytes_ per stream (memory amplification by a hostile peer).
-        GrowPending(s, s.pending_fill + take);
-        std::memcpy(s.pending.data() + s.pending_fill, input + pos, take);
+        AppendPending(s.pending, s.pending_fill, input + pos, take, max_chunk_bytes_);
         s.pending_fill += take;
         pos += take;
         if (s.pending_fill < s.chunk_length) {

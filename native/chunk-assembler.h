@@ -61,10 +61,6 @@ class ChunkAssembler {
     std::vector<uint8_t> pending;
   };
 
-  // Makes s.pending hold at least `bytes` (<= max_chunk_bytes_), keeping its contents; grows by
-  // doubling.
-  void GrowPending(Stream& s, size_t bytes) const;
-
   const uint32_t max_chunk_bytes_;
   const int32_t prefix_bytes_;
   std::vector<Stream> streams_;

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "pending-buffer.h"
+
 namespace gamewire {
 
 namespace {
@@ -17,9 +19,6 @@ constexpr int32_t kStepStop = -2;
 
 // Whole frames only: every unit is both the start and the end of its frame.
 constexpr int32_t kWholeFrame = kFlagFrameStart | kFlagFrameEnd;
-
-// Smallest pending buffer worth allocating; growth doubles from here up to the limit.
-constexpr size_t kMinPendingBytes = 256;
 
 }  // namespace
 
@@ -36,13 +35,6 @@ void FrameDecoder::Reset() {
   body_length_ = 0;
   pending_fill_ = 0;
   carry_size_ = 0;
-}
-
-void FrameDecoder::GrowPending(size_t bytes) {
-  if (pending_.size() >= bytes) return;
-  size_t size = std::max({bytes, pending_.size() * 2, kMinPendingBytes});
-  size = std::min(size, static_cast<size_t>(max_frame_bytes_));
-  pending_.resize(size);
 }
 
 int32_t FrameDecoder::Feed(const uint8_t* input, size_t length, int32_t* units, int32_t max_units) {
@@ -116,8 +108,7 @@ int32_t FrameDecoder::Feed(const uint8_t* input, size_t length, int32_t* units, 
         const size_t take = std::min(avail, static_cast<size_t>(body_length_) - pending_fill_);
         // Grow with the bytes that arrived, not the declared length: a bare prefix must not
         // make us allocate max_frame_bytes_ (memory amplification by a hostile peer).
-        GrowPending(pending_fill_ + take);
-        std::memcpy(pending_.data() + pending_fill_, input + pos, take);
+        AppendPending(pending_, pending_fill_, input + pos, take, max_frame_bytes_);
         pending_fill_ += take;
         pos += take;
         if (pending_fill_ < body_length_) {

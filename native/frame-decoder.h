@@ -44,10 +44,6 @@ class FrameDecoder {
  private:
   enum class State : uint8_t { Prefix, Body };
 
-  // Makes pending_ hold at least `bytes` (<= max_frame_bytes_), keeping its contents; grows by
-  // doubling.
-  void GrowPending(size_t bytes);
-
   const uint32_t max_frame_bytes_;
   State state_ = State::Prefix;
   Status error_ = Status::kOk;

@@ -8,34 +8,11 @@ import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } fro
 import { ErrorCode } from './errors.js';
 import { AEAD_MAX_COUNTER, AEAD_NONCE_BYTES, AEAD_NONCE_PREFIX_BYTES, AEAD_TAG_BYTES } from './limits.js';
 import { AEAD_JOB_STRIDE, type Aead } from './types.js';
+import { checkAeadBatch, checkAeadKey, checkAeadOne, checkSpan } from './validate.js';
 
 const TWO_POW_32 = 2 ** 32;
 /** A sealed job's length (input + tag) must fit the Int32 result slot, as in the native core. */
 const MAX_SEAL_JOB_BYTES = 2 ** 31 - 1 - AEAD_TAG_BYTES;
-
-/** Throws a RangeError unless `[offset, offset + length)` lies inside `buf` (overflow-safe). */
-function checkSpan(what: string, buf: Uint8Array, offset: number, length: number): void {
-  if (!Number.isInteger(offset) || offset < 0) {
-    throw new RangeError(`${what} offset must be a non-negative integer, got ${offset}`);
-  }
-  if (!Number.isInteger(length) || length < 0) {
-    throw new RangeError(`${what} length must be a non-negative integer, got ${length}`);
-  }
-  if (length > buf.length || offset > buf.length - length) {
-    throw new RangeError(`${what} span [${offset}, ${offset} + ${length}) exceeds its buffer of ${buf.length} bytes`);
-  }
-}
-
-function checkBytes(what: string, value: unknown): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
-}
-
-function checkJobs(jobs: Int32Array, count: number): void {
-  if (!(jobs instanceof Int32Array)) throw new TypeError('jobs must be an Int32Array');
-  if (!Number.isInteger(count) || count < 0 || count > jobs.length / AEAD_JOB_STRIDE) {
-    throw new RangeError(`count must be an integer in [0, ${Math.floor(jobs.length / AEAD_JOB_STRIDE)}], got ${count}`);
-  }
-}
 
 /**
  * AES-GCM sealing or opening one direction of a connection. nonce = `noncePrefix` (4 bytes) ||
@@ -67,17 +44,7 @@ export class AeadJs implements Aead {
    *   or startCounter.
    */
   constructor(key: Uint8Array, noncePrefix: Uint8Array, startCounter = 0) {
-    checkBytes('key', key);
-    checkBytes('noncePrefix', noncePrefix);
-    if (key.length !== 16 && key.length !== 32) {
-      throw new RangeError(`key must be 16 bytes (AES-128) or 32 bytes (AES-256), got ${key.length}`);
-    }
-    if (noncePrefix.length !== AEAD_NONCE_PREFIX_BYTES) {
-      throw new RangeError(`noncePrefix must be ${AEAD_NONCE_PREFIX_BYTES} bytes, got ${noncePrefix.length}`);
-    }
-    if (!Number.isInteger(startCounter) || startCounter < 0 || startCounter > AEAD_MAX_COUNTER) {
-      throw new RangeError(`startCounter must be an integer in [0, ${AEAD_MAX_COUNTER}], got ${startCounter}`);
-    }
+    checkAeadKey(key, noncePrefix, startCounter);
     this.keyBytes = key.length;
     this.key = createSecretKey(Buffer.from(key));
     this.algorithm = key.length === 16 ? 'aes-128-gcm' : 'aes-256-gcm';
@@ -97,10 +64,7 @@ export class AeadJs implements Aead {
    * @throws RangeError when a span lies outside its buffer (output needs inLength + 16 bytes).
    */
   seal(input: Uint8Array, inOffset: number, inLength: number, output: Uint8Array, outOffset: number): number {
-    checkBytes('input', input);
-    checkBytes('output', output);
-    checkSpan('input', input, inOffset, inLength);
-    checkSpan('output', output, outOffset, inLength + AEAD_TAG_BYTES);
+    checkAeadOne(input, inOffset, inLength, output, outOffset, true);
     return this.sealChecked(input, inOffset, inLength, output, outOffset);
   }
 
@@ -112,10 +76,7 @@ export class AeadJs implements Aead {
    * @throws RangeError when a span lies outside its buffer (output needs inLength - 16 bytes).
    */
   open(input: Uint8Array, inOffset: number, inLength: number, output: Uint8Array, outOffset: number): number {
-    checkBytes('input', input);
-    checkBytes('output', output);
-    checkSpan('input', input, inOffset, inLength);
-    checkSpan('output', output, outOffset, Math.max(0, inLength - AEAD_TAG_BYTES));
+    checkAeadOne(input, inOffset, inLength, output, outOffset, false);
     return this.openChecked(input, inOffset, inLength, output, outOffset);
   }
 
@@ -157,9 +118,7 @@ export class AeadJs implements Aead {
   }
 
   private checkBatch(input: Uint8Array, output: Uint8Array, jobs: Int32Array, count: number, sealing: boolean): void {
-    checkBytes('input', input);
-    checkBytes('output', output);
-    checkJobs(jobs, count);
+    checkAeadBatch(input, output, jobs, count);
     for (let i = 0; i < count; i++) {
       const j = i * AEAD_JOB_STRIDE;
       const inLength = jobs[j + 1]!;

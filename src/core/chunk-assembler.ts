@@ -3,10 +3,10 @@
  * check order, same codes, same units (STYLE.md §2). Reassembles chunks (joint.md §10: varint of
  * length - 1 with N bytes, then the payload) per stream, across arbitrary splits.
  */
-import { chunkPrefixBytesFor, varintMax, VARINT_MAX_BYTES, VARINT_MIN_BYTES } from '../codec/varint.js';
+import { appendPending, EMPTY_BYTES } from './carry-buffer.js';
 import { ErrorCode } from './errors.js';
-import { MAX_CHUNK_BYTES, MAX_CHUNK_BYTES_LIMIT, MAX_STREAMS, MAX_UNITS_PER_FEED } from './limits.js';
 import { CHUNK_UNIT_STRIDE, UnitFlag, type ChunkAssembler, type ChunkAssemblerOptions } from './types.js';
+import { checkFeedSpan, checkStream, chunkAssemblerOptions } from './validate.js';
 
 const enum State {
   Prefix,
@@ -26,40 +26,6 @@ const VARINT_MORE = 0x80;
 const VARINT_GROUP_MASK = 0x7f;
 const VARINT_GROUP_BITS = 7;
 
-// Smallest pending buffer worth allocating; growth doubles from here up to the limit.
-const MIN_PENDING_BYTES = 256;
-
-/**
- * Largest `maxUnits` accepted: 2^20 units is a 12 MiB result array, far past any read.
- * TODO(issue pending): move to `limits.ts` beside MAX_UNITS_PER_FEED.
- */
-const MAX_UNITS_LIMIT = 2 ** 20;
-
-/**
- * Largest `maxStreams` accepted: 2^20 stream records is ~100 MiB of state before any buffer.
- * TODO(issue pending): move to `limits.ts` beside MAX_STREAMS.
- */
-const MAX_STREAMS_LIMIT = 2 ** 20;
-
-const EMPTY = new Uint8Array(0);
-
-// Below this many bytes a loop beats allocating the subarray that `set` needs.
-const SMALL_COPY_BYTES = 64;
-
-function copyBytes(dst: Uint8Array, dstOffset: number, src: Uint8Array, srcOffset: number, n: number): void {
-  if (n <= SMALL_COPY_BYTES) {
-    for (let i = 0; i < n; i++) dst[dstOffset + i] = src[srcOffset + i]!;
-  } else {
-    dst.set(src.subarray(srcOffset, srcOffset + n), dstOffset);
-  }
-}
-
-function checkInteger(name: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${value}`);
-  }
-}
-
 /** One stream's parsing state (`Stream` in C++). */
 class Stream {
   state: State = State.Prefix;
@@ -71,7 +37,7 @@ class Stream {
   chunkLength = 0;
   pendingFill = 0;
   // A chunk split across feeds is assembled here (grown up to maxChunkBytes, reused).
-  pending: Uint8Array = EMPTY;
+  pending: Uint8Array = EMPTY_BYTES;
 }
 
 /**
@@ -97,7 +63,7 @@ export class ChunkAssemblerJs implements ChunkAssembler {
   private consumedBytes = 0;
   // A completed split chunk is swapped here from its stream's pending buffer, so a new partial
   // chunk later in the same feed cannot overwrite it.
-  private carryBuf: Uint8Array = EMPTY;
+  private carryBuf: Uint8Array = EMPTY_BYTES;
 
   /**
    * @param options.maxChunkBytes largest chunk, 1..min(varintMax(prefixBytes) + 1, MAX_CHUNK_BYTES_LIMIT)
@@ -108,16 +74,7 @@ export class ChunkAssemblerJs implements ChunkAssembler {
    * @throws RangeError when an option is out of range
    */
   constructor(options: ChunkAssemblerOptions = {}) {
-    const maxChunkBytes = options.maxChunkBytes ?? MAX_CHUNK_BYTES;
-    checkInteger('maxChunkBytes', maxChunkBytes, 1, MAX_CHUNK_BYTES_LIMIT);
-    const prefixBytes = options.prefixBytes ?? chunkPrefixBytesFor(maxChunkBytes);
-    checkInteger('prefixBytes', prefixBytes, VARINT_MIN_BYTES, VARINT_MAX_BYTES);
-    // joint.md §10.1: an N-byte prefix expresses lengths up to varintMax(N) + 1.
-    checkInteger('maxChunkBytes', maxChunkBytes, 1, varintMax(prefixBytes) + 1);
-    const maxStreams = options.maxStreams ?? MAX_STREAMS;
-    checkInteger('maxStreams', maxStreams, 1, MAX_STREAMS_LIMIT);
-    const maxUnits = options.maxUnits ?? MAX_UNITS_PER_FEED;
-    checkInteger('maxUnits', maxUnits, 1, MAX_UNITS_LIMIT);
+    const { maxChunkBytes, prefixBytes, maxStreams, maxUnits } = chunkAssemblerOptions(options);
     this.maxChunkBytes = maxChunkBytes;
     this.prefixBytes = prefixBytes;
     this.maxStreams = maxStreams;
@@ -153,11 +110,8 @@ export class ChunkAssemblerJs implements ChunkAssembler {
    *   or `offset`/`length` fall outside `input`
    */
   feed(stream: number, input: Uint8Array, offset: number, length: number): number {
-    this.checkStream(stream);
-    if (!(input instanceof Uint8Array)) throw new TypeError('input must be a Uint8Array');
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > input.length) {
-      throw new RangeError(`offset ${offset} + length ${length} must lie within input.length ${input.length}`);
-    }
+    checkStream(stream, this.maxStreams);
+    checkFeedSpan(input, offset, length);
     this.consumedBytes = 0;
     const s = this.streams[stream]!;
     this.errorCode = s.error;
@@ -240,8 +194,7 @@ export class ChunkAssemblerJs implements ChunkAssembler {
           const take = Math.min(avail, s.chunkLength - s.pendingFill);
           // Grow with the bytes that arrived, not the declared length: a bare prefix must not
           // make us allocate maxChunkBytes per stream (memory amplification by a hostile peer).
-          this.growPending(s, s.pendingFill + take);
-          copyBytes(s.pending, s.pendingFill, input, pos, take);
+          s.pending = appendPending(s.pending, s.pendingFill, input, pos, take, this.maxChunkBytes);
           s.pendingFill += take;
           pos += take;
           if (s.pendingFill < s.chunkLength) {
@@ -280,24 +233,8 @@ export class ChunkAssemblerJs implements ChunkAssembler {
    * @throws RangeError when `stream` is out of range
    */
   dropStream(stream: number): void {
-    this.checkStream(stream);
+    checkStream(stream, this.maxStreams);
     // A fresh Stream also releases the pending buffer.
     this.streams[stream] = new Stream();
-  }
-
-  // Stream ids come from our own code, not the network: a bad one is misuse.
-  private checkStream(stream: number): void {
-    if (!Number.isInteger(stream) || stream < 0 || stream >= this.maxStreams) {
-      throw new RangeError(`stream must be an integer in 0..${this.maxStreams - 1}, got ${stream}`);
-    }
-  }
-
-  /** Make `s.pending` hold at least `bytes` (<= maxChunkBytes), keeping its contents; grows by doubling. */
-  private growPending(s: Stream, bytes: number): void {
-    if (s.pending.length >= bytes) return;
-    const size = Math.min(Math.max(bytes, s.pending.length * 2, MIN_PENDING_BYTES), this.maxChunkBytes);
-    const grown = new Uint8Array(size);
-    grown.set(s.pending.subarray(0, s.pendingFill));
-    s.pending = grown;
   }
 }

@@ -4,30 +4,11 @@
  * entries and give the same offsets in both twins (test/core/event-ring.test.ts compares them).
  */
 import { ErrorCode } from './errors.js';
-import { EVENT_RING_ARENA_BYTES, EVENT_RING_CAPACITY, MAX_EVENT_RING_ARENA_BYTES } from './limits.js';
 import { RING_ENTRY_STRIDE, type EventRing, type EventRingOptions } from './types.js';
+import { checkRingBatch, checkRingPush, eventRingOptions } from './validate.js';
 
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
 /** Below this a byte loop beats creating a subarray view for set() (no allocation per push). */
 const SMALL_COPY_BYTES = 32;
-
-function isInt32(v: number): boolean {
-  return Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX;
-}
-
-/** Throws a RangeError unless `[offset, offset + length)` lies inside `buf` (overflow-safe). */
-function checkSpan(what: string, buf: Uint8Array, offset: number, length: number): void {
-  if (!Number.isInteger(offset) || offset < 0) {
-    throw new RangeError(`${what} offset must be a non-negative integer, got ${offset}`);
-  }
-  if (!Number.isInteger(length) || length < 0) {
-    throw new RangeError(`${what} length must be a non-negative integer, got ${length}`);
-  }
-  if (length > buf.length || offset > buf.length - length) {
-    throw new RangeError(`${what} span [${offset}, ${offset} + ${length}) exceeds its buffer of ${buf.length} bytes`);
-  }
-}
 
 /**
  * A fixed-capacity queue of events `(kind, peer, timestamp, payload)`, polled all at once.
@@ -78,14 +59,7 @@ export class EventRingJs implements EventRing {
    * @throws RangeError on a capacity or arenaBytes out of range.
    */
   constructor(options: EventRingOptions = {}) {
-    const capacity = options.capacity ?? EVENT_RING_CAPACITY;
-    const arenaBytes = options.arenaBytes ?? EVENT_RING_ARENA_BYTES;
-    if (!Number.isInteger(capacity) || capacity < 1 || capacity > INT32_MAX) {
-      throw new RangeError(`capacity must be an integer in [1, ${INT32_MAX}], got ${capacity}`);
-    }
-    if (!Number.isInteger(arenaBytes) || arenaBytes < 0 || arenaBytes > MAX_EVENT_RING_ARENA_BYTES) {
-      throw new RangeError(`arenaBytes must be an integer in [0, ${MAX_EVENT_RING_ARENA_BYTES}], got ${arenaBytes}`);
-    }
+    const { capacity, arenaBytes } = eventRingOptions(options);
     this.capacity = capacity;
     this.arenaBytes = arenaBytes;
     this.arena = new Uint8Array(arenaBytes);
@@ -115,9 +89,7 @@ export class EventRingJs implements EventRing {
    *   the span lies outside payload.
    */
   push(kind: number, peer: number, timestamp: number, payload: Uint8Array, offset: number, length: number): number {
-    if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
-    if (!isInt32(kind)) throw new RangeError(`kind must be an int32, got ${kind}`);
-    checkSpan('payload', payload, offset, length);
+    checkRingPush(kind, payload, offset, length);
     return this.pushChecked(kind, peer, timestamp, payload, offset, length);
   }
 
@@ -130,17 +102,7 @@ export class EventRingJs implements EventRing {
    *   `count` exceeds `meta`, a kind is not an int32 or a span lies outside `payloads`.
    */
   pushBatch(meta: Float64Array, count: number, payloads: Uint8Array): number {
-    if (!(meta instanceof Float64Array)) throw new TypeError('meta must be a Float64Array');
-    if (!(payloads instanceof Uint8Array)) throw new TypeError('payloads must be a Uint8Array');
-    const maxCount = Math.floor(meta.length / RING_ENTRY_STRIDE);
-    if (!Number.isInteger(count) || count < 0 || count > maxCount) {
-      throw new RangeError(`count must be an integer in [0, ${maxCount}], got ${count}`);
-    }
-    for (let i = 0; i < count; i++) {
-      const m = i * RING_ENTRY_STRIDE;
-      if (!isInt32(meta[m]!)) throw new RangeError(`event ${i} kind must be an int32, got ${meta[m]}`);
-      checkSpan(`event ${i} payload`, payloads, meta[m + 3]!, meta[m + 4]!);
-    }
+    checkRingBatch(meta, count, payloads);
     let total = 0;
     for (let i = 0; i < count; i++) {
       const m = i * RING_ENTRY_STRIDE;

@@ -3,9 +3,11 @@
  * order, same codes, same units (STYLE.md §2). Splits gamewire's frames, `u32 LE body length`
  * then the body (docs/protocol.md), across arbitrary splits of the byte stream.
  */
+import { appendPending, EMPTY_BYTES } from './carry-buffer.js';
 import { ErrorCode } from './errors.js';
-import { FRAME_PREFIX_BYTES, MAX_FRAME_BYTES, MAX_FRAME_BYTES_LIMIT, MAX_UNITS_PER_FEED } from './limits.js';
+import { FRAME_PREFIX_BYTES } from './limits.js';
 import { FRAME_UNIT_STRIDE, UnitFlag, type FrameDecoder, type FrameDecoderOptions } from './types.js';
+import { checkFeedSpan, frameDecoderOptions } from './validate.js';
 
 const enum State {
   Prefix,
@@ -19,34 +21,6 @@ const STEP_STOP = -2;
 
 // Whole frames only: every unit is both the start and the end of its frame.
 const WHOLE_FRAME = UnitFlag.FrameStart | UnitFlag.FrameEnd;
-
-// Smallest pending buffer worth allocating; growth doubles from here up to the limit.
-const MIN_PENDING_BYTES = 256;
-
-/**
- * Largest `maxUnits` accepted: 2^20 units is a 12 MiB result array, far past any read.
- * TODO(issue pending): move to `limits.ts` beside MAX_UNITS_PER_FEED.
- */
-const MAX_UNITS_LIMIT = 2 ** 20;
-
-const EMPTY = new Uint8Array(0);
-
-// Below this many bytes a loop beats allocating the subarray that `set` needs.
-const SMALL_COPY_BYTES = 64;
-
-function copyBytes(dst: Uint8Array, dstOffset: number, src: Uint8Array, srcOffset: number, n: number): void {
-  if (n <= SMALL_COPY_BYTES) {
-    for (let i = 0; i < n; i++) dst[dstOffset + i] = src[srcOffset + i]!;
-  } else {
-    dst.set(src.subarray(srcOffset, srcOffset + n), dstOffset);
-  }
-}
-
-function checkInteger(name: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${value}`);
-  }
-}
 
 /**
  * Splits gamewire's length-prefixed frames, enforcing `maxFrameBytes`.
@@ -73,8 +47,8 @@ export class FrameDecoderJs implements FrameDecoder {
   private pendingFill = 0;
   // A frame split across feeds is assembled in `pending`; once complete it is swapped into
   // `carryBuf`, so a new partial frame later in the same feed cannot overwrite it.
-  private pending: Uint8Array = EMPTY;
-  private carryBuf: Uint8Array = EMPTY;
+  private pending: Uint8Array = EMPTY_BYTES;
+  private carryBuf: Uint8Array = EMPTY_BYTES;
 
   /**
    * @param options.maxFrameBytes largest body length, 1..MAX_FRAME_BYTES_LIMIT (default `MAX_FRAME_BYTES`)
@@ -82,10 +56,7 @@ export class FrameDecoderJs implements FrameDecoder {
    * @throws RangeError when an option is out of range
    */
   constructor(options: FrameDecoderOptions = {}) {
-    const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
-    const maxUnits = options.maxUnits ?? MAX_UNITS_PER_FEED;
-    checkInteger('maxFrameBytes', maxFrameBytes, 1, MAX_FRAME_BYTES_LIMIT);
-    checkInteger('maxUnits', maxUnits, 1, MAX_UNITS_LIMIT);
+    const { maxFrameBytes, maxUnits } = frameDecoderOptions(options);
     this.maxFrameBytes = maxFrameBytes;
     this.maxUnits = maxUnits;
     this.units = new Int32Array(maxUnits * FRAME_UNIT_STRIDE);
@@ -117,10 +88,7 @@ export class FrameDecoderJs implements FrameDecoder {
    *   outside `input`
    */
   feed(input: Uint8Array, offset: number, length: number): number {
-    if (!(input instanceof Uint8Array)) throw new TypeError('input must be a Uint8Array');
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > input.length) {
-      throw new RangeError(`offset ${offset} + length ${length} must lie within input.length ${input.length}`);
-    }
+    checkFeedSpan(input, offset, length);
     this.consumedBytes = 0;
     if (this.errorCode !== ErrorCode.Ok) return 0; // sticky until reset()
     const units = this.units;
@@ -190,8 +158,7 @@ export class FrameDecoderJs implements FrameDecoder {
           const take = Math.min(avail, this.bodyLength - this.pendingFill);
           // Grow with the bytes that arrived, not the declared length: a bare prefix must not
           // make us allocate maxFrameBytes (memory amplification by a hostile peer).
-          this.growPending(this.pendingFill + take);
-          copyBytes(this.pending, this.pendingFill, input, pos, take);
+          this.pending = appendPending(this.pending, this.pendingFill, input, pos, take, this.maxFrameBytes);
           this.pendingFill += take;
           pos += take;
           if (this.pendingFill < this.bodyLength) {
@@ -231,14 +198,5 @@ export class FrameDecoderJs implements FrameDecoder {
     this.prefixValue = 0;
     this.bodyLength = 0;
     this.pendingFill = 0;
-  }
-
-  /** Make `pending` hold at least `bytes` (<= maxFrameBytes), keeping its contents; grows by doubling. */
-  private growPending(bytes: number): void {
-    if (this.pending.length >= bytes) return;
-    const size = Math.min(Math.max(bytes, this.pending.length * 2, MIN_PENDING_BYTES), this.maxFrameBytes);
-    const grown = new Uint8Array(size);
-    grown.set(this.pending.subarray(0, this.pendingFill));
-    this.pending = grown;
   }
 }

@@ -5,7 +5,6 @@
  * same codes (STYLE.md §2).
  */
 import { ErrorCode } from './errors.js';
-import { MAX_UNITS_PER_FEED } from './limits.js';
 import {
   JOINT_UNIT_STRIDE,
   JointDirection,
@@ -14,6 +13,7 @@ import {
   type JointParser,
   type JointParserOptions,
 } from './types.js';
+import { checkJointFeed, jointParserOptions, MAX_UNITS_LIMIT } from './validate.js';
 
 /** Largest command/control payload (bytes): its length is one byte (joint.md §7). */
 export const JOINT_MAX_PAYLOAD_BYTES = 255;
@@ -22,7 +22,7 @@ export const JOINT_MAX_PAYLOAD_BYTES = 255;
  * Hard ceiling for `maxUnits` (units): 2^20, a 24 MiB result array. Past it the constructor
  * throws; the default is `MAX_UNITS_PER_FEED`.
  */
-export const JOINT_MAX_UNITS_LIMIT = 1 << 20;
+export const JOINT_MAX_UNITS_LIMIT = MAX_UNITS_LIMIT;
 
 /** One state per byte position of a unit (joint.md §2). Same names and order as the C++ core. */
 const enum State {
@@ -147,14 +147,7 @@ export class JointParserJs implements JointParser {
    * @throws {RangeError} when `direction` is not 0 or 1, or `maxUnits` is out of range.
    */
   constructor(options: JointParserOptions) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
-    const { direction, maxUnits = MAX_UNITS_PER_FEED } = options;
-    if (direction !== JointDirection.ToRelay && direction !== JointDirection.ToClient) {
-      throw new RangeError(`direction must be 0 (ToRelay) or 1 (ToClient), got ${String(direction)}`);
-    }
-    if (!Number.isInteger(maxUnits) || maxUnits < 1 || maxUnits > JOINT_MAX_UNITS_LIMIT) {
-      throw new RangeError(`maxUnits must be an integer in 1..${JOINT_MAX_UNITS_LIMIT}, got ${String(maxUnits)}`);
-    }
+    const { direction, maxUnits } = jointParserOptions(options);
     this.direction = direction;
     this.toClient = direction === JointDirection.ToClient;
     this.maxUnits = maxUnits;
@@ -211,15 +204,7 @@ export class JointParserJs implements JointParser {
    * @throws {RangeError} when `offset` or `length` is outside `input`.
    */
   feed(input: Uint8Array, offset: number, length: number): number {
-    if (!(input instanceof Uint8Array)) throw new TypeError('input must be a Uint8Array');
-    if (typeof offset !== 'number') throw new TypeError('offset must be a number');
-    if (typeof length !== 'number') throw new TypeError('length must be a number');
-    if (!Number.isInteger(offset) || offset < 0 || offset > input.length) {
-      throw new RangeError(`offset must be an integer in 0..${input.length}, got ${offset}`);
-    }
-    if (!Number.isInteger(length) || length < 0 || length > input.length - offset) {
-      throw new RangeError(`length must be an integer in 0..${input.length - offset}, got ${length}`);
-    }
+    checkJointFeed(input, offset, length);
     this.consumedBytes = 0;
     if (this.errorCode !== ErrorCode.Ok) return 0;
     const end = Math.min(offset + length, MAX_FEED_END);

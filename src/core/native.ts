@@ -8,25 +8,11 @@
  * a view of it; the one unit per feed that lies in carry is copied into a JS-owned carry buffer,
  * which grows (one extra call, rarely) when a carried frame is larger than it.
  */
-import { chunkPrefixBytesFor, varintMax, VARINT_MAX_BYTES, VARINT_MIN_BYTES } from '../codec/varint.js';
+import { EMPTY_BYTES, grownSize } from './carry-buffer.js';
 import { ErrorCode } from './errors.js';
+import { JOINT_MAX_PAYLOAD_BYTES } from './joint-parser.js';
 import { addon, addonLoadError, type AddonExports } from './load.js';
 import {
-  AEAD_MAX_COUNTER,
-  AEAD_NONCE_PREFIX_BYTES,
-  AEAD_TAG_BYTES,
-  EVENT_RING_ARENA_BYTES,
-  EVENT_RING_CAPACITY,
-  MAX_CHUNK_BYTES,
-  MAX_CHUNK_BYTES_LIMIT,
-  MAX_FRAME_BYTES,
-  MAX_FRAME_BYTES_LIMIT,
-  MAX_STREAMS,
-  MAX_EVENT_RING_ARENA_BYTES,
-  MAX_UNITS_PER_FEED,
-} from './limits.js';
-import {
-  AEAD_JOB_STRIDE,
   CHUNK_UNIT_STRIDE,
   FRAME_UNIT_STRIDE,
   JOINT_UNIT_STRIDE,
@@ -42,23 +28,26 @@ import {
   type JointParser,
   type JointParserOptions,
 } from './types.js';
+import {
+  checkAeadBatch,
+  checkAeadKey,
+  checkAeadOne,
+  checkFeedSpan,
+  checkJointFeed,
+  checkRingBatch,
+  checkRingPush,
+  checkStream,
+  chunkAssemblerOptions,
+  eventRingOptions,
+  frameDecoderOptions,
+  jointParserOptions,
+} from './validate.js';
 
 /** Slots before the units in a parser's state array: [consumed, error, carrySize] (addon.cc kMetaSlots). */
 const META_SLOTS = 3;
 const META_CONSUMED = 0;
 const META_ERROR = 1;
 const META_CARRY_SIZE = 2;
-
-/** Largest `maxUnits` / `maxStreams`, as in the twins (their MAX_UNITS_LIMIT, MAX_STREAMS_LIMIT). */
-const MAX_UNITS_LIMIT = 2 ** 20;
-const MAX_STREAMS_LIMIT = 2 ** 20;
-/** Largest command/control payload of the joint protocol (joint.md §7): the joint carry size. */
-const JOINT_MAX_PAYLOAD_BYTES = 255;
-/** Smallest carry buffer worth allocating; growth doubles from here up to the component's limit. */
-const MIN_CARRY_BYTES = 256;
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
-const EMPTY = new Uint8Array(0);
 
 // The addon's instances, as native/addon.cc defines their methods.
 interface NativeParser {
@@ -91,41 +80,6 @@ function requireAddon(name: string): AddonExports {
   return addon;
 }
 
-function checkInteger(name: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${value}`);
-  }
-}
-
-function checkBytes(what: string, value: unknown): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
-}
-
-/** Throws a RangeError unless `[offset, offset + length)` lies inside `buf` (overflow-safe). */
-function checkSpan(what: string, buf: Uint8Array, offset: number, length: number): void {
-  if (!Number.isInteger(offset) || offset < 0) {
-    throw new RangeError(`${what} offset must be a non-negative integer, got ${offset}`);
-  }
-  if (!Number.isInteger(length) || length < 0) {
-    throw new RangeError(`${what} length must be a non-negative integer, got ${length}`);
-  }
-  if (length > buf.length || offset > buf.length - length) {
-    throw new RangeError(`${what} span [${offset}, ${offset} + ${length}) exceeds its buffer of ${buf.length} bytes`);
-  }
-}
-
-/** The feed bounds check of the FrameDecoder and ChunkAssembler twins. */
-function checkFeedSpan(input: Uint8Array, offset: number, length: number): void {
-  checkBytes('input', input);
-  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > input.length) {
-    throw new RangeError(`offset ${offset} + length ${length} must lie within input.length ${input.length}`);
-  }
-}
-
-function isInt32(v: number): boolean {
-  return Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX;
-}
-
 /**
  * JointParser on the addon; the same interface and results as `JointParserJs`.
  * `units` and `carry()` are borrowed until the next `feed()`.
@@ -147,14 +101,7 @@ export class JointParserNative implements JointParser {
    * @throws {Error} when the addon is not loaded.
    */
   constructor(options: JointParserOptions) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
-    const { direction, maxUnits = MAX_UNITS_PER_FEED } = options;
-    if (direction !== JointDirection.ToRelay && direction !== JointDirection.ToClient) {
-      throw new RangeError(`direction must be 0 (ToRelay) or 1 (ToClient), got ${String(direction)}`);
-    }
-    if (!Number.isInteger(maxUnits) || maxUnits < 1 || maxUnits > MAX_UNITS_LIMIT) {
-      throw new RangeError(`maxUnits must be an integer in 1..${MAX_UNITS_LIMIT}, got ${String(maxUnits)}`);
-    }
+    const { direction, maxUnits } = jointParserOptions(options);
     const lib = requireAddon('JointParserNative');
     this.direction = direction;
     this.state = new Int32Array(META_SLOTS + maxUnits * JOINT_UNIT_STRIDE);
@@ -184,15 +131,7 @@ export class JointParserNative implements JointParser {
    * @throws {RangeError} when `offset` or `length` is outside `input`.
    */
   feed(input: Uint8Array, offset: number, length: number): number {
-    if (!(input instanceof Uint8Array)) throw new TypeError('input must be a Uint8Array');
-    if (typeof offset !== 'number') throw new TypeError('offset must be a number');
-    if (typeof length !== 'number') throw new TypeError('length must be a number');
-    if (!Number.isInteger(offset) || offset < 0 || offset > input.length) {
-      throw new RangeError(`offset must be an integer in 0..${input.length}, got ${offset}`);
-    }
-    if (!Number.isInteger(length) || length < 0 || length > input.length - offset) {
-      throw new RangeError(`length must be an integer in 0..${input.length - offset}, got ${length}`);
-    }
+    checkJointFeed(input, offset, length);
     return this.native.feed(input, offset, length);
   }
 
@@ -211,7 +150,7 @@ export class JointParserNative implements JointParser {
 abstract class CarryingParser {
   readonly units: Int32Array;
   protected readonly state: Int32Array;
-  protected carryBuf: Uint8Array = EMPTY;
+  protected carryBuf: Uint8Array = EMPTY_BYTES;
 
   constructor(maxUnits: number, stride: number) {
     this.state = new Int32Array(META_SLOTS + maxUnits * stride);
@@ -232,7 +171,7 @@ abstract class CarryingParser {
   protected settleCarry(native: { copyCarry(carry: Uint8Array): void }, limit: number): void {
     const need = this.state[META_CARRY_SIZE]!;
     if (need <= this.carryBuf.length) return;
-    const size = Math.min(Math.max(need, this.carryBuf.length * 2, MIN_CARRY_BYTES), limit);
+    const size = grownSize(this.carryBuf.length, need, limit);
     const grown = new Uint8Array(size);
     native.copyCarry(grown);
     this.carryBuf = grown;
@@ -251,10 +190,7 @@ export class FrameDecoderNative extends CarryingParser implements FrameDecoder {
    * @throws RangeError when an option is out of range; Error when the addon is not loaded
    */
   constructor(options: FrameDecoderOptions = {}) {
-    const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
-    const maxUnits = options.maxUnits ?? MAX_UNITS_PER_FEED;
-    checkInteger('maxFrameBytes', maxFrameBytes, 1, MAX_FRAME_BYTES_LIMIT);
-    checkInteger('maxUnits', maxUnits, 1, MAX_UNITS_LIMIT);
+    const { maxFrameBytes, maxUnits } = frameDecoderOptions(options);
     super(maxUnits, FRAME_UNIT_STRIDE);
     const lib = requireAddon('FrameDecoderNative');
     this.maxFrameBytes = maxFrameBytes;
@@ -305,16 +241,7 @@ export class ChunkAssemblerNative extends CarryingParser implements ChunkAssembl
    * @throws RangeError when an option is out of range; Error when the addon is not loaded
    */
   constructor(options: ChunkAssemblerOptions = {}) {
-    const maxChunkBytes = options.maxChunkBytes ?? MAX_CHUNK_BYTES;
-    checkInteger('maxChunkBytes', maxChunkBytes, 1, MAX_CHUNK_BYTES_LIMIT);
-    const prefixBytes = options.prefixBytes ?? chunkPrefixBytesFor(maxChunkBytes);
-    checkInteger('prefixBytes', prefixBytes, VARINT_MIN_BYTES, VARINT_MAX_BYTES);
-    // joint.md §10.1: an N-byte prefix expresses lengths up to varintMax(N) + 1.
-    checkInteger('maxChunkBytes', maxChunkBytes, 1, varintMax(prefixBytes) + 1);
-    const maxStreams = options.maxStreams ?? MAX_STREAMS;
-    checkInteger('maxStreams', maxStreams, 1, MAX_STREAMS_LIMIT);
-    const maxUnits = options.maxUnits ?? MAX_UNITS_PER_FEED;
-    checkInteger('maxUnits', maxUnits, 1, MAX_UNITS_LIMIT);
+    const { maxChunkBytes, prefixBytes, maxStreams, maxUnits } = chunkAssemblerOptions(options);
     super(maxUnits, CHUNK_UNIT_STRIDE);
     const lib = requireAddon('ChunkAssemblerNative');
     this.maxChunkBytes = maxChunkBytes;
@@ -334,7 +261,7 @@ export class ChunkAssemblerNative extends CarryingParser implements ChunkAssembl
    * @throws RangeError when `stream` is out of range or `offset`/`length` fall outside `input`
    */
   feed(stream: number, input: Uint8Array, offset: number, length: number): number {
-    this.checkStream(stream);
+    checkStream(stream, this.maxStreams);
     checkFeedSpan(input, offset, length);
     const count = this.native.feed(stream, input, offset, length);
     this.settleCarry(this.native, this.maxChunkBytes);
@@ -346,14 +273,8 @@ export class ChunkAssemblerNative extends CarryingParser implements ChunkAssembl
    * @throws RangeError when `stream` is out of range
    */
   dropStream(stream: number): void {
-    this.checkStream(stream);
+    checkStream(stream, this.maxStreams);
     this.native.dropStream(stream);
-  }
-
-  private checkStream(stream: number): void {
-    if (!Number.isInteger(stream) || stream < 0 || stream >= this.maxStreams) {
-      throw new RangeError(`stream must be an integer in 0..${this.maxStreams - 1}, got ${stream}`);
-    }
   }
 }
 
@@ -377,17 +298,7 @@ export class AeadNative implements Aead {
    *   or startCounter; Error when the addon is not loaded.
    */
   constructor(key: Uint8Array, noncePrefix: Uint8Array, startCounter = 0) {
-    checkBytes('key', key);
-    checkBytes('noncePrefix', noncePrefix);
-    if (key.length !== 16 && key.length !== 32) {
-      throw new RangeError(`key must be 16 bytes (AES-128) or 32 bytes (AES-256), got ${key.length}`);
-    }
-    if (noncePrefix.length !== AEAD_NONCE_PREFIX_BYTES) {
-      throw new RangeError(`noncePrefix must be ${AEAD_NONCE_PREFIX_BYTES} bytes, got ${noncePrefix.length}`);
-    }
-    if (!Number.isInteger(startCounter) || startCounter < 0 || startCounter > AEAD_MAX_COUNTER) {
-      throw new RangeError(`startCounter must be an integer in [0, ${AEAD_MAX_COUNTER}], got ${startCounter}`);
-    }
+    checkAeadKey(key, noncePrefix, startCounter);
     const lib = requireAddon('AeadNative');
     this.keyBytes = key.length;
     this.native = new lib.Aead(key, noncePrefix, startCounter) as NativeAead;
@@ -405,10 +316,7 @@ export class AeadNative implements Aead {
    * @throws RangeError when a span lies outside its buffer (output needs inLength + 16 bytes).
    */
   seal(input: Uint8Array, inOffset: number, inLength: number, output: Uint8Array, outOffset: number): number {
-    checkBytes('input', input);
-    checkBytes('output', output);
-    checkSpan('input', input, inOffset, inLength);
-    checkSpan('output', output, outOffset, inLength + AEAD_TAG_BYTES);
+    checkAeadOne(input, inOffset, inLength, output, outOffset, true);
     const r = this.native.seal(input, inOffset, inLength, output, outOffset);
     if (r >= 0) this.next++;
     return r;
@@ -421,10 +329,7 @@ export class AeadNative implements Aead {
    * @throws RangeError when a span lies outside its buffer (output needs inLength - 16 bytes).
    */
   open(input: Uint8Array, inOffset: number, inLength: number, output: Uint8Array, outOffset: number): number {
-    checkBytes('input', input);
-    checkBytes('output', output);
-    checkSpan('input', input, inOffset, inLength);
-    checkSpan('output', output, outOffset, Math.max(0, inLength - AEAD_TAG_BYTES));
+    checkAeadOne(input, inOffset, inLength, output, outOffset, false);
     const r = this.native.open(input, inOffset, inLength, output, outOffset);
     if (r >= 0) this.next++;
     return r;
@@ -437,7 +342,7 @@ export class AeadNative implements Aead {
    *   outside its buffer (checked in C++); TypeError on wrong argument types.
    */
   sealBatch(input: Uint8Array, output: Uint8Array, jobs: Int32Array, count: number): number {
-    this.checkBatch(input, output, jobs, count);
+    checkAeadBatch(input, output, jobs, count);
     const done = this.native.sealBatch(input, output, jobs, count);
     this.next += done;
     return done;
@@ -449,20 +354,10 @@ export class AeadNative implements Aead {
    * @throws as `sealBatch`.
    */
   openBatch(input: Uint8Array, output: Uint8Array, jobs: Int32Array, count: number): number {
-    this.checkBatch(input, output, jobs, count);
+    checkAeadBatch(input, output, jobs, count);
     const done = this.native.openBatch(input, output, jobs, count);
     this.next += done;
     return done;
-  }
-
-  // Types and count here; the per-job spans (and MAX_SEAL_JOB_BYTES) in C++, before any job runs.
-  private checkBatch(input: Uint8Array, output: Uint8Array, jobs: Int32Array, count: number): void {
-    checkBytes('input', input);
-    checkBytes('output', output);
-    if (!(jobs instanceof Int32Array)) throw new TypeError('jobs must be an Int32Array');
-    if (!Number.isInteger(count) || count < 0 || count > jobs.length / AEAD_JOB_STRIDE) {
-      throw new RangeError(`count must be an integer in [0, ${Math.floor(jobs.length / AEAD_JOB_STRIDE)}], got ${count}`);
-    }
   }
 }
 
@@ -484,14 +379,7 @@ export class EventRingNative implements EventRing {
    * @throws RangeError on a capacity or arenaBytes out of range; Error when the addon is not loaded.
    */
   constructor(options: EventRingOptions = {}) {
-    const capacity = options.capacity ?? EVENT_RING_CAPACITY;
-    const arenaBytes = options.arenaBytes ?? EVENT_RING_ARENA_BYTES;
-    if (!Number.isInteger(capacity) || capacity < 1 || capacity > INT32_MAX) {
-      throw new RangeError(`capacity must be an integer in [1, ${INT32_MAX}], got ${capacity}`);
-    }
-    if (!Number.isInteger(arenaBytes) || arenaBytes < 0 || arenaBytes > MAX_EVENT_RING_ARENA_BYTES) {
-      throw new RangeError(`arenaBytes must be an integer in [0, ${MAX_EVENT_RING_ARENA_BYTES}], got ${arenaBytes}`);
-    }
+    const { capacity, arenaBytes } = eventRingOptions(options);
     const lib = requireAddon('EventRingNative');
     this.capacity = capacity;
     this.arenaBytes = arenaBytes;
@@ -517,9 +405,7 @@ export class EventRingNative implements EventRing {
    *   the span lies outside payload.
    */
   push(kind: number, peer: number, timestamp: number, payload: Uint8Array, offset: number, length: number): number {
-    if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
-    if (!isInt32(kind)) throw new RangeError(`kind must be an int32, got ${kind}`);
-    checkSpan('payload', payload, offset, length);
+    checkRingPush(kind, payload, offset, length);
     // `+` as a Float64Array store converts: "any number, stored as is".
     return this.native.push(kind, +peer, +timestamp, payload, offset, length);
   }
@@ -531,17 +417,7 @@ export class EventRingNative implements EventRing {
    *   `count` exceeds `meta`, a kind is not an int32 or a span lies outside `payloads`.
    */
   pushBatch(meta: Float64Array, count: number, payloads: Uint8Array): number {
-    if (!(meta instanceof Float64Array)) throw new TypeError('meta must be a Float64Array');
-    if (!(payloads instanceof Uint8Array)) throw new TypeError('payloads must be a Uint8Array');
-    const maxCount = Math.floor(meta.length / RING_ENTRY_STRIDE);
-    if (!Number.isInteger(count) || count < 0 || count > maxCount) {
-      throw new RangeError(`count must be an integer in [0, ${maxCount}], got ${count}`);
-    }
-    for (let i = 0; i < count; i++) {
-      const m = i * RING_ENTRY_STRIDE;
-      if (!isInt32(meta[m]!)) throw new RangeError(`event ${i} kind must be an int32, got ${meta[m]}`);
-      checkSpan(`event ${i} payload`, payloads, meta[m + 3]!, meta[m + 4]!);
-    }
+    checkRingBatch(meta, count, payloads);
     return this.native.pushBatch(meta, count, payloads);
   }
 

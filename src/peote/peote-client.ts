@@ -3,13 +3,12 @@
  */
 import { JointClientConnection, type InJointListener } from '../joint/client-connection.js';
 import { localJointKey } from '../joint/client-local.js';
-import { MAX_ID_BYTES } from '../joint/limits.js';
 import { ChunkReceiver, checkMaxChunkSize, encodeChunk, pickMode, type PeoteMode } from './chunks.js';
-import { RPC_MAX_REMOTE_ID } from './limits.js';
 import type { LocalSession, LocalUserEnd } from './local-session.js';
 import { localServers } from './peote-server.js';
+import { encodeJointId } from './joint-id.js';
 import { Reason } from './reason.js';
-import { dispatchCall, type RemoteInterface, type RemoteObject, type RemoteProxy, type RemoteSchema } from './remote.js';
+import { checkRemoteId, dispatchCall, type RemoteInterface, type RemoteObject, type RemoteProxy, type RemoteSchema } from './remote.js';
 
 /** Options of a PeoteClient. Give `onData` (raw) or `onDataChunk` (chunks) or neither (RPC). */
 export interface PeoteClientOptions {
@@ -41,7 +40,6 @@ const enum State {
   Entered,
 }
 
-const utf8 = new TextEncoder();
 
 /**
  * Is in one joint at a time, through a relay (one shared connection per `host:port`) or, when
@@ -104,8 +102,7 @@ export class PeoteClient implements LocalUserEnd {
    */
   enter(host: string, port: number, jointId: string): void {
     if (this.state !== State.Idle) throw new Error('PeoteClient.enter: this client is already in a joint; leave() first');
-    const id = utf8.encode(jointId);
-    if (id.length > MAX_ID_BYTES) throw new RangeError(`jointId is ${id.length} UTF-8 bytes; the maximum is ${MAX_ID_BYTES}`);
+    const id = encodeJointId(jointId);
     this.host = host;
     this.port = port;
     this.jointId = jointId;
@@ -180,7 +177,7 @@ export class PeoteClient implements LocalUserEnd {
    * @throws RangeError for a remoteId outside 0..255
    */
   setRemote(object: RemoteObject, remoteId = 0): void {
-    if (!Number.isInteger(remoteId) || remoteId < 0 || remoteId > RPC_MAX_REMOTE_ID) throw new RangeError(`remoteId must be 0..${RPC_MAX_REMOTE_ID}, got ${remoteId}`);
+    checkRemoteId(remoteId);
     this.remotes.set(remoteId, object);
     this.sendChunk(Uint8Array.of(remoteId));
   }

@@ -4,13 +4,14 @@
 import { JointClientConnection, type OwnJointListener } from '../joint/client-connection.js';
 import { LocalJointTable, localJointKey } from '../joint/client-local.js';
 import { LOCAL_USER_NR_BASE, MAX_LOCAL_USERS } from '../joint/client-limits.js';
-import { MAX_ID_BYTES, MAX_USERS_PER_JOINT } from '../joint/limits.js';
+import { MAX_USERS_PER_JOINT } from '../joint/limits.js';
 import { LowestFree } from '../joint/numbers.js';
 import { ChunkReceiver, checkMaxChunkSize, encodeChunk, pickMode, type PeoteMode } from './chunks.js';
-import { DEFAULT_NET_LAG_MS, DEFAULT_NET_SPEED_BYTES_PER_SEC, RPC_MAX_REMOTE_ID } from './limits.js';
+import { encodeJointId } from './joint-id.js';
+import { DEFAULT_NET_LAG_MS, DEFAULT_NET_SPEED_BYTES_PER_SEC } from './limits.js';
 import { LocalSession, type LocalOwnerEnd, type LocalUserEnd } from './local-session.js';
 import { Reason } from './reason.js';
-import { dispatchCall, type RemoteInterface, type RemoteObject, type RemoteProxy, type RemoteSchema } from './remote.js';
+import { checkRemoteId, dispatchCall, type RemoteInterface, type RemoteObject, type RemoteProxy, type RemoteSchema } from './remote.js';
 
 /** Options of a PeoteServer. Give `onData` (raw) or `onDataChunk` (chunks) or neither (RPC). */
 export interface PeoteServerOptions {
@@ -51,7 +52,6 @@ const enum State {
   Created,
 }
 
-const utf8 = new TextEncoder();
 const NO_REMOTES: ReadonlyMap<number, RemoteObject> = new Map();
 
 /**
@@ -130,8 +130,7 @@ export class PeoteServer implements LocalOwnerEnd {
    */
   create(host: string, port: number, jointId: string): void {
     if (this.state !== State.Idle) throw new Error('PeoteServer.create: this server already has a joint; delete() it first');
-    const id = utf8.encode(jointId);
-    if (id.length > MAX_ID_BYTES) throw new RangeError(`jointId is ${id.length} UTF-8 bytes; the maximum is ${MAX_ID_BYTES}`);
+    const id = encodeJointId(jointId);
     this.host = host;
     this.port = port;
     this.jointId = jointId;
@@ -240,7 +239,7 @@ export class PeoteServer implements LocalOwnerEnd {
    * @throws RangeError for a remoteId outside 0..255
    */
   setRemote(userNr: number, object: RemoteObject, remoteId = 0): void {
-    if (!Number.isInteger(remoteId) || remoteId < 0 || remoteId > RPC_MAX_REMOTE_ID) throw new RangeError(`remoteId must be 0..${RPC_MAX_REMOTE_ID}, got ${remoteId}`);
+    checkRemoteId(remoteId);
     let registry = this.remotes.get(userNr);
     if (!registry) this.remotes.set(userNr, (registry = new Map()));
     registry.set(remoteId, object);

@@ -2,6 +2,8 @@
  * Why a joint or a user went away, or why a create/enter failed (joint.md §14).
  * The numeric values are the original's and travel on the wire as reason bytes 0 and 1.
  */
+import { createErrorReason, enterErrorReason } from '../joint/client-connection.js';
+
 export const Reason = {
   /** The peer explicitly left (cmd 2) or deleted the joint (cmd 3); also "TCP connect failed". */
   DISCONNECT: 0,
@@ -52,25 +54,12 @@ const REASON_TEXT = new Map<number, string>([
   [20, 'malformed or malicious data'],
 ]);
 
-/** The Reason for a create-joint error reply (joint.md §3.1). */
+/** The Reason for a create-joint error reply (joint.md §3.1); the joint client's mapping, whose values are Reasons. */
 export function reasonForCreateError(err: number): Reason {
-  if (err === 2) return Reason.ID;
-  if (err === 1) return Reason.MAX;
-  return Reason.MALICIOUS;
+  return createErrorReason(err) as Reason;
 }
 
-/** The Reason for an enter-joint error reply (joint.md §3.1). */
+/** The Reason for an enter-joint error reply (joint.md §3.1); err 2 (own joint) and unknown codes are MALICIOUS. */
 export function reasonForEnterError(err: number): Reason {
-  switch (err) {
-    case 1:
-    case 3:
-      return Reason.ID;
-    case 4:
-      return Reason.FULL;
-    case 5:
-      return Reason.MAX;
-    default:
-      // err 2 (own joint) and anything unknown: the original's default branch.
-      return Reason.MALICIOUS;
-  }
+  return enterErrorReason(err) as Reason;
 }

@@ -15,6 +15,16 @@ import { PeoteBytesError } from './bytes-error.js';
 import { RPC_MAX_FUNCTIONS, RPC_MAX_REMOTE_ID, RPC_MAX_SCHEMA_DEPTH } from './limits.js';
 import type { RpcArgs, RpcType } from './rpc-types.js';
 
+/**
+ * Throws a RangeError unless `remoteId` is a remote object id, 0..RPC_MAX_REMOTE_ID (joint.md §12).
+ * Used by `encodeCall` and by both ends' `setRemote`.
+ */
+export function checkRemoteId(remoteId: number): void {
+  if (!Number.isInteger(remoteId) || remoteId < 0 || remoteId > RPC_MAX_REMOTE_ID) {
+    throw new RangeError(`remoteId must be 0..${RPC_MAX_REMOTE_ID}, got ${remoteId}`);
+  }
+}
+
 /** Function name → argument types, in declaration order. */
 export type RemoteSchema = { readonly [name: string]: readonly RpcType<any>[] };
 
@@ -74,9 +84,7 @@ export class RemoteInterface<S extends RemoteSchema> {
    * @throws TypeError/RangeError for an unknown function, a wrong argument count or a value out of range
    */
   encodeCall<K extends keyof S & string>(remoteId: number, name: K, args: RpcArgs<S[K]>, out = new PeoteBytesOutput()): Uint8Array {
-    if (!Number.isInteger(remoteId) || remoteId < 0 || remoteId > RPC_MAX_REMOTE_ID) {
-      throw new RangeError(`remoteId must be 0..${RPC_MAX_REMOTE_ID}, got ${remoteId}`);
-    }
+    checkRemoteId(remoteId);
     const index = this.names.indexOf(name);
     if (index < 0) throw new TypeError(`unknown remote function ${name}`);
     const types = this.argTypes[index]!;
