@@ -1,0 +1,303 @@
+/**
+ * Events load: good EventClients behind a lossy proxy (latency, 25% loss, 25% duplicates,
+ * reordering) send events whose verdict follows a known rule and whose data is checked by the
+ * judge; the server notifies them and they check each notification arrives at most once and
+ * intact. Hostile peers send garbage, oversize and malformed JSON, registration floods,
+ * events for unknown or spoofed clients and duplicate storms.
+ */
+import { EventClient, EventServer } from '../../src/events/index.js';
+import * as msg from '../../src/events/messages.js';
+import { LossyUdpProxy } from '../helpers/lossy-udp-proxy.js';
+import { HostileSet, sleep, waitFor, type LoadComponent, type LoadSettings } from './component.js';
+import { patternText, SoakRng } from './pattern.js';
+import type { Tally } from './tally.js';
+import { rawUdp } from './udp-socket.js';
+
+/** The impaired network between good clients and the UDP servers (issue 9). */
+export const IMPAIRED_NETWORK = { loss: 0.25, duplicate: 0.25, reorder: 0.1, delayMs: 5, jitterMs: 15 };
+
+const RETRY_MS = 150;
+const RETRIES = 10;
+const EVENT_EVERY_MS = 40;
+const NOTIFY_EVERY_MS = 100;
+/** How many recent sequence numbers a checker remembers (bounded, so the harness does not grow). */
+const WINDOW = 4096;
+
+/** The server's rule: legal unless n is a multiple of 3. */
+function rule(n: number): boolean {
+  return n % 3 !== 0;
+}
+
+/** A bounded set of recent numbers: remembers the last WINDOW inserted. */
+class RecentSet {
+  private readonly set = new Set<string>();
+  /** False when `key` was already there. */
+  add(key: string): boolean {
+    if (this.set.has(key)) return false;
+    this.set.add(key);
+    if (this.set.size > WINDOW) this.set.delete(this.set.values().next().value as string);
+    return true;
+  }
+}
+
+interface Good {
+  index: number;
+  client: EventClient;
+  seq: number;
+  inflight: number;
+  notifySeen: RecentSet;
+  notifySeq: number;
+}
+
+const HOSTILE_KINDS = ['garbage', 'bad-json', 'oversize', 'register-flood', 'unregistered', 'spoof', 'duplicate-storm', 'ohai-flood'] as const;
+
+export class EventsLoad implements LoadComponent {
+  readonly name = 'events';
+  private server: EventServer | null = null;
+  private proxy: LossyUdpProxy | null = null;
+  private port = 0;
+  private readonly goods: Good[] = [];
+  private readonly goodIds = new Map<string, Good>();
+  private readonly judged = new RecentSet();
+  private readonly hostiles = new HostileSet();
+  private timers: NodeJS.Timeout[] = [];
+  private sending = false;
+  private readonly rng: SoakRng;
+
+  constructor(
+    private readonly tally: Tally,
+    private readonly settings: LoadSettings,
+  ) {
+    this.rng = new SoakRng(settings.seed ^ 0xe7e7);
+  }
+
+  private judge(clientId: string, eventId: string, data: unknown): boolean {
+    const d = data as { c?: unknown; n?: unknown; pad?: unknown; spoof?: unknown; dup?: unknown } | null;
+    if (d && typeof d === 'object') {
+      if (d.spoof !== undefined && this.goodIds.has(clientId)) this.tally.violation(`events: a spoofed event was judged as good client ${clientId}`);
+      if (d.dup !== undefined && !this.judged.add(`dup:${eventId}`)) this.tally.violation(`events: event ${eventId} judged twice`);
+      const good = this.goodIds.get(clientId);
+      if (good && typeof d.n === 'number') {
+        if (!this.judged.add(`${clientId}:${d.n}`)) this.tally.violation(`events: good event ${d.n} of client ${good.index} judged twice`);
+        const want = patternText(good.index + 100, d.n * 13, 8 + (d.n % 200));
+        if (d.pad !== want) {
+          this.tally.corrupt++;
+          this.tally.violation(`events: event data of client ${good.index} #${d.n} corrupt`);
+        } else this.tally.checked(want.length);
+        return rule(d.n);
+      }
+    }
+    return this.rng.chance(0.5);
+  }
+
+  async start(): Promise<void> {
+    this.server = new EventServer({
+      port: 0,
+      host: '127.0.0.1',
+      middleware: { judge: (c, e, d) => this.judge(c, e, d) },
+      retryTimeoutMs: RETRY_MS,
+      maxRetries: RETRIES,
+      registrationLimit: 32,
+      registrationIdleMs: 20_000,
+      serverName: 'soak',
+      // The server's debug log is rate-limited: these counts are a sample, stats.dropped the total.
+      log: (line) => this.tally.error('events', `(log sample) ${line.replace(/^dropped datagram from [0-9a-f.:]+: /, 'dropped: ').replace(/ \(\d+ similar lines suppressed\)$/, '')}`),
+      onError: (err, context) => this.tally.error('events', `${context}: ${err.message}`),
+      onNotifyFailed: () => this.tally.figure('events: notifies failed after all retries'),
+      onExpire: (c) => {
+        if (this.goodIds.has(c.id)) this.tally.violation('events: a good client registration expired');
+      },
+    });
+    const addr = await this.server.listen();
+    this.port = addr.port;
+    this.proxy = await LossyUdpProxy.start({ target: { host: '127.0.0.1', port: this.port }, seed: this.settings.seed, rewriteConnect: false, ...IMPAIRED_NETWORK });
+    const count = Math.max(1, Math.round(3 * this.settings.scale));
+    for (let i = 0; i < count; i++) {
+      const good: Good = { index: i, client: null as unknown as EventClient, seq: 0, inflight: 0, notifySeen: new RecentSet(), notifySeq: 0 };
+      good.client = new EventClient({
+        host: '127.0.0.1',
+        retryTimeoutMs: RETRY_MS,
+        maxRetries: RETRIES,
+        onNotify: (data) => this.onNotify(good, data),
+        onError: (err) => this.tally.error('events', `good client: ${err.message}`),
+      });
+      await good.client.register('127.0.0.1', this.proxy.port);
+      this.goods.push(good);
+      this.goodIds.set(good.client.id, good);
+    }
+    this.sending = true;
+    this.timers.push(setInterval(() => this.sendEvents(), EVENT_EVERY_MS));
+    this.timers.push(setInterval(() => this.sendNotifies(), NOTIFY_EVERY_MS));
+  }
+
+  private onNotify(good: Good, data: unknown): void {
+    const d = data as { s?: unknown; pad?: unknown } | null;
+    if (!d || typeof d.s !== 'number') return this.tally.violation('events: a notify without our fields reached a good client');
+    if (!good.notifySeen.add(String(d.s))) return this.tally.violation(`events: notify ${d.s} delivered twice to client ${good.index}`);
+    const want = patternText(good.index + 200, d.s * 17, 16 + (d.s % 300));
+    if (d.pad !== want) {
+      this.tally.corrupt++;
+      return this.tally.violation(`events: notify ${d.s} to client ${good.index} corrupt`);
+    }
+    this.tally.checked(want.length);
+    this.tally.figure('events: notifies delivered');
+  }
+
+  private sendEvents(): void {
+    if (!this.sending) return;
+    for (const g of this.goods) {
+      // Empty the polled bookkeeping (§7.2) as a game loop does; otherwise each collection fills
+      // to maxRecords (4096) and the soak would measure that as growth.
+      g.client.takeRollbacks();
+      g.client.takeConfirmations();
+      g.client.takeNotifies();
+      if (g.inflight >= 8) continue;
+      const n = ++g.seq;
+      g.inflight++;
+      const priority = n % 4 === 0 ? 'high' : 'normal';
+      this.tally.figure('events: good events sent');
+      g.client
+        .event({ c: g.index, n, pad: patternText(g.index + 100, n * 13, 8 + (n % 200)) }, { priority })
+        .then(
+          (verdict) => {
+            const want = rule(n) ? 'LEGAL' : 'ILLEGAL';
+            if (verdict !== want) this.tally.violation(`events: event ${n} of client ${g.index} judged ${verdict}, rule says ${want}`);
+            else this.tally.figure('events: verdicts checked');
+          },
+          (err: Error) => this.tally.figure(`events: good events without verdict (${err.message.slice(0, 40)})`),
+        )
+        .finally(() => g.inflight--);
+    }
+  }
+
+  private sendNotifies(): void {
+    if (!this.sending || !this.server) return;
+    for (const g of this.goods) {
+      const s = ++g.notifySeq;
+      try {
+        if (this.server.notify(g.client.id, { s, pad: patternText(g.index + 200, s * 17, 16 + (s % 300)) }) === null) {
+          this.tally.violation(`events: good client ${g.index} not registered for notify`);
+        } else this.tally.figure('events: notifies sent');
+      } catch (err) {
+        this.tally.figure(`events: notify refused (${(err as Error).message.replace(/\d+/g, 'N').slice(0, 50)})`);
+      }
+    }
+  }
+
+  spawnHostile(rng: SoakRng): void {
+    const kind = rng.pick(HOSTILE_KINDS);
+    const seed = rng.int(2 ** 31);
+    this.tally.hostile(`events:${kind}`);
+    this.hostiles.run(
+      () => this.hostile(kind, new SoakRng(seed)),
+      (err) => this.tally.figure(`events: hostile ${kind} could not run (${(err as Error).message.slice(0, 40)})`),
+    );
+  }
+
+  private async hostile(kind: (typeof HOSTILE_KINDS)[number], rng: SoakRng): Promise<void> {
+    const u = await rawUdp(this.hostiles);
+    const port = this.port;
+    const uuid = () => `${rng.int(1e9).toString(16)}-hostile-${rng.int(1e9)}`;
+    try {
+      switch (kind) {
+        case 'garbage':
+          for (let i = rng.range(5, 40); i > 0; i--) u.send(rng.bytes(rng.range(0, 2000)), port);
+          break;
+        case 'bad-json': {
+          const texts = [
+            '{"method": 5}', '[]', 'null', '"EVENT"', '{"method": "EVENT"}', '{"method": "REGISTER"}',
+            '{"method": "EVENT", "cuuid": 1, "euuid": [], "event_data": {}, "timestamp": 0, "retry": "x", "priority": 7}',
+            '{"method": "OK NOTIFY", "cuuid": "x"}', '{"method": "OK EVENT", "cuuid": "x", "euuid": "y"}',
+            '{"method": "AUTH", "cuuid": "x"}', '{"method": "REGISTER", "cuuid": "x", "encryption": ["a", "b"]}',
+            `${'['.repeat(3000)}${']'.repeat(3000)}`, '{"a": 1, "a": 2, "method": "OHAI"}', '{"method": "OHAI", "version": null}',
+            '\ud800', '{"__proto__": {"method": "EVENT"}}', '{"method": "EVENT", "cuuid": "x", "euuid": "y", "event_data": 1e999}',
+          ];
+          for (let i = rng.range(5, 30); i > 0; i--) u.send(rng.pick(texts), port);
+          break;
+        }
+        case 'oversize':
+          u.send(`{"method": "REGISTER", "cuuid": "${'x'.repeat(10300 + rng.int(20000))}"}`, port);
+          u.send(rng.bytes(10241), port);
+          break;
+        case 'register-flood':
+          for (let i = rng.range(10, 60); i > 0; i--) u.send(msg.register(uuid()), port);
+          break;
+        case 'unregistered':
+          for (let i = rng.range(3, 20); i > 0; i--) {
+            u.send(msg.event({ cuuid: uuid(), euuid: uuid(), dataJson: '{"x": 1}', timestamp: '2026-01-01 00:00:00.000000', priority: 'normal' }, 0), port);
+          }
+          break;
+        case 'spoof': {
+          // A good client's cuuid from another address: must never be judged as that client.
+          const good = this.goods[rng.int(this.goods.length)];
+          if (!good) break;
+          for (let i = rng.range(1, 10); i > 0; i--) {
+            u.send(msg.event({ cuuid: good.client.id, euuid: uuid(), dataJson: '{"spoof": true}', timestamp: '2026-01-01 00:00:00.000000', priority: 'high' }, 0), port);
+          }
+          break;
+        }
+        case 'duplicate-storm': {
+          const cuuid = uuid();
+          u.send(msg.register(cuuid), port);
+          await waitFor(() => u.received.length > 0, 500);
+          const text = msg.event({ cuuid, euuid: uuid(), dataJson: `{"dup": ${rng.int(1e6)}}`, timestamp: '2026-01-01 00:00:00.000000', priority: 'normal' }, 0);
+          for (let i = rng.range(10, 50); i > 0; i--) u.send(text, port);
+          break;
+        }
+        case 'ohai-flood':
+          for (let i = rng.range(10, 50); i > 0; i--) u.send(msg.ohai(rng.chance(0.5) ? '1.0.3' : '0.0.1', uuid()), port);
+          break;
+      }
+      await sleep(rng.range(100, 600));
+      for (const r of u.received) if (r.length > 10240) this.tally.violation('events: a reply larger than 10240 bytes');
+      this.tally.figure('events: replies to hostile peers', u.received.length);
+    } finally {
+      u.close();
+    }
+  }
+
+  hostileActive(): number {
+    return this.hostiles.size;
+  }
+
+  stopTraffic(): void {
+    this.sending = false;
+  }
+
+  async drain(timeoutMs: number): Promise<void> {
+    await waitFor(() => this.goods.every((g) => g.inflight === 0), timeoutMs);
+    const left = this.goods.reduce((a, g) => a + g.inflight, 0);
+    if (left > 0) this.tally.violation(`events: ${left} good events never settled (no verdict, no timeout)`);
+  }
+
+  async close(): Promise<void> {
+    this.sending = false;
+    for (const t of this.timers) clearInterval(t);
+    await this.hostiles.close();
+    for (const g of this.goods) await g.client.close();
+    await this.proxy?.close();
+    if (this.server) {
+      const s = this.server.stats;
+      this.tally.figure('events: server datagrams received', s.received);
+      this.tally.figure('events: server datagrams dropped (bad input, unknown sender)', s.dropped);
+      this.tally.figure('events: duplicate events answered from the window', s.duplicates);
+      this.tally.figure('events: registrations refused (limit)', s.registrationsRejected);
+      this.tally.figure('events: judged', s.judged);
+      this.tally.figure('events: judgement resends', s.judgementResends);
+      this.tally.figure('events: notify resends', s.notifyResends);
+      if (s.expired > 0) this.tally.drop('events', 'registration expired', s.expired);
+      await this.server.close();
+    }
+    for (const g of this.goods) {
+      const s = g.client.stats;
+      this.tally.figure('events: good client event resends', s.eventResends);
+      this.tally.figure('events: good client duplicate notifies suppressed', s.duplicateNotifies);
+      this.tally.figure('events: good client timeouts', s.timeouts);
+    }
+  }
+
+  progress(): string {
+    const verdicts = this.tally.figures['events: verdicts checked'] ?? 0;
+    return `events ${verdicts} verdicts, ${this.tally.figures['events: notifies delivered'] ?? 0} notifies, ${this.hostiles.size} hostile`;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The bytes good clients send: stream `key` at position `p` is `PATTERN[(p + key * 7919) % N]`,
+ * with N a prime so streams and positions never line up with frame sizes. A receiver checks
+ * any slice it gets against the pattern at the position it expects, without keeping a copy of
+ * what was sent.
+ */
+
+/** Length of the pattern (a prime). */
+export const PATTERN_BYTES = 65521;
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** A seeded PRNG with the few draws the soak needs. */
+export class SoakRng {
+  private readonly next: () => number;
+  constructor(seed: number) {
+    this.next = mulberry32(seed);
+  }
+  /** Integer in [0, n). */
+  int(n: number): number {
+    return n <= 1 ? 0 : this.next() % n;
+  }
+  /** Integer in [lo, hi]. */
+  range(lo: number, hi: number): number {
+    return lo + this.int(hi - lo + 1);
+  }
+  /** True with probability p. */
+  chance(p: number): boolean {
+    return this.next() / 4294967296 < p;
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!;
+  }
+  bytes(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) out[i] = this.next() & 0xff;
+    return out;
+  }
+}
+
+/** The pattern, built once from a fixed seed (twice its length so a slice never wraps). */
+const DOUBLE = (() => {
+  const rng = new SoakRng(0x5eed);
+  const half = rng.bytes(PATTERN_BYTES);
+  return Buffer.concat([half, half]);
+})();
+
+function start(key: number, position: number): number {
+  return (position + key * 7919) % PATTERN_BYTES;
+}
+
+/**
+ * `length` bytes of stream `key` from `position`, as a view (borrowed, never written to).
+ * `length` may not exceed PATTERN_BYTES.
+ */
+export function patternSlice(key: number, position: number, length: number): Buffer {
+  const s = start(key, position);
+  return DOUBLE.subarray(s, s + length);
+}
+
+/** True when `bytes` equals stream `key` from `position`. */
+export function matchesPattern(key: number, position: number, bytes: Uint8Array): boolean {
+  let at = 0;
+  while (at < bytes.length) {
+    const n = Math.min(PATTERN_BYTES, bytes.length - at);
+    const want = patternSlice(key, position + at, n);
+    if (Buffer.compare(want, bytes.subarray(at, at + n)) !== 0) return false;
+    at += n;
+  }
+  return true;
+}
+
+/** A printable string of stream `key` from `position` (for tables and JSON): 'a'..'z'. */
+export function patternText(key: number, position: number, length: number): string {
+  const bytes = Buffer.allocUnsafe(length);
+  let at = 0;
+  while (at < length) {
+    const n = Math.min(PATTERN_BYTES, length - at);
+    const src = patternSlice(key, position + at, n);
+    for (let i = 0; i < n; i++) bytes[at + i] = 0x61 + (src[i]! % 26);
+    at += n;
+  }
+  return bytes.toString('latin1');
+}

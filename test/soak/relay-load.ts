@@ -1,0 +1,404 @@
+/**
+ * Relay load: good owner/user pairs on their own joints streaming both ways (every byte checked
+ * against the pattern, in order), and hostile peers of joint.md §16's kinds and more.
+ */
+import WebSocket from 'ws';
+import { Relay, type Logger } from '../../src/relay/index.js';
+import { HostileSet, sleep, waitFor, type LoadComponent, type LoadSettings } from './component.js';
+import { command, JointPeer, sizeHeader } from './joint-peer.js';
+import { matchesPattern, patternSlice, SoakRng } from './pattern.js';
+import type { Tally } from './tally.js';
+import { closedWithin, connectRaw, connectStorm, writeAll } from './tcp-peer.js';
+
+/** Largest data bytes per frame a sender may use (joint.md §2.5). */
+const MAX_DATA = 32765;
+/** Bytes per second each good stream sends at scale 1. */
+const GOOD_RATE = 128 * 1024;
+/** A good sender stops writing while its socket holds this much (backpressure, bytes). */
+const GOOD_BACKLOG = 256 * 1024;
+const TICK_MS = 20;
+
+/** Relay options of the soak: tighter than the defaults so the hostile peers hit them quickly. */
+export const SOAK_RELAY_OPTIONS = {
+  loginTimeoutMs: 2000,
+  keepaliveMs: 2000,
+  maxConnectionsPerIp: 512,
+  maxOutboundBytes: 1024 * 1024,
+  inboundBytesPerSec: 4 * 1024 * 1024,
+  inboundUnitsPerSec: 20_000,
+  closeGraceMs: 500,
+};
+
+interface Stream {
+  key: number;
+  sent: number;
+  received: number;
+  bad: boolean;
+}
+
+interface Pair {
+  index: number;
+  id: string;
+  owner: JointPeer;
+  user: JointPeer;
+  jOwn: number;
+  jIn: number;
+  userNr: number;
+  up: Stream;
+  down: Stream;
+}
+
+const HOSTILE_KINDS = [
+  'garbage',
+  'flood',
+  'ws-oversize',
+  'ws-garbage',
+  'slow-reader',
+  'silent',
+  'half-close',
+  'storm',
+  'killed-mid-frame',
+  'protocol',
+  'idle-partial',
+  'joint-spam',
+] as const;
+
+export class RelayLoad implements LoadComponent {
+  readonly name = 'relay';
+  private relay: Relay | null = null;
+  private readonly pairs: Pair[] = [];
+  private readonly hostiles = new HostileSet();
+  private timer: NodeJS.Timeout | null = null;
+  private sending = false;
+  private readonly rng: SoakRng;
+
+  constructor(
+    private readonly tally: Tally,
+    private readonly settings: LoadSettings,
+  ) {
+    this.rng = new SoakRng(settings.seed ^ 0x4e1a);
+  }
+
+  private logger(): Logger {
+    const t = this.tally;
+    return {
+      error: (msg, f) => t.error('relay', `log error: ${msg} ${String(f?.detail ?? '')}`),
+      warn: (msg, f) => t.error('relay', `log warn: ${msg} ${String(f?.detail ?? '')}`),
+      info: (msg, f) => {
+        if (msg === 'connection dropped') t.error('relay', `${String(f?.reason)}${f?.detail ? `: ${String(f.detail)}` : ''}`);
+      },
+      debug: () => undefined,
+    };
+  }
+
+  async start(): Promise<void> {
+    this.relay = await Relay.listen({ host: '127.0.0.1', port: 0, logger: this.logger(), ...SOAK_RELAY_OPTIONS });
+    const count = Math.max(1, Math.round(3 * this.settings.scale));
+    for (let i = 0; i < count; i++) this.pairs.push(await this.makePair(i));
+    this.sending = true;
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  private async makePair(index: number): Promise<Pair> {
+    const port = this.relay!.port;
+    const id = `soak-good-${index}`;
+    const owner = await JointPeer.connect(port);
+    const jOwn = await owner.request(0, id);
+    let userNr = -1;
+    owner.onEvent = (ev, args) => {
+      if (ev === 0 && args[0] === jOwn && userNr < 0) userNr = args[1]!;
+    };
+    const user = await JointPeer.connect(port);
+    const jIn = await user.request(1, id);
+    if (!(await waitFor(() => userNr >= 0, 5000))) throw new Error('relay: no userConnect for a good user');
+    const pair: Pair = {
+      index, id, owner, user, jOwn, jIn, userNr,
+      up: { key: index * 2 + 1, sent: 0, received: 0, bad: false },
+      down: { key: index * 2 + 2, sent: 0, received: 0, bad: false },
+    };
+    owner.onEvent = (ev, args) => {
+      if (ev === 1 && args[1] === pair.userNr) this.tally.violation(`relay: good user of ${id} reported gone (reason ${args[2]})`);
+    };
+    user.onEvent = (ev) => {
+      if (ev === 2) this.tally.violation(`relay: good joint ${id} reported gone to its user`);
+    };
+    owner.onFrame = (body) => {
+      if (body[0] !== jOwn + 128) return this.tally.violation(`relay: frame for joint ${body[0]! - 128} reached the owner of ${jOwn}`);
+      if (body[1] !== pair.userNr) {
+        this.tally.figure('relay: hostile user bytes seen by good owners', body.length - 2);
+        return;
+      }
+      this.check(pair.up, body.subarray(2));
+    };
+    user.onFrame = (body) => {
+      if (body[0] !== jIn) return this.tally.violation(`relay: frame for jIn ${body[0]} reached a user of jIn ${jIn}`);
+      this.check(pair.down, body.subarray(1));
+    };
+    return pair;
+  }
+
+  private check(s: Stream, data: Buffer): void {
+    if (s.bad) return;
+    if (!matchesPattern(s.key, s.received, data)) {
+      s.bad = true;
+      this.tally.corrupt++;
+      this.tally.violation(`relay: stream ${s.key} corrupt at byte ${s.received}`);
+      return;
+    }
+    s.received += data.length;
+    this.tally.checked(data.length);
+  }
+
+  private frameSize(): number {
+    const r = this.rng.int(100);
+    if (r < 70) return this.rng.range(1, 200);
+    if (r < 95) return this.rng.range(200, 4000);
+    return this.rng.range(4000, MAX_DATA);
+  }
+
+  private tick(): void {
+    if (!this.sending) return;
+    const budget = Math.ceil((GOOD_RATE * this.settings.scale * TICK_MS) / 1000);
+    for (const p of this.pairs) {
+      if (p.owner.closed || p.user.closed) continue;
+      // user → owner: size, jIn, data (joint.md §2.3)
+      if (p.user.socket.writableLength < GOOD_BACKLOG) {
+        const parts: Buffer[] = [];
+        for (let left = budget; left > 0; ) {
+          const n = Math.min(left, this.frameSize());
+          parts.push(sizeHeader(1 + n), Buffer.of(p.jIn), patternSlice(p.up.key, p.up.sent, n));
+          p.up.sent += n;
+          left -= n;
+        }
+        p.user.socket.write(Buffer.concat(parts));
+      }
+      // owner → user: unicast, broadcast to all, or broadcast all-but-a-stranger (joint.md §5)
+      if (p.owner.socket.writableLength < GOOD_BACKLOG) {
+        const parts: Buffer[] = [];
+        for (let left = budget; left > 0; ) {
+          const n = Math.min(left, this.frameSize());
+          const data = patternSlice(p.down.key, p.down.sent, n);
+          const mode = this.rng.int(10);
+          if (mode < 7) parts.push(sizeHeader(2 + n), Buffer.of(p.jOwn + 128, p.userNr), data);
+          else if (mode < 9) parts.push(Buffer.of(1, 1), sizeHeader(1 + n), Buffer.of(p.jOwn + 128), data);
+          else parts.push(Buffer.of(1, 0), sizeHeader(2 + n), Buffer.of(p.jOwn + 128, (p.userNr + 1 + this.rng.int(254)) & 0xff), data);
+          p.down.sent += n;
+          left -= n;
+        }
+        p.owner.socket.write(Buffer.concat(parts));
+      }
+    }
+  }
+
+  spawnHostile(rng: SoakRng): void {
+    const kind = rng.pick(HOSTILE_KINDS);
+    const seed = rng.int(2 ** 31);
+    this.tally.hostile(`relay:${kind}`);
+    this.hostiles.run(
+      () => this.hostile(kind, new SoakRng(seed)),
+      (err) => this.tally.figure(`relay: hostile ${kind} could not run (${(err as Error).message.slice(0, 40)})`),
+    );
+  }
+
+  private async hostile(kind: (typeof HOSTILE_KINDS)[number], rng: SoakRng): Promise<void> {
+    const port = this.relay!.port;
+    const set = this.hostiles;
+    switch (kind) {
+      case 'garbage': {
+        const p = await connectRaw(set, port);
+        for (let i = rng.range(1, 8); i > 0 && !p.isClosed(); i--) {
+          const junk = rng.bytes(rng.range(1, 3000));
+          if (junk[0] === 0x47) junk[0] = 0x46; // not a WebSocket upgrade: stay on the raw parser
+          p.socket.write(junk);
+          await sleep(rng.int(50));
+        }
+        if (!(await closedWithin(p, 3000))) this.tally.figure('relay: garbage peers still open after 3 s (unroutable frames are dropped silently, joint.md §2.3)');
+        p.socket.destroy();
+        return;
+      }
+      case 'flood': {
+        const p = await connectRaw(set, port);
+        p.socket.write(command(0, 1, Buffer.from(`flood-${rng.int(1e9)}`)));
+        const frame = Buffer.concat([sizeHeader(32767), Buffer.of(128, 0), rng.bytes(32765)]);
+        const until = Date.now() + 4000;
+        while (!p.isClosed() && Date.now() < until) {
+          if (p.socket.writableLength < 1 << 20) p.socket.write(Buffer.concat([frame, frame, frame, frame]));
+          await sleep(2);
+        }
+        // The relay either throttles (stops reading: inboundPolicy 'throttle') or drops the flood.
+        if (!p.isClosed()) this.tally.figure('relay: floods still connected after 4 s (throttled, not dropped)');
+        p.socket.destroy();
+        return;
+      }
+      case 'ws-oversize':
+      case 'ws-garbage': {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+        const release = set.hold(() => ws.terminate());
+        const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+        ws.on('error', () => undefined);
+        await new Promise<void>((resolve) => {
+          ws.once('open', () => resolve());
+          ws.once('close', () => resolve());
+        });
+        if (ws.readyState === WebSocket.OPEN) {
+          if (kind === 'ws-oversize') ws.send(rng.bytes(70_000 + rng.int(100_000)));
+          else for (let i = rng.range(1, 20); i > 0; i--) ws.send(rng.bytes(rng.range(1, 500)));
+        }
+        const code = await Promise.race([closed, sleep(3000).then(() => -1)]);
+        if (code === -1) this.tally.figure(`relay: ${kind} peers still open after 3 s${kind === 'ws-garbage' ? ' (unroutable frames are dropped silently)' : ''}`);
+        ws.terminate();
+        release();
+        return;
+      }
+      case 'slow-reader': {
+        // A pump owner sends unicast to a user that never reads: the relay must cut the user.
+        const pump = await JointPeer.connect(port);
+        const release = set.hold(() => pump.destroy());
+        const id = `slow-${rng.int(1e9)}`;
+        try {
+          const jOwn = await pump.request(0, id);
+          let userNr = -1;
+          let gone = false;
+          pump.onEvent = (ev, args) => {
+            if (ev === 0) userNr = args[1]!;
+            if (ev === 1) gone = true;
+          };
+          const slow = await connectRaw(set, port, 0, false);
+          slow.socket.write(command(1, 1, Buffer.from(id)));
+          await waitFor(() => userNr >= 0, 3000);
+          const frame = Buffer.concat([sizeHeader(32767), Buffer.of(jOwn + 128, userNr), rng.bytes(32765)]);
+          const until = Date.now() + 8000;
+          while (!gone && !pump.closed && Date.now() < until) {
+            // Paced under the inbound rate limit: the relay must drop the reader, not the pump.
+            if (pump.socket.writableLength < 256 * 1024) pump.socket.write(frame);
+            await sleep(12);
+          }
+          if (gone) this.tally.figure('relay: slow readers cut');
+          else if (pump.closed) this.tally.figure('relay: slow-reader pumps dropped before the reader');
+          else this.tally.figure('relay: slow readers not cut within 8 s');
+          slow.socket.destroy();
+        } finally {
+          pump.destroy();
+          release();
+        }
+        return;
+      }
+      case 'silent': {
+        const p = await connectRaw(set, port);
+        if (!(await closedWithin(p, SOAK_RELAY_OPTIONS.loginTimeoutMs + 3000))) this.tally.figure('relay: silent peers not closed by the login timeout');
+        p.socket.destroy();
+        return;
+      }
+      case 'half-close': {
+        const p = await connectRaw(set, port);
+        p.socket.end(Buffer.of(0, 0, 5, 32, 0x61, 0x62)); // a create cut short, then FIN
+        if (!(await closedWithin(p, 3000))) this.tally.figure('relay: half-closed peers still open after 3 s');
+        p.socket.destroy();
+        return;
+      }
+      case 'storm': {
+        await connectStorm(set, port, rng.range(10, 40), () => command(0, 1, Buffer.from(`storm-${rng.int(1e9)}`)));
+        return;
+      }
+      case 'killed-mid-frame': {
+        // Enter a good joint, start a long frame, die in the middle of it.
+        const pair = this.pairs[rng.int(this.pairs.length)]!;
+        const p = await connectRaw(set, port);
+        p.socket.write(command(1, 1, Buffer.from(pair.id)));
+        await sleep(rng.range(20, 200));
+        const size = rng.range(1000, 32767);
+        p.socket.write(Buffer.concat([sizeHeader(size), Buffer.of(0), rng.bytes(rng.int(size - 1))]));
+        await sleep(rng.int(50));
+        p.socket.destroy();
+        return;
+      }
+      case 'protocol': {
+        const p = await connectRaw(set, port);
+        const variants = [
+          Buffer.of(1, 1, 0x85, 0x00, 0x80, ...rng.bytes(0x4ff)), // broadcast on a joint it does not own
+          Buffer.of(0, 9, 0, 0), // unknown command
+          Buffer.of(0, 2, 0, 3, 1, 2, 3), // leave with len 3
+          Buffer.of(0x80, 0x01, 0x55), // 2-byte size below 2
+          Buffer.of(1, 7, 0x03, 0x80, 0, 1), // broadcast mode 7
+          Buffer.of(1, 1, 0x03, 0x80, 0, 1), // broadcast with a 1-byte size header
+        ];
+        p.socket.write(rng.pick(variants));
+        if (!(await closedWithin(p, 3000))) this.tally.figure('relay: protocol-error peers still open after 3 s');
+        p.socket.destroy();
+        return;
+      }
+      case 'idle-partial': {
+        // A unit started and never finished, then silence: only an inbound idle limit would end it.
+        const p = await connectRaw(set, port);
+        p.socket.write(Buffer.of(0x81, 0x00, 0x00, 1, 2, 3));
+        await closedWithin(p, 6000);
+        if (p.closedByServer()) this.tally.figure('relay: idle partial-unit peers closed by the relay');
+        else if (!this.hostiles.closing) this.tally.figure('relay: idle partial-unit peers left open after 6 s');
+        p.socket.destroy();
+        return;
+      }
+      case 'joint-spam': {
+        const p = await connectRaw(set, port);
+        const parts: Buffer[] = [];
+        const base = rng.int(1e9);
+        for (let i = 0; i < 140; i++) parts.push(command(i % 3 === 2 ? 1 : 0, 0, Buffer.from(`spam-${base}-${i % 130}`)));
+        await writeAll(p.socket, Buffer.concat(parts));
+        await sleep(rng.range(50, 500));
+        p.socket.destroy();
+        return;
+      }
+    }
+  }
+
+  hostileActive(): number {
+    return this.hostiles.size;
+  }
+
+  stopTraffic(): void {
+    this.sending = false;
+  }
+
+  async drain(timeoutMs: number): Promise<void> {
+    const done = () => this.pairs.every((p) => p.up.bad || p.down.bad || (p.up.received === p.up.sent && p.down.received === p.down.sent));
+    await waitFor(done, timeoutMs);
+    for (const p of this.pairs) {
+      for (const s of [p.up, p.down]) {
+        this.tally.reliableBytesSent += s.sent;
+        this.tally.goodBytesLost += s.sent - s.received;
+        if (s.sent !== s.received) this.tally.violation(`relay: stream ${s.key} lost ${s.sent - s.received} of ${s.sent} bytes`);
+      }
+      for (const peer of [p.owner, p.user]) {
+        if (peer.failed) this.tally.violation(`relay: good peer desynced: ${peer.failed}`);
+        if (peer.closed) this.tally.violation(`relay: good peer of ${p.id} was disconnected (${peer.closeError ?? 'closed'})`);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.sending = false;
+    if (this.timer) clearInterval(this.timer);
+    await this.hostiles.close();
+    for (const p of this.pairs) {
+      p.owner.destroy();
+      p.user.destroy();
+    }
+    if (this.relay) {
+      const s = this.relay.stats();
+      for (const [reason, n] of Object.entries(s.disconnects)) if (n > 0) this.tally.drop('relay', reason, n);
+      if (s.refusedPerIp > 0) this.tally.drop('relay', 'refused: per-IP cap', s.refusedPerIp);
+      this.tally.figure('relay: connections accepted', s.accepted);
+      this.tally.figure('relay: bytes in', s.bytesIn);
+      this.tally.figure('relay: bytes out', s.bytesOut);
+      this.tally.figure('relay: unroutable frame pieces dropped', s.drops);
+      const throttled = (s as unknown as { throttled?: number }).throttled;
+      if (typeof throttled === 'number') this.tally.figure('relay: inbound throttles (rate limit)', throttled);
+      await this.relay.close();
+    }
+  }
+
+  progress(): string {
+    const bytes = this.pairs.reduce((a, p) => a + p.up.received + p.down.received, 0);
+    const s = this.relay?.stats();
+    return `relay ${(bytes / 1e6).toFixed(1)} MB checked, ${s?.connections ?? 0} conns, ${this.hostiles.size} hostile`;
+  }
+}
