@@ -6,16 +6,34 @@
  * Cases (ids never renamed): relay-users-to-owner-64B / -1KiB (every user sends frames to the
  * owner), relay-broadcast-64B / -1KiB (the owner broadcasts to all 32 users). Figures: delivered
  * frames/s (ops/s), MB/s of payload, p99 latency (send to delivery, in ms). Ratio = relay frames/s
- * ÷ forwarder frames/s. The forwarder pairs each user with its own owner-side socket (users to
- * owner) or copies the owner's bytes to every user (broadcast): the least a relay can do.
+ * ÷ forwarder frames/s. The forwarder copies the owner's bytes to every user (broadcast), and for
+ * users to owner funnels every user's bytes into one owner socket, as the relay does ("funnel").
+ *
+ * Why the users-to-owner baseline is a funnel: the first baseline piped each user to its own
+ * owner-side socket (32 independent pipes, 32 receiving sockets). That is a different job from the
+ * one it stands for: the relay must merge 32 senders into one owner connection, which then carries
+ * 32x the bytes of any pipe (one socket's buffers, one reader, larger reads and writes). The
+ * funnel does the same merge with the least work that keeps the merged stream usable: each read
+ * from a user goes to the owner socket as it arrives, behind a 4-byte owner frame header
+ * (`size, jOwn+128, userNr`, joint.md §2.3; split at 32765 bytes) naming the user, so the owner can
+ * tell the users apart, and the user's bytes pass through untouched (no parsing, no rewriting:
+ * the relay parses and rewrites every frame). Each read is one corked write (header + chunk), as
+ * `pipe` writes a chunk. The owner side of the load generator demultiplexes by userNr and parses
+ * each user's forwarded frames with its own parser, as any owner of such a funnel must to find
+ * the frames, so it does the same per-frame work for both subjects (with the relay's output it
+ * parses the frames once; with the funnel's, the one extra header per forwarded read too). The
+ * pairs figure is still measured and reported (`pairsBaselineOpsPerSec`, `ratioVsPairs`).
  *
  * Options: `--seconds <n>` measured seconds per case and subject (default 2); `--only <text>`
- * runs the cases whose id contains it; `--profile-relay <dir>` writes CPU profiles of the relay.
+ * runs the cases whose id contains it; `--profile-relay <dir>` writes CPU profiles of the relay,
+ * `--profile-servers <dir>` of the relay and the forwarders. Each row also gives the CPU time the
+ * server and the load generator spent per delivered frame (robust on a loaded machine).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { implementationOf, JOINT_UNIT_STRIDE, JointDirection, JointParserJs, JointUnitKind, UnitFlag } from '../src/core/index.js';
+import { createJointParser, implementationOf, JOINT_UNIT_STRIDE, JointDirection, JointUnitKind, UnitFlag, type JointParser } from '../src/core/index.js';
 import { report, round3, type BenchRow } from './lib.js';
 
 const USERS = 32;
@@ -29,7 +47,7 @@ const WINDOW_BYTES = 1024 * 1024;
 const FRAMES_PER_WRITE = 16;
 const TS_BYTES = 8;
 
-type Subject = 'relay' | 'forwarder';
+type Subject = 'relay' | 'forwarder' | 'pairs';
 type Mode = 'users-to-owner' | 'broadcast';
 
 // ---- child processes ----------------------------------------------------------------------------
@@ -41,11 +59,15 @@ async function serveRelay(): Promise<void> {
   process.stdout.write(JSON.stringify({ port: relay.port }) + '\n');
 }
 
+/** Largest owner frame data (joint.md §2.5): the funnel splits longer reads. */
+const FUNNEL_MAX_DATA = 32765;
+
 /**
  * Child: the baseline forwarder. `pair`: connections 2k and 2k+1 are piped to each other.
- * `fanout`: the first connection's bytes are copied to every later one.
+ * `fanout`: the first connection's bytes are copied to every later one. `funnel`: every later
+ * connection's bytes go to the first one, each read behind an owner frame header naming its sender.
  */
-function serveForwarder(kind: 'pair' | 'fanout'): void {
+function serveForwarder(kind: 'pair' | 'fanout' | 'funnel'): void {
   const sockets: Socket[] = [];
   const server = createServer({ noDelay: true }, (socket) => {
     socket.on('error', () => {});
@@ -55,6 +77,20 @@ function serveForwarder(kind: 'pair' | 'fanout'): void {
         const other = sockets[index - 1]!;
         socket.pipe(other);
         other.pipe(socket);
+      }
+    } else if (kind === 'funnel') {
+      if (index > 0) {
+        const owner = sockets[0]!;
+        const userNr = index - 1;
+        socket.on('data', (chunk: Buffer) => {
+          owner.cork();
+          for (let at = 0; at < chunk.length; at += FUNNEL_MAX_DATA) {
+            const n = Math.min(FUNNEL_MAX_DATA, chunk.length - at);
+            owner.write(Buffer.from([...sizeHeader(n + 2), 0x80, userNr]));
+            owner.write(at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n));
+          }
+          owner.uncork();
+        });
       }
     } else if (index === 0) {
       socket.on('data', (chunk: Buffer) => {
@@ -70,10 +106,12 @@ function serveForwarder(kind: 'pair' | 'fanout'): void {
 
 /** `--profile-relay <dir>`: write a CPU profile of each relay child there. */
 let profileDir: string | undefined;
+/** `--profile-servers <dir>`: profile the forwarder children too. */
+let profileAll = false;
 
 function spawnServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const profile = profileDir !== undefined && args[1] === 'relay' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const profile = profileDir !== undefined && (args[1] === 'relay' || profileAll) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${args[1]}`] : [];
     const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -112,46 +150,66 @@ function readExactly(s: Socket, n: number): Promise<Buffer> {
   });
 }
 
-/** Counts delivered payload per route and samples latency from the timestamp at each frame's start. */
+/**
+ * Counts delivered payload per route and samples latency from the timestamp at each frame's start.
+ * With `nested` (the funnel), each route's data is the user's own frame stream, forwarded as is:
+ * it goes through a second parser per route, as an owner of a funnel would have to do, so the
+ * load generator does the same per-frame work for the relay's output and the funnel's.
+ */
 class Receiver {
-  private readonly parser = new JointParserJs({ direction: JointDirection.ToClient });
+  private readonly parser = createJointParser({ direction: JointDirection.ToClient });
+  private readonly inner = new Map<number, JointParser>();
   /** Payload bytes seen per route (a * 256 + b + 1), to find where each sent frame begins. */
-  private readonly offsets = new Map<number, number>();
+  private readonly offsets = new Float64Array(256 * 256 + 1);
   private readonly view = new DataView(new ArrayBuffer(TS_BYTES));
   private readonly tsBytes = new Uint8Array(this.view.buffer);
+  private now = 0;
 
   constructor(
     private readonly payload: number,
     private readonly sink: { delivered: number; samples: number[]; sampling: boolean },
+    private readonly nested = false,
   ) {}
 
   feed(chunk: Buffer): void {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const n = this.parser.feed(chunk, offset, chunk.length - offset);
-      const u = this.parser.units;
+    this.now = this.sink.sampling ? performance.now() : 0;
+    this.parse(this.parser, chunk, 0, chunk.length, -1);
+  }
+
+  /** Parse `chunk[offset, offset + length)`; `route` >= 0 for a nested stream, which counts under it. */
+  private parse(parser: JointParser, chunk: Buffer, offset: number, length: number, route: number): void {
+    const end = offset + length;
+    while (offset < end) {
+      const n = parser.feed(chunk, offset, end - offset);
+      const u = parser.units;
       for (let i = 0; i < n * JOINT_UNIT_STRIDE; i += JOINT_UNIT_STRIDE) {
         if (u[i] !== JointUnitKind.Data || (u[i + 1]! & UnitFlag.InCarry) !== 0) continue;
-        const key = u[i + 2]! * 256 + u[i + 3]! + 1;
-        let seen = this.offsets.get(key) ?? 0;
-        const start = u[i + 4]!;
-        const length = u[i + 5]!;
-        this.sink.delivered += length;
-        if (this.sink.sampling) {
-          // Frame starts inside this piece: where the route's byte count is a multiple of payload.
-          let at = (this.payload - (seen % this.payload)) % this.payload;
-          const now = performance.now();
-          for (; at + TS_BYTES <= length; at += this.payload) {
-            for (let k = 0; k < TS_BYTES; k++) this.tsBytes[k] = chunk[start + at + k]!;
-            this.sink.samples.push(now - this.view.getFloat64(0, true));
-          }
+        const key = route >= 0 ? route : u[i + 2]! * 256 + u[i + 3]! + 1;
+        if (this.nested && route < 0) {
+          let p = this.inner.get(key);
+          if (p === undefined) this.inner.set(key, (p = createJointParser({ direction: JointDirection.ToClient })));
+          this.parse(p, chunk, u[i + 4]!, u[i + 5]!, key);
+        } else {
+          this.count(key, chunk, u[i + 4]!, u[i + 5]!);
         }
-        seen += length;
-        this.offsets.set(key, seen % this.payload);
       }
-      if (this.parser.error !== 0 || this.parser.consumed === 0) throw new Error(`receiver parse error ${this.parser.error}`);
-      offset += this.parser.consumed;
+      if (parser.error !== 0 || parser.consumed === 0) throw new Error(`receiver parse error ${parser.error}`);
+      offset += parser.consumed;
     }
+  }
+
+  /** A piece of payload on route `key` at `chunk[start, start + length)`. */
+  private count(key: number, chunk: Buffer, start: number, length: number): void {
+    const seen = this.offsets[key]!;
+    this.sink.delivered += length;
+    if (this.sink.sampling) {
+      // Frame starts inside this piece: where the route's byte count is a multiple of payload.
+      for (let at = (this.payload - (seen % this.payload)) % this.payload; at + TS_BYTES <= length; at += this.payload) {
+        for (let k = 0; k < TS_BYTES; k++) this.tsBytes[k] = chunk[start + at + k]!;
+        this.sink.samples.push(this.now - this.view.getFloat64(0, true));
+      }
+    }
+    this.offsets[key] = (seen + length) % this.payload;
   }
 }
 
@@ -186,7 +244,23 @@ function sizeHeader(size: number): number[] {
   return size < 128 ? [size] : [(size >> 8) + 0x80, size & 0xff];
 }
 
+/** CPU seconds (user + system) a child has used so far, from /proc (NaN where there is none). */
+function childCpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // Fields 14 and 15 (utime, stime) in clock ticks; after the ") " split they are at 11 and 12.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** Clock ticks per second of /proc (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
+
 interface CaseResult {
+  /** CPU µs the server (relay or forwarder) and the load generator spent per delivered frame. */
+  serverCpuUsPerFrame: number;
+  loadCpuUsPerFrame: number;
   framesPerSec: number;
   mbPerSec: number;
   p99Ms: number;
@@ -194,11 +268,14 @@ interface CaseResult {
 }
 
 async function runCase(subject: Subject, mode: Mode, payload: number, seconds: number): Promise<CaseResult> {
-  const server = await spawnServer(['--serve', subject === 'relay' ? 'relay' : mode === 'broadcast' ? 'fanout' : 'pair']);
+  const kind = subject === 'relay' ? 'relay' : mode === 'broadcast' ? 'fanout' : subject === 'pairs' ? 'pair' : 'funnel';
+  const server = await spawnServer(['--serve', kind]);
   const sockets: Socket[] = [];
   const sink = { delivered: 0, samples: [] as number[], sampling: false };
   let sentPayload = 0;
   const fanout = mode === 'broadcast' ? USERS : 1;
+  /** The funnel forwards each user's own frames: the receiver parses them per user. */
+  const nested = kind === 'funnel';
   try {
     // Connect: senders write batches, receivers parse and count.
     const senders: { socket: Socket; batch: Batch }[] = [];
@@ -219,6 +296,18 @@ async function runCase(subject: Subject, mode: Mode, payload: number, seconds: n
       await readExactly(owner, 6 * USERS);
       if (mode === 'users-to-owner') receivers.splice(0, receivers.length, owner);
       else senders.push({ socket: owner, batch: new Batch([1, 1, ...sizeHeader(payload + 1), 0x80], payload) });
+    } else if (kind === 'funnel') {
+      const owner = await tcp(server.port);
+      sockets.push(owner);
+      receivers.push(owner);
+      await new Promise((r) => setTimeout(r, 20));
+      const header = [...sizeHeader(payload + 1), 0];
+      for (let i = 0; i < USERS; i++) {
+        const user = await tcp(server.port);
+        sockets.push(user);
+        senders.push({ socket: user, batch: new Batch(header, payload) });
+      }
+      await new Promise((r) => setTimeout(r, 50));
     } else if (mode === 'users-to-owner') {
       for (let i = 0; i < USERS; i++) {
         const ownerSide = await tcp(server.port);
@@ -251,7 +340,7 @@ async function runCase(subject: Subject, mode: Mode, payload: number, seconds: n
       }
     };
     for (const r of receivers) {
-      const receiver = new Receiver(payload, sink);
+      const receiver = new Receiver(payload, sink, nested);
       r.on('data', (chunk: Buffer) => {
         receiver.feed(chunk);
         pump();
@@ -264,13 +353,20 @@ async function runCase(subject: Subject, mode: Mode, payload: number, seconds: n
     sink.samples.length = 0;
     const d0 = sink.delivered;
     const t0 = performance.now();
+    const c0 = childCpuSeconds(server.child.pid);
+    const l0 = process.cpuUsage();
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const delivered = sink.delivered - d0;
     const elapsed = (performance.now() - t0) / 1000;
+    const serverCpu = childCpuSeconds(server.child.pid) - c0;
+    const l1 = process.cpuUsage(l0);
+    const frames = delivered / payload;
     sink.sampling = false;
     const samples = Float64Array.from(sink.samples).sort();
     const pick = (q: number) => (samples.length === 0 ? NaN : samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!);
     return {
+      serverCpuUsPerFrame: (serverCpu * 1e6) / frames,
+      loadCpuUsPerFrame: (l1.user + l1.system) / frames,
       framesPerSec: delivered / payload / elapsed,
       mbPerSec: delivered / elapsed / 1e6,
       p99Ms: pick(0.99),
@@ -294,17 +390,23 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
   ];
   const prof = args.indexOf('--profile-relay');
   if (prof >= 0) profileDir = args[prof + 1];
+  const profAll = args.indexOf('--profile-servers');
+  if (profAll >= 0) {
+    profileDir = args[profAll + 1];
+    profileAll = true;
+  }
   const only = args.indexOf('--only');
   const filter = only >= 0 ? (args[only + 1] ?? '') : '';
   const rows: BenchRow[] = [];
   for (const [id, mode, payload] of cases) {
     if (!id.includes(filter)) continue;
+    const pairs = mode === 'users-to-owner' ? await runCase('pairs', mode, payload, seconds) : undefined;
     const forwarder = await runCase('forwarder', mode, payload, seconds);
     const relay = await runCase('relay', mode, payload, seconds);
     rows.push({
       case: id,
       subject: 'gamewire relay',
-      baseline: 'node tcp forwarder',
+      baseline: mode === 'users-to-owner' ? 'node tcp funnel' : 'node tcp forwarder',
       ratio: relay.framesPerSec / forwarder.framesPerSec,
       subjectOpsPerSec: round3(relay.framesPerSec),
       baselineOpsPerSec: round3(forwarder.framesPerSec),
@@ -314,6 +416,13 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
       baselineP99Ms: round3(forwarder.p99Ms),
       subjectP50Ms: round3(relay.p50Ms),
       baselineP50Ms: round3(forwarder.p50Ms),
+      subjectServerCpuUsPerFrame: round3(relay.serverCpuUsPerFrame),
+      baselineServerCpuUsPerFrame: round3(forwarder.serverCpuUsPerFrame),
+      subjectLoadCpuUsPerFrame: round3(relay.loadCpuUsPerFrame),
+      baselineLoadCpuUsPerFrame: round3(forwarder.loadCpuUsPerFrame),
+      ...(pairs === undefined
+        ? {}
+        : { pairsBaselineOpsPerSec: round3(pairs.framesPerSec), pairsBaselineP99Ms: round3(pairs.p99Ms), ratioVsPairs: round3(relay.framesPerSec / pairs.framesPerSec) }),
       users: USERS,
       payloadBytes: payload,
       windowBytes: WINDOW_BYTES,
@@ -323,11 +432,13 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
     jointParser: implementationOf('jointParser'),
     users: USERS,
     secondsPerCase: seconds,
-    note: 'ops/s = delivered frames/s (broadcast: frames received by all users together); p99 = send to delivery under closed-loop load',
+    note:
+      'ops/s = delivered frames/s (broadcast: frames received by all users together); p99 = send to delivery under closed-loop load; users-to-owner baseline = funnel (32 users into one owner socket, as the relay), pairs = 32 separate pipes (reported, not the ratio)',
   });
   for (const r of rows) {
     process.stdout.write(
-      `# ${r.case}: relay ${r.subjectMBPerSec} MB/s p99 ${r.subjectP99Ms} ms | forwarder ${r.baselineMBPerSec} MB/s p99 ${r.baselineP99Ms} ms\n`,
+      `# ${r.case}: relay ${r.subjectMBPerSec} MB/s p99 ${r.subjectP99Ms} ms cpu ${r.subjectServerCpuUsPerFrame}+${r.subjectLoadCpuUsPerFrame} us/frame | ` +
+        `forwarder ${r.baselineMBPerSec} MB/s p99 ${r.baselineP99Ms} ms cpu ${r.baselineServerCpuUsPerFrame}+${r.baselineLoadCpuUsPerFrame} us/frame\n`,
     );
   }
   return rows;
@@ -341,7 +452,7 @@ if (serveAt >= 0) {
   process.stdin.resume();
   const kind = process.argv[serveAt + 1];
   if (kind === 'relay') void serveRelay();
-  else serveForwarder(kind === 'fanout' ? 'fanout' : 'pair');
+  else serveForwarder(kind === 'fanout' ? 'fanout' : kind === 'funnel' ? 'funnel' : 'pair');
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   run(process.argv.slice(2)).then(
     () => process.exit(0),

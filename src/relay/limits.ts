@@ -39,6 +39,13 @@ export const RATE_BURST_SECONDS = 1;
  */
 export const OUTBOX_SLAB_BYTES = 16 * 1024;
 
+/**
+ * Largest outbox slab kept for reuse after a flush (bytes). A slab grows to what one read owes
+ * its peer; past this size it is left to the socket after the flush instead of being kept, so an
+ * idle peer never pins more than this.
+ */
+export const OUTBOX_RETAIN_MAX_BYTES = 1024 * 1024;
+
 /** On `close()`, time given to peers to finish closing (ms) before they are destroyed. */
 export const CLOSE_GRACE_MS = 1000;
 

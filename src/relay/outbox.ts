@@ -1,11 +1,13 @@
 /**
  * The bytes the relay owes one peer since its last flush. Units are written straight into a slab
  * (no per-frame allocation) and handed to the stream without a copy: bytes before `start` belong
- * to the socket and are never written again; a full slab is abandoned to the socket and replaced.
+ * to the socket and are never written again while it may still hold them; a full slab is abandoned
+ * to the socket and replaced. Once a raw-TCP socket reports nothing unsent after a flush, the slab
+ * is reused from its start (no allocation per read for a peer that keeps up).
  * One flush per read (or per timer tick) means one socket write per destination (DESIGN.md).
  */
 import type { ByteStream } from '../transport/types.js';
-import { OUTBOX_SLAB_BYTES } from './limits.js';
+import { OUTBOX_RETAIN_MAX_BYTES, OUTBOX_SLAB_BYTES } from './limits.js';
 
 export class Outbox {
   /** The slab; write units at `end` after `reserve()`. */
@@ -108,6 +110,13 @@ export class Outbox {
       ends.length = 0;
     }
     stream.flush();
+    if (ends === null && stream.kind === 'tcp' && stream.bufferedBytes === 0 && this.buf.length <= OUTBOX_RETAIN_MAX_BYTES) {
+      // Nothing is left unsent (`bufferedBytes` counts every byte queued or held by the socket):
+      // the kernel has the bytes and nobody references the slab, so it is written again from its
+      // start. A peer that keeps up thus costs no allocation per read; one that lags gets fresh slabs.
+      this.start = this.end = 0;
+      return bytes;
+    }
     this.start = this.end;
     // A slab with little room left is abandoned to the socket rather than reused for scraps.
     if (this.buf.length - this.end < 256) {

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { Outbox } from '../../src/relay/outbox.js';
 import type { ByteStream } from '../../src/transport/types.js';
 
-function sink(kind: 'tcp' | 'websocket') {
+function sink(kind: 'tcp' | 'websocket', bufferedBytes?: number) {
   const writes: Buffer[] = [];
   let flushes = 0;
   const stream = {
     kind,
+    bufferedBytes,
     writeOwned: (d: Uint8Array) => writes.push(d as Buffer), // kept by reference, as a socket does
     write: () => {
       throw new Error('copying write used');
@@ -63,5 +64,32 @@ describe('Outbox', () => {
     const handed = s.writes[0]!;
     put(box, [9]);
     expect(handed[0]).toBe(1);
+  });
+
+  it('reuses its slab once a raw-TCP socket has nothing unsent, and only then', () => {
+    const drained = new Outbox(false);
+    const s = sink('tcp', 0);
+    put(drained, [1, 2, 3]);
+    drained.flushTo(s.stream);
+    const slab = drained.buf;
+    put(drained, [4]);
+    expect(drained.buf).toBe(slab);
+    expect(s.writes[0]!.byteOffset).toBe(slab.byteOffset);
+    // Written again from its start: the socket had taken the bytes (a kernel copies on write).
+    expect(slab[0]).toBe(4);
+
+    const backlogged = new Outbox(false);
+    const b = sink('tcp', 10);
+    put(backlogged, [1, 2, 3]);
+    backlogged.flushTo(b.stream);
+    put(backlogged, [4]);
+    expect([...b.writes[0]!]).toEqual([1, 2, 3]);
+
+    const ws = new Outbox(true);
+    const w = sink('websocket', 0);
+    put(ws, [1, 2, 3]);
+    ws.flushTo(w.stream);
+    put(ws, [4]);
+    expect([...w.writes[0]!]).toEqual([1, 2, 3]);
   });
 });
