@@ -20,6 +20,8 @@ options:
   --metrics-host <addr>          address of the metrics endpoint (default: --host)
   --log-level <level>            ${LOG_LEVELS.join(' | ')} (default info)
   --max-connections-per-ip <n>   concurrent connections per source IP (default 23; 0 = no cap)
+  --max-connections <n>          concurrent connections in all (default 10000; 0 = no cap)
+  --idle-timeout-ms <n>          drop a connection silent this long (default 0 = never)
   --login-timeout-ms <n>         close a connection silent this long after accept (default 5000)
   --keepalive-ms <n>             keepalive after this much outbound silence (default 5000; 0 = off)
   --max-users-per-joint <n>      1..256 (default 256)
@@ -40,6 +42,8 @@ const NUMERIC_FLAGS: Record<string, keyof RelayOptions> = {
   '--port': 'port',
   '--metrics-port': 'metricsPort',
   '--max-connections-per-ip': 'maxConnectionsPerIp',
+  '--max-connections': 'maxConnections',
+  '--idle-timeout-ms': 'idleTimeoutMs',
   '--login-timeout-ms': 'loginTimeoutMs',
   '--keepalive-ms': 'keepaliveMs',
   '--max-users-per-joint': 'maxUsersPerJoint',

@@ -21,6 +21,8 @@ export class RelayConnection extends JointEndpoint {
   frameSeq = 0;
   /** When the relay last sent it anything (ms); keepalive is armed once this is set (joint.md §7). */
   lastSendMs = 0;
+  /** When it last sent the relay anything (ms); the idle timeout counts from here. */
+  lastReceiveMs = Date.now();
   /** Set when the relay has sent it anything: keepalive is armed from then on. */
   keepaliveArmed = false;
   /** While throttled (inbound rate): the timer that resumes reading. */

@@ -13,6 +13,22 @@ export {
   MAX_WEBSOCKET_PAYLOAD_BYTES,
 } from '../joint/limits.js';
 
+/**
+ * Concurrent connections in all (connections), default 10000; 0 = unlimited. Counted at accept,
+ * before any byte is read, beside the per-IP cap; connection N+1 is closed at once, no bytes
+ * (the original has no such cap).
+ */
+export const MAX_CONNECTIONS = 10_000;
+
+/**
+ * Inbound silence after which a connection is dropped (ms), default 0 = never. Off by default
+ * because peote-net clients send nothing while idle (the relay's keepalive goes the other way),
+ * so only deployments whose clients talk regularly should set it; it then also ends peers that
+ * sent half a unit and went silent. Checked by the keepalive sweep, so its resolution is at most
+ * `KEEPALIVE_SWEEP_MAX_MS`.
+ */
+export const IDLE_TIMEOUT_MS = 0;
+
 /** Default address (the original's: localhost). */
 export const DEFAULT_HOST = '127.0.0.1';
 

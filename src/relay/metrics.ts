@@ -38,6 +38,7 @@ export function createRelayRegistry(stats: RelayStats, counts: () => { joints: n
   gauge('users', 'Users in joints (one per membership)', () => counts().users);
   counter('connections_accepted_total', 'Connections accepted', () => stats.accepted);
   counter('connections_refused_total', 'Connections refused by the per-IP cap', () => stats.refusedPerIp);
+  counter('connections_refused_cap_total', 'Connections refused by the total cap (maxConnections)', () => stats.refusedTotal);
   counter('bytes_in_total', 'Bytes received from peers', () => stats.bytesIn);
   counter('bytes_out_total', 'Bytes sent to peers', () => stats.bytesOut);
   counter('frames_in_total', 'Data frames and commands received', () => stats.framesIn);

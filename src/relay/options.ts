@@ -7,7 +7,9 @@ import {
   DEFAULT_HOST,
   DEFAULT_PORT,
   KEEPALIVE_MS,
+  IDLE_TIMEOUT_MS,
   LOGIN_TIMEOUT_MS,
+  MAX_CONNECTIONS,
   MAX_CONNECTIONS_PER_IP,
   MAX_ID_BYTES,
   MAX_IN_JOINTS,
@@ -33,6 +35,13 @@ export interface RelayOptions {
   keepaliveMs?: number;
   /** Concurrent connections per source IP address (default 23; 0 = unlimited). Connection N+1 is closed at once, no bytes. */
   maxConnectionsPerIp?: number;
+  /** Concurrent connections in all (default 10000; 0 = unlimited). Connection N+1 is closed at once, no bytes. */
+  maxConnections?: number;
+  /**
+   * Milliseconds of inbound silence before a connection is dropped with reason `idle` (default 0 =
+   * never: peote-net clients send nothing while idle). Set it when your clients talk regularly.
+   */
+  idleTimeoutMs?: number;
   /** Own joints per connection, 1..128 (default 128; create err 1 past it). */
   maxOwnJoints?: number;
   /** Entered joints per connection, 1..128 (default 128; enter err 5 past it). */
@@ -78,6 +87,8 @@ export interface ResolvedRelayOptions {
   loginTimeoutMs: number;
   keepaliveMs: number;
   maxConnectionsPerIp: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
   maxOwnJoints: number;
   maxInJoints: number;
   maxUsersPerJoint: number;
@@ -130,6 +141,8 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
     loginTimeoutMs: int('loginTimeoutMs', options.loginTimeoutMs, LOGIN_TIMEOUT_MS, 0, MAX_TIMER_MS),
     keepaliveMs: int('keepaliveMs', options.keepaliveMs, KEEPALIVE_MS, 0, MAX_TIMER_MS),
     maxConnectionsPerIp: int('maxConnectionsPerIp', options.maxConnectionsPerIp, MAX_CONNECTIONS_PER_IP, 0, 1 << 30),
+    maxConnections: int('maxConnections', options.maxConnections, MAX_CONNECTIONS, 0, 1 << 30),
+    idleTimeoutMs: int('idleTimeoutMs', options.idleTimeoutMs, IDLE_TIMEOUT_MS, 0, MAX_TIMER_MS),
     maxOwnJoints: int('maxOwnJoints', options.maxOwnJoints, MAX_OWN_JOINTS, 1, MAX_OWN_JOINTS),
     maxInJoints: int('maxInJoints', options.maxInJoints, MAX_IN_JOINTS, 1, MAX_IN_JOINTS),
     maxUsersPerJoint: int('maxUsersPerJoint', options.maxUsersPerJoint, MAX_USERS_PER_JOINT, 1, MAX_USERS_PER_JOINT),

@@ -95,6 +95,8 @@ export class Relay implements JointStateListener {
   private readonly log: Logger;
   private readonly statsData = new RelayStats();
   private readonly ipLimiter: IpLimiter;
+  /** Connections admitted and not yet released (the total cap, `maxConnections`). */
+  private admitted = 0;
   private readonly connections = new Set<RelayConnection>();
   private dirty: RelayConnection[] = [];
 
@@ -149,12 +151,22 @@ export class Relay implements JointStateListener {
       handshakeTimeoutMs: o.loginTimeoutMs,
       maxWebSocketPayloadBytes: o.maxWebSocketPayloadBytes,
       admit: (address) => {
+        if (o.maxConnections > 0 && this.admitted >= o.maxConnections) {
+          this.statsData.refusedTotal++;
+          this.log.info('connection refused: total cap', { ip: address, max: o.maxConnections });
+          return null;
+        }
         const release = this.ipLimiter.admit(address);
         if (release === null) {
           this.statsData.refusedPerIp++;
           this.log.info('connection refused: per-IP cap', { ip: address, max: o.maxConnectionsPerIp });
+          return null;
         }
-        return release;
+        this.admitted++;
+        return () => {
+          this.admitted--;
+          release();
+        };
       },
       onStream: (stream) => this.accept(stream),
     });
@@ -170,8 +182,9 @@ export class Relay implements JointStateListener {
         throw err;
       }
     }
-    if (o.keepaliveMs > 0) {
-      const every = Math.max(1, Math.min(KEEPALIVE_SWEEP_MAX_MS, Math.floor(o.keepaliveMs / 4)));
+    if (o.keepaliveMs > 0 || o.idleTimeoutMs > 0) {
+      const periods = [o.keepaliveMs, o.idleTimeoutMs].filter((ms) => ms > 0);
+      const every = Math.max(1, Math.min(KEEPALIVE_SWEEP_MAX_MS, Math.floor(Math.min(...periods) / 4)));
       this.sweepTimer = setInterval(() => this.sweepKeepalive(), every);
       this.sweepTimer.unref();
     }
@@ -191,6 +204,7 @@ export class Relay implements JointStateListener {
       connections: s.connections,
       accepted: s.accepted,
       refusedPerIp: s.refusedPerIp,
+      refusedTotal: s.refusedTotal,
       joints: this.state.joints,
       users: this.state.users,
       bytesIn: s.bytesIn,
@@ -303,6 +317,7 @@ export class Relay implements JointStateListener {
   private onData(conn: RelayConnection, data: Uint8Array): void {
     if (conn.closed) return;
     const length = data.length;
+    conn.lastReceiveMs = Date.now();
     this.statsData.bytesIn += length;
     if (conn.bytesBucket !== null && !this.admitInbound(conn, conn.bytesBucket, length, 'inbound bytes/s')) {
       this.flushDirty();
@@ -749,7 +764,13 @@ export class Relay implements JointStateListener {
   private sweepKeepalive(): void {
     const now = Date.now();
     const period = this.options.keepaliveMs;
+    const idle = this.options.idleTimeoutMs;
     for (const conn of this.connections) {
+      if (idle > 0 && now - conn.lastReceiveMs >= idle) {
+        this.drop(conn, DisconnectReason.Idle, `silent for ${now - conn.lastReceiveMs} ms`);
+        continue;
+      }
+      if (period <= 0) continue;
       if (!conn.keepaliveArmed || now - conn.lastSendMs < period) continue;
       const box = conn.outbox;
       const at = box.reserve(KEEPALIVE.length);

@@ -15,6 +15,8 @@ export const DisconnectReason = {
   RateLimit: 'rate_limit',
   /** Past the outbound backlog cap. */
   SlowReader: 'slow_reader',
+  /** Inbound silence past `idleTimeoutMs`. */
+  Idle: 'idle',
   /** The relay is shutting down. */
   Shutdown: 'shutdown',
 } as const;
@@ -28,6 +30,8 @@ export class RelayStats {
   accepted = 0;
   /** Connections refused by the per-IP cap. */
   refusedPerIp = 0;
+  /** Connections refused by the total cap (`maxConnections`). */
+  refusedTotal = 0;
   bytesIn = 0;
   bytesOut = 0;
   /** Data frames received (completed) and commands. */
@@ -45,6 +49,7 @@ export class RelayStats {
     protocol_error: 0,
     rate_limit: 0,
     slow_reader: 0,
+    idle: 0,
     shutdown: 0,
   };
 }
@@ -54,6 +59,7 @@ export interface RelayStatsSnapshot {
   connections: number;
   accepted: number;
   refusedPerIp: number;
+  refusedTotal: number;
   joints: number;
   users: number;
   bytesIn: number;

@@ -276,6 +276,39 @@ describe('limits and timers', () => {
     expect(limiter.count('10.0.0.1')).toBe(0);
   });
 
+  it('caps connections in all (maxConnections), refusing with no bytes and freeing a slot on close', async () => {
+    const r = await start({ maxConnections: 2, maxConnectionsPerIp: 0 });
+    const a = await TcpClient.connect(r.port);
+    const b = await TcpClient.connect(r.port);
+    b.send('00 02 00 01 00');
+    await sleep(30);
+    const c = await TcpClient.connect(r.port);
+    expect(await c.waitClosed(1000)).toBe(true);
+    expect(c.total).toBe(0);
+    expect(r.stats().refusedTotal).toBe(1);
+    a.destroy();
+    await sleep(50);
+    const d = await TcpClient.connect(r.port);
+    expect(await create(d, 'j')).toEqual([0, 0]);
+  });
+
+  it('drops a connection silent past idleTimeoutMs (half a unit included), keeps one that talks', async () => {
+    const r = await start({ idleTimeoutMs: 200, keepaliveMs: 0 });
+    const silent = await TcpClient.connect(r.port);
+    silent.send('00 00'); // half a create command, then nothing
+    const talker = await TcpClient.connect(r.port);
+    expect(await create(talker, 'j')).toEqual([0, 0]);
+    const chatter = setInterval(() => talker.send('00 02 00 01 00'), 50); // leave jIn 0, which it never entered: ignored, but it is traffic
+    try {
+      expect(await silent.waitClosed(2000)).toBe(true);
+      expect(r.stats().disconnects[DisconnectReason.Idle]).toBe(1);
+      await sleep(400);
+      expect(r.stats().disconnects[DisconnectReason.Idle]).toBe(1);
+    } finally {
+      clearInterval(chatter);
+    }
+  });
+
   it('disconnects a sender past its inbound byte rate, with full cleanup', async () => {
     const r = await start({ inboundBytesPerSec: 2000, inboundBurstSeconds: 1, inboundPolicy: 'disconnect' });
     const owner = await TcpClient.connect(r.port);
