@@ -6,7 +6,9 @@
  */
 import type { EventRing, EventRingOptions } from '../core/types.js';
 import { RING_ENTRY_STRIDE } from '../core/types.js';
+import { EVENT_RING_ARENA_BYTES, EVENT_RING_CAPACITY, MAX_EVENT_RING_ARENA_BYTES } from '../core/limits.js';
 import { TableCodec, type Table } from '../codec/table.js';
+import { QUEUE_ARENA_BYTES_PER_ENTRY } from './limits.js';
 import { mmPlatform } from './platform.js';
 import type { Client } from './client.js';
 import type { Connection } from './connection.js';
@@ -112,7 +114,17 @@ export function newObjectId(): number {
  * queue therefore keeps at most `capacity` retired objects alive, not every connection ever made.
  */
 export class EventQueue {
-  readonly ring: EventRing;
+  private ringNow: EventRing;
+  /** Arena size the ring starts with and returns to; null: fixed by the caller's `arenaBytes`. */
+  private readonly baseArenaBytes: number | null;
+  /** Drops of rings this queue replaced (growth, shrink). */
+  private droppedBefore = 0;
+  /** Payload bytes queued now (mirrors the ring, to grow it before it would drop). */
+  private queuedBytes = 0;
+  /** Payload length of each queued event, parallel to `queuedOwners`. */
+  private readonly queuedLengths: Float64Array;
+  /** Called once at the end of the next `poll()`. */
+  private pollListeners: Array<() => void> = [];
   private readonly objects = new Map<number, EventOwner>();
   /** Queued events per owner id (ids with none are absent). */
   private readonly pending = new Map<number, number>();
@@ -127,17 +139,43 @@ export class EventQueue {
   private readonly codec = new TableCodec();
 
   /**
-   * @param options ring capacity (default 2000) and payload arena bytes
+   * @param options ring capacity (default 2000) and payload arena bytes (default: capacity ×
+   *   `QUEUE_ARENA_BYTES_PER_ENTRY`, growing on demand up to `EVENT_RING_ARENA_BYTES`; an
+   *   explicit value fixes the arena at that size)
    * @throws RangeError on a bad capacity
    */
   constructor(options?: EventRingOptions) {
-    this.ring = mmPlatform().eventRing(options);
-    this.queuedOwners = new Float64Array(this.ring.capacity);
+    const capacity = options?.capacity ?? EVENT_RING_CAPACITY;
+    if (options?.arenaBytes !== undefined) {
+      this.baseArenaBytes = null;
+      this.ringNow = mmPlatform().eventRing(options);
+    } else {
+      const base = Number.isInteger(capacity) && capacity > 0 ? Math.min(EVENT_RING_ARENA_BYTES, capacity * QUEUE_ARENA_BYTES_PER_ENTRY) : 0;
+      this.baseArenaBytes = base;
+      this.ringNow = mmPlatform().eventRing({ capacity, arenaBytes: base });
+    }
+    this.queuedOwners = new Float64Array(this.ringNow.capacity);
+    this.queuedLengths = new Float64Array(this.ringNow.capacity);
+  }
+
+  /** The ring events are queued in now (replaced when its arena grows or shrinks). */
+  get ring(): EventRing {
+    return this.ringNow;
   }
 
   /** Events dropped because the ring was full (since it was created). */
   get dropped(): number {
-    return this.ring.dropped;
+    return this.droppedBefore + this.ringNow.dropped;
+  }
+
+  /** Events of `id` waiting in this queue. */
+  queuedFor(id: number): number {
+    return this.pending.get(id) ?? 0;
+  }
+
+  /** Run `fn` once at the end of the next `poll()`. */
+  onNextPoll(fn: () => void): void {
+    this.pollListeners.push(fn);
   }
 
   /** Events waiting. */
@@ -171,24 +209,47 @@ export class EventQueue {
 
   /** Queue an event with a raw payload (copied). */
   push(type: EventType, owner: EventOwner, payload: Uint8Array = EMPTY, offset = 0, length = payload.length): void {
-    this.track(owner.id, this.ring.push(type, owner.id, eventTimestamp(), payload, offset, length));
+    this.reserve(length);
+    this.track(owner.id, length, this.ringNow.push(type, owner.id, eventTimestamp(), payload, offset, length));
   }
 
   /** Queue an event whose payload is a reason string. */
   pushText(type: EventType, owner: EventOwner, text: string): void {
     const bytes = encoder.encode(text);
-    this.track(owner.id, this.ring.push(type, owner.id, eventTimestamp(), bytes, 0, bytes.length));
+    this.push(type, owner, bytes, 0, bytes.length);
+  }
+
+  /**
+   * Grow a growable arena before a push of `length` bytes would make the ring drop for space:
+   * double it (at least to fit twice what would be queued, so fragmentation of the circular
+   * arena does not drop either) up to `EVENT_RING_ARENA_BYTES`. Queued events move over in order.
+   */
+  private reserve(length: number): void {
+    const base = this.baseArenaBytes;
+    const old = this.ringNow;
+    if (base === null || length === 0 || 2 * (this.queuedBytes + length) <= old.arenaBytes) return;
+    const ceiling = Math.min(MAX_EVENT_RING_ARENA_BYTES, Math.max(EVENT_RING_ARENA_BYTES, length));
+    if (old.arenaBytes >= ceiling) return; // as large as allowed: the ring drops the oldest as before
+    let size = Math.max(1024, old.arenaBytes * 2);
+    while (size < 2 * (this.queuedBytes + length) && size < ceiling) size *= 2;
+    size = Math.min(size, ceiling);
+    const ring = mmPlatform().eventRing({ capacity: old.capacity, arenaBytes: size });
+    const n = old.size === 0 ? 0 : old.poll();
+    if (n > 0) ring.pushBatch(old.polled, n, old.arena); // fits: size > queued bytes, same capacity
+    this.droppedBefore += old.dropped;
+    this.ringNow = ring;
   }
 
   /**
    * Mirror one ring push: `dropped` oldest events left the ring (their owners' counts go down),
    * then, unless the push failed (negative), the new event joined it.
    */
-  private track(id: number, dropped: number): void {
+  private track(id: number, length: number, dropped: number): void {
     if (dropped < 0) return;
     const cap = this.queuedOwners.length;
     for (let k = 0; k < dropped && this.queuedCount > 0; k++) {
       const old = this.queuedOwners[this.queuedHead]!;
+      this.queuedBytes -= this.queuedLengths[this.queuedHead]!;
       this.queuedHead = (this.queuedHead + 1) % cap;
       this.queuedCount--;
       const n = this.pending.get(old)! - 1;
@@ -198,7 +259,10 @@ export class EventQueue {
         if (this.retired.delete(old)) this.objects.delete(old);
       }
     }
-    this.queuedOwners[(this.queuedHead + this.queuedCount) % cap] = id;
+    const tail = (this.queuedHead + this.queuedCount) % cap;
+    this.queuedOwners[tail] = id;
+    this.queuedLengths[tail] = length;
+    this.queuedBytes += length;
     this.queuedCount++;
     this.pending.set(id, (this.pending.get(id) ?? 0) + 1);
   }
@@ -218,13 +282,15 @@ export class EventQueue {
 
   /** Take every queued event, oldest first, decoding payloads now. */
   poll(): MmEvent[] {
-    const ring = this.ring;
+    const ring = this.ringNow;
     const n = ring.size === 0 ? 0 : ring.poll();
+    const polledBytes = this.queuedBytes;
     // The ring is empty now. Events pushed while decoding (a bad table drops its sender) are
     // tracked afresh; retired owners are released at the end unless such an event needs them.
     this.pending.clear();
     this.queuedHead = 0;
     this.queuedCount = 0;
+    this.queuedBytes = 0;
     this.polling = true;
     const events: MmEvent[] = new Array(n);
     const polled = ring.polled;
@@ -275,12 +341,25 @@ export class EventQueue {
     }
     events.length = kept;
     if (drops !== undefined) for (let i = 0; i < drops.length; i += 2) (drops[i] as EventOwner).dropForBadTable?.(drops[i + 1] as string);
+    // A burst grew the arena: give its pages back once the ring is empty again and this poll
+    // took little (under a quarter of the start size), so steady heavy traffic keeps the
+    // larger arena instead of reallocating it at every poll.
+    const base = this.baseArenaBytes;
+    if (base !== null && this.ringNow.arenaBytes > base && this.ringNow.size === 0 && polledBytes * 4 <= base) {
+      this.droppedBefore += this.ringNow.dropped;
+      this.ringNow = mmPlatform().eventRing({ capacity: this.ringNow.capacity, arenaBytes: base });
+    }
     this.polling = false;
     const retired = this.retired;
     this.retired = new Set();
     for (const id of retired) {
       if (this.pending.has(id)) this.retired.add(id);
       else this.objects.delete(id);
+    }
+    if (this.pollListeners.length > 0) {
+      const listeners = this.pollListeners;
+      this.pollListeners = [];
+      for (const fn of listeners) fn();
     }
     return events;
   }
@@ -296,7 +375,8 @@ export function globalEventQueue(): EventQueue {
 }
 
 /**
- * Set the global queue's capacity (entries, default 2000) and payload arena (bytes). Takes
+ * Set the global queue's capacity (entries, default 2000) and payload arena (bytes; default:
+ * starts at capacity × 512 and grows on demand, see `EventQueue`). Takes
  * effect at once when the queue is empty or not yet created.
  * @throws RangeError when the queue still holds events, or on a bad capacity
  */

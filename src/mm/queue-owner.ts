@@ -9,7 +9,12 @@ import { EventQueue, globalEventQueue, type EventOwner, type MmEvent } from './e
 export interface QueueOptions {
   /** Give this object its own queue from the start (default false: the global queue). */
   ownQueue?: boolean;
-  /** Capacity (entries) and arena (bytes) of the own queue (default 2000 entries). */
+  /**
+   * Capacity (entries, default 2000) and payload arena (bytes) of the own queue. Without
+   * `arenaBytes` the arena starts at capacity × `QUEUE_ARENA_BYTES_PER_ENTRY` (512), grows for a
+   * burst up to `EVENT_RING_ARENA_BYTES` and shrinks back when polled empty; with it, the arena
+   * is fixed at that size.
+   */
   queue?: EventRingOptions;
 }
 

@@ -14,7 +14,8 @@ import { checkAddress, checkKey, checkLimits, encodeTable, makeCodec, timerPerio
 import { Connection } from './connection.js';
 import { MmArgumentError } from './errors.js';
 import { EventType, type EventOwner, type MmEvent } from './events.js';
-import { MAX_PORT, MIN_PORT } from './limits.js';
+import { HeldMessages } from './held-messages.js';
+import { MAX_HELD_BYTES_PER_CONNECTION, MAX_HELD_EVENTS_PER_CONNECTION, MAX_PORT, MAX_QUEUED_EVENTS_PER_CONNECTION, MIN_PORT } from './limits.js';
 import { QueueSelector, type QueueOptions } from './queue-owner.js';
 import { SocketObject } from './socket-object.js';
 
@@ -26,6 +27,15 @@ export interface ServerOptions extends SessionOptions, QueueOptions {
   maxTableDepth?: number;
   /** Accept WebSocket clients on the same port (default true). */
   websocket?: boolean;
+  /**
+   * Events one connection may have queued before the server stops reading from it until the
+   * application polls (default `MAX_QUEUED_EVENTS_PER_CONNECTION` = 256). Messages it had already
+   * sent are held in order and queued as the application polls; a connection holding more than
+   * `MAX_HELD_EVENTS_PER_CONNECTION` messages or `MAX_HELD_BYTES_PER_CONNECTION` bytes is dropped
+   * with the ERROR reason "event flood". 0 turns the cap off (one peer can then push others'
+   * events out of a full queue).
+   */
+  maxQueuedEvents?: number;
 }
 
 /**
@@ -46,6 +56,11 @@ export class Server extends SocketObject implements EventOwner {
   private readonly codec: TableCodec;
   private readonly queues: QueueSelector;
   private readonly conns = new Map<number, Connection>();
+  private readonly maxQueuedEvents: number;
+  /** Paused connections (reading stopped until their events are polled), with their held messages. */
+  private readonly paused = new Map<Connection, HeldMessages>();
+  private readonly maxHeldBytes: number;
+  private resumeListening = false;
   private listener: StreamListener | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private closing = false;
@@ -73,6 +88,12 @@ export class Server extends SocketObject implements EventOwner {
       throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxConnections must be a positive integer, got ${maxConnections}`);
     }
     this.maxConnections = maxConnections;
+    const maxQueued = options.maxQueuedEvents ?? MAX_QUEUED_EVENTS_PER_CONNECTION;
+    if (!Number.isInteger(maxQueued) || maxQueued < 0) {
+      throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxQueuedEvents must be a non-negative integer, got ${maxQueued}`);
+    }
+    this.maxQueuedEvents = maxQueued;
+    this.maxHeldBytes = Math.max(MAX_HELD_BYTES_PER_CONNECTION, this.limits.maxMessageBytes + 1024 * 1024);
     this.codec = makeCodec(options.maxTableDepth);
     this.queues = new QueueSelector(options);
     this.queues.register(this);
@@ -215,7 +236,77 @@ export class Server extends SocketObject implements EventOwner {
 
   private tick(): void {
     const now = nowMs();
+    for (const c of this.paused.keys()) if (!c.session.closed) c.session.markAlive(now);
     for (const c of this.conns.values()) c.session.tick(now);
+    // Also here: the queue may have been polled or replaced without this server hearing of it.
+    if (this.paused.size > 0) this.resumeDrained();
+  }
+
+  /**
+   * Queue a received message of `conn`, or, once it has `maxQueuedEvents` events waiting, hold
+   * it and stop reading from `conn` until the application polls (backpressure).
+   */
+  private receive(conn: Connection, bytes: Uint8Array, offset: number, length: number): void {
+    const queue = this.queues.queue;
+    let held = this.paused.get(conn);
+    if (held === undefined) {
+      if (this.maxQueuedEvents === 0 || queue.queuedFor(conn.id) < this.maxQueuedEvents) {
+        queue.push(EventType.RECEIVE, conn, bytes, offset, length);
+        return;
+      }
+      held = new HeldMessages();
+      this.paused.set(conn, held);
+      conn.session.stream.pause?.();
+      this.listenForPoll();
+    }
+    if (held.count >= MAX_HELD_EVENTS_PER_CONNECTION || held.byteLength + length > this.maxHeldBytes) {
+      held.clear();
+      conn.session.fail('event flood', CloseCode.Flood);
+      return;
+    }
+    held.add(bytes, offset, length);
+  }
+
+  private listenForPoll(): void {
+    if (this.resumeListening) return;
+    this.resumeListening = true;
+    this.queues.queue.onNextPoll(() => {
+      this.resumeListening = false;
+      this.resumeDrained();
+    });
+  }
+
+  /**
+   * Queue held messages of paused connections while they are under the limit; resume reading
+   * from those with nothing held any more.
+   */
+  private resumeDrained(): void {
+    const queue = this.queues.queue;
+    const limit = this.maxQueuedEvents;
+    for (const [c, held] of this.paused) {
+      if (c.session.closed && held.closeReason === null) {
+        this.paused.delete(c);
+        continue;
+      }
+      held.drain((bytes, offset, length) => {
+        if (queue.queuedFor(c.id) >= limit) return false;
+        queue.push(EventType.RECEIVE, c, bytes, offset, length);
+        return true;
+      });
+      if (held.count === 0 && held.closeReason !== null) {
+        this.paused.delete(c);
+        this.announceClose(c, held.closeReason);
+      } else if (held.count === 0 && queue.queuedFor(c.id) < limit) {
+        this.paused.delete(c);
+        c.session.stream.resume?.();
+      }
+    }
+    if (this.paused.size > 0) this.listenForPoll();
+  }
+
+  private announceClose(conn: Connection, reason: string): void {
+    if (conn.announced) this.queues.queue.pushText(EventType.CLIENT_CLOSE, conn, reason);
+    this.queues.retire(conn);
   }
 
   private accept(stream: ByteStream): void {
@@ -244,13 +335,19 @@ export class Server extends SocketObject implements EventOwner {
           session.fail(`invalid table: ${bad}`, CloseCode.ProtocolError);
           return;
         }
-        this.queues.queue.push(EventType.RECEIVE, conn, bytes, offset, length);
+        this.receive(conn, bytes, offset, length);
       },
       onError: (reason) => this.queues.queue.pushText(EventType.ERROR, conn, reason),
       onClose: (reason) => {
         this.conns.delete(conn.id);
-        if (conn.announced) this.queues.queue.pushText(EventType.CLIENT_CLOSE, conn, reason);
-        this.queues.retire(conn);
+        const held = this.paused.get(conn);
+        if (held !== undefined && held.count > 0) {
+          // Messages it sent before closing are still held: CLIENT_CLOSE follows them as polls drain them.
+          held.closeReason = reason;
+          return;
+        }
+        this.paused.delete(conn);
+        this.announceClose(conn, reason);
       },
     });
     conn = new Connection(this, session);

@@ -65,6 +65,9 @@ export const FLOOD_WINDOW_MS = 1000;
 /**
  * Inbound messages plus non-data frames per connection per second (default 200 000). Past it the
  * peer is dropped with reason "flood". A 60-tick game sends a few hundred; 0 disables the check.
+ * This bounds the parsing work one peer causes, not its share of an event queue: it is far
+ * above any queue's capacity on purpose, and the mm Server bounds each connection's queued
+ * events separately (`MAX_QUEUED_EVENTS_PER_CONNECTION`, with backpressure).
  */
 export const MAX_INBOUND_PER_SECOND = 200_000;
 

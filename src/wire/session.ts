@@ -106,6 +106,7 @@ const FRAME_PREFIX = 4;
 const AES_NONCE_PREFIX_BYTES = 4;
 
 const encoder = new TextEncoder();
+const EMPTY_BYTES = new Uint8Array(0);
 const decoder = new TextDecoder();
 
 function checkLimit(name: string, value: number, min: number, max: number): number {
@@ -319,6 +320,14 @@ export class Session {
   }
 
   /**
+   * Count the peer as heard from now: the owner paused reading from it (backpressure), so its
+   * keepalives wait unread in the socket and must not time it out.
+   */
+  markAlive(now: number): void {
+    this.lastReceiveAt = now;
+  }
+
+  /**
    * Periodic check (the owner calls it every few tens of milliseconds): handshake and keepalive
    * timeouts, and a KEEPALIVE after an idle interval.
    */
@@ -529,7 +538,23 @@ export class Session {
     if (this.closed) return;
     this.state = State.Closed;
     this.dataFill = 0;
+    this.releaseInbound();
     this.handler.onClose(reason, byPeer, code);
+  }
+
+  /**
+   * Closed: nothing is read any more, so give back the receive side's buffers now rather than
+   * when the application lets go of the connection handle. A partial message (up to
+   * `maxMessageBytes`) held by the chunk assembler, and with the native parsers C++ memory V8
+   * does not see, would otherwise stay until a major GC collects the session.
+   */
+  private releaseInbound(): void {
+    this.chunks.dropStream(0);
+    this.frames.reset();
+    this.rxPlain = EMPTY_BYTES;
+    this.rxJobs = new Int32Array(AEAD_JOB_STRIDE);
+    this.helloBody = null;
+    this.ownRandom = null;
   }
 
   // ---------------------------------------------------------------- inbound

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Server, Client, EventType, pollEvents, droppedEvents, configureEventQueue, type MmEvent } from '../../src/mm/index.js';
 import { EventQueue, globalEventQueue } from '../../src/mm/events.js';
+import { EVENT_RING_ARENA_BYTES, QUEUE_ARENA_BYTES_PER_ENTRY } from '../../src/mm/limits.js';
 import { EventLog, sleep, until } from './helpers.js';
 
 const servers: Server[] = [];
@@ -237,4 +238,55 @@ describe('an application that never polls the global queue', () => {
       configureEventQueue({ capacity: 2000 });
     }
   }, 15_000);
+});
+
+describe('the queue arena', () => {
+  const owner = { id: 424242 };
+  it('starts at capacity × QUEUE_ARENA_BYTES_PER_ENTRY, grows for a burst without dropping, and shrinks back when polled', () => {
+    const q = new EventQueue();
+    q.register(owner);
+    expect(q.ring.arenaBytes).toBe(2000 * QUEUE_ARENA_BYTES_PER_ENTRY);
+    const texts: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const t = `${i}:`.padEnd(100_000, String.fromCharCode(97 + (i % 26))); // 4 MB in all
+      texts.push(t);
+      q.pushText(EventType.ERROR, owner, t);
+    }
+    expect(q.dropped).toBe(0);
+    expect(q.ring.arenaBytes).toBeGreaterThan(4_000_000);
+    expect(q.ring.arenaBytes).toBeLessThanOrEqual(EVENT_RING_ARENA_BYTES);
+    const got = q.poll().map((e) => (e as { error: string }).error);
+    expect(got).toEqual(texts);
+    // Still large right after the burst; the next light poll gives the pages back.
+    expect(q.ring.arenaBytes).toBeGreaterThan(4_000_000);
+    q.pushText(EventType.ERROR, owner, 'light');
+    expect(q.poll().length).toBe(1);
+    expect(q.ring.arenaBytes).toBe(2000 * QUEUE_ARENA_BYTES_PER_ENTRY);
+  });
+
+  it('queues one largest message (16 MiB) although it starts small', () => {
+    const q = new EventQueue({ capacity: 8 });
+    q.register(owner);
+    q.pushText(EventType.ERROR, owner, 'x'.repeat(16 * 1024 * 1024));
+    const [e] = q.poll();
+    expect((e as { error: string }).error.length).toBe(16 * 1024 * 1024);
+    expect(q.dropped).toBe(0);
+  });
+
+  it('stops growing at EVENT_RING_ARENA_BYTES and then drops the oldest, as before', () => {
+    const q = new EventQueue({ capacity: 100 });
+    q.register(owner);
+    for (let i = 0; i < 10; i++) q.pushText(EventType.ERROR, owner, 'y'.repeat(4 * 1024 * 1024));
+    expect(q.ring.arenaBytes).toBe(EVENT_RING_ARENA_BYTES);
+    expect(q.dropped).toBeGreaterThan(0);
+    expect(q.poll().length).toBe(10 - q.dropped);
+  });
+
+  it('an explicit arenaBytes fixes the size', () => {
+    const q = new EventQueue({ capacity: 10, arenaBytes: 1000 });
+    q.register(owner);
+    for (let i = 0; i < 5; i++) q.pushText(EventType.ERROR, owner, 'z'.repeat(400));
+    expect(q.ring.arenaBytes).toBe(1000);
+    expect(q.dropped).toBe(3);
+  });
 });
