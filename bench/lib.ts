@@ -28,8 +28,10 @@ export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'result
 /** Round to 3 significant digits for stable, readable output. */
 export function round3(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
-  const p = 10 ** (2 - Math.floor(Math.log10(Math.abs(x))));
-  return Math.round(x * p) / p;
+  const exponent = 2 - Math.floor(Math.log10(Math.abs(x)));
+  // Multiply or divide by an exact power of ten: 1940000 * 1e-4 / 1e-4 is 1940000.0000000002.
+  if (exponent >= 0) return Math.round(x * 10 ** exponent) / 10 ** exponent;
+  return Math.round(x / 10 ** -exponent) * 10 ** -exponent;
 }
 
 function pad(text: string, width: number): string {
