@@ -7,81 +7,29 @@
  * connections sharing one pre-shared key.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Session, resolveSessionLimits, type SessionHandler, type SessionOptions } from '../../src/wire/session.js';
+import { Session, resolveSessionLimits } from '../../src/wire/session.js';
 import { nodeCrypto, nodeWirePlatform } from '../../src/wire/node-platform.js';
 import { webWirePlatform } from '../../src/wire/web-platform.js';
-import { parseKey } from '../../src/wire/key.js';
 import { CloseCode, FrameType } from '../../src/wire/protocol.js';
 import { MAX_PENDING_DECRYPT_BYTES } from '../../src/wire/limits.js';
 import type { CryptoProvider, WirePlatform } from '../../src/wire/platform.js';
 import { Client, Server } from '../../src/mm/index.js';
 import { join, memoryPair, splitFrames, sleep, until, type MemoryStream } from './memory-link.js';
+import { KEY128, KEY256, SessionPairs, bytes, frame, recorder, type PairOptions } from './session-pair.js';
 
 const KEY_HEX = '0C03EA65238DD2C25EB87CE563868098';
-const KEY128 = parseKey(KEY_HEX) as Uint8Array;
-const KEY256 = parseKey('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff') as Uint8Array;
 
-interface Recorder {
-  established: boolean;
-  messages: Uint8Array[];
-  errors: string[];
-  closes: { reason: string; byPeer: boolean; code: number }[];
-  handler: SessionHandler;
-}
-
-function recorder(): Recorder {
-  const r: Recorder = {
-    established: false,
-    messages: [],
-    errors: [],
-    closes: [],
-    handler: {
-      onEstablished: () => (r.established = true),
-      onMessage: (b, o, l) => r.messages.push(b.slice(o, o + l)),
-      onError: (reason) => r.errors.push(reason),
-      onClose: (reason, byPeer, code) => r.closes.push({ reason, byPeer, code }),
-    },
-  };
-  return r;
-}
-
-const sessions: Session[] = [];
+const made = new SessionPairs();
 const servers: Server[] = [];
 const clients: Client[] = [];
 afterEach(async () => {
   vi.restoreAllMocks();
-  for (const s of sessions.splice(0)) s.destroy();
+  made.cleanup();
   for (const c of clients.splice(0)) c.disconnect();
   for (const s of servers.splice(0)) await s.close();
 });
 
-interface PairOptions {
-  clientKey?: Uint8Array | null;
-  serverKey?: Uint8Array | null;
-  clientPlatform?: WirePlatform;
-  serverPlatform?: WirePlatform;
-  client?: SessionOptions;
-  server?: SessionOptions;
-}
-
-/** A client and a server session over a memory link. */
-function pair(o: PairOptions = {}) {
-  const [cs, ss] = memoryPair();
-  const sr = recorder();
-  const cr = recorder();
-  const server = new Session('server', ss, o.serverKey ?? null, o.serverPlatform ?? nodeWirePlatform, resolveSessionLimits(o.server), sr.handler);
-  const client = new Session('client', cs, o.clientKey ?? null, o.clientPlatform ?? nodeWirePlatform, resolveSessionLimits(o.client), cr.handler);
-  sessions.push(server, client);
-  return { server, client, sr, cr, cs, ss };
-}
-
-const bytes = (...v: number[]): Uint8Array => Uint8Array.from(v);
-const frame = (body: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(4 + body.length);
-  new DataView(out.buffer).setUint32(0, body.length, true);
-  out.set(body, 4);
-  return out;
-};
+const pair = (o?: PairOptions) => made.pair(o);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 const PLATFORMS: Array<[string, WirePlatform]> = [
@@ -214,7 +162,7 @@ describe.each(PLATFORMS)('handshake tampering (%s client)', (_n, platform) => {
     };
     const sr = recorder();
     const cr = recorder();
-    sessions.push(
+    made.track(
       new Session('server', ss, KEY128, nodeWirePlatform, resolveSessionLimits(), sr.handler),
       new Session('client', cs, KEY128, platform, resolveSessionLimits(), cr.handler),
     );
@@ -230,7 +178,7 @@ describe.each(PLATFORMS)('handshake tampering (%s client)', (_n, platform) => {
     const recorded = join(a.ss.sent.slice(0, 2));
     const [cs] = memoryPair();
     const cr = recorder();
-    sessions.push(new Session('client', cs, KEY128, platform, resolveSessionLimits(), cr.handler));
+    made.track(new Session('client', cs, KEY128, platform, resolveSessionLimits(), cr.handler));
     cs.onData(recorded);
     await until(() => cr.closes.length > 0);
     expect(cr.errors).toEqual(['authentication failed']);

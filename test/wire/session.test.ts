@@ -1,82 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Session, resolveSessionLimits, nowMs, type SessionHandler, type SessionOptions } from '../../src/wire/session.js';
+import { Session, resolveSessionLimits, nowMs } from '../../src/wire/session.js';
 import { nodeWirePlatform } from '../../src/wire/node-platform.js';
 import { webWirePlatform } from '../../src/wire/web-platform.js';
 import { parseKey } from '../../src/wire/key.js';
 import { CloseCode, FrameType } from '../../src/wire/protocol.js';
-import type { WirePlatform } from '../../src/wire/platform.js';
 import { memoryPair, splitFrames, join, sleep, until, type MemoryStream } from './memory-link.js';
+import { KEY128, KEY256, SessionPairs, bytes, frame, recorder, type PairOptions } from './session-pair.js';
 
-const KEY128 = parseKey('0C03EA65238DD2C25EB87CE563868098') as Uint8Array;
-const KEY256 = parseKey('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff') as Uint8Array;
 const OTHER128 = parseKey('FFFFEA65238DD2C25EB87CE563868098') as Uint8Array;
 
-interface Recorder {
-  established: boolean;
-  messages: Uint8Array[];
-  errors: string[];
-  closes: { reason: string; byPeer: boolean; code: number }[];
-  handler: SessionHandler;
-}
+const made = new SessionPairs();
+afterEach(() => made.cleanup());
 
-function recorder(): Recorder {
-  const r: Recorder = {
-    established: false,
-    messages: [],
-    errors: [],
-    closes: [],
-    handler: {
-      onEstablished: () => (r.established = true),
-      onMessage: (b, o, l) => r.messages.push(b.slice(o, o + l)),
-      onError: (reason) => r.errors.push(reason),
-      onClose: (reason, byPeer, code) => r.closes.push({ reason, byPeer, code }),
-    },
-  };
-  return r;
-}
-
-const timers: ReturnType<typeof setInterval>[] = [];
-const sessions: Session[] = [];
-afterEach(() => {
-  for (const t of timers.splice(0)) clearInterval(t);
-  for (const s of sessions.splice(0)) s.destroy();
-});
-
-interface PairOptions {
-  clientKey?: Uint8Array | null;
-  serverKey?: Uint8Array | null;
-  client?: SessionOptions;
-  server?: SessionOptions;
-  clientPlatform?: WirePlatform;
-  tick?: boolean;
-}
-
-function pair(o: PairOptions = {}) {
-  const [cs, ss] = memoryPair();
-  const sr = recorder();
-  const cr = recorder();
-  const server = new Session('server', ss, o.serverKey ?? null, nodeWirePlatform, resolveSessionLimits(o.server), sr.handler);
-  const client = new Session('client', cs, o.clientKey ?? null, o.clientPlatform ?? nodeWirePlatform, resolveSessionLimits(o.client), cr.handler);
-  sessions.push(server, client);
-  if (o.tick) {
-    timers.push(
-      setInterval(() => {
-        server.tick(nowMs());
-        client.tick(nowMs());
-      }, 5),
-    );
-  }
-  return { server, client, sr, cr, cs, ss };
-}
-
-const bytes = (...v: number[]) => Uint8Array.from(v);
-const frame = (body: Uint8Array) => {
-  const out = new Uint8Array(4 + body.length);
-  new DataView(out.buffer).setUint32(0, body.length, true);
-  out.set(body, 4);
-  return out;
-};
+const pair = (o?: PairOptions) => made.pair(o);
 
 describe('Session handshake', () => {
   it('completes a plaintext handshake and carries messages both ways', async () => {
@@ -148,8 +85,8 @@ describe('Session handshake', () => {
     const [, ss] = memoryPair();
     const sr = recorder();
     const server = new Session('server', ss, null, nodeWirePlatform, resolveSessionLimits({ handshakeTimeoutMs: 30 }), sr.handler);
-    sessions.push(server);
-    timers.push(setInterval(() => server.tick(nowMs()), 5));
+    made.track(server);
+    made.every(5, () => server.tick(nowMs()));
     await until(() => sr.closes.length === 1);
     expect(sr.errors).toEqual(['handshake timeout']);
   });
@@ -157,7 +94,7 @@ describe('Session handshake', () => {
   it('rejects a client that is not gamewire', async () => {
     const [, ss] = memoryPair();
     const sr = recorder();
-    sessions.push(new Session('server', ss, null, nodeWirePlatform, resolveSessionLimits(), sr.handler));
+    made.track(new Session('server', ss, null, nodeWirePlatform, resolveSessionLimits(), sr.handler));
     ss.inject(frame(new TextEncoder().encode('HELLO WORLD, not the magic')));
     await until(() => sr.errors.length === 1);
     expect(sr.errors[0]).toMatch(/not a gamewire mm client/);
