@@ -36,6 +36,12 @@ export interface ServerOptions extends SessionOptions, QueueOptions {
    * events out of a full queue).
    */
   maxQueuedEvents?: number;
+  /**
+   * Messages a paused connection may hold before it is dropped with "event flood" (default
+   * `MAX_HELD_EVENTS_PER_CONNECTION` = 65536). A backstop: pausing already bounds what is held
+   * to the rest of one socket read.
+   */
+  maxHeldEvents?: number;
 }
 
 /**
@@ -59,6 +65,7 @@ export class Server extends SocketObject implements EventOwner {
   private readonly maxQueuedEvents: number;
   /** Paused connections (reading stopped until their events are polled), with their held messages. */
   private readonly paused = new Map<Connection, HeldMessages>();
+  private readonly maxHeldEvents: number;
   private readonly maxHeldBytes: number;
   private resumeListening = false;
   private listener: StreamListener | null = null;
@@ -93,6 +100,11 @@ export class Server extends SocketObject implements EventOwner {
       throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxQueuedEvents must be a non-negative integer, got ${maxQueued}`);
     }
     this.maxQueuedEvents = maxQueued;
+    const maxHeld = options.maxHeldEvents ?? MAX_HELD_EVENTS_PER_CONNECTION;
+    if (!Number.isInteger(maxHeld) || maxHeld < 1) {
+      throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxHeldEvents must be a positive integer, got ${maxHeld}`);
+    }
+    this.maxHeldEvents = maxHeld;
     this.maxHeldBytes = Math.max(MAX_HELD_BYTES_PER_CONNECTION, this.limits.maxMessageBytes + 1024 * 1024);
     this.codec = makeCodec(options.maxTableDepth);
     this.queues = new QueueSelector(options);
@@ -259,7 +271,7 @@ export class Server extends SocketObject implements EventOwner {
       conn.session.stream.pause?.();
       this.listenForPoll();
     }
-    if (held.count >= MAX_HELD_EVENTS_PER_CONNECTION || held.byteLength + length > this.maxHeldBytes) {
+    if (held.count >= this.maxHeldEvents || held.byteLength + length > this.maxHeldBytes) {
       held.clear();
       conn.session.fail('event flood', CloseCode.Flood);
       return;

@@ -109,8 +109,23 @@ describe('Server backpressure (maxQueuedEvents)', () => {
     expect((log.events[closeAt] as { reason: string }).reason).toBe('bye');
   });
 
-  it('maxQueuedEvents must be a non-negative integer', () => {
+  it('a paused peer holding more than maxHeldEvents is dropped with "event flood"; the good client is unaffected', async () => {
+    const { server, good, log, flooder, goodConn } = await setup({ maxQueuedEvents: 4, maxHeldEvents: 100 });
+    const floodConn = log.events[1]!.object;
+    flooder.write(floodFrame(500)); // 4 queued, 100 held, the 105th is one too many
+    await log.until((e) => e.some((x) => x.type === EventType.CLIENT_CLOSE && x.object === floodConn), 5000);
+    const error = log.events.find((x) => x.type === EventType.ERROR && x.object === floodConn) as { error: string } | undefined;
+    expect(error?.error).toBe('event flood');
+    expect(receivesOf(log.events, floodConn).length).toBeLessThanOrEqual(4);
+    good.send({ still: 'here' });
+    await log.until((e) => receivesOf(e, goodConn).length === 1);
+    expect(server.connectionCount()).toBe(1);
+    expect(server.droppedEvents()).toBe(0);
+  });
+
+  it('maxQueuedEvents must be a non-negative integer, maxHeldEvents a positive one', () => {
     expect(() => new Server('127.0.0.1', 0, undefined, { maxQueuedEvents: -1 })).toThrow(RangeError);
     expect(() => new Server('127.0.0.1', 0, undefined, { maxQueuedEvents: 1.5 })).toThrow(RangeError);
+    expect(() => new Server('127.0.0.1', 0, undefined, { maxHeldEvents: 0 })).toThrow(RangeError);
   });
 });
