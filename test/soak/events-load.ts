@@ -20,6 +20,8 @@ const RETRY_MS = 150;
 const RETRIES = 10;
 const EVENT_EVERY_MS = 40;
 const NOTIFY_EVERY_MS = 100;
+/** NOTIFY ids each good EventClient remembers against duplicates (its `notifyDedupWindow`). */
+const NOTIFY_DEDUP_WINDOW = 512;
 /** How many recent sequence numbers a checker remembers (bounded, so the harness does not grow). */
 const WINDOW = 4096;
 
@@ -28,7 +30,7 @@ function rule(n: number): boolean {
   return n % 3 !== 0;
 }
 
-/** A bounded set of recent numbers: remembers the last WINDOW inserted. */
+/** A bounded set of recent keys: remembers the last WINDOW inserted (hostile duplicate ids). */
 class RecentSet {
   private readonly set = new Set<string>();
   /** False when `key` was already there. */
@@ -40,12 +42,30 @@ class RecentSet {
   }
 }
 
+/**
+ * The last WINDOW sequence numbers (>= 1) of one good stream, a slot per number allocated once:
+ * a good client's numbers come in order, so this remembers the same as a RecentSet of them, in
+ * fixed memory (a Set of strings filled for minutes at 10 notifies/s and read as heap growth).
+ */
+class SeqWindow {
+  private readonly slots = new Uint32Array(WINDOW);
+  /** False when `n` was already there. */
+  add(n: number): boolean {
+    const i = n % WINDOW;
+    if (this.slots[i] === n) return false;
+    this.slots[i] = n;
+    return true;
+  }
+}
+
 interface Good {
   index: number;
   client: EventClient;
   seq: number;
   inflight: number;
-  notifySeen: RecentSet;
+  /** Event numbers judged (each must be judged once). */
+  judgedSeen: SeqWindow;
+  notifySeen: SeqWindow;
   notifySeq: number;
 }
 
@@ -78,7 +98,7 @@ export class EventsLoad implements LoadComponent {
       if (d.dup !== undefined && !this.judged.add(`dup:${eventId}`)) this.tally.violation(`events: event ${eventId} judged twice`);
       const good = this.goodIds.get(clientId);
       if (good && typeof d.n === 'number') {
-        if (!this.judged.add(`${clientId}:${d.n}`)) this.tally.violation(`events: good event ${d.n} of client ${good.index} judged twice`);
+        if (!good.judgedSeen.add(d.n)) this.tally.violation(`events: good event ${d.n} of client ${good.index} judged twice`);
         const want = patternText(good.index + 100, d.n * 13, 8 + (d.n % 200));
         if (d.pad !== want) {
           this.tally.corrupt++;
@@ -113,11 +133,16 @@ export class EventsLoad implements LoadComponent {
     this.proxy = await LossyUdpProxy.start({ target: { host: '127.0.0.1', port: this.port }, seed: this.settings.seed, rewriteConnect: false, ...IMPAIRED_NETWORK });
     const count = Math.max(1, Math.round(3 * this.settings.scale));
     for (let i = 0; i < count; i++) {
-      const good: Good = { index: i, client: null as unknown as EventClient, seq: 0, inflight: 0, notifySeen: new RecentSet(), notifySeq: 0 };
+      const good: Good = { index: i, client: null as unknown as EventClient, seq: 0, inflight: 0, judgedSeen: new SeqWindow(), notifySeen: new SeqWindow(), notifySeq: 0 };
       good.client = new EventClient({
         host: '127.0.0.1',
         retryTimeoutMs: RETRY_MS,
         maxRetries: RETRIES,
+        // The server resends a NOTIFY for (RETRIES + 1) × RETRY_MS = 1.65 s; 512 ids is 51 s of
+        // notifies at this load. With the default 4096 the window would take 7 minutes to fill
+        // (10 notifies/s), and a bounded window still filling reads as growth in a 10-minute soak;
+        // a smaller one is full within the warm-up and its eviction path runs all along.
+        notifyDedupWindow: NOTIFY_DEDUP_WINDOW,
         onNotify: (data) => this.onNotify(good, data),
         onError: (err) => this.tally.error('events', `good client: ${err.message}`),
       });
@@ -133,7 +158,7 @@ export class EventsLoad implements LoadComponent {
   private onNotify(good: Good, data: unknown): void {
     const d = data as { s?: unknown; pad?: unknown } | null;
     if (!d || typeof d.s !== 'number') return this.tally.violation('events: a notify without our fields reached a good client');
-    if (!good.notifySeen.add(String(d.s))) return this.tally.violation(`events: notify ${d.s} delivered twice to client ${good.index}`);
+    if (!good.notifySeen.add(d.s)) return this.tally.violation(`events: notify ${d.s} delivered twice to client ${good.index}`);
     const want = patternText(good.index + 200, d.s * 17, 16 + (d.s % 300));
     if (d.pad !== want) {
       this.tally.corrupt++;

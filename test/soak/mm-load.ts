@@ -257,9 +257,12 @@ export class MmLoad implements LoadComponent {
       case 'slow-reader': {
         const p = await this.handshaken(plain, false);
         const msgs = Array.from({ length: 20 }, () => pack({ junk: rng.bytes(30_000).toString('latin1') }) as Buffer);
+        // Built once and written again and again (no 600 KB allocation per write: the soak's own
+        // peers share the process whose RSS it judges).
+        const burst = Buffer.concat(dataFrames(msgs));
         const until = Date.now() + 6000;
         while (!p.isClosed() && Date.now() < until) {
-          if (p.socket.writableLength < 512 * 1024) p.socket.write(Buffer.concat(dataFrames(msgs)));
+          if (p.socket.writableLength < 512 * 1024) p.socket.write(burst);
           await sleep(50);
         }
         return this.expectClosed(p, kind, 1000);

@@ -79,9 +79,17 @@ export function matchesPattern(key: number, position: number, bytes: Uint8Array)
   return true;
 }
 
+/**
+ * Scratch of patternText, reused: the string copies it, so one buffer serves every call instead
+ * of a fresh malloc of up to 400 KB per large mm message (sent, then built again to check the
+ * echo) in the process whose RSS the soak judges.
+ */
+let textScratch = Buffer.allocUnsafe(0);
+
 /** A printable string of stream `key` from `position` (for tables and JSON): 'a'..'z'. */
 export function patternText(key: number, position: number, length: number): string {
-  const bytes = Buffer.allocUnsafe(length);
+  if (textScratch.length < length) textScratch = Buffer.allocUnsafe(Math.max(length, 2 * textScratch.length, 4096));
+  const bytes = textScratch;
   let at = 0;
   while (at < length) {
     const n = Math.min(PATTERN_BYTES, length - at);
@@ -89,5 +97,5 @@ export function patternText(key: number, position: number, length: number): stri
     for (let i = 0; i < n; i++) bytes[at + i] = 0x61 + (src[i]! % 26);
     at += n;
   }
-  return bytes.toString('latin1');
+  return bytes.toString('latin1', 0, length);
 }
