@@ -87,8 +87,10 @@ export const CLOSE_LINGER_MS = 1000;
 export const INITIAL_BUFFER_BYTES = 4096;
 
 /**
- * Scratch buffers above this size (bytes), 256 KiB, are released after a flush and start again at
- * INITIAL_BUFFER_BYTES, so an idle connection holds no big buffer after one large message.
+ * Scratch buffers above this size (bytes), 256 KiB, are kept while flushes (or received reads)
+ * stay above it, and released by the first smaller one (a keepalive, within
+ * `keepaliveIntervalMs`, at the latest), starting again at INITIAL_BUFFER_BYTES: a stream of
+ * large messages does not reallocate them for each, and an idle connection holds no big buffer.
  */
 export const KEEP_BUFFER_BYTES = 256 * 1024;
 

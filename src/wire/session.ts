@@ -415,6 +415,10 @@ export class Session {
     if (frameCount === 0) return;
     const plainBytes = this.dataFill + dataFrames + (control === 0 ? 0 : 1 + (this.closeFrame?.length ?? 0));
     const wireBytes = plainBytes + frameCount * (FRAME_PREFIX + tag);
+    // Big scratch buffers are kept while flushes stay big (a stream of large messages grows
+    // them once, not by doubling again for each one) and released by the first small flush: a
+    // keepalive at the latest, so an idle connection holds none for long.
+    const releaseBig = wireBytes <= KEEP_BUFFER_BYTES;
     // Plain frames are built straight into `out`; sealed ones into `plain`, then sealed into `out`.
     this.out = grow(this.out, 0, wireBytes);
     if (sealed) this.plain = grow(this.plain, 0, plainBytes);
@@ -445,7 +449,7 @@ export class Session {
     this.keepaliveDue = false;
     this.closeFrame = null;
     this.dataFill = 0;
-    if (this.data.length > KEEP_BUFFER_BYTES) this.data = new Uint8Array(INITIAL_BUFFER_BYTES);
+    if (releaseBig && this.data.length > KEEP_BUFFER_BYTES) this.data = new Uint8Array(INITIAL_BUFFER_BYTES);
     this.lastSendAt = nowMs();
     const tx = this.tx;
     if (tx !== null && isAsyncAead(tx)) {
@@ -460,6 +464,7 @@ export class Session {
       }
     }
     this.writeOut(this.out, outAt);
+    if (!releaseBig) return;
     if (this.out.length > KEEP_BUFFER_BYTES) this.out = new Uint8Array(INITIAL_BUFFER_BYTES);
     if (this.plain.length > KEEP_BUFFER_BYTES) this.plain = new Uint8Array(INITIAL_BUFFER_BYTES);
   }
@@ -659,7 +664,8 @@ export class Session {
     if (opened < count && !this.closed) {
       this.fail(errorReason(-this.rxJobs[opened * AEAD_JOB_STRIDE + 3]!), CloseCode.ProtocolError, false);
     }
-    if (this.rxPlain.length > KEEP_BUFFER_BYTES) this.rxPlain = new Uint8Array(INITIAL_BUFFER_BYTES);
+    // As on the send side: kept while reads stay big, released by the first small one.
+    if (bytes <= KEEP_BUFFER_BYTES && this.rxPlain.length > KEEP_BUFFER_BYTES) this.rxPlain = new Uint8Array(INITIAL_BUFFER_BYTES);
     return i;
   }
 

@@ -129,6 +129,28 @@ describe('Session frames', () => {
     expect(sr.messages.map((m) => m[0])).toEqual(Array.from({ length: 100 }, (_, i) => i & 0x7f));
   });
 
+  it('keeps big scratch buffers across large messages and releases them at the first small flush or read', async () => {
+    const { client, server, sr, cr } = pair({ clientKey: KEY128, serverKey: KEY128 });
+    await until(() => sr.established && cr.established);
+    // White-box: the sizes of the scratch buffers (src/wire/limits.ts KEEP_BUFFER_BYTES, 256 KiB).
+    const sizes = (s: object) => {
+      const f = s as unknown as Record<'data' | 'plain' | 'out' | 'rxPlain', Uint8Array>;
+      return { data: f.data.length, plain: f.plain.length, out: f.out.length, rx: f.rxPlain.length };
+    };
+    const big = new Uint8Array(400_000).fill(7);
+    client.queueMessage(big, 0, big.length);
+    await until(() => sr.messages.length === 1);
+    const kept = sizes(client);
+    expect(Math.min(kept.data, kept.plain, kept.out)).toBeGreaterThan(256 * 1024);
+    client.queueMessage(big, 0, big.length); // no regrowth for the second one
+    await until(() => sr.messages.length === 2);
+    expect(sizes(client)).toEqual(kept);
+    client.queueMessage(bytes(1), 0, 1);
+    await until(() => sr.messages.length === 3);
+    expect(sizes(client)).toMatchObject({ data: 4096, plain: 4096, out: 4096 });
+    expect(sizes(server).rx).toBe(4096); // the small read released the server's receive buffer
+  });
+
   it('chunks a message larger than a frame and reassembles it exactly', async () => {
     const { client, sr, cr, cs } = pair({ clientKey: KEY128, serverKey: KEY128, client: { maxFrameBytes: 1024 }, server: { maxFrameBytes: 1024 } });
     await until(() => sr.established && cr.established);
