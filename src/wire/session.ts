@@ -419,11 +419,14 @@ export class Session {
     // them once, not by doubling again for each one) and released by the first small flush: a
     // keepalive at the latest, so an idle connection holds none for long.
     const releaseBig = wireBytes <= KEEP_BUFFER_BYTES;
+    // The wire bytes of a big flush go into a buffer of their own that the stream takes over,
+    // instead of a kept scratch buffer the stream would have to copy.
+    const owned = !releaseBig && this.stream.writeOwned !== undefined && !(this.tx !== null && isAsyncAead(this.tx));
     // Plain frames are built straight into `out`; sealed ones into `plain`, then sealed into `out`.
-    this.out = grow(this.out, 0, wireBytes);
+    const out = owned ? new Uint8Array(wireBytes) : (this.out = grow(this.out, 0, wireBytes));
     if (sealed) this.plain = grow(this.plain, 0, plainBytes);
     if (this.jobs.length < frameCount * AEAD_JOB_STRIDE) this.jobs = new Int32Array(frameCount * AEAD_JOB_STRIDE * 2);
-    const target = sealed ? this.plain : this.out;
+    const target = sealed ? this.plain : out;
     const jobs = this.jobs;
     let outAt = 0;
     let plainAt = 0;
@@ -433,7 +436,7 @@ export class Session {
       target[at] = type;
       if (src !== null && len > 0) target.set(src.subarray(srcOff, srcOff + len), at + 1);
       const body = 1 + len;
-      writeU32LE(this.out, outAt, body + tag);
+      writeU32LE(out, outAt, body + tag);
       const j = n * AEAD_JOB_STRIDE;
       jobs[j] = at;
       jobs[j + 1] = body;
@@ -457,13 +460,13 @@ export class Session {
       return;
     }
     if (tx !== null) {
-      const done = tx.sealBatch(this.plain, this.out, jobs, n);
+      const done = tx.sealBatch(this.plain, out, jobs, n);
       if (done < n) {
         this.fail(errorReason(-jobs[done * AEAD_JOB_STRIDE + 3]! || ErrorCode.CounterExhausted), CloseCode.ProtocolError, false);
         return;
       }
     }
-    this.writeOut(this.out, outAt);
+    this.writeOut(out, outAt, owned);
     if (!releaseBig) return;
     if (this.out.length > KEEP_BUFFER_BYTES) this.out = new Uint8Array(INITIAL_BUFFER_BYTES);
     if (this.plain.length > KEEP_BUFFER_BYTES) this.plain = new Uint8Array(INITIAL_BUFFER_BYTES);
@@ -501,16 +504,17 @@ export class Session {
       );
   }
 
-  private writeOut(buf: Uint8Array, length: number): void {
-    if (!this.stream.open) return;
-    if (this.stream.kind === 'websocket') {
-      for (let off = 0; off < length; off += WS_WRITE_PIECE_BYTES) {
-        this.stream.write(buf.subarray(off, Math.min(length, off + WS_WRITE_PIECE_BYTES)));
-      }
-    } else {
-      this.stream.write(buf.subarray(0, length));
+  /** Write `buf[0, length)`; `owned`: the stream may keep `buf` (nobody writes to it again). */
+  private writeOut(buf: Uint8Array, length: number, owned = false): void {
+    const stream = this.stream;
+    if (!stream.open) return;
+    const piece = stream.kind === 'websocket' ? WS_WRITE_PIECE_BYTES : length;
+    for (let off = 0; off < length; off += piece) {
+      const part = buf.subarray(off, Math.min(length, off + piece));
+      if (owned) stream.writeOwned!(part);
+      else stream.write(part);
     }
-    this.stream.flush();
+    stream.flush();
   }
 
   private scheduleFlush(): void {
