@@ -3,6 +3,8 @@
  * reading from it (backpressure), copied in arrival order until the queue has room for them.
  */
 
+import { grownSize } from '../core/carry-buffer.js';
+
 /** A FIFO of raw messages in one growing buffer. */
 export class HeldMessages {
   private bytes = new Uint8Array(0);
@@ -29,8 +31,8 @@ export class HeldMessages {
       // Compact what is still held to the front, then grow (doubling) if it still does not fit.
       const start = this.head < this.spans.length ? this.spans[this.head]! : this.fill;
       const live = this.fill - start;
-      const size = Math.max(this.bytes.length, live + length, 1024);
-      const grown = size > this.bytes.length ? new Uint8Array(Math.max(size, this.bytes.length * 2)) : this.bytes;
+      const need = live + length;
+      const grown = need > this.bytes.length ? new Uint8Array(grownSize(this.bytes.length, need, Infinity)) : this.bytes;
       grown.set(this.bytes.subarray(start, this.fill), 0); // set() copies overlapping ranges correctly
       const spans: number[] = [];
       for (let i = this.head; i < this.spans.length; i += 2) spans.push(this.spans[i]! - start, this.spans[i + 1]!);
