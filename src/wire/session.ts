@@ -259,7 +259,13 @@ export class Session {
       this.lingerTimer = null;
       if (this.closed) return;
       const reason = info.error ? `connection lost: ${info.error.message}` : 'connection lost';
-      this.finish(reason, true, CloseCode.Normal);
+      const lost = (): void => {
+        if (!this.closed) this.finish(reason, true, CloseCode.Normal);
+      };
+      // Frames that arrived before the end may still be opening (WebCrypto): report the end after
+      // them, so their messages and errors (a wrong key's "authentication failed") come first.
+      if (this.rxChain !== null) this.rxChain = this.rxChain.then(lost);
+      else lost();
     };
     if (role === 'client') {
       this.helloBody = this.handshakeBody(FrameType.Hello);

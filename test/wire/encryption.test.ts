@@ -137,9 +137,9 @@ describe.each(PLATFORMS)('keys on the %s client', (_n, platform) => {
     const { sr, cr } = pair({ clientKey: KEY256, serverKey: KEY128, clientPlatform: platform });
     await until(() => sr.errors.length > 0 && cr.closes.length > 0);
     expect(sr.errors).toEqual(['authentication failed']);
-    // A WebCrypto client may see the link dropped before its own check of FINISHED fails.
-    if (cr.errors.length > 0) expect(cr.errors).toEqual(['authentication failed']);
-    else expect(cr.closes[0]!.reason).toBe('connection lost');
+    // Also on WebCrypto, where the link drops while the client is still opening FINISHED: the
+    // end is reported after the frames that came before it.
+    expect(cr.errors).toEqual(['authentication failed']);
     expect(sr.established || cr.established).toBe(false);
   });
 });
