@@ -231,3 +231,66 @@ export function checkRingBatch(meta: Float64Array, count: number, payloads: Uint
     checkSpan(`event ${i} payload`, payloads, meta[m + 3]!, meta[m + 4]!);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Public API arguments shared by every style
+
+/**
+ * Throws a TypeError naming the first key of `options` that is not in `known`, e.g.
+ * `UdpPipe: unknown option 'tokn' (known: mode, token, …)`. A misspelt option would otherwise
+ * be ignored and its default used without a word (issue 16).
+ * @param who what is being constructed or called, e.g. `'PeoteServer'` or `'Relay.listen'`
+ * @param options the options object as given (undefined and null pass)
+ * @param known every accepted key
+ * @throws TypeError when `options` is not an object, or has a key outside `known`
+ */
+export function rejectUnknownOptions(who: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined || options === null) return;
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${who}: options must be an object, got ${describeType(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new TypeError(`${who}: unknown option '${key}' (known: ${known.join(', ')})`);
+  }
+}
+
+/** `a string`, `an array`, `null`, `a number`...: for "got ..." in misuse messages. */
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return `a ${value.constructor.name}`;
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value);
+    return proto === Object.prototype || proto === null ? 'an object' : `an instance of ${proto.constructor?.name ?? 'an unknown class'}`;
+  }
+  return `a ${typeof value}`;
+}
+
+/**
+ * Throws unless `port` is an integer in `min..65535`: TypeError when it is not a number (naming
+ * what it is, e.g. `port must be a number, got a string ('4096')`), RangeError when it is out of
+ * range or fractional.
+ */
+export function checkPortArgument(name: string, port: unknown, min = 1): asserts port is number {
+  if (typeof port !== 'number') {
+    const shown = typeof port === 'string' ? ` ('${port.length > 20 ? `${port.slice(0, 20)}…` : port}')` : '';
+    throw new TypeError(`${name} must be a number, got ${describeType(port)}${shown}`);
+  }
+  if (!Number.isInteger(port) || port < min || port > 65535) throw new RangeError(`${name} must be an integer in ${min}..65535, got ${port}`);
+}
+
+/** Throws a TypeError unless `host` is a non-empty string. */
+export function checkHostArgument(name: string, host: unknown): asserts host is string {
+  if (typeof host !== 'string' || host.length === 0) {
+    throw new TypeError(`${name} must be a non-empty string, got ${typeof host === 'string' ? "''" : describeType(host)}`);
+  }
+}
+
+/** Throws a TypeError unless `value` is a Uint8Array (a Buffer is one), naming the argument and what it got. */
+export function checkPayload(name: string, value: unknown): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    const hint = typeof value === 'string' ? ' (encode text first, e.g. new TextEncoder().encode(text))' : '';
+    throw new TypeError(`${name} must be a Uint8Array, got ${describeType(value)}${hint}`);
+  }
+}

@@ -72,8 +72,11 @@ export interface OwnJointListener {
   userDisconnect(userNr: number, reason: number): void;
   /** A piece of data from `userNr`, borrowed for the duration of the call. */
   data(userNr: number, bytes: Uint8Array, offset: number, length: number): void;
-  /** The connection is gone (ClientReason.Close, or Malicious after a protocol error). */
-  closed(reason: number): void;
+  /**
+   * The connection is gone (ClientReason.Close, or Malicious after a protocol error). `cause`
+   * says why when it is known: the socket error, or the protocol error found.
+   */
+  closed(reason: number, cause?: Error): void;
 }
 
 /** Receives what happens to a joint this connection has entered. */
@@ -82,12 +85,29 @@ export interface InJointListener {
   data(bytes: Uint8Array, offset: number, length: number): void;
   /** inDisconnect: the owner deleted the joint (wire reason 0) or its connection closed (1). */
   gone(reason: number): void;
-  /** The connection is gone (ClientReason.Close, or Malicious after a protocol error). */
-  closed(reason: number): void;
+  /** The connection is gone (ClientReason.Close, or Malicious after a protocol error), with its `cause` when known. */
+  closed(reason: number, cause?: Error): void;
 }
 
-/** Called with the reply to a create or an enter: `reason` null and the number, or a Reason. */
-export type ReplyCallback = (reason: number | null, nr: number) => void;
+/**
+ * Called with the reply to a create or an enter: `reason` null and the number, or a Reason.
+ * When the connection failed, `cause` carries why (e.g. `connect to 127.0.0.1:7680 failed:
+ * connect ECONNREFUSED 127.0.0.1:7680`), so "could not reach the relay" is not read as "left".
+ */
+export type ReplyCallback = (reason: number | null, nr: number, cause?: Error) => void;
+
+/**
+ * The Error for a connection to `host:port` that could not be opened, keeping the socket
+ * error's `code` (ECONNREFUSED, ENOTFOUND, ...) and the original as `cause`.
+ */
+export function connectError(host: string, port: number, err: unknown): Error {
+  const detail = err instanceof Error ? err.message : String(err);
+  const message = detail.startsWith('connect to ') ? detail : `connect to ${host}:${port} failed: ${detail}`;
+  const error = new Error(message, { cause: err }) as Error & { code?: string };
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') error.code = code;
+  return error;
+}
 
 const enum State {
   Connecting,
@@ -178,7 +198,7 @@ export class JointClientConnection {
     this.parser = jointClientPlatform.jointParser({ direction: JointDirection.ToClient });
     connect(host, port).then(
       (stream) => this.opened(stream),
-      () => this.fail(ClientReason.Disconnect),
+      (err: unknown) => this.fail(ClientReason.Disconnect, connectError(host, port, err)),
     );
   }
 
@@ -283,7 +303,7 @@ export class JointClientConnection {
 
   /** Close now (tests, process shutdown): every joint hears `closed(Close)`. */
   destroy(): void {
-    this.fail(ClientReason.Close);
+    this.fail(ClientReason.Close, new Error(`connection to ${this.host}:${this.port} closed by this process`));
   }
 
   // ---- requests -------------------------------------------------------------------------------
@@ -362,7 +382,7 @@ export class JointClientConnection {
     if (this.state !== State.Open || !stream) return;
     if (this.outLength > 0) {
       if (stream.bufferedBytes + this.outLength > CLIENT_MAX_OUTBOUND_BYTES) {
-        this.fail(ClientReason.Close);
+        this.fail(ClientReason.Close, new Error(`unsent bytes to ${this.host}:${this.port} passed CLIENT_MAX_OUTBOUND_BYTES (${CLIENT_MAX_OUTBOUND_BYTES})`));
         return;
       }
       const step = stream.kind === 'websocket' ? CLIENT_MAX_WEBSOCKET_MESSAGE_BYTES : this.outLength;
@@ -407,7 +427,8 @@ export class JointClientConnection {
     this.stream = stream;
     this.state = State.Open;
     stream.onData = (data) => this.receive(data);
-    stream.onClose = () => this.fail(ClientReason.Close);
+    stream.onClose = (info) =>
+      this.fail(ClientReason.Close, new Error(`connection to ${this.host}:${this.port} ${info.error ? `failed: ${info.error.message}` : 'closed by the relay'}`));
     if (this.joints === 0) {
       this.close();
       return;
@@ -416,7 +437,7 @@ export class JointClientConnection {
   }
 
   /** Connection failed, closed by the peer, or broke the protocol: tell every joint, once. */
-  private fail(reason: number): void {
+  private fail(reason: number, cause?: Error): void {
     if (this.state === State.Closed) return;
     if (connections.get(this.key) === this) connections.delete(this.key);
     this.state = State.Closed;
@@ -434,9 +455,9 @@ export class JointClientConnection {
     this.pending.clear();
     this.own.clear();
     this.entered.clear();
-    for (const p of pending) p.done(reason, -1);
-    for (const l of own) l.closed(reason);
-    for (const l of entered) l.closed(reason);
+    for (const p of pending) p.done(reason, -1, cause);
+    for (const l of own) l.closed(reason, cause);
+    for (const l of entered) l.closed(reason, cause);
   }
 
   private receive(data: Uint8Array): void {
@@ -534,8 +555,8 @@ export class JointClientConnection {
     this.enteredIds.delete(idKey);
   }
 
-  private protocolError(_detail: string): void {
-    this.fail(ClientReason.Malicious);
+  private protocolError(detail: string): void {
+    this.fail(ClientReason.Malicious, new Error(`protocol error from the relay at ${this.host}:${this.port}: ${detail}`));
   }
 }
 

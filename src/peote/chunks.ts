@@ -5,6 +5,7 @@
  */
 import { chunkPrefixBytesFor, encodeChunkPrefix, varintLength, varintMax } from '../codec/varint.js';
 import { ErrorCode, errorReason } from '../core/errors.js';
+import { checkPayload } from '../core/validate.js';
 import { CHUNK_UNIT_STRIDE, UnitFlag, type ChunkAssembler } from '../core/types.js';
 import { jointClientPlatform } from '../joint/client-platform.js';
 import { MAX_CHUNK_SIZE } from './limits.js';
@@ -36,9 +37,11 @@ export function checkMaxChunkSize(value: number | undefined): number {
 
 /**
  * Prefix + payload of one chunk, in one new buffer.
- * @throws RangeError for an empty chunk or one over `maxChunkSize` (joint.md §10.2)
+ * @throws TypeError when `payload` is not a Uint8Array; RangeError for an empty chunk or one
+ *   over `maxChunkSize` (joint.md §10.2)
  */
 export function encodeChunk(payload: Uint8Array, maxChunkSize: number): Uint8Array {
+  checkPayload('chunk', payload);
   if (payload.length < 1 || payload.length > maxChunkSize) {
     throw new RangeError(`a chunk must be 1..${maxChunkSize} bytes (maxChunkSize), got ${payload.length}`);
   }

@@ -5,7 +5,8 @@ import { JointClientConnection, type InJointListener } from '../joint/client-con
 import { localJointKey } from '../joint/client-local.js';
 import { ChunkReceiver, checkMaxChunkSize, encodeChunk, pickMode, type PeoteMode } from './chunks.js';
 import type { LocalSession, LocalUserEnd } from './local-session.js';
-import { localServers } from './peote-server.js';
+import { localServers, pendingCreate } from './peote-server.js';
+import { checkHostArgument, checkPayload, checkPortArgument, rejectUnknownOptions } from '../core/validate.js';
 import { encodeJointId } from './joint-id.js';
 import { Reason } from './reason.js';
 import { checkRemoteId, dispatchCall, type RemoteInterface, type RemoteObject, type RemoteProxy, type RemoteSchema } from './remote.js';
@@ -16,14 +17,16 @@ export interface PeoteClientOptions {
   onEnter?: (client: PeoteClient) => void;
   /**
    * Something failed: enter was refused (ID, FULL, MAX, MALICIOUS; DISCONNECT when the relay
-   * cannot be reached), or the server sent malformed chunks or RPC calls (MALICIOUS).
+   * cannot be reached), or the server sent malformed chunks or RPC calls (MALICIOUS). `cause`
+   * says why when the connection failed (e.g. `connect to 127.0.0.1:7680 failed: connect
+   * ECONNREFUSED …`); `Reason.describe(reason, cause)` gives both.
    */
-  onError?: (client: PeoteClient, reason: Reason) => void;
+  onError?: (client: PeoteClient, reason: Reason, cause?: Error) => void;
   /**
    * The client is out of the joint: the server deleted it (DISCONNECT), the server's connection
-   * closed (CLOSE), or ours did (CLOSE). Not called after our own leave().
+   * closed (CLOSE), or ours did (CLOSE, with its `cause` when known). Not called after our own leave().
    */
-  onDisconnect?: (client: PeoteClient, reason: Reason) => void;
+  onDisconnect?: (client: PeoteClient, reason: Reason, cause?: Error) => void;
   /** Raw mode: data from the server, in pieces as they arrive (joint.md §8). The bytes are yours. */
   onData?: (client: PeoteClient, bytes: Uint8Array) => void;
   /** Chunk mode: one whole chunk from the server (joint.md §10). The bytes are yours. */
@@ -39,6 +42,9 @@ const enum State {
   Entering,
   Entered,
 }
+
+/** The option names a PeoteClient accepts; any other is a TypeError (a typo is not ignored). */
+const CLIENT_OPTIONS = ['onEnter', 'onError', 'onDisconnect', 'onData', 'onDataChunk', 'onRemote', 'maxChunkSize'] as const;
 
 
 /**
@@ -77,10 +83,12 @@ export class PeoteClient implements LocalUserEnd {
   private readonly remotes = new Map<number, RemoteObject>();
 
   /**
-   * @throws TypeError when both onData and onDataChunk are given
+   * @throws TypeError when both onData and onDataChunk are given, or for an unknown option
    * @throws RangeError for maxChunkSize out of range
    */
   constructor(options: PeoteClientOptions = {}) {
+    rejectUnknownOptions('PeoteClient', options, CLIENT_OPTIONS);
+    options ??= {};
     this.options = options;
     this.mode = pickMode(options, 'PeoteClient');
     this.maxChunkSize = checkMaxChunkSize(options.maxChunkSize);
@@ -97,11 +105,17 @@ export class PeoteClient implements LocalUserEnd {
   }
 
   /**
-   * Enter joint `jointId` at `host:port`. Result: onEnter, or onError(client, reason).
-   * @throws Error when this client is already in a joint; RangeError for an id over 255 UTF-8 bytes
+   * Enter joint `jointId` at `host:port`. Result: onEnter, or onError(client, reason, cause).
+   * When a server of this process is creating a joint of that id on that port, the enter waits
+   * for its reply first (and then enters locally or through the relay).
+   * @throws Error when this client is already in a joint; TypeError for a host that is not a
+   *   non-empty string, a port or id of the wrong type; RangeError for a port outside 1..65535
+   *   or an id over 255 UTF-8 bytes
    */
   enter(host: string, port: number, jointId: string): void {
     if (this.state !== State.Idle) throw new Error('PeoteClient.enter: this client is already in a joint; leave() first');
+    checkHostArgument('host', host);
+    checkPortArgument('port', port);
     const id = encodeJointId(jointId);
     this.host = host;
     this.port = port;
@@ -109,6 +123,19 @@ export class PeoteClient implements LocalUserEnd {
     const generation = ++this.generation;
     this.receiver = this.mode === 'raw' ? null : new ChunkReceiver(this.maxChunkSize, 1);
     this.remotes.clear();
+    const creator = pendingCreate(port, jointId);
+    if (creator) {
+      this.state = State.Entering;
+      creator.afterCreate(() => {
+        if (generation === this.generation) this.route(host, port, jointId, id, generation);
+      });
+      return;
+    }
+    this.route(host, port, jointId, id, generation);
+  }
+
+  /** Enter locally when a server of this process owns the joint, else through the relay. */
+  private route(host: string, port: number, jointId: string, id: Uint8Array, generation: number): void {
     const owner = localServers.get(localJointKey(host, port, jointId));
     if (owner) {
       // joint.md §13: a server of this process owns the key: connect locally.
@@ -128,14 +155,14 @@ export class PeoteClient implements LocalUserEnd {
     const connection = JointClientConnection.forEnter(host, port, id);
     this.connection = connection;
     this.state = State.Entering;
-    connection.enter(id, this.listener(generation), (reason, jIn) => {
+    connection.enter(id, this.listener(generation), (reason, jIn, cause) => {
       if (generation !== this.generation) {
         if (reason === null) connection.leave(jIn); // leave() came before the reply
         return;
       }
       if (reason !== null) {
         this.reset();
-        this.options.onError?.(this, reason as Reason);
+        this.options.onError?.(this, reason as Reason, cause);
         return;
       }
       this.jointNr = jIn;
@@ -155,8 +182,10 @@ export class PeoteClient implements LocalUserEnd {
   /**
    * Send raw bytes to the server (frames of at most 32765 data bytes on a relay).
    * @returns false outside a joint (nothing sent)
+   * @throws TypeError when `bytes` is not a Uint8Array
    */
   send(bytes: Uint8Array): boolean {
+    checkPayload('bytes', bytes);
     if (this.state !== State.Entered || bytes.length === 0) return false;
     if (this.session) return this.session.toOwner(bytes) >= 0;
     this.connection!.sendToOwner(this.jointNr, bytes);
@@ -165,7 +194,7 @@ export class PeoteClient implements LocalUserEnd {
 
   /**
    * Send one chunk to the server: prefix and payload (joint.md §10).
-   * @throws RangeError for an empty chunk or one over maxChunkSize
+   * @throws TypeError when `chunk` is not a Uint8Array; RangeError for an empty chunk or one over maxChunkSize
    */
   sendChunk(chunk: Uint8Array): boolean {
     return this.send(encodeChunk(chunk, this.maxChunkSize));
@@ -188,16 +217,16 @@ export class PeoteClient implements LocalUserEnd {
   }
 
   private listener(generation: number): InJointListener {
-    const gone = (reason: number) => {
+    const gone = (reason: number, cause?: Error) => {
       if (generation !== this.generation) return;
       this.reset();
-      this.options.onDisconnect?.(this, reason as Reason);
+      this.options.onDisconnect?.(this, reason as Reason, cause);
     };
     return {
       data: (bytes, offset, length) => {
         if (generation === this.generation) this.receive(bytes, offset, length);
       },
-      gone,
+      gone: (reason) => gone(reason),
       closed: gone,
     };
   }
@@ -217,6 +246,13 @@ export class PeoteClient implements LocalUserEnd {
     this.remotes.clear();
     this.jointNr = -1;
     this.state = State.Idle;
+  }
+
+  /** A short summary for `console.log` / `util.inspect`: no internals. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const where = this.state === State.Idle ? 'not in a joint' : `joint '${this.jointId}' at ${this.host}:${this.port}${this.local ? ' (local)' : ''}`;
+    const state = this.state === State.Idle ? 'idle' : this.state === State.Entering ? 'entering' : `entered, jointNr ${this.jointNr}`;
+    return `PeoteClient { ${this.mode} mode, ${where}, ${state} }`;
   }
 
   private receive(bytes: Uint8Array, offset: number, length: number): void {

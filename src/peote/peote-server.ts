@@ -11,6 +11,7 @@ import { encodeJointId } from './joint-id.js';
 import { DEFAULT_NET_LAG_MS, DEFAULT_NET_SPEED_BYTES_PER_SEC } from './limits.js';
 import { LocalSession, type LocalOwnerEnd, type LocalUserEnd } from './local-session.js';
 import { Reason } from './reason.js';
+import { checkHostArgument, checkPayload, checkPortArgument, rejectUnknownOptions } from '../core/validate.js';
 import { checkRemoteId, dispatchCall, type RemoteInterface, type RemoteObject, type RemoteProxy, type RemoteSchema } from './remote.js';
 
 /** Options of a PeoteServer. Give `onData` (raw) or `onDataChunk` (chunks) or neither (RPC). */
@@ -20,9 +21,11 @@ export interface PeoteServerOptions {
   /**
    * Something failed. `userNr` is -1 for the joint itself: create failed (ID, MAX, MALICIOUS,
    * DISCONNECT when the relay cannot be reached) or the connection was lost (CLOSE). With a
-   * userNr: that user sent malformed chunks or RPC calls (MALICIOUS).
+   * userNr: that user sent malformed chunks or RPC calls (MALICIOUS). `cause` says why when
+   * the connection failed (e.g. `connect to 127.0.0.1:7680 failed: connect ECONNREFUSED …`);
+   * `Reason.describe(reason, cause)` gives both.
    */
-  onError?: (server: PeoteServer, userNr: number, reason: Reason) => void;
+  onError?: (server: PeoteServer, userNr: number, reason: Reason, cause?: Error) => void;
   /** A user entered; it gets `userNr` (0..255 through the relay, >= 256 local). */
   onUserConnect?: (server: PeoteServer, userNr: number) => void;
   /** A user left (DISCONNECT), its connection closed (CLOSE), or ours did (CLOSE). */
@@ -45,6 +48,29 @@ export interface PeoteServerOptions {
 
 /** Every server of the process by `host:port:jointId`, for local routing (joint.md §13). */
 export const localServers = new LocalJointTable<PeoteServer>();
+
+/** The option names a PeoteServer accepts; any other is a TypeError (a typo is not ignored). */
+const SERVER_OPTIONS = [
+  'onCreate', 'onError', 'onUserConnect', 'onUserDisconnect', 'onData', 'onDataChunk', 'onRemote',
+  'maxChunkSize', 'offline', 'netLag', 'netSpeed',
+] as const;
+
+/**
+ * Servers of this process whose create() awaits the relay's reply. An enter issued meanwhile
+ * for the same port and joint id (any host name: it may be an alias of the same relay) waits
+ * for that reply, so "create, then enter" in one program works (issue 16 item 1) instead of
+ * racing the create to the relay and getting ID.
+ */
+const creating = new Set<PeoteServer>();
+
+/**
+ * @internal The server of this process whose create of `jointId` on port `port` is awaiting
+ * its reply, if any.
+ */
+export function pendingCreate(port: number, jointId: string): PeoteServer | undefined {
+  for (const server of creating) if (server.port === port && server.jointId === jointId) return server;
+  return undefined;
+}
 
 const enum State {
   Idle,
@@ -97,12 +123,16 @@ export class PeoteServer implements LocalOwnerEnd {
   private readonly localNumbers = new LowestFree(MAX_LOCAL_USERS);
   private receiver: ChunkReceiver | null = null;
   private readonly remotes = new Map<number, Map<number, RemoteObject>>();
+  /** Run once the pending create is answered (or abandoned): enters waiting for it. */
+  private createWaiters: (() => void)[] = [];
 
   /**
-   * @throws TypeError when both onData and onDataChunk are given
+   * @throws TypeError when both onData and onDataChunk are given, or for an unknown option
    * @throws RangeError for maxChunkSize, netLag or netSpeed out of range
    */
   constructor(options: PeoteServerOptions = {}) {
+    rejectUnknownOptions('PeoteServer', options, SERVER_OPTIONS);
+    options ??= {};
     this.options = options;
     this.mode = pickMode(options, 'PeoteServer');
     this.maxChunkSize = checkMaxChunkSize(options.maxChunkSize);
@@ -125,11 +155,15 @@ export class PeoteServer implements LocalOwnerEnd {
 
   /**
    * Create joint `jointId` on the relay at `host:port` (or offline). Result: onCreate, or
-   * onError(server, -1, reason).
-   * @throws Error when this server already has a joint; RangeError for an id over 255 UTF-8 bytes
+   * onError(server, -1, reason, cause). Enters of this process issued before the reply wait for it.
+   * @throws Error when this server already has a joint; TypeError for a host that is not a
+   *   non-empty string, a port or id of the wrong type; RangeError for a port outside 1..65535
+   *   or an id over 255 UTF-8 bytes
    */
   create(host: string, port: number, jointId: string): void {
     if (this.state !== State.Idle) throw new Error('PeoteServer.create: this server already has a joint; delete() it first');
+    checkHostArgument('host', host);
+    checkPortArgument('port', port);
     const id = encodeJointId(jointId);
     this.host = host;
     this.port = port;
@@ -162,20 +196,36 @@ export class PeoteServer implements LocalOwnerEnd {
     }
     const connection = JointClientConnection.get(host, port);
     this.connection = connection;
-    connection.create(id, this.listener(generation), (reason, jOwn) => {
+    creating.add(this);
+    connection.create(id, this.listener(generation), (reason, jOwn, cause) => {
       if (generation !== this.generation) {
         // delete() came before the reply: drop the joint we no longer want.
         if (reason === null) connection.delete(jOwn);
         return;
       }
       if (reason !== null) {
-        this.failCreate(generation, reason as Reason);
+        this.failCreate(generation, reason as Reason, false, cause);
         return;
       }
       this.jointNr = jOwn;
       this.state = State.Created;
+      creating.delete(this);
       this.options.onCreate?.(this);
+      this.releaseCreateWaiters();
     });
+  }
+
+  /** @internal Run `then` once the pending create is answered or abandoned (at once if none is pending). */
+  afterCreate(then: () => void): void {
+    if (creating.has(this)) this.createWaiters.push(then);
+    else queueMicrotask(then);
+  }
+
+  private releaseCreateWaiters(): void {
+    creating.delete(this);
+    const waiters = this.createWaiters;
+    this.createWaiters = [];
+    for (const then of waiters) then();
   }
 
   /**
@@ -190,8 +240,10 @@ export class PeoteServer implements LocalOwnerEnd {
   /**
    * Send raw bytes to one user (frames of at most 32765 data bytes on a relay).
    * @returns false when there is no such user or no joint (nothing sent)
+   * @throws TypeError when `bytes` is not a Uint8Array
    */
   send(userNr: number, bytes: Uint8Array): boolean {
+    checkPayload('bytes', bytes);
     if (this.state !== State.Created || bytes.length === 0) return false;
     if (userNr >= LOCAL_USER_NR_BASE) {
       const session = this.localUsers.get(userNr);
@@ -204,7 +256,7 @@ export class PeoteServer implements LocalOwnerEnd {
 
   /**
    * Send one chunk to a user: prefix and payload (joint.md §10).
-   * @throws RangeError for an empty chunk or one over maxChunkSize
+   * @throws TypeError when `chunk` is not a Uint8Array; RangeError for an empty chunk or one over maxChunkSize
    */
   sendChunk(userNr: number, chunk: Uint8Array): boolean {
     return this.send(userNr, encodeChunk(chunk, this.maxChunkSize));
@@ -213,8 +265,10 @@ export class PeoteServer implements LocalOwnerEnd {
   /**
    * Send raw bytes to every user, or every user but `excludeUserNr` (joint.md §5). Works offline
    * and toward local users too (the original's offline broadcast crashes; joint.md §13).
+   * @throws TypeError when `bytes` is not a Uint8Array
    */
   broadcast(bytes: Uint8Array, excludeUserNr = -1): void {
+    checkPayload('bytes', bytes);
     if (this.state !== State.Created || bytes.length === 0) return;
     if (this.connection && this.remoteUsers.size > 0 && !(this.remoteUsers.size === 1 && this.remoteUsers.has(excludeUserNr))) {
       const exclude = excludeUserNr >= 0 && excludeUserNr < MAX_USERS_PER_JOINT ? excludeUserNr : -1;
@@ -227,7 +281,7 @@ export class PeoteServer implements LocalOwnerEnd {
 
   /**
    * Broadcast one chunk (joint.md §10).
-   * @throws RangeError for an empty chunk or one over maxChunkSize
+   * @throws TypeError when `chunk` is not a Uint8Array; RangeError for an empty chunk or one over maxChunkSize
    */
   broadcastChunk(chunk: Uint8Array, excludeUserNr = -1): void {
     this.broadcast(encodeChunk(chunk, this.maxChunkSize), excludeUserNr);
@@ -271,24 +325,24 @@ export class PeoteServer implements LocalOwnerEnd {
       data: (userNr, bytes, offset, length) => {
         if (generation === this.generation && this.remoteUsers.has(userNr)) this.receive(userNr, bytes, offset, length);
       },
-      closed: (reason) => {
+      closed: (reason, cause) => {
         if (generation !== this.generation) return;
         const users = [...this.remoteUsers];
         this.connection = null;
         this.teardown(Reason.CLOSE);
         for (const userNr of users) this.options.onUserDisconnect?.(this, userNr, Reason.CLOSE);
-        this.options.onError?.(this, -1, reason as Reason);
+        this.options.onError?.(this, -1, reason as Reason, cause);
       },
     };
   }
 
   /** Create failed: report it now (a relay reply) or in a microtask (`later`, inside create()). */
-  private failCreate(generation: number, reason: Reason, later = false): void {
+  private failCreate(generation: number, reason: Reason, later = false, cause?: Error): void {
     if (generation !== this.generation) return;
     this.connection = null;
     this.teardown(reason);
-    if (later) queueMicrotask(() => this.options.onError?.(this, -1, reason));
-    else this.options.onError?.(this, -1, reason);
+    if (later) queueMicrotask(() => this.options.onError?.(this, -1, reason, cause));
+    else this.options.onError?.(this, -1, reason, cause);
   }
 
   /** End the joint: tell local users (after the lag), free everything. */
@@ -309,6 +363,15 @@ export class PeoteServer implements LocalOwnerEnd {
     this.key = '';
     this.jointNr = -1;
     this.state = State.Idle;
+    // Waiting enters go on now: the joint is gone, so they reach the relay (ID) or another owner.
+    this.releaseCreateWaiters();
+  }
+
+  /** A short summary for `console.log` / `util.inspect`: no internals. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const where = this.state === State.Idle ? 'no joint' : `joint '${this.jointId}' at ${this.host}:${this.port}${this.offline ? ' (offline)' : ''}`;
+    const state = this.state === State.Idle ? 'idle' : this.state === State.Creating ? 'creating' : `created, jointNr ${this.jointNr}, ${this.users.length} users`;
+    return `PeoteServer { ${this.mode} mode, ${where}, ${state} }`;
   }
 
   // ---- data in ------------------------------------------------------------------------------------

@@ -5,7 +5,10 @@
 import { createErrorReason, enterErrorReason } from '../joint/client-connection.js';
 
 export const Reason = {
-  /** The peer explicitly left (cmd 2) or deleted the joint (cmd 3); also "TCP connect failed". */
+  /**
+   * The peer explicitly left (cmd 2) or deleted the joint (cmd 3); also "the relay could not be
+   * reached" (as peote-net reports a failed TCP connect), then with a `cause` Error.
+   */
   DISCONNECT: 0,
   /** The peer's socket closed or errored; also our own socket closing. */
   CLOSE: 1,
@@ -25,8 +28,13 @@ export const Reason = {
   toString(reason: number): string {
     return REASON_NAMES.get(reason) ?? `UNKNOWN(${reason})`;
   },
-  /** What the reason means, for people ("the connection was lost", ...). */
-  describe(reason: number): string {
+  /**
+   * What the reason means, for people ("connection closed or lost", ...). Give the `cause` an
+   * onError / onDisconnect callback received to get the reason with its cause, e.g.
+   * `relay unreachable: connect to 127.0.0.1:7680 failed: connect ECONNREFUSED 127.0.0.1:7680`.
+   */
+  describe(reason: number, cause?: Error): string {
+    if (cause) return `${reason === 0 ? 'relay unreachable' : (REASON_TEXT.get(reason) ?? `unknown reason ${reason}`)}: ${cause.message}`;
     return REASON_TEXT.get(reason) ?? `unknown reason ${reason}`;
   },
 } as const;
@@ -45,7 +53,7 @@ const REASON_NAMES = new Map<number, string>([
 ]);
 
 const REASON_TEXT = new Map<number, string>([
-  [0, 'left or deleted explicitly'],
+  [0, 'left or deleted explicitly, or the relay could not be reached'],
   [1, 'connection closed or lost'],
   [2, 'kicked by the owner'],
   [10, 'joint id taken, unknown or already entered'],

@@ -7,6 +7,7 @@ import type { PeoteBytesInput } from './peote-bytes-input.js';
 import type { PeoteBytesOutput } from './peote-bytes-output.js';
 import { PeoteBytesError } from './bytes-error.js';
 import { RPC_MAX_ELEMENTS } from './limits.js';
+import { describeType } from '../core/validate.js';
 
 /** One argument type. */
 export interface RpcType<T> {
@@ -73,12 +74,21 @@ export const RpcTypes = {
     };
   },
 
-  /** `Map<K,V>`: varint(count) then (key, value) pairs in the sender's iteration order. */
-  map<K, V>(key: RpcType<K>, value: RpcType<V>): RpcType<Map<K, V>> {
+  /**
+   * `Map<K,V>`: varint(count) then (key, value) pairs in the sender's iteration order. `null`
+   * (or `undefined`) is sent as count 0 and arrives as an empty Map, as Haxe peote-net sends a
+   * null Map and as `array(T)` sends null.
+   */
+  map<K, V>(key: RpcType<K>, value: RpcType<V>): RpcType<Map<K, V> | null> {
     return {
       name: `map<${key.name},${value.name}>`,
       depth: Math.max(key.depth, value.depth) + 1,
       write(out, map) {
+        if (map === null || map === undefined) {
+          out.writeChunkSize(0);
+          return;
+        }
+        if (!(map instanceof Map)) throw new TypeError(`a map<${key.name},${value.name}> argument must be a Map or null, got ${describeType(map)}`);
         out.writeChunkSize(map.size);
         for (const [k, v] of map) {
           key.write(out, k);
@@ -97,13 +107,13 @@ export const RpcTypes = {
     };
   },
 
-  /** `IntMap<V>`: int32 keys. */
-  intMap<V>(value: RpcType<V>): RpcType<Map<number, V>> {
+  /** `IntMap<V>`: int32 keys; null is sent as count 0 (as `map`). */
+  intMap<V>(value: RpcType<V>): RpcType<Map<number, V> | null> {
     return { ...RpcTypes.map(RpcTypes.int32, value), name: `intMap<${value.name}>` };
   },
 
-  /** `StringMap<V>`: string keys. */
-  stringMap<V>(value: RpcType<V>): RpcType<Map<string, V>> {
+  /** `StringMap<V>`: string keys; null is sent as count 0 (as `map`). */
+  stringMap<V>(value: RpcType<V>): RpcType<Map<string, V> | null> {
     return { ...RpcTypes.map(RpcTypes.string, value), name: `stringMap<${value.name}>` };
   },
 };

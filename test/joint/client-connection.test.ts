@@ -226,7 +226,7 @@ describe('JointClientConnection', () => {
     s.close();
     expect(own.log).toEqual([['closed', 1]]);
     expect(user.log).toEqual([['closed', 1]]);
-    expect(done).toHaveBeenCalledWith(1, -1);
+    expect(done).toHaveBeenCalledWith(1, -1, expect.objectContaining({ message: 'connection to relay:1 closed by the relay' }));
     expect(JointClientConnection.find('relay', 1)).toBeUndefined();
   });
 
@@ -254,7 +254,8 @@ describe('JointClientConnection', () => {
     const done = vi.fn();
     c.create(id('o'), ownListener(), done);
     await settle();
-    expect(done).toHaveBeenCalledWith(0, -1);
+    expect(done).toHaveBeenCalledWith(0, -1, expect.any(Error));
+    expect((done.mock.calls[0]![2] as Error).message).toMatch(/^connect to relay:1 failed: /);
   });
 
   it('opens a further connection to enter a joint this one already is in (§1)', async () => {

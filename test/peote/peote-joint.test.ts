@@ -179,11 +179,35 @@ describe('PeoteServer on a relay', () => {
     expect(hexOf(s.take())).toBe('00 03 00 01 00');
   });
 
-  it('a client entering the id of a local server not up yet gets ID', async () => {
+  it('a client entering the id of a local server not up yet waits for the create, then enters locally (issue 16)', async () => {
     const server = track(new PeoteServer());
     server.create('relay', 1, 'early');
+    const log: string[] = [];
+    const client = track(new PeoteClient({ onEnter: () => log.push('enter'), onError: (_c, r) => log.push(`error ${r}`) }));
+    client.enter('relay', 1, 'early');
+    await settle();
+    expect(log).toEqual([]);
+    const s = stream();
+    s.take();
+    s.feed([0, 3, 1, 0, 0]);
+    await settle();
+    await new Promise((r) => setTimeout(r, 60)); // the local session's lag
+    expect(log).toEqual(['enter']);
+    expect(client.local).toBe(true);
+  });
+
+  it('a client waiting for a local create that is refused goes to the relay and hears its answer', async () => {
+    const server = track(new PeoteServer());
+    server.create('relay', 1, 'refused');
     const errors: number[] = [];
-    track(new PeoteClient({ onError: (_c, r) => errors.push(r) })).enter('relay', 1, 'early');
+    track(new PeoteClient({ onError: (_c, r) => errors.push(r) })).enter('relay', 1, 'refused');
+    await settle();
+    const s = stream();
+    s.take();
+    s.feed([0, 3, 1, 1, 2]); // create err 2: id taken
+    await settle();
+    expect(hexOf(s.take())).toMatch(/^00 01 01 07 /); // the enter, sent only now
+    s.feed([0, 3, 1, 1, 1]); // enter err 1: no such joint
     await settle();
     expect(errors).toEqual([Reason.ID]);
   });

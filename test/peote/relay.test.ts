@@ -203,7 +203,7 @@ describe('through the relay', () => {
           const chat = c.proxy(Chat, id);
           chat.say('héllo', true);
           chat.numbers(255, 65535, -2, 0x7fffffff, 1.5, 1.2345678901234);
-          c.setRemote(Back.implement({ ack: (m) => calls.push(['ack', [...m]]) }), 5);
+          c.setRemote(Back.implement({ ack: (m) => calls.push(['ack', [...m!]]) }), 5);
         },
       }),
     );
