@@ -70,10 +70,16 @@ export class TableCodec {
    * Encode a table.
    * @returns the MessagePack bytes, borrowed: valid until the next `encode` on this codec
    * @throws TypeError when `table` holds anything outside the subset (function, symbol, bigint,
-   *   class instance, cycle, `__proto__` key, nesting deeper than maxDepth)
+   *   NaN, class instance, cycle, `__proto__` key, nesting deeper than maxDepth)
    */
   encode(table: Table): Uint8Array {
-    checkValue(table, 0, this.maxDepth, 'table');
+    try {
+      checkValue(table, 0, this.maxDepth, 'table');
+    } catch (err) {
+      // Found only at the depth limit; name the cycle once, by where it starts and where it closes.
+      if (err === CYCLE) throw new TypeError(describeCycle(table, 'table') ?? `table nests deeper than ${this.maxDepth}`);
+      throw err;
+    }
     return this.packr.pack(table);
   }
 
@@ -212,6 +218,9 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/** Thrown by checkValue when the depth limit meets a cycle; `encode` then names the cycle from the root. */
+const CYCLE = Symbol('cycle');
+
 /**
  * Throw a TypeError naming the path of the first value outside the subset. Depth doubles as
  * the cycle guard: a cycle nests without end, so it trips the depth check, and only then do we
@@ -220,6 +229,10 @@ function describe(value: unknown): string {
 function checkValue(value: unknown, depth: number, maxDepth: number, path: string): void {
   switch (typeof value) {
     case 'number':
+      // NaN would arrive as something else on some peers (null in JSON-minded ones, an unusable
+      // key in Lua): refused rather than changed in transit. ±Infinity travel as float64 exactly.
+      if (value !== value) throw new TypeError(`${path} is NaN; tables hold numbers other than NaN`);
+      return;
     case 'string':
     case 'boolean':
     case 'undefined':
@@ -227,7 +240,8 @@ function checkValue(value: unknown, depth: number, maxDepth: number, path: strin
     case 'object': {
       if (value === null) return;
       if (depth >= maxDepth) {
-        throw new TypeError(hasCycle(value, []) ? `${path} is part of a cycle` : `${path} nests deeper than ${maxDepth}`);
+        if (hasCycle(value, [])) throw CYCLE;
+        throw new TypeError(`${path} nests deeper than ${maxDepth}`);
       }
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) checkValue(value[i], depth + 1, maxDepth, `${path}[${i}]`);
@@ -245,6 +259,31 @@ function checkValue(value: unknown, depth: number, maxDepth: number, path: strin
     default:
       throw new TypeError(`${path} is ${describe(value)}; tables hold null, booleans, numbers, strings, arrays and plain objects`);
   }
+}
+
+/**
+ * `table.a.b refers back to table.a (a cycle)` for the first cycle met depth-first from `root`,
+ * or null when there is none.
+ */
+function describeCycle(root: unknown, rootPath: string): string | null {
+  const values: unknown[] = [];
+  const paths: string[] = [];
+  const walk = (value: unknown, path: string): string | null => {
+    if (typeof value !== 'object' || value === null) return null;
+    const at = values.indexOf(value);
+    if (at >= 0) return `${path} refers back to ${paths[at]} (a cycle); tables must be trees`;
+    values.push(value);
+    paths.push(path);
+    const entries = Array.isArray(value) ? value.map((v, i) => [`${path}[${i}]`, v] as const) : Object.entries(value).map(([k, v]) => [`${path}.${k}`, v] as const);
+    for (const [childPath, child] of entries) {
+      const found = walk(child, childPath);
+      if (found !== null) return found;
+    }
+    values.pop();
+    paths.pop();
+    return null;
+  };
+  return walk(root, rootPath);
 }
 
 function hasCycle(value: unknown, ancestors: unknown[]): boolean {

@@ -5,6 +5,7 @@
 import { TableCodec, type Table } from '../codec/table.js';
 import { parseKey } from '../wire/key.js';
 import { resolveSessionLimits, type SessionLimits, type SessionOptions } from '../wire/session.js';
+import { describeType } from '../core/validate.js';
 import { MmArgumentError } from './errors.js';
 import { TIMER_MAX_MS, TIMER_MIN_MS } from './limits.js';
 
@@ -18,6 +19,29 @@ export function checkAddress(address: unknown): string {
     throw new MmArgumentError('GW_ERR_BAD_ADDRESS', `address must be a non-empty string, got ${typeof address === 'string' ? "''" : typeof address}`);
   }
   return address;
+}
+
+/**
+ * The names of the session options (limits) both Server and Client accept, taken from the
+ * session's own defaults so the list cannot drift from `SessionOptions`.
+ * @internal
+ */
+export const SESSION_OPTION_KEYS: readonly string[] = Object.keys(resolveSessionLimits());
+
+/** The names of the queue options both Server and Client accept (`QueueOptions`). @internal */
+export const QUEUE_OPTION_KEYS: readonly string[] = ['ownQueue', 'queue'];
+
+/**
+ * @internal
+ * @returns `port` when it is an integer in 1..`max`
+ * @throws MmArgumentError GW_ERR_BAD_PORT otherwise, saying what it got (`got a string ('4096')`)
+ */
+export function checkPort(port: unknown, max: number, min = 1): number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < min || port > max) {
+    const got = typeof port === 'number' ? String(port) : typeof port === 'string' ? `a string ('${port.slice(0, 20)}')` : describeType(port);
+    throw new MmArgumentError('GW_ERR_BAD_PORT', `port must be an integer in ${min}..${max}, got ${got}`);
+  }
+  return port;
 }
 
 /**

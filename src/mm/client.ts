@@ -6,7 +6,8 @@
 import type { Table, TableCodec } from '../codec/table.js';
 import { CloseCode } from '../wire/protocol.js';
 import { Session, nowMs, type SessionLimits, type SessionOptions } from '../wire/session.js';
-import { checkAddress, checkKey, checkLimits, encodeTable, makeCodec, timerPeriod } from './checks.js';
+import { rejectUnknownOptions } from '../core/validate.js';
+import { QUEUE_OPTION_KEYS, SESSION_OPTION_KEYS, checkAddress, checkKey, checkLimits, checkPort, encodeTable, makeCodec, timerPeriod } from './checks.js';
 import { MmArgumentError } from './errors.js';
 import { EventType, type EventOwner, type MmEvent } from './events.js';
 import {
@@ -32,6 +33,9 @@ export interface ClientOptions extends SessionOptions, QueueOptions {
   maxTableDepth?: number;
 }
 
+/** Every option name a Client accepts; any other is a TypeError (a typo is not ignored). */
+const CLIENT_OPTION_KEYS: readonly string[] = [...SESSION_OPTION_KEYS, ...QUEUE_OPTION_KEYS, 'transport', 'url', 'connectTimeoutMs', 'maxTableDepth'];
+
 function fail(code: string, message: string): never {
   throw new MmArgumentError(code, message);
 }
@@ -54,6 +58,8 @@ export class Client extends SocketObject implements EventOwner {
   private done = false;
   private settled: boolean | null = null;
   private readonly waiters: Array<(ok: boolean) => void> = [];
+  /** Whether a key was given (for inspect; the key itself is never kept here). */
+  private readonly encrypted: boolean;
 
   /**
    * Connect to a server.
@@ -61,13 +67,17 @@ export class Client extends SocketObject implements EventOwner {
    * @param port 1..65535
    * @param key 32 or 64 hex digits, the server's key; absent or '' for no encryption
    * @param options transport, limits and queue options
-   * @throws MmArgumentError (a RangeError with `code`) on a bad address, port, key or option
+   * @throws MmArgumentError (a RangeError with `code`) on a bad address, port, key or option;
+   *   TypeError for an unknown option name
    */
   constructor(address: string, port: number, key?: string, options: ClientOptions = {}) {
     super();
+    rejectUnknownOptions('Client', options, CLIENT_OPTION_KEYS);
+    options ??= {};
     checkAddress(address);
-    if (!Number.isInteger(port) || port < 1 || port > MAX_PORT) fail('GW_ERR_BAD_PORT', `port must be an integer in 1..${MAX_PORT}, got ${port}`);
+    checkPort(port, MAX_PORT);
     const parsed = checkKey(key);
+    this.encrypted = parsed !== null;
     this.limits = checkLimits(options);
     this.codec = makeCodec(options.maxTableDepth);
     const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
@@ -177,6 +187,12 @@ export class Client extends SocketObject implements EventOwner {
   /** Events dropped by the queue this client uses. */
   droppedEvents(): number {
     return this.queues.dropped();
+  }
+
+  /** One line for `console.log` / `util.inspect`: never the key, never the internals. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const state = this.done ? 'closed' : this.isConnected() ? 'connected' : this.settled === false ? 'failed' : 'connecting';
+    return `Client { socket ${this.id}, ${this.address}:${this.port}, ${state}${this.encrypted ? ', encrypted' : ''} }`;
   }
 
   /** A short description for logs and JSON (not the internals). */

@@ -44,9 +44,22 @@ describe('TableCodec.encode / decode', () => {
     expect(() => codec.encode({ d: new Date() } as never)).toThrow(/instance of Date, not a plain object/);
     expect(() => codec.encode({ m: new Map() } as never)).toThrow(/Map/);
     expect(() => codec.encode({ u: new Uint8Array(2) } as never)).toThrow(/Uint8Array/);
-    expect(() => codec.encode(cyclic as never)).toThrow(/cycle/);
+    expect(() => codec.encode(cyclic as never)).toThrow(/^table\.me refers back to table \(a cycle\); tables must be trees$/);
     expect(() => codec.encode(JSON.parse('{"__proto__": 1}'))).toThrow(/__proto__/);
     expect(() => codec.encode({ [Symbol('k')]: 1 } as never)).toThrow(/symbol key/);
+  });
+
+  it('names a cycle once, by where it closes and what it points back to (issue 16)', () => {
+    const player: Record<string, unknown> = { name: 'a' };
+    const world = { players: [{ id: 1 }, player] };
+    player.world = world;
+    expect(() => codec.encode({ world } as never)).toThrow('table.world.players[1].world refers back to table.world (a cycle); tables must be trees');
+  });
+
+  it('refuses NaN with a TypeError naming the path; ±Infinity and -0 travel (issue 16)', () => {
+    expect(() => codec.encode({ nan: NaN } as never)).toThrow(new TypeError('table.nan is NaN; tables hold numbers other than NaN'));
+    expect(() => codec.encode([1, [NaN]] as never)).toThrow('table[1][0] is NaN');
+    expect(roundTrip({ a: Infinity, b: -Infinity })).toEqual({ a: Infinity, b: -Infinity });
   });
 
   it('rejects nesting deeper than maxDepth at encode', () => {
