@@ -6,6 +6,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIPv4 } from 'node:net';
+import { checkHostArgument, checkPortArgument, describeType, rejectUnknownOptions } from '../core/validate.js';
 import { checkCount, checkPort, checkPositive } from './checks.js';
 import { Endpoint, type PeerAddress } from './endpoint.js';
 import { EventsError } from './errors.js';
@@ -17,6 +18,7 @@ import {
   DEFAULT_SERVER_PORT,
   MAX_DATAGRAM_BYTES,
   MAX_DISCOVERED_SERVERS_COUNT,
+  MAX_JSON_DEPTH,
   MAX_PENDING_EVENTS_COUNT,
   MAX_RECORDS_COUNT,
   MAX_RETRIES,
@@ -141,6 +143,13 @@ export interface EventClientStats {
   recordsDropped: number;
 }
 
+/** Every option name an EventClient accepts; any other is a TypeError (a typo is not ignored). */
+const CLIENT_OPTIONS = [
+  'port', 'host', 'serverPort', 'id', 'version', 'retryTimeoutMs', 'maxRetries', 'maxPendingEvents',
+  'maxRecords', 'notifyDedupWindow', 'maxDiscoveredServers', 'onLegal', 'onIllegal', 'onNotify',
+  'onTimeout', 'onNotRegistered', 'onError', 'log',
+] as const;
+
 interface Pending {
   event: SentEvent;
   fields: msg.EventFields;
@@ -210,12 +219,17 @@ export class EventClient {
   private registering: Registering | undefined;
   private isRegistered = false;
   private closed = false;
+  /** True once listen() was called: the socket is the application's to keep, not ours to release. */
+  private listening = false;
 
   /**
    * @param options see EventClientOptions; the socket is bound on first use or by `listen()`.
-   * @throws {RangeError} for a port outside 0..65535 or a non-positive count or time.
+   * @throws {RangeError} for a port outside 0..65535 or a non-positive count or time;
+   *   {TypeError} for an unknown option.
    */
   constructor(options: EventClientOptions = {}) {
+    rejectUnknownOptions('EventClient', options, CLIENT_OPTIONS);
+    options ??= {};
     this.opts = {
       port: options.port,
       host: options.host,
@@ -258,6 +272,7 @@ export class EventClient {
    * @throws (rejects) the bind error; EventsError GW_ERR_CLOSED after close().
    */
   async listen(): Promise<PeerAddress> {
+    this.listening = true;
     return (await this.bound()).address();
   }
 
@@ -299,13 +314,29 @@ export class EventClient {
    * OK REGISTER (neteria.md §6). Registering again (e.g. after BYE EVENT) is allowed.
    * @param host server IPv4 address or host name.
    * @param port server port, default `serverPort` (40080).
+   * When it fails and the socket was bound only for it (no listen(), no other registration,
+   * event or discovery), the socket is closed, so a failed register leaves nothing open; the
+   * next call binds again.
+   * @throws TypeError for a host that is not a non-empty string or a port that is not a number;
+   *   RangeError for a port outside 1..65535.
    * @throws (rejects) EventsError GW_ERR_REGISTER_REJECTED on BYE REGISTER (registry full),
-   *   GW_ERR_REGISTER_TIMEOUT when no answer came, GW_ERR_CLOSED on close().
+   *   GW_ERR_REGISTER_TIMEOUT when no answer came, GW_ERR_CLOSED on close(); the lookup error
+   *   for a host name that does not resolve.
    */
   async register(host: string, port: number = this.opts.serverPort): Promise<void> {
-    checkPort('port', port);
+    checkHostArgument('host', host);
+    checkPortArgument('port', port);
     const address = await resolve4(host);
     const endpoint = await this.bound();
+    try {
+      await this.registerWith(endpoint, address, port);
+    } catch (err) {
+      await this.releaseIfUnused();
+      throw err;
+    }
+  }
+
+  private async registerWith(endpoint: Endpoint, address: string, port: number): Promise<void> {
     if (this.registering) this.registering.reject(new EventsError('GW_ERR_REGISTER_REJECTED', 'superseded by a new register()'));
     this.server = { address, port };
     this.isRegistered = false;
@@ -344,10 +375,13 @@ export class EventClient {
    * @returns resolves 'LEGAL' or 'ILLEGAL'; rejects EventsError GW_ERR_EVENT_TIMEOUT (no
    *   judgement), GW_ERR_NOT_REGISTERED (not registered, or BYE EVENT), GW_ERR_TOO_MANY_PENDING,
    *   GW_ERR_CLOSED.
-   * @throws {TypeError} when `data` is not JSON-serialisable or the priority is unknown;
+   * @throws {TypeError} naming the path (`data.hp`) when `data` holds what JSON cannot carry
+   *   exactly: a function, symbol or `undefined`, NaN or ±Infinity, a BigInt outside ±(2^53 − 1),
+   *   a Map, Set or other class instance without `toJSON`, a cycle; or for an unknown priority.
    *   {RangeError} when the datagram would exceed 10240 bytes.
    */
   event(data: unknown, options: { priority?: Priority } = {}): Promise<Judgement> {
+    checkJsonData(data, 'data', 0, []);
     const priority = options.priority ?? 'normal';
     if (priority !== 'normal' && priority !== 'high') throw new TypeError(`priority must be 'normal' or 'high', got ${String(priority)}`);
     const euuid = this.uuids.next();
@@ -411,7 +445,25 @@ export class EventClient {
     await endpoint?.close();
   }
 
+  /** One line for `console.log` / `util.inspect`: no internals. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const server = this.server ? `${this.server.address}:${this.server.port}` : 'no server';
+    const state = this.closed ? 'closed' : this.isRegistered ? 'registered' : this.registering ? 'registering' : 'not registered';
+    return `EventClient { ${this.id}, ${server}, ${state}, ${this.inflight.size} pending }`;
+  }
+
   // --- sending ---------------------------------------------------------------------------------
+
+  /** Close a socket that only a failed call needed (issue 16: a failed register leaves nothing open). */
+  private async releaseIfUnused(): Promise<void> {
+    if (this.listening || this.closed || this.isRegistered || this.registering || this.inflight.size > 0 || this.discoveries.size > 0) return;
+    const binding = this.binding;
+    const endpoint = this.endpoint ?? (await binding?.catch(() => undefined));
+    if (this.binding !== binding || this.isRegistered || this.registering || this.listening) return; // in use again meanwhile
+    this.endpoint = undefined;
+    this.binding = undefined;
+    await endpoint?.close();
+  }
 
   private bound(): Promise<Endpoint> {
     if (this.closed) return Promise.reject(closedError());
@@ -626,6 +678,52 @@ function closedError(): EventsError {
 function handled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
+}
+
+/**
+ * Refuse what JSON cannot carry exactly (issue 16): pyDumps would skip or change it silently
+ * (a function dropped, a Map sent as `{}`), and a JSON reader rounds an integer past 2^53.
+ * @throws TypeError naming the path of the first such value
+ */
+function checkJsonData(value: unknown, path: string, depth: number, ancestors: object[]): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`${path} is ${value}, which JSON cannot carry`);
+      return;
+    case 'bigint':
+      if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) {
+        throw new TypeError(`${path} is a BigInt beyond ±(2^53 − 1), which a JSON reader would round; send it as a string`);
+      }
+      return;
+    case 'object':
+      break;
+    default:
+      throw new TypeError(`${path} is ${value === undefined ? 'undefined' : describeType(value)}, which JSON cannot carry`);
+  }
+  if (value === null) return;
+  if (depth >= MAX_JSON_DEPTH) throw new TypeError(`${path} nests deeper than ${MAX_JSON_DEPTH}`);
+  if (ancestors.includes(value)) throw new TypeError(`${path} refers back to one of its parents (a cycle), which JSON cannot carry`);
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    // The object says how it travels (a Date as its ISO string): check what it says instead.
+    checkJsonData((toJSON as () => unknown).call(value), path, depth + 1, [...ancestors, value]);
+    return;
+  }
+  ancestors.push(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkJsonData(value[i], `${path}[${i}]`, depth + 1, ancestors);
+  } else {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      throw new TypeError(`${path} is ${describeType(value)}, which JSON would not carry as it is; convert it to a plain object or array`);
+    }
+    if (Object.getOwnPropertySymbols(value).length > 0) throw new TypeError(`${path} has a symbol key, which JSON cannot carry`);
+    for (const key of Object.keys(value)) checkJsonData((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, ancestors);
+  }
+  ancestors.pop();
 }
 
 /** An IPv4 address for `host` (the events style is IPv4, as the original). */
