@@ -1,6 +1,7 @@
 /**
  * Options of `UdpPipe`: every value udpipe.md §6 leaves open, with the defaults of limits.ts.
  */
+import { rejectUnknownOptions } from '../core/validate.js';
 import * as L from './limits.js';
 
 /** A sink for one verbose log line. */
@@ -82,6 +83,14 @@ export interface UdpPipeOptions {
   verbose?: boolean | UdpLog;
 }
 
+/** Every option name `new UdpPipe(options)` accepts; any other is a TypeError (a typo is not ignored). */
+export const UDP_PIPE_OPTIONS: readonly (keyof UdpPipeOptions)[] = [
+  'mode', 'token', 'type', 'pingIntervalMs', 'stallAfterMs', 'disconnectAfterMs', 'autoPing', 'maxClients',
+  'maxQueueCount', 'maxQueueBytes', 'maxDatagramBytes', 'handshakeRetryMs', 'handshakeRetries',
+  'handshakeTimeoutMs', 'maxHalfOpen', 'helloRatePerSecond', 'maxRateEntries', 'helloPadBytes',
+  'maxInboxCount', 'maxInboxBytes', 'tickMs', 'refusalReasons', 'strictReplySize', 'publicAddress', 'verbose',
+];
+
 /** Options with every default applied and checked. */
 export interface ResolvedOptions {
   mode: 'loop' | 'step';
@@ -133,9 +142,12 @@ function resolveLog(verbose: UdpPipeOptions['verbose']): UdpLog | undefined {
 
 /**
  * Apply defaults and check every option.
- * @throws {RangeError} naming the option and its bound when a value is out of range.
+ * @throws {RangeError} naming the option and its bound when a value is out of range;
+ *   {TypeError} for an unknown option name.
  */
 export function resolveOptions(o: UdpPipeOptions = {}): ResolvedOptions {
+  rejectUnknownOptions('UdpPipe', o, UDP_PIPE_OPTIONS);
+  o ??= {};
   const mode = o.mode ?? 'loop';
   if (mode !== 'loop' && mode !== 'step') throw new RangeError(`mode must be 'loop' or 'step', got ${String(o.mode)}`);
   const type = o.type ?? 'udp4';

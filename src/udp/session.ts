@@ -131,6 +131,16 @@ export class UdpSession {
     return q;
   }
 
+  /**
+   * One line for `console.log` / `util.inspect`. Never the internals: `hello` holds the token
+   * in clear (issue 16), `socket` and `queue` would print pages.
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const rtt = this.rttMs >= 0 ? `, rtt ${this.rttMs.toFixed(1)} ms` : '';
+    const extra = this.stalled ? ', stalled' : this.disconnectReason ? `, ${this.disconnectReason}` : '';
+    return `UdpSession { #${this.id} ${this.side} ↔ ${this.address}:${this.port}, ${this.state}${extra}${rtt} }`;
+  }
+
   /** "ip:port" of the peer, for logs. */
   toString(): string {
     return `#${this.id} ${this.address}:${this.port}`;

@@ -8,6 +8,7 @@ import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { checkHostArgument, checkPortArgument } from '../core/validate.js';
 import { UdpError } from './errors.js';
 import { DEFAULT_PORT, DEFAULT_TOKEN } from './limits.js';
 import { resolveOptions, type ResolvedOptions, type UdpLog, type UdpPipeOptions } from './options.js';
@@ -156,10 +157,11 @@ export class UdpPipe {
 
   /**
    * @param options every value udpipe.md §6 leaves open; see UdpPipeOptions for the defaults.
-   * @throws {RangeError} for an out-of-range option.
+   * @throws {RangeError} for an out-of-range option; {TypeError} for an unknown one.
    */
   constructor(options: UdpPipeOptions = {}) {
     this.opts = resolveOptions(options);
+    options ??= {};
     this.log = this.opts.log;
     this.token = validateToken(options.token ?? DEFAULT_TOKEN);
     this.checker = new TokenChecker(this.token);
@@ -261,6 +263,18 @@ export class UdpPipe {
     return this.serverSocket ? this.serverSocket.address().port : 0;
   }
 
+  /** One line for `console.log` / `util.inspect`: never the token, never the internals. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const what = this.destroyed
+      ? 'destroyed'
+      : this.role === 'server'
+        ? `server on ${this.serverHost}:${this.port}, ${this.sessions.size} sessions`
+        : this.role === 'client' && this.clientSession
+          ? `client of ${this.clientSession.address}:${this.clientSession.port}, ${this.clientSession.state}`
+          : 'not started';
+    return `UdpPipe { ${what}, ${this.opts.mode} mode }`;
+  }
+
   // ---- server ----------------------------------------------------------------------------------
 
   /**
@@ -271,6 +285,8 @@ export class UdpPipe {
    * @throws {Error} if the pipe is already started or connected (synchronously).
    */
   start(port: number = DEFAULT_PORT, host?: string): Promise<number> {
+    checkPortArgument('port', port, 0);
+    if (host !== undefined) checkHostArgument('host', host);
     this.assertFresh();
     this.role = 'server';
     const socket = createSocket(this.opts.type);
@@ -316,11 +332,14 @@ export class UdpPipe {
    * @param port server port (S).
    * @param timeout whole-handshake deadline (ms), default the `handshakeTimeoutMs` option.
    * @returns the session, in state `hello`.
-   * @throws {Error} if the pipe is a server, or a client whose session has not ended yet.
+   * @throws {Error} if the pipe is a server, or a client whose session has not ended yet;
+   *   {TypeError} for a host that is not a non-empty string or a port that is not a number;
+   *   {RangeError} for a port outside 1..65535.
    */
   connect(host: string, port: number, timeout?: number): UdpSession {
+    checkHostArgument('host', host);
+    checkPortArgument('port', port);
     this.assertFresh();
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError('port must be 1..65535');
     if (timeout !== undefined && !(timeout > 0)) throw new RangeError('timeout must be > 0 (ms)');
     this.role = 'client';
     const session = new UdpSession('client', 'hello', host, port);
