@@ -37,6 +37,21 @@ options:
   -h, --help                     show this help
 `;
 
+const MAIN_USAGE = `usage: gamewire <command> [options]
+
+commands:
+  relay            run a relay compatible with peote-server (gamewire relay --help: its options)
+
+  -v, --version    print the version of gamewire
+  -h, --help       show this help
+`;
+
+/** The version in our package.json (next to src/ and dist/ alike). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
 /** Flags taking a number, and the option each sets. */
 const NUMERIC_FLAGS: Record<string, keyof RelayOptions> = {
   '--port': 'port',
@@ -152,12 +167,20 @@ async function runRelay(args: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(USAGE);
-    return command === undefined ? 2 : 0;
+  if (command === undefined) {
+    process.stderr.write(`gamewire: missing command (try: gamewire relay)\n\n${MAIN_USAGE}`);
+    return 2;
+  }
+  if (command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(MAIN_USAGE);
+    return 0;
+  }
+  if (command === '-v' || command === '--version' || command === 'version') {
+    process.stdout.write(`gamewire ${version()}\n`);
+    return 0;
   }
   if (command === 'relay') return runRelay(rest);
-  process.stderr.write(`gamewire: unknown command ${command}\n\n${USAGE}`);
+  process.stderr.write(`gamewire: unknown command ${command}\n\n${MAIN_USAGE}`);
   return 2;
 }
 
