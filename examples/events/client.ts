@@ -3,10 +3,11 @@
  * screen, and undone when the server judges them ILLEGAL (or never answers). A chat line is
  * sent with normal priority and shown only once the server said LEGAL.
  *
- * Run alone against a running server: `node --import tsx examples/events/client.ts`.
+ * Run alone against a running server: `node --import tsx examples/events/client.ts [port]`.
  */
 import { pathToFileURL } from 'node:url';
 import { EventClient, EventsError, type SentEvent } from '../../src/events/index.js'; // 'gamewire/events'
+import { startOrExit } from '../exit-on-error.js';
 import { START, step, isMoveEvent, type Direction, type Position } from './walls.js';
 
 export interface PlayerOptions {
@@ -37,7 +38,7 @@ export async function runPlayer(moves: Direction[], options: PlayerOptions = {})
   });
   try {
     const [server] = await client.discover({ address: options.host ?? '127.0.0.1', port: options.port ?? 40080 });
-    if (!server) throw new Error('no server answered');
+    if (!server) throw new Error(`no events server answered at ${options.host ?? '127.0.0.1'}:${options.port ?? 40080}; start one with examples/events/server.ts`);
     say(`[client] found server ${JSON.stringify(server.serverName)} at ${server.address}:${server.port}`);
     await client.register(server.address, server.port);
     for (const move of moves) {
@@ -53,6 +54,7 @@ export async function runPlayer(moves: Direction[], options: PlayerOptions = {})
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const end = await runPlayer(['right', 'right', 'down', 'down', 'right', 'right', 'up']);
+  const port = process.argv[2] === undefined ? undefined : Number(process.argv[2]);
+  const end = await startOrExit('events client', () => runPlayer(['right', 'right', 'down', 'down', 'right', 'right', 'up'], { port }));
   console.log(`[client] final position (${end.x},${end.y})`);
 }

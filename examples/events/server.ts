@@ -3,10 +3,11 @@
  * each move; a move into a wall is ILLEGAL. After executing a legal move it pushes the new
  * position to the player (NOTIFY).
  *
- * Run alone: `node --import tsx examples/events/server.ts` (port 40080, Ctrl-C to stop).
+ * Run alone: `node --import tsx examples/events/server.ts [port]` (default 40080, Ctrl-C to stop).
  */
 import { pathToFileURL } from 'node:url';
 import { EventServer } from '../../src/events/index.js'; // in your project: 'gamewire/events'
+import { startOrExit } from '../exit-on-error.js';
 import { isFloor, isMoveEvent, START, step, type Position } from './walls.js';
 
 export interface WallServerOptions {
@@ -53,6 +54,7 @@ export async function startWallServer(options: WallServerOptions = {}): Promise<
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const server = await startWallServer();
+  const port = process.argv[2] === undefined ? undefined : Number(process.argv[2]);
+  const server = await startOrExit('events server', () => startWallServer({ port }));
   process.once('SIGINT', () => void server.close());
 }

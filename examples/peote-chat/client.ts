@@ -8,6 +8,7 @@
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { PeoteClient, Reason } from '../../src/peote/index.js'; // 'gamewire/peote'
+import { startOrExit } from '../exit-on-error.js';
 import { DEFAULT_JOINT, args, decodeLine, encodeLine } from './protocol.js';
 
 export interface ChatUserOptions {
@@ -27,7 +28,7 @@ export function joinChat(options: ChatUserOptions): Promise<PeoteClient> {
         c.sendChunk(encodeLine(options.name, options.name));
         resolve(c);
       },
-      onError: (_c, reason) => reject(new Error(`enter failed: ${Reason.toString(reason)} (${Reason.describe(reason)})`)),
+      onError: (_c, reason, cause) => reject(new Error(`enter failed: ${Reason.toString(reason)}, ${Reason.describe(reason, cause)}`)),
       onDisconnect: (_c, reason) => say(`[${options.name}] the room closed: ${Reason.toString(reason)}`),
       onDataChunk: (_c, chunk) => {
         const line = decodeLine(chunk);
@@ -41,7 +42,7 @@ export function joinChat(options: ChatUserOptions): Promise<PeoteClient> {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const a = args();
   const name = a.get('name')?.[0] ?? `guest${process.pid}`;
-  const client = await joinChat({ host: a.get('host')?.[0], port: Number(a.get('port')?.[0] ?? 7680), joint: a.get('joint')?.[0], name });
+  const client = await startOrExit('peote-chat client', joinChat({ host: a.get('host')?.[0], port: Number(a.get('port')?.[0] ?? 7680), joint: a.get('joint')?.[0], name }));
   const lines = a.get('say');
   const quitAfter = a.get('quit-after')?.[0];
   if (lines) {

@@ -7,6 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { PeoteServer, Reason } from '../../src/peote/index.js'; // 'gamewire/peote'
+import { startOrExit } from '../exit-on-error.js';
 import { DEFAULT_JOINT, args, decodeLine, encodeLine } from './protocol.js';
 
 export interface ChatRoomOptions {
@@ -28,9 +29,12 @@ export function startChatRoom(options: ChatRoomOptions): Promise<PeoteServer> {
         say(`[room] joint "${s.jointId}" is open (jointNr ${s.jointNr})`);
         resolve(s);
       },
-      onError: (_s, userNr, reason) => {
-        say(`[room] error${userNr >= 0 ? ` from user ${userNr}` : ''}: ${Reason.toString(reason)}`);
-        if (!up) reject(new Error(`create failed: ${Reason.toString(reason)}`));
+      onError: (_s, userNr, reason, cause) => {
+        if (!up) {
+          reject(new Error(`create failed: ${Reason.toString(reason)}, ${Reason.describe(reason, cause)}`));
+          return;
+        }
+        say(`[room] error${userNr >= 0 ? ` from user ${userNr}` : ''}: ${Reason.describe(reason, cause)}`);
       },
       onUserConnect: (s, userNr) => {
         say(`[room] user ${userNr} entered`);
@@ -59,7 +63,7 @@ export function startChatRoom(options: ChatRoomOptions): Promise<PeoteServer> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const a = args();
-  const room = await startChatRoom({ host: a.get('host')?.[0], port: Number(a.get('port')?.[0] ?? 7680), joint: a.get('joint')?.[0] });
+  const room = await startOrExit('peote-chat room', startChatRoom({ host: a.get('host')?.[0], port: Number(a.get('port')?.[0] ?? 7680), joint: a.get('joint')?.[0] }));
   process.on('SIGINT', () => {
     room.delete();
     setTimeout(() => process.exit(0), 50);

@@ -4,6 +4,7 @@
  * In an installed project, import from 'gamewire/udp' instead of the source path.
  */
 import { UdpPipe } from '../../src/udp/index.js';
+import { startOrExit } from '../exit-on-error.js';
 
 const port = Number(process.argv[2] ?? 1234);
 const token = process.argv[3] ?? 'echo-secret';
@@ -17,7 +18,7 @@ server.onDisconnect = (s, reason) => console.log(`client ${s.address}:${s.port} 
 server.onBadToken = (address) => console.log(`bad token from ${address}`);
 server.onMaxClients = (address) => console.log(`server full, refused ${address}`);
 
-const bound = await server.start(port, '127.0.0.1');
+const bound = await startOrExit('udp-echo server', () => server.start(port, '127.0.0.1'));
 console.log(`echo server on 127.0.0.1:${bound}`);
 process.once('SIGINT', () => {
   void server.close().then(() => process.exit(0));

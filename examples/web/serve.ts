@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startOrExit } from '../exit-on-error.js';
 import { startWebExample } from './server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -17,12 +18,14 @@ function option(name: string, fallback: string): string {
 
 execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-browser.mjs'), '--check'], { cwd: ROOT, stdio: 'inherit' });
 
-const example = await startWebExample({
-  host: option('--host', '127.0.0.1'),
-  httpPort: Number(option('--port', '8080')),
-  relayPort: Number(option('--relay-port', '7680')),
-  log: (line) => console.log(line),
-});
+const example = await startOrExit('gamewire dots', () =>
+  startWebExample({
+    host: option('--host', '127.0.0.1'),
+    httpPort: Number(option('--port', '8080')),
+    relayPort: Number(option('--relay-port', '7680')),
+    log: (line) => console.log(line),
+  }),
+);
 console.log(`gamewire dots: open ${example.url} in two or more tabs (relay on port ${example.relayPort}); Ctrl+C stops`);
 
 let stopping = false;
