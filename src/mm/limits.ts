@@ -67,3 +67,59 @@ export const MAX_HELD_BYTES_PER_CONNECTION = 17 * 1024 * 1024;
  * quarter of the start size), so a burst's pages do not stay resident. An explicit `arenaBytes` option fixes the size instead.
  */
 export const QUEUE_ARENA_BYTES_PER_ENTRY = 512;
+
+/**
+ * Connections one source IP may hold on a Server at once, handshakes included (default 32).
+ * `::ffff:1.2.3.4` and `1.2.3.4` count as one address. A household or LAN party behind one NAT
+ * stays far below it, while one address can take at most 32 of the default 1024 slots (issue 14:
+ * 1,100 connections from one IP took every slot). Past it a new connection is closed at accept,
+ * before a byte is read, without a reply (`refusedPerIp` in `stats()`). 0 = no cap.
+ */
+export const MAX_CONNECTIONS_PER_IP = 32;
+
+/**
+ * Connections in their handshake at once, over all addresses (default 64): accepted and not yet
+ * established (waiting for the first byte, in the WebSocket upgrade, or between HELLO and
+ * FINISHED). Counted apart from `maxConnections`, so clients stuck in a handshake can never
+ * take an established slot. A handshake takes one or two round trips, so 64 serves hundreds of
+ * connects per second at internet latencies. Past it new connections are closed at accept
+ * without a reply (`refusedPending`).
+ */
+export const MAX_PENDING_HANDSHAKES = 64;
+
+/**
+ * Handshakes one source IP may have in progress at once (default 8). Past it its new
+ * connections are closed at accept without a reply (`refusedPendingPerIp`), so one address can
+ * hold at most 8 of the 64 pending slots.
+ */
+export const MAX_PENDING_HANDSHAKES_PER_IP = 8;
+
+/**
+ * New connections per second one source IP may open, a token bucket (default 10 per second with
+ * a burst of `CONNECT_BURST_PER_IP` = 20). A game client connects once and reconnects after a
+ * drop; 10 per second sustained is far above that. Past it connections are closed at accept,
+ * before any byte is read, state kept or crypto done (`refusedRate`): refusing costs the server
+ * less than the attempt costs the attacker (bench `mm-refusal`). 0 = no rate limit.
+ */
+export const CONNECT_RATE_PER_IP = 10;
+
+/** Depth of the per-IP connect bucket (connections), default 20: a client's reconnects after an outage fit. */
+export const CONNECT_BURST_PER_IP = 20;
+
+/**
+ * Source IPs whose connect rate is tracked at once (default 4096). An IP whose bucket has
+ * refilled is forgotten first; when every tracked IP is still refilling, the oldest is forgotten
+ * (it starts with a full bucket again): memory stays bounded under a flood from many addresses
+ * and a new address is never refused because the table is full.
+ */
+export const MAX_RATE_ENTRIES = 4096;
+
+/**
+ * Milliseconds a Server gives a new connection to complete its handshake (default 3000, the
+ * `handshakeTimeoutMs` option; the Client keeps `HANDSHAKE_TIMEOUT_MS`, 5000). Applied twice at
+ * most: from accept to the first byte or the end of the WebSocket upgrade, then from there to
+ * FINISHED. A handshake is one and a half round trips, so 3 s serves links with second-long
+ * round trips, and a connection that stalls its handshake gives its pending slot back soon.
+ * Past it: "handshake timeout" (CLOSE code 6), or the socket is destroyed before the first byte.
+ */
+export const SERVER_HANDSHAKE_TIMEOUT_MS = 3000;

@@ -4,6 +4,7 @@
  * `pollEvents()`. Node only (it listens on a socket).
  */
 import type { Table, TableCodec } from '../codec/table.js';
+import { AddressCounter, AddressRate, normalizeIp } from '../transport/address-limiter.js';
 import { listenStreams, type StreamListener } from '../transport/stream-listener.js';
 import type { ByteStream } from '../transport/types.js';
 import { MAX_CONNECTIONS, WS_WRITE_PIECE_BYTES } from '../wire/limits.js';
@@ -15,14 +16,40 @@ import { Connection } from './connection.js';
 import { MmArgumentError } from './errors.js';
 import { EventType, type EventOwner, type MmEvent } from './events.js';
 import { HeldMessages } from './held-messages.js';
-import { MAX_HELD_BYTES_PER_CONNECTION, MAX_HELD_EVENTS_PER_CONNECTION, MAX_PORT, MAX_QUEUED_EVENTS_PER_CONNECTION, MIN_PORT } from './limits.js';
+import {
+  CONNECT_BURST_PER_IP,
+  CONNECT_RATE_PER_IP,
+  MAX_CONNECTIONS_PER_IP,
+  MAX_HELD_BYTES_PER_CONNECTION,
+  MAX_HELD_EVENTS_PER_CONNECTION,
+  MAX_PENDING_HANDSHAKES,
+  MAX_PENDING_HANDSHAKES_PER_IP,
+  MAX_PORT,
+  MAX_QUEUED_EVENTS_PER_CONNECTION,
+  MAX_RATE_ENTRIES,
+  MIN_PORT,
+  SERVER_HANDSHAKE_TIMEOUT_MS,
+} from './limits.js';
 import { QueueSelector, type QueueOptions } from './queue-owner.js';
 import { SocketObject } from './socket-object.js';
 
 /** Options of a Server; every limit has a safe default (src/wire/limits.ts). */
 export interface ServerOptions extends SessionOptions, QueueOptions {
-  /** Connections at once, including those still in their handshake (default `MAX_CONNECTIONS` = 1024). */
+  /**
+   * Established connections at once (default `MAX_CONNECTIONS` = 1024). Handshakes in progress
+   * are counted apart (`maxPendingHandshakes`). Past it a new connection gets CLOSE "server full".
+   */
   maxConnections?: number;
+  /** Connections per source IP, handshakes included (default `MAX_CONNECTIONS_PER_IP` = 32; 0 = no cap). */
+  maxConnectionsPerIp?: number;
+  /** Handshakes in progress over all addresses (default `MAX_PENDING_HANDSHAKES` = 64). */
+  maxPendingHandshakes?: number;
+  /** Handshakes in progress per source IP (default `MAX_PENDING_HANDSHAKES_PER_IP` = 8). */
+  maxPendingHandshakesPerIp?: number;
+  /** New connections per second per source IP, a token bucket (default `CONNECT_RATE_PER_IP` = 10; 0 = no limit). */
+  connectRatePerIp?: number;
+  /** Depth of that bucket in connections (default `CONNECT_BURST_PER_IP` = 20). */
+  connectBurstPerIp?: number;
   /** Deepest table nesting accepted (default `MAX_TABLE_DEPTH` = 64). */
   maxTableDepth?: number;
   /** Accept WebSocket clients on the same port (default true). */
@@ -42,6 +69,41 @@ export interface ServerOptions extends SessionOptions, QueueOptions {
    * to the rest of one socket read.
    */
   maxHeldEvents?: number;
+}
+
+/** Counters and gauges of a Server (`stats()`). */
+export interface ServerStats {
+  /** Established connections now. */
+  connections: number;
+  /** Connections accepted and not yet established (first byte, WebSocket upgrade or HELLO..FINISHED) now. */
+  pendingHandshakes: number;
+  /** Of those, connections in their WebSocket upgrade now. */
+  pendingUpgrades: number;
+  /** Connections closed at accept because their IP went over `connectRatePerIp`. */
+  refusedRate: number;
+  /** Connections closed at accept because their IP held `maxConnectionsPerIp`. */
+  refusedPerIp: number;
+  /** Connections closed at accept because their IP had `maxPendingHandshakesPerIp` handshakes in progress. */
+  refusedPendingPerIp: number;
+  /** Connections closed at accept because `maxPendingHandshakes` were in progress. */
+  refusedPending: number;
+  /** Connections refused with CLOSE "server full" (`maxConnections` established). */
+  refusedFull: number;
+  /** Admitted connections that closed before their handshake completed (timeouts, mismatches, drops). */
+  handshakesFailed: number;
+}
+
+/** One admitted connection's claim on the per-IP and pending budgets. */
+class Admission {
+  pending = true;
+  constructor(readonly ip: string) {}
+}
+
+function checkCount(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new MmArgumentError('GW_ERR_BAD_OPTION', `${name} must be an integer >= ${min}, got ${value}`);
+  }
+  return value;
 }
 
 /**
@@ -69,6 +131,13 @@ export class Server extends SocketObject implements EventOwner {
   private readonly maxHeldBytes: number;
   private resumeListening = false;
   private listener: StreamListener | null = null;
+  private readonly perIp: AddressCounter;
+  private readonly pendingPerIp: AddressCounter;
+  private readonly maxPending: number;
+  private pendingCount = 0;
+  private establishedCount = 0;
+  private readonly connectRate: AddressRate | null;
+  private readonly counters = { refusedRate: 0, refusedPerIp: 0, refusedPendingPerIp: 0, refusedPending: 0, refusedFull: 0, handshakesFailed: 0 };
   private timer: ReturnType<typeof setInterval> | null = null;
   private closing = false;
 
@@ -89,12 +158,21 @@ export class Server extends SocketObject implements EventOwner {
     }
     this.port = p;
     this.key = checkKey(key);
-    this.limits = checkLimits(options);
+    // The server's own, shorter handshake deadline unless the option sets one (SERVER_HANDSHAKE_TIMEOUT_MS).
+    this.limits = checkLimits({ ...options, handshakeTimeoutMs: options.handshakeTimeoutMs ?? SERVER_HANDSHAKE_TIMEOUT_MS });
     const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
     if (!Number.isInteger(maxConnections) || maxConnections < 1) {
       throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxConnections must be a positive integer, got ${maxConnections}`);
     }
     this.maxConnections = maxConnections;
+    this.perIp = new AddressCounter(checkCount('maxConnectionsPerIp', options.maxConnectionsPerIp ?? MAX_CONNECTIONS_PER_IP, 0));
+    this.maxPending = checkCount('maxPendingHandshakes', options.maxPendingHandshakes ?? MAX_PENDING_HANDSHAKES, 1);
+    this.pendingPerIp = new AddressCounter(checkCount('maxPendingHandshakesPerIp', options.maxPendingHandshakesPerIp ?? MAX_PENDING_HANDSHAKES_PER_IP, 1));
+    const rate = options.connectRatePerIp ?? CONNECT_RATE_PER_IP;
+    if (!(rate >= 0) || !Number.isFinite(rate)) throw new MmArgumentError('GW_ERR_BAD_OPTION', `connectRatePerIp must be a number >= 0, got ${rate}`);
+    const burst = options.connectBurstPerIp ?? CONNECT_BURST_PER_IP;
+    if (!(burst >= 1) || !Number.isFinite(burst)) throw new MmArgumentError('GW_ERR_BAD_OPTION', `connectBurstPerIp must be a number >= 1, got ${burst}`);
+    this.connectRate = rate > 0 ? new AddressRate(rate, burst, MAX_RATE_ENTRIES) : null;
     const maxQueued = options.maxQueuedEvents ?? MAX_QUEUED_EVENTS_PER_CONNECTION;
     if (!Number.isInteger(maxQueued) || maxQueued < 0) {
       throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxQueuedEvents must be a non-negative integer, got ${maxQueued}`);
@@ -115,7 +193,9 @@ export class Server extends SocketObject implements EventOwner {
       websocket: options.websocket !== false,
       handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
       maxWebSocketPayloadBytes: WS_WRITE_PIECE_BYTES,
-      onStream: (stream) => this.accept(stream),
+      admit: (address) => this.admit(address),
+      release: (admission) => this.release(admission),
+      onStream: (stream, admission) => this.accept(stream, admission!),
     }).then(
       (listener) => {
         if (this.closing) {
@@ -192,9 +272,17 @@ export class Server extends SocketObject implements EventOwner {
 
   /** Connections that completed their handshake and are open. */
   connectionCount(): number {
-    let n = 0;
-    for (const c of this.conns.values()) if (c.session.established) n++;
-    return n;
+    return this.establishedCount;
+  }
+
+  /** Connection budgets: gauges now and refusal counters since creation (a new object). */
+  stats(): ServerStats {
+    return {
+      connections: this.establishedCount,
+      pendingHandshakes: this.pendingCount,
+      pendingUpgrades: this.listener?.pendingUpgrades ?? 0,
+      ...this.counters,
+    };
   }
 
   /** The open connections (a new array). */
@@ -321,8 +409,52 @@ export class Server extends SocketObject implements EventOwner {
     this.queues.retire(conn);
   }
 
-  private accept(stream: ByteStream): void {
-    if (this.closing || this.conns.size >= this.maxConnections) {
+  /**
+   * At accept, before a byte is read: the cheapest checks first, and nothing allocated for a
+   * refused connection (issue 14: refusing must cost less than attacking).
+   */
+  private admit(address: string): Admission | null {
+    if (this.closing) return null;
+    const ip = normalizeIp(address);
+    const c = this.counters;
+    if (this.connectRate !== null && !this.connectRate.take(ip, nowMs())) {
+      c.refusedRate++;
+      return null;
+    }
+    if (this.pendingCount >= this.maxPending) {
+      c.refusedPending++;
+      return null;
+    }
+    if (!this.pendingPerIp.has(ip)) {
+      c.refusedPendingPerIp++;
+      return null;
+    }
+    if (!this.perIp.take(ip)) {
+      c.refusedPerIp++;
+      return null;
+    }
+    this.pendingPerIp.take(ip);
+    this.pendingCount++;
+    return new Admission(ip);
+  }
+
+  /** The connection is established: its pending slot goes back, its per-IP slot stays. */
+  private settle(admission: Admission): void {
+    if (!admission.pending) return;
+    admission.pending = false;
+    this.pendingCount--;
+    this.pendingPerIp.give(admission.ip);
+  }
+
+  private release(admission: Admission): void {
+    if (admission.pending) this.counters.handshakesFailed++;
+    this.settle(admission);
+    this.perIp.give(admission.ip);
+  }
+
+  private accept(stream: ByteStream, admission: Admission): void {
+    if (this.closing || this.establishedCount >= this.maxConnections) {
+      if (!this.closing) this.counters.refusedFull++;
       // Refused before any state is kept: a plaintext CLOSE the client reports (§4.5).
       const reason = new TextEncoder().encode(this.closing ? 'server closing' : 'server full');
       const frame = new Uint8Array(6 + reason.length);
@@ -335,8 +467,18 @@ export class Server extends SocketObject implements EventOwner {
       return;
     }
     let conn: Connection;
+    let established = false;
     const session = new Session('server', stream, this.key, nodeWirePlatform, this.limits, {
       onEstablished: () => {
+        if (this.establishedCount >= this.maxConnections) {
+          // Filled while this handshake ran (handshakes are counted apart from maxConnections).
+          this.counters.refusedFull++;
+          session.close(CloseCode.ServerFull, 'server full');
+          return;
+        }
+        established = true;
+        this.establishedCount++;
+        this.settle(admission);
         conn.announced = true;
         this.queues.queue.push(EventType.CONNECT, conn);
       },
@@ -352,6 +494,8 @@ export class Server extends SocketObject implements EventOwner {
       onError: (reason) => this.queues.queue.pushText(EventType.ERROR, conn, reason),
       onClose: (reason) => {
         this.conns.delete(conn.id);
+        if (established) this.establishedCount--;
+        established = false;
         const held = this.paused.get(conn);
         if (held !== undefined && held.count > 0) {
           // Messages it sent before closing are still held: CLIENT_CLOSE follows them as polls drain them.

@@ -1,15 +1,19 @@
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { LISTENER_HANDSHAKE_TIMEOUT_MS, LISTENER_MAX_WEBSOCKET_PAYLOAD_BYTES, WS_MAX_CONTROL_FRAMES_PER_SECOND } from './limits.js';
 import { TcpStream } from './tcp-stream.js';
 import { WsStream, type WebSocketLike } from './ws-stream.js';
 import type { ByteStream } from './types.js';
 
 /** First byte of an HTTP request line (`GET`): the connection is a WebSocket (joint.md §9). */
 const HTTP_FIRST_BYTE = 0x47;
+/** RFC 6455 §7.4.1: policy violation. */
+const WS_CLOSE_POLICY = 1008;
+const CONTROL_WINDOW_MS = 1000;
 
-/** Options of `listenStreams`. */
-export interface StreamListenerOptions {
+/** Options of `listenStreams`. `A` is what `admit` returns for an admitted connection. */
+export interface StreamListenerOptions<A = () => void> {
   /** Address to bind (default `127.0.0.1`). */
   host?: string;
   /** Port to bind; 0 lets the OS choose (default 0). */
@@ -18,41 +22,128 @@ export interface StreamListenerOptions {
   websocket?: boolean;
   /**
    * Milliseconds from accept until the first byte (raw TCP) or the end of the WebSocket
-   * handshake; past it the socket is closed (joint.md §7 login timeout). Default 5000; 0 = none.
+   * handshake; past it the socket is closed (joint.md §7 login timeout). Default
+   * `LISTENER_HANDSHAKE_TIMEOUT_MS` (5000); 0 = none.
    */
   handshakeTimeoutMs?: number;
   /** Largest inbound WebSocket message (bytes), answered with close 1009 past it. Default 65536. */
   maxWebSocketPayloadBytes?: number;
   /**
-   * Called at accept, before any byte is read: return a release function to admit the
-   * connection (called once when it closes), or null to close it at once without bytes.
+   * WebSocket pings plus pongs per second one connection may send before it is closed with
+   * 1008 "control frame flood" (default `WS_MAX_CONTROL_FRAMES_PER_SECOND` = 100; 0 = no cap).
    */
-  admit?: (remoteAddress: string) => (() => void) | null;
-  /** A new stream, TCP or WebSocket. */
-  onStream: (stream: ByteStream) => void;
+  maxControlFramesPerSecond?: number;
+  /**
+   * Called at accept, before any byte is read (the socket is not even reading yet): return a
+   * value to admit the connection, or null to destroy it at once without bytes. The value is
+   * handed to `onStream` and, once, to `release` when the connection closes.
+   */
+  admit?: (remoteAddress: string) => A | null;
+  /**
+   * Called once when an admitted connection closes, whatever the cause, with what `admit`
+   * returned. Default: call that value when it is a function (a release callback).
+   */
+  release?: (admitted: A) => void;
+  /** A new stream, TCP or WebSocket, with what `admit` returned for it (undefined without `admit`). */
+  onStream: (stream: ByteStream, admitted: A | undefined) => void;
 }
 
 /** A listening socket that accepts raw TCP and WebSocket clients on one port. */
 export interface StreamListener {
   readonly host: string;
   readonly port: number;
+  /**
+   * Sockets accepted and not yet handed out as a stream: waiting for their first byte or in
+   * their WebSocket upgrade (`pendingUpgrades` of them). Each is bounded by the handshake timeout.
+   */
+  readonly pendingCount: number;
+  /** Sockets whose first byte was `G` and whose WebSocket upgrade has not completed. */
+  readonly pendingUpgrades: number;
   /** Stop accepting and destroy every socket not yet handed out as a stream. */
   close(): Promise<void>;
+}
+
+/**
+ * Answers pings for one WebSocket (the `ws` package's automatic pong is off). RFC 6455 §5.5.3
+ * lets an endpoint that has not yet answered earlier pings answer only the most recent one, so
+ * at most one pong is in flight per connection: a burst of pings in one read costs one or two
+ * pongs, not one queued write each. `ws`'s own answer terminated the socket without a close
+ * frame once 60 pongs were unwritten (its `maxPendingAutoPongs`), which is what a 64-ping
+ * burst hit (issue 14 item 6). Past the control-frame rate the peer gets close 1008 with a reason.
+ */
+class ControlFrames {
+  private windowAt = 0;
+  private count = 0;
+  private inFlight = false;
+  private latest: Buffer | null = null;
+  private closed = false;
+  private readonly done = (): void => {
+    this.inFlight = false;
+    const next = this.latest;
+    this.latest = null;
+    if (next !== null && !this.closed) this.pong(next);
+  };
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly maxPerSecond: number,
+  ) {
+    ws.on('ping', (data: Buffer) => {
+      if (!this.counted()) return;
+      if (this.inFlight) this.latest = Buffer.from(data);
+      else this.pong(data);
+    });
+    ws.on('pong', () => this.counted());
+    ws.once('close', () => {
+      this.closed = true;
+      this.latest = null;
+    });
+  }
+
+  /** @returns false when the peer went over the rate and is being closed. */
+  private counted(): boolean {
+    if (this.closed) return false;
+    if (this.maxPerSecond === 0) return true;
+    const now = performance.now();
+    if (now - this.windowAt >= CONTROL_WINDOW_MS) {
+      this.windowAt = now;
+      this.count = 0;
+    }
+    if (++this.count <= this.maxPerSecond) return true;
+    this.closed = true;
+    this.latest = null;
+    this.ws.close(WS_CLOSE_POLICY, 'control frame flood');
+    return false;
+  }
+
+  private pong(data: Buffer): void {
+    if (this.ws.readyState !== 1) return;
+    this.inFlight = true;
+    this.ws.pong(data, false, this.done);
+  }
 }
 
 /**
  * Listen for raw TCP and WebSocket clients on one port, told apart by the first byte
  * (`G` starts an HTTP upgrade; anything else is raw protocol).
  */
-export function listenStreams(options: StreamListenerOptions): Promise<StreamListener> {
+export function listenStreams<A = () => void>(options: StreamListenerOptions<A>): Promise<StreamListener> {
   const host = options.host ?? '127.0.0.1';
-  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? LISTENER_HANDSHAKE_TIMEOUT_MS;
+  const maxControl = options.maxControlFramesPerSecond ?? WS_MAX_CONTROL_FRAMES_PER_SECOND;
+  if (!Number.isInteger(maxControl) || maxControl < 0) {
+    throw new RangeError(`maxControlFramesPerSecond must be an integer >= 0, got ${maxControl}`);
+  }
+  const release = options.release ?? ((a: A) => (typeof a === 'function' ? (a as () => void)() : undefined));
   const pending = new Set<Socket>();
+  const upgrading = new Set<Socket>();
+  const admissions = new WeakMap<Socket, A>();
   const http = createHttpServer();
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: options.maxWebSocketPayloadBytes ?? 65536,
+    maxPayload: options.maxWebSocketPayloadBytes ?? LISTENER_MAX_WEBSOCKET_PAYLOAD_BYTES,
     perMessageDeflate: false,
+    autoPong: false,
   });
   http.on('request', (_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
@@ -61,9 +152,11 @@ export function listenStreams(options: StreamListenerOptions): Promise<StreamLis
   http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       pending.delete(socket);
+      upgrading.delete(socket);
       clearHandshakeTimer(socket);
+      new ControlFrames(ws, maxControl);
       const stream = new WsStream(ws as unknown as WebSocketLike, socket.remoteAddress ?? '', socket.remotePort ?? 0, socket);
-      options.onStream(stream);
+      options.onStream(stream, admissions.get(socket));
     });
   });
   http.on('clientError', (_err, socket) => socket.destroy());
@@ -75,16 +168,24 @@ export function listenStreams(options: StreamListenerOptions): Promise<StreamLis
     timers.delete(socket);
   };
 
-  const server: Server = createServer({ noDelay: true }, (socket) => {
-    const release = options.admit ? options.admit(socket.remoteAddress ?? '') : () => {};
-    if (release === null) {
-      socket.destroy();
-      return;
+  // pauseOnConnect: a refused socket is closed before a single read (refusing is cheaper than connecting).
+  const server: Server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+    let admitted: A | undefined;
+    if (options.admit) {
+      const a = options.admit(socket.remoteAddress ?? '');
+      if (a === null) {
+        socket.on('error', () => {});
+        socket.destroy();
+        return;
+      }
+      admitted = a;
+      admissions.set(socket, a);
     }
     socket.once('close', () => {
       pending.delete(socket);
+      upgrading.delete(socket);
       clearHandshakeTimer(socket);
-      release();
+      if (admitted !== undefined) release(admitted);
     });
     socket.on('error', () => {});
     pending.add(socket);
@@ -92,6 +193,7 @@ export function listenStreams(options: StreamListenerOptions): Promise<StreamLis
     socket.once('data', (first: Buffer) => {
       socket.pause();
       if (options.websocket !== false && first[0] === HTTP_FIRST_BYTE) {
+        upgrading.add(socket);
         socket.unshift(first);
         http.emit('connection', socket);
         socket.resume();
@@ -100,9 +202,10 @@ export function listenStreams(options: StreamListenerOptions): Promise<StreamLis
       pending.delete(socket);
       clearHandshakeTimer(socket);
       const stream = new TcpStream(socket, first);
-      options.onStream(stream);
+      options.onStream(stream, admitted);
       socket.resume();
     });
+    socket.resume();
   });
 
   return new Promise((resolve, reject) => {
@@ -114,10 +217,17 @@ export function listenStreams(options: StreamListenerOptions): Promise<StreamLis
       resolve({
         host,
         port,
+        get pendingCount() {
+          return pending.size;
+        },
+        get pendingUpgrades() {
+          return upgrading.size;
+        },
         close: () =>
           new Promise<void>((done) => {
             for (const socket of pending) socket.destroy();
             pending.clear();
+            upgrading.clear();
             wss.close();
             server.close(() => done());
           }),

@@ -150,7 +150,7 @@ export function resolveSessionLimits(options: SessionOptions = {}): SessionLimit
 
 function grow(buf: Uint8Array, fill: number, need: number): Uint8Array {
   if (buf.length >= need) return buf;
-  const next = new Uint8Array(Math.max(need, buf.length * 2));
+  const next = new Uint8Array(Math.max(need, buf.length * 2, INITIAL_BUFFER_BYTES));
   next.set(buf.subarray(0, fill));
   return next;
 }
@@ -202,17 +202,19 @@ export class Session {
   /** Bytes of received frames copied onto `rxChain` and not yet opened (≤ maxPendingDecryptBytes). */
   private rxPendingBytes = 0;
 
+  // Scratch buffers start empty and get INITIAL_BUFFER_BYTES at first use: a connection that
+  // never completes its handshake costs no buffers (issue 14: pending handshakes are cheap).
   // Outbound: the chunk stream of queued messages, raw handshake bytes, and flags.
-  private data: Uint8Array = new Uint8Array(INITIAL_BUFFER_BYTES);
+  private data: Uint8Array = EMPTY_BYTES;
   private dataFill = 0;
   private keepaliveDue = false;
   private closeFrame: Uint8Array | null = null;
   private flushScheduled = false;
   // Flush scratch: plaintext frames (encrypted mode), the wire bytes, and the AEAD jobs.
-  private plain: Uint8Array = new Uint8Array(INITIAL_BUFFER_BYTES);
-  private out: Uint8Array = new Uint8Array(INITIAL_BUFFER_BYTES);
+  private plain: Uint8Array = EMPTY_BYTES;
+  private out: Uint8Array = EMPTY_BYTES;
   private jobs = new Int32Array(16 * AEAD_JOB_STRIDE);
-  private rxPlain: Uint8Array = new Uint8Array(INITIAL_BUFFER_BYTES);
+  private rxPlain: Uint8Array = EMPTY_BYTES;
   private rxJobs = new Int32Array(64 * AEAD_JOB_STRIDE);
 
   private readonly createdAt: number;
@@ -664,7 +666,7 @@ export class Session {
       bytes += Math.max(0, len - AEAD_TAG_BYTES);
       count++;
     }
-    if (this.rxPlain.length < bytes) this.rxPlain = new Uint8Array(Math.max(bytes, this.rxPlain.length * 2));
+    if (this.rxPlain.length < bytes) this.rxPlain = new Uint8Array(Math.max(bytes, this.rxPlain.length * 2, INITIAL_BUFFER_BYTES));
     const plain = this.rxPlain;
     const opened = rx.openBatch(src, plain, this.rxJobs, count);
     for (let k = 0; k < opened && !this.closed; k++) {

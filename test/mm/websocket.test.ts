@@ -72,3 +72,25 @@ describe('WebSocket clients on the TCP port', () => {
     expect(server.connectionCount()).toBe(1);
   });
 });
+
+describe('WebSocket control frames on the mm port (issue 14 item 6)', () => {
+  it('answers a burst of 64 125-byte pings in one write and completes the handshake after it', async () => {
+    const { OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, RawWebSocket, clientFrame } = await import('../transport/raw-websocket.js');
+    const server = await Server.listen('127.0.0.1', 0, undefined, { ownQueue: true });
+    servers.push(server);
+    const raw = await RawWebSocket.open(server.getPort());
+    try {
+      const burst = Buffer.concat(Array.from({ length: 64 }, (_, i) => clientFrame(OP_PING, Buffer.alloc(125, i))));
+      raw.send(Buffer.concat([burst, clientFrame(OP_BINARY, hello())]));
+      // WELCOME: u32 length 39, type 0x02.
+      await until(() => raw.binary().length >= 43);
+      expect(raw.binary()[4]).toBe(0x02);
+      await until(() => raw.of(OP_PONG).some((f) => f.payload[0] === 63));
+      expect(raw.of(OP_CLOSE)).toEqual([]);
+      expect(raw.closed).toBe(false);
+      expect(server.stats().connections).toBe(1);
+    } finally {
+      raw.destroy();
+    }
+  });
+});

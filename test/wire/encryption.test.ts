@@ -328,7 +328,8 @@ describe('session keys and nonce prefixes across many connections with one pre-s
       seen.push({ key: hex(key), prefix: hex(prefix) });
       return real(key, prefix);
     });
-    const server = await Server.listen('127.0.0.1', 0, KEY_HEX, { ownQueue: true });
+    // 50 handshakes at once from one address: far past the default per-IP budgets.
+    const server = await Server.listen('127.0.0.1', 0, KEY_HEX, { ownQueue: true, connectRatePerIp: 0, maxConnectionsPerIp: 0, maxPendingHandshakesPerIp: 64 });
     servers.push(server);
     for (let batch = 0; batch < N; batch += 50) {
       const group = Array.from({ length: 50 }, () => new Client('127.0.0.1', server.getPort(), KEY_HEX, { ownQueue: true }));
