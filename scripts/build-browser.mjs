@@ -1,4 +1,5 @@
-// Builds the browser bundle: src/browser/index.ts -> dist/browser/gamewire.js (ES module).
+// Builds the browser bundle: src/browser/index.ts -> dist/browser/gamewire.js (ES module,
+// readable) and dist/browser/gamewire.min.js (minified), each with its source map.
 //
 //   node scripts/build-browser.mjs            build (called by `npm run build:ts`)
 //   node scripts/build-browser.mjs --check    build only when a source is newer than the bundle
@@ -9,15 +10,18 @@
 // `node:crypto`, ...), a Node-only package (`ws`, `node-gyp-build`, ...), a `.node` binary, or
 // the addon loader of src/core (load.ts, native.ts). The error names the importing file.
 import { builtinModules } from 'node:module';
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The bundle's entry and output, relative to the package root. */
 export const BROWSER_ENTRY = join(ROOT, 'src', 'browser', 'index.ts');
 export const BROWSER_BUNDLE = join(ROOT, 'dist', 'browser', 'gamewire.js');
+/** The minified twin of BROWSER_BUNDLE (`gamewire/browser/min`), for a page that loads it directly. */
+export const BROWSER_BUNDLE_MIN = join(ROOT, 'dist', 'browser', 'gamewire.min.js');
 
 /** Packages that only work on Node: importing one from browser code is a build error. */
 const NODE_ONLY_PACKAGES = new Set(['ws', 'node-gyp-build', 'bufferutil', 'prom-client', 'socket.io', 'benchmark']);
@@ -78,8 +82,8 @@ function newestMtime(dir) {
 
 /** True when the bundle is missing or older than any source under src/ or this script. */
 export function browserBundleIsStale() {
-  if (!existsSync(BROWSER_BUNDLE)) return true;
-  const built = statSync(BROWSER_BUNDLE).mtimeMs;
+  if (!existsSync(BROWSER_BUNDLE) || !existsSync(BROWSER_BUNDLE_MIN)) return true;
+  const built = Math.min(statSync(BROWSER_BUNDLE).mtimeMs, statSync(BROWSER_BUNDLE_MIN).mtimeMs);
   const self = statSync(fileURLToPath(import.meta.url)).mtimeMs;
   return Math.max(newestMtime(join(ROOT, 'src')), self) > built;
 }
@@ -87,7 +91,7 @@ export function browserBundleIsStale() {
 /**
  * Bundle `entry` into `outfile` for browsers.
  * @param {{ entry?: string, outfile?: string, minify?: boolean, quiet?: boolean }} [options]
- * @returns {Promise<{ outfile: string, bytes: number, inputs: string[] }>}
+ * @returns {Promise<{ outfile: string, bytes: number, gzipBytes: number, inputs: string[] }>}
  * @throws when esbuild fails, including any forbidden import (see the top of this file).
  */
 export async function buildBrowser(options = {}) {
@@ -121,10 +125,23 @@ export async function buildBrowser(options = {}) {
   }
   const inputs = Object.keys(result.metafile.inputs);
   const bytes = statSync(outfile).size;
+  const gzipBytes = gzipSync(readFileSync(outfile), { level: 9 }).length;
   if (!options.quiet) {
-    process.stdout.write(`build-browser: ${relative(ROOT, outfile)} ${(bytes / 1024).toFixed(1)} KiB from ${inputs.length} modules\n`);
+    process.stdout.write(
+      `build-browser: ${relative(ROOT, outfile)} ${(bytes / 1024).toFixed(1)} KiB from ${inputs.length} modules (${(gzipBytes / 1024).toFixed(1)} KiB gzipped)\n`,
+    );
   }
-  return { outfile, bytes, inputs };
+  return { outfile, bytes, gzipBytes, inputs };
+}
+
+/**
+ * Build the package's two bundles: the readable one and the minified one.
+ * @returns both results, readable first
+ */
+export async function buildBrowserBundles(options = {}) {
+  const readable = await buildBrowser({ ...options, outfile: BROWSER_BUNDLE, minify: false });
+  const minified = await buildBrowser({ ...options, outfile: BROWSER_BUNDLE_MIN, minify: true });
+  return [readable, minified];
 }
 
 const invokedDirectly = process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url;
@@ -140,7 +157,8 @@ if (invokedDirectly) {
   if (checkOnly && entry === undefined && !browserBundleIsStale()) {
     process.stdout.write(`build-browser: ${relative(ROOT, BROWSER_BUNDLE)} is up to date\n`);
   } else {
-    buildBrowser({ entry, outfile }).catch((err) => {
+    const built = entry === undefined && outfile === undefined ? buildBrowserBundles() : buildBrowser({ entry, outfile });
+    built.catch((err) => {
       // esbuild has already printed each error with its location.
       process.stderr.write(`build-browser: failed${err?.errors ? '' : `: ${err?.message ?? err}`}\n`);
       process.exitCode = 1;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { PeoteBytesOutput } from '../../src/peote/peote-bytes-output.js';
-import { BUNDLE_DIR, HAS_CHROMIUM, ROOT, ensureBrowserBundle, launchChromium, openHarness, serveBundleAndPages, type StaticServer } from './harness.js';
+import { BUNDLE_DIR, HAS_CHROMIUM, CHROMIUM_SKIP_REASON, ROOT, ensureBrowserBundle, launchChromium, openHarness, serveBundleAndPages, type StaticServer } from './harness.js';
 
 const BUILD_SCRIPT = join(ROOT, 'scripts', 'build-browser.mjs');
 
@@ -60,7 +60,7 @@ describe('scripts/build-browser.mjs', () => {
   });
 });
 
-describe.skipIf(!HAS_CHROMIUM)('the bundle in Chromium', () => {
+describe.skipIf(!HAS_CHROMIUM)(`the bundle in Chromium${CHROMIUM_SKIP_REASON}`, () => {
   let browser: Browser;
   let server: StaticServer;
   beforeAll(async () => {

@@ -45,6 +45,12 @@ function executable(path: string): boolean {
 /** True when Chromium can be launched; the browser suites are skipped otherwise. */
 export const HAS_CHROMIUM = executable(CHROMIUM_PATH);
 
+/**
+ * Appended to each browser suite's title, so a skipped suite says why in vitest's summary
+ * (`↓ the bundle in Chromium [skipped: no Chromium at …]`), not only in the warning above.
+ */
+export const CHROMIUM_SKIP_REASON = HAS_CHROMIUM ? '' : ` [skipped: no Chromium at ${CHROMIUM_PATH}; bash scripts/install-chromium.sh or set GAMEWIRE_CHROMIUM]`;
+
 if (!HAS_CHROMIUM) {
   // Loud on purpose: a skipped browser suite must not pass unnoticed.
   console.warn(

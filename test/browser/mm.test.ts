@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { EventType, Server, type Connection, type MmEvent, type Table } from '../../src/mm/index.js';
-import { HAS_CHROMIUM, ensureBrowserBundle, launchChromium, openHarness, serveBundleAndPages, type StaticServer } from './harness.js';
+import { HAS_CHROMIUM, CHROMIUM_SKIP_REASON, ensureBrowserBundle, launchChromium, openHarness, serveBundleAndPages, type StaticServer } from './harness.js';
 
 const KEY128 = '0C03EA65238DD2C25EB87CE563868098';
 const KEY256 = '0C03EA65238DD2C25EB87CE5638680980C03EA65238DD2C25EB87CE563868098';
@@ -54,7 +54,7 @@ function connectFromPage(page: Page, port: number, key: string | undefined) {
   );
 }
 
-describe.skipIf(!HAS_CHROMIUM)('the MM style in Chromium: a page Client and a Node Server', () => {
+describe.skipIf(!HAS_CHROMIUM)(`the MM style in Chromium: a page Client and a Node Server${CHROMIUM_SKIP_REASON}`, () => {
   let browser: Browser;
   let files: StaticServer;
   const servers: Server[] = [];

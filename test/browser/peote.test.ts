@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { PeoteClient, PeoteServer, RpcTypes, defineRemote, destroyAllJointConnections } from '../../src/peote/index.js';
 import { Relay } from '../../src/relay/index.js';
-import { HAS_CHROMIUM, ensureBrowserBundle, launchChromium, openHarness, seededBytes, serveBundleAndPages, type StaticServer } from './harness.js';
+import { HAS_CHROMIUM, CHROMIUM_SKIP_REASON, ensureBrowserBundle, launchChromium, openHarness, seededBytes, serveBundleAndPages, type StaticServer } from './harness.js';
 
 /** Chunk sizes both ways: the varint prefix widths, the 32765-byte frame split, maxChunkSize. */
 const SIZES = [1, 2, 127, 128, 129, 255, 256, 1000, 16383, 16384, 16385, 32764, 32765, 32766, 32767, 32768];
@@ -37,7 +37,7 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return -1;
 }
 
-describe.skipIf(!HAS_CHROMIUM)('peote in Chromium through the gamewire relay (WebSocket)', () => {
+describe.skipIf(!HAS_CHROMIUM)(`peote in Chromium through the gamewire relay (WebSocket)${CHROMIUM_SKIP_REASON}`, () => {
   let browser: Browser;
   let files: StaticServer;
   let relay: Relay;

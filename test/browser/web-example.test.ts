@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startWebExample, type WebExample } from '../../examples/web/server.js';
 import { STEP } from '../../examples/web/protocol.js';
-import { ARTIFACTS_DIR, HAS_CHROMIUM, ensureBrowserBundle, launchChromium, watchPage } from './harness.js';
+import { ARTIFACTS_DIR, HAS_CHROMIUM, CHROMIUM_SKIP_REASON, ensureBrowserBundle, launchChromium, watchPage } from './harness.js';
 
 /** Where the screenshot is kept (docs/web-example.png is a copy of it for the README). */
 const SCREENSHOT = join(ARTIFACTS_DIR, 'web-example.png');
@@ -13,7 +13,7 @@ type Dots = Record<string, { x: number; y: number }>;
 const dotsOf = (page: Page) => page.evaluate(() => (window as any).dotsExample.dots() as Dots);
 const meOf = (page: Page) => page.evaluate(() => (window as any).dotsExample.me as number);
 
-describe.skipIf(!HAS_CHROMIUM)('examples/web in Chromium', () => {
+describe.skipIf(!HAS_CHROMIUM)(`examples/web in Chromium${CHROMIUM_SKIP_REASON}`, () => {
   let browser: Browser;
   let example: WebExample;
   const problems: string[][] = [];
