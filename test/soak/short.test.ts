@@ -16,6 +16,7 @@ describe('short soak', () => {
     'keeps good clients whole under hostile load on every style',
     async () => {
       const lines: string[] = [];
+      console.log(`short soak: ${(LOAD_MS + 10_000) / 1000} s of mixed load on every style, progress every 10 s`);
       const report = await runSoak({
         durationMs: LOAD_MS,
         warmupMs: 10_000,
@@ -23,7 +24,12 @@ describe('short soak', () => {
         seed: 9,
         hostilePerSecond: 5,
         components: Object.values(COMPONENTS),
-        log: (line) => lines.push(line),
+        log: (line) => {
+          lines.push(line);
+          // ~40 s is long for one test: say it is alive (issue 16 item 12), one short line per 10 s.
+          if (/^\[\d+ s\]/.test(line)) console.log(`short soak ${line.split(' | ')[0]}`);
+          else if (line.startsWith('load done')) console.log(`short soak: ${line}`);
+        },
       });
       const figure = (metric: string) => report.results.find((r) => r.metric === metric)?.value;
       if (!report.passed) process.stderr.write(`${lines.join('\n')}\n${report.failures.join('\n')}\n`);
