@@ -1,4 +1,5 @@
 import { encodeVarint, varintLength } from '../codec/varint.js';
+import { checkPayload, describeType } from '../core/validate.js';
 import { BYTES_MAX_LENGTH, BYTES_OUTPUT_INITIAL_BYTES, BYTES_VARINT_WIDTH } from './limits.js';
 
 const utf8 = new TextEncoder();
@@ -113,15 +114,23 @@ export class PeoteBytesOutput {
     this.position += 8;
   }
 
-  /** varint(UTF-8 byte length), then the UTF-8 bytes: `"héllo"` → `06 68 C3 A9 6C 6C 6F`. */
+  /**
+   * varint(UTF-8 byte length), then the UTF-8 bytes: `"héllo"` → `06 68 C3 A9 6C 6C 6F`.
+   * @throws TypeError when `value` is not a string
+   */
   writeString(value: string): void {
+    if (typeof value !== 'string') throw new TypeError(`writeString: value must be a string, got ${describeType(value)}`);
     const bytes = utf8.encode(value);
     this.writeVarint('writeString', bytes.length);
     this.writeRaw(bytes);
   }
 
-  /** varint(length), then the bytes. */
+  /**
+   * varint(length), then the bytes.
+   * @throws TypeError when `value` is not a Uint8Array (a string would write zeros)
+   */
   writeBytes(value: Uint8Array): void {
+    checkPayload('writeBytes: value', value);
     this.writeVarint('writeBytes', value.length);
     this.writeRaw(value);
   }

@@ -274,3 +274,14 @@ describe('a failed create or enter leaves nothing open (item 5)', () => {
     expect(run.stdout).toContain('client relay unreachable: connect to');
   });
 });
+
+describe('PeoteBytesOutput refuses values of the wrong type (item 4)', () => {
+  it('writeBytes with a string and writeString with a number are TypeErrors naming the method', () => {
+    const out = new PeoteBytesOutput();
+    expect(thrown(() => out.writeBytes('héllo' as never))).toBe(
+      'TypeError: writeBytes: value must be a Uint8Array, got a string (encode text first, e.g. new TextEncoder().encode(text))',
+    );
+    expect(thrown(() => out.writeString(5 as never))).toBe('TypeError: writeString: value must be a string, got a number');
+    expect(out.getBytes().length).toBe(0);
+  });
+});
