@@ -285,9 +285,10 @@ export class EventClient {
    */
   async discover(options: DiscoverOptions = {}): Promise<DiscoveredServer[]> {
     const port = options.port ?? this.opts.serverPort;
-    checkPort('port', port);
+    checkPortArgument('port', port);
     const timeout = options.timeout ?? this.opts.retryTimeoutMs;
     checkPositive('timeout', timeout);
+    if (options.address !== undefined) checkHostArgument('address', options.address);
     const requested = options.address ?? BROADCAST_ADDRESS;
     const broadcast = requested === BROADCAST_ADDRESS || requested.endsWith('.255');
     const address = await resolve4(requested);
