@@ -48,6 +48,60 @@ export const REGISTRATION_LIMIT = 50;
  */
 export const REGISTRATION_IDLE_MS = 10 * 60 * 1000;
 
+/**
+ * Registrations one source address (IP and port) may hold (count), default 1: a Neteria client
+ * is one socket with one cuuid. A REGISTER with a new cuuid from an address at this cap replaces
+ * that address's oldest registration (the client restarted with a new id), so one socket can
+ * never own more than this many slots (issue 14: 60 REGISTERs from one socket filled the registry).
+ */
+export const MAX_REGISTRATIONS_PER_ADDRESS_COUNT = 1;
+
+/**
+ * Registrations one source IP may hold (count), default 10: five addresses are needed to fill
+ * the default registry of 50, and a LAN of up to 10 players behind one NAT fits. Past it a
+ * REGISTER with a new cuuid (or moving one here) gets BYE REGISTER.
+ */
+export const MAX_REGISTRATIONS_PER_IP_COUNT = 10;
+
+/**
+ * How long an unproven registration is safe from eviction (ms), default 30 s. A registration is
+ * proven once its client acknowledged (OK EVENT / OK NOTIFY) a verdict or notification sent to
+ * its address, showing it receives there. When the registry is full, a new client evicts the
+ * oldest unproven registration older than this (`onExpire` is called for it); proven ones are
+ * never evicted, only expired by `registrationIdleMs`. 30 s lets a new client send an event and
+ * acknowledge its verdict through every retry (5 × 2 s) before it can be displaced.
+ */
+export const UNPROVEN_GRACE_MS = 30_000;
+
+/**
+ * Largest reply credit one address may bank (bytes), default 64 KiB. Every datagram the server
+ * sends except NOTIFY (OHAI Client, OK/BYE REGISTER, BYE EVENT, verdicts and their resends) is
+ * paid from the destination's credit, which only bytes received from that address earn: the
+ * server never sends an address more bytes than it received from it (issue 14: a spoofed
+ * registration turned the server into a 2.9x reflector). A reply the credit cannot pay is
+ * withheld and counted (`stats.repliesWithheld`). A real client earns far more than it spends
+ * (an EVENT is about 190 bytes, its verdict about 60).
+ */
+export const MAX_REPLY_CREDIT_BYTES = 64 * 1024;
+
+/**
+ * Addresses without a registration whose reply credit and OHAI rate are tracked (count),
+ * default 4096. Past it the oldest entry is forgotten: its credit is lost (so it can send
+ * less, never more) and its OHAI bucket starts full again.
+ */
+export const MAX_TRACKED_ADDRESSES_COUNT = 4096;
+
+/**
+ * OHAI answers per source IP per second (count), default 1 with a burst of
+ * `OHAI_REPLY_BURST_COUNT` (4). A client discovers once; a flood of OHAIs, spoofed or not, gets
+ * at most this many answers (each also paid from reply credit). Past it OHAI is dropped without
+ * reply (`stats.ohaiLimited`).
+ */
+export const OHAI_REPLIES_PER_SECOND = 1;
+
+/** Depth of the per-IP OHAI bucket (count), default 4. */
+export const OHAI_REPLY_BURST_COUNT = 4;
+
 /** Ceiling of the expiry sweep period (ms); the sweep runs every min(idle / 4, this). */
 export const EXPIRY_SWEEP_MAX_MS = 60_000;
 

@@ -3,6 +3,7 @@
  * it (OHAI), register (REGISTER), submit events that the middleware judges LEGAL or ILLEGAL
  * (EVENT), and receive pushes (NOTIFY). The original's defects K1-K8 (§11) are fixed here.
  */
+import { AddressCounter, AddressRate, normalizeIp } from '../transport/address-limiter.js';
 import { checkCount, checkPort, checkPositive } from './checks.js';
 import { Endpoint, type PeerAddress } from './endpoint.js';
 import { Uuid1Generator } from './ids.js';
@@ -12,12 +13,19 @@ import {
   JUDGED_RETENTION_MARGIN_MS,
   MAX_DATAGRAM_BYTES,
   MAX_PENDING_NOTIFIES_COUNT,
+  MAX_REGISTRATIONS_PER_ADDRESS_COUNT,
+  MAX_REGISTRATIONS_PER_IP_COUNT,
+  MAX_REPLY_CREDIT_BYTES,
   MAX_RETRIES,
+  MAX_TRACKED_ADDRESSES_COUNT,
+  OHAI_REPLIES_PER_SECOND,
+  OHAI_REPLY_BURST_COUNT,
   PROTOCOL_VERSION,
   RECENT_EVENT_WINDOW_COUNT,
   REGISTRATION_IDLE_MS,
   REGISTRATION_LIMIT,
   RETRY_TIMEOUT_MS,
+  UNPROVEN_GRACE_MS,
 } from './limits.js';
 import { defaultDebugLog, RateLimitedLog, type DebugLog } from './log.js';
 import * as msg from './messages.js';
@@ -47,6 +55,11 @@ export interface ClientInfo {
   /** When it (last) registered and when a valid datagram last came from it (ms since 1970). */
   registeredAt: number;
   lastSeen: number;
+  /**
+   * True once the client acknowledged (OK EVENT / OK NOTIFY) something sent to its registered
+   * address: it receives there. Only proven clients get resends and are safe from eviction.
+   */
+  proven: boolean;
 }
 
 /** Options of EventServer; every limit defaults to its constant in limits.ts. */
@@ -63,6 +76,25 @@ export interface EventServerOptions {
   discoverable?: boolean;
   /** Distinct clients admitted, default 50 (REGISTRATION_LIMIT); exact (K7). */
   registrationLimit?: number;
+  /**
+   * Registrations per source address (IP and port), default 1 (MAX_REGISTRATIONS_PER_ADDRESS_COUNT);
+   * a new cuuid from an address at the cap replaces that address's oldest registration.
+   */
+  maxRegistrationsPerAddress?: number;
+  /** Registrations per source IP, default 10 (MAX_REGISTRATIONS_PER_IP_COUNT); past it BYE REGISTER. 0 = no cap. */
+  maxRegistrationsPerIp?: number;
+  /**
+   * Age (ms) after which an unproven registration may be evicted by a new client when the
+   * registry is full, default 30 000 (UNPROVEN_GRACE_MS).
+   */
+  unprovenGraceMs?: number;
+  /**
+   * Reply credit one address may bank (bytes), default 65536 (MAX_REPLY_CREDIT_BYTES). Every
+   * datagram but NOTIFY is paid from the credit its destination earned by sending to us.
+   */
+  maxReplyCreditBytes?: number;
+  /** OHAI answers per source IP per second, default 1 (OHAI_REPLIES_PER_SECOND), burst 4. */
+  ohaiRepliesPerSecond?: number;
   /** Version sent in OHAI Client, default "1.0.3". */
   version?: string;
   /** Client versions answered with OHAI Client, default `[version]`; others get BYE REGISTER. */
@@ -116,6 +148,20 @@ export interface EventServerStats {
   notifiesFailed: number;
   registrationsRejected: number;
   expired: number;
+  /**
+   * Registrations removed for a new one: the oldest unproven one of a full registry, or the
+   * oldest at an address over `maxRegistrationsPerAddress`. `onExpire` is called for each.
+   */
+  evicted: number;
+  /** Replies and resends not sent because the destination's reply credit could not pay them. */
+  repliesWithheld: number;
+  /** Resends (verdict or NOTIFY) skipped because the client has not proven its address. */
+  resendsWithheld: number;
+  /** OHAIs left unanswered because their IP went over `ohaiRepliesPerSecond`. */
+  ohaiLimited: number;
+  /** Bytes received in valid datagrams, and bytes sent (all datagrams). */
+  bytesIn: number;
+  bytesOut: number;
 }
 
 interface Judged {
@@ -129,8 +175,15 @@ interface Judged {
   timer: NodeJS.Timeout | undefined;
 }
 
+/** Bytes an address may still be sent (issue 14: never more out than in). */
+interface Credit {
+  bytes: number;
+}
+
 interface Registration extends ClientInfo {
   judged: Map<string, Judged>;
+  /** Reply credit of its registered address, kept here so a busy table cannot evict it. */
+  credit: Credit;
 }
 
 interface PendingNotify {
@@ -163,12 +216,14 @@ export class EventServer {
   readonly stats: EventServerStats = {
     received: 0, dropped: 0, judged: 0, legal: 0, illegal: 0, duplicates: 0, windowFull: 0,
     judgementResends: 0, judgementsUnacked: 0, notifiesSent: 0, notifyResends: 0,
-    notifiesFailed: 0, registrationsRejected: 0, expired: 0,
+    notifiesFailed: 0, registrationsRejected: 0, expired: 0, evicted: 0, repliesWithheld: 0,
+    resendsWithheld: 0, ohaiLimited: 0, bytesIn: 0, bytesOut: 0,
   };
 
   private readonly opts: Required<
     Pick<EventServerOptions, 'port' | 'discoverable' | 'registrationLimit' | 'version' | 'retryTimeoutMs' | 'maxRetries'
-      | 'registrationIdleMs' | 'recentEventWindow' | 'judgedRetentionMs' | 'maxPendingNotifies'>
+      | 'registrationIdleMs' | 'recentEventWindow' | 'judgedRetentionMs' | 'maxPendingNotifies' | 'unprovenGraceMs'
+      | 'maxReplyCreditBytes'>
   > & { host: string | undefined; serverName: string | null; allowedVersions: readonly string[] };
   private readonly hooks: EventServerOptions;
   private readonly middleware: Middleware;
@@ -176,6 +231,13 @@ export class EventServer {
   private readonly uuids = new Uuid1Generator();
   private readonly registry = new Map<string, Registration>();
   private readonly notifies = new Map<string, PendingNotify>();
+  /** Registrations by `ip:port`, and counts by IP (the per-address caps). */
+  private readonly byAddress = new Map<string, Set<Registration>>();
+  private readonly maxPerAddress: number;
+  private readonly perIp: AddressCounter;
+  /** Reply credit of addresses without a registration there, oldest first (bounded). */
+  private readonly credits = new Map<string, Credit>();
+  private readonly ohaiRate: AddressRate;
   private endpoint: Endpoint | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private state = State.Idle;
@@ -202,6 +264,8 @@ export class EventServer {
       recentEventWindow: options.recentEventWindow ?? RECENT_EVENT_WINDOW_COUNT,
       judgedRetentionMs: options.judgedRetentionMs ?? (maxRetries + 1) * retryTimeoutMs + JUDGED_RETENTION_MARGIN_MS,
       maxPendingNotifies: options.maxPendingNotifies ?? MAX_PENDING_NOTIFIES_COUNT,
+      unprovenGraceMs: options.unprovenGraceMs ?? UNPROVEN_GRACE_MS,
+      maxReplyCreditBytes: options.maxReplyCreditBytes ?? MAX_REPLY_CREDIT_BYTES,
     };
     checkPort('port', this.opts.port);
     checkPositive('retryTimeoutMs', retryTimeoutMs);
@@ -211,6 +275,16 @@ export class EventServer {
     checkCount('recentEventWindow', this.opts.recentEventWindow, 1);
     checkPositive('judgedRetentionMs', this.opts.judgedRetentionMs);
     checkCount('maxPendingNotifies', this.opts.maxPendingNotifies, 1);
+    this.maxPerAddress = options.maxRegistrationsPerAddress ?? MAX_REGISTRATIONS_PER_ADDRESS_COUNT;
+    checkCount('maxRegistrationsPerAddress', this.maxPerAddress, 1);
+    const perIp = options.maxRegistrationsPerIp ?? MAX_REGISTRATIONS_PER_IP_COUNT;
+    checkCount('maxRegistrationsPerIp', perIp, 0);
+    this.perIp = new AddressCounter(perIp);
+    checkPositive('unprovenGraceMs', this.opts.unprovenGraceMs);
+    checkCount('maxReplyCreditBytes', this.opts.maxReplyCreditBytes, MAX_DATAGRAM_BYTES);
+    const ohaiRate = options.ohaiRepliesPerSecond ?? OHAI_REPLIES_PER_SECOND;
+    checkPositive('ohaiRepliesPerSecond', ohaiRate);
+    this.ohaiRate = new AddressRate(ohaiRate, OHAI_REPLY_BURST_COUNT, MAX_TRACKED_ADDRESSES_COUNT);
     this.hooks = options;
     this.middleware = options.middleware ?? ACCEPT_ALL;
     this.log = new RateLimitedLog(options.log ?? defaultDebugLog());
@@ -292,6 +366,9 @@ export class EventServer {
     this.sweepTimer = undefined;
     for (const rec of this.registry.values()) clearJudgedTimers(rec);
     this.registry.clear();
+    this.byAddress.clear();
+    this.credits.clear();
+    this.ohaiRate.clear();
     for (const p of this.notifies.values()) clearTimeout(p.timer);
     this.notifies.clear();
     const endpoint = this.endpoint;
@@ -311,19 +388,27 @@ export class EventServer {
     }
     const m = read.message;
     const now = Date.now();
+    this.stats.bytesIn += bytes.length;
+    // Credit is earned by what arrives, before anything is answered (issue 14 item 4).
+    const credit = this.creditFor(m.cuuid, from);
+    credit.bytes = Math.min(this.opts.maxReplyCreditBytes, credit.bytes + bytes.length);
     switch (m.method) {
       case 'OHAI':
         this.touchIfRegistered(m.cuuid, from, now);
         if (!this.opts.discoverable) return;
-        this.reply(this.opts.allowedVersions.includes(m.version) ? msg.ohaiClient(this.opts.version, this.opts.serverName) : msg.BYE_REGISTER, from);
+        if (!this.ohaiRate.take(normalizeIp(from.address), now)) {
+          this.stats.ohaiLimited++;
+          return;
+        }
+        this.reply(this.opts.allowedVersions.includes(m.version) ? msg.ohaiClient(this.opts.version, this.opts.serverName) : msg.BYE_REGISTER, from, credit);
         return;
       case 'REGISTER':
-        this.onRegister(m.cuuid, m.encryption, from, now);
+        this.onRegister(m.cuuid, m.encryption, from, now, credit);
         return;
       case 'EVENT': {
         const rec = this.registered(m.cuuid, from, now);
         if (!rec) {
-          this.reply(msg.BYE_EVENT, from);
+          this.reply(msg.BYE_EVENT, from, credit);
           return;
         }
         this.onEvent(rec, m.euuid, m.eventData, m.priority, from, now);
@@ -333,6 +418,8 @@ export class EventServer {
         const rec = this.registered(m.cuuid, from, now);
         if (!rec) return this.drop(from, 'OK EVENT from an unregistered address');
         const j = rec.judged.get(m.euuid);
+        // Proof: it acknowledged a verdict that was sent to its address.
+        if (j && j.legal !== undefined) rec.proven = true;
         if (j && !j.acked) {
           j.acked = true;
           clearTimeout(j.timer);
@@ -345,6 +432,7 @@ export class EventServer {
         if (!rec) return this.drop(from, 'OK NOTIFY from an unregistered address');
         const p = this.notifies.get(m.euuid);
         if (p && p.clientId === rec.id) {
+          rec.proven = true;
           clearTimeout(p.timer);
           this.notifies.delete(m.euuid);
           this.log.guard(() => this.hooks.onNotifyDelivered?.(rec.id, m.euuid, p.data));
@@ -354,34 +442,65 @@ export class EventServer {
     }
   }
 
-  private onRegister(cuuid: string, encryption: boolean, from: PeerAddress, now: number): void {
+  private onRegister(cuuid: string, encryption: boolean, from: PeerAddress, now: number, credit: Credit): void {
     if (encryption) {
       // neteria.md §10: refuse rather than silently answer an RSA client in plaintext.
       this.stats.registrationsRejected++;
-      this.reply(msg.BYE_REGISTER, from);
+      this.reply(msg.BYE_REGISTER, from, credit);
       return;
     }
     const known = this.live(cuuid, now);
+    const key = addressKey(from);
+    const ip = normalizeIp(from.address);
+    if (known && addressKey(known) === key) {
+      // §6: re-registering always succeeds, even when full.
+      known.registeredAt = now;
+      known.lastSeen = now;
+      this.reply(msg.OK_REGISTER, from, known.credit);
+      this.log.guard(() => this.hooks.onRegister?.(info(known), true));
+      return;
+    }
+    // A new client, or a known one moving here (K4). One address keeps at most maxPerAddress
+    // registrations, a new one replacing its oldest; an IP at its cap gets no new ones (issue 14 item 3).
+    const here = this.byAddress.get(key);
+    const replacing = here !== undefined && here.size >= this.maxPerAddress;
+    const sameIp = known !== undefined && normalizeIp(known.address) === ip;
+    if (!replacing && !sameIp && !this.perIp.has(ip)) {
+      this.stats.registrationsRejected++;
+      this.reply(msg.BYE_REGISTER, from, credit);
+      return;
+    }
+    if (replacing) this.evict(oldest(here)!);
     if (known) {
-      // §6: re-registering always succeeds, even when full, and moves the client (K4).
+      // §6: re-registering always succeeds, even when full, and moves the client (K4). The new
+      // address has proven nothing yet, and its credit is what it sent.
+      this.unlink(known);
       known.address = from.address;
       known.port = from.port;
       known.registeredAt = now;
       known.lastSeen = now;
-      this.reply(msg.OK_REGISTER, from);
+      known.proven = false;
+      known.credit = this.takeCredit(key, credit);
+      this.link(known);
+      this.reply(msg.OK_REGISTER, from, known.credit);
       this.log.guard(() => this.hooks.onRegister?.(info(known), true));
       return;
     }
     if (this.registry.size >= this.opts.registrationLimit) this.sweep(now);
+    if (this.registry.size >= this.opts.registrationLimit) this.evictUnproven(now);
     // K7: the original tests `count > limit` before inserting and so admits limit + 1.
     if (this.registry.size >= this.opts.registrationLimit) {
       this.stats.registrationsRejected++;
-      this.reply(msg.BYE_REGISTER, from);
+      this.reply(msg.BYE_REGISTER, from, credit);
       return;
     }
-    const rec: Registration = { id: cuuid, address: from.address, port: from.port, registeredAt: now, lastSeen: now, judged: new Map() };
+    const rec: Registration = {
+      id: cuuid, address: from.address, port: from.port, registeredAt: now, lastSeen: now, proven: false,
+      judged: new Map(), credit: this.takeCredit(key, credit),
+    };
     this.registry.set(cuuid, rec);
-    this.reply(msg.OK_REGISTER, from);
+    this.link(rec);
+    this.reply(msg.OK_REGISTER, from, rec.credit);
     this.log.guard(() => this.hooks.onRegister?.(info(rec), false));
   }
 
@@ -391,7 +510,7 @@ export class EventServer {
       // K1 / §9: never judge or execute twice. Still judging: the judgement will be sent when
       // ready. Judged: answer at once with the stored judgement (the original stays silent).
       this.stats.duplicates++;
-      if (seen.legal !== undefined) this.reply(msg.judgement(seen.legal ? 'LEGAL' : 'ILLEGAL', euuid, seen.priority), from);
+      if (seen.legal !== undefined) this.reply(msg.judgement(seen.legal ? 'LEGAL' : 'ILLEGAL', euuid, seen.priority), from, rec.credit);
       return;
     }
     // An id whose judgement could not be sent within the datagram limit (escaping makes
@@ -437,7 +556,7 @@ export class EventServer {
     else this.stats.illegal++;
     const text = msg.judgement(legal ? 'LEGAL' : 'ILLEGAL', euuid, j.priority);
     // §4: the first judgement answers the datagram's source; resends go to the registration.
-    this.reply(text, from);
+    this.reply(text, from, this.creditFor(rec.id, from));
     j.timer = setTimeout(() => this.resendJudgement(rec, j, text), this.opts.retryTimeoutMs);
     if (legal && this.middleware.execute) this.execute(rec.id, euuid, data);
   }
@@ -460,8 +579,10 @@ export class EventServer {
       this.stats.judgementsUnacked++;
       return; // the id stays in the window, so a late duplicate is still answered (K1)
     }
-    this.stats.judgementResends++;
-    this.send(text, rec);
+    // Resends only to a client that showed it receives at its address (issue 14 item 4); the
+    // schedule runs on, so a client that proves itself meanwhile gets the later ones.
+    if (!rec.proven) this.stats.resendsWithheld++;
+    else if (this.reply(text, rec, rec.credit)) this.stats.judgementResends++;
     j.timer = setTimeout(() => this.resendJudgement(rec, j, text), this.opts.retryTimeoutMs);
   }
 
@@ -473,8 +594,11 @@ export class EventServer {
       this.failNotify(euuid, p);
       return;
     }
-    this.stats.notifyResends++;
-    this.send(p.text, rec);
+    if (!rec.proven) this.stats.resendsWithheld++;
+    else {
+      this.stats.notifyResends++;
+      this.send(p.text, rec);
+    }
     p.timer = setTimeout(() => this.resendNotify(euuid, p), this.opts.retryTimeoutMs);
   }
 
@@ -516,8 +640,46 @@ export class EventServer {
   }
 
   private expire(rec: Registration): void {
-    this.registry.delete(rec.id);
     this.stats.expired++;
+    this.remove(rec);
+  }
+
+  /** Remove an unproven registration to make room (issue 14 item 3); reported like an expiry. */
+  private evict(rec: Registration): void {
+    this.stats.evicted++;
+    this.remove(rec);
+  }
+
+  /** A full registry: evict the oldest unproven registration past its grace period, if any. */
+  private evictUnproven(now: number): void {
+    let victim: Registration | undefined;
+    for (const rec of this.registry.values()) {
+      if (rec.proven || now - rec.registeredAt < this.opts.unprovenGraceMs) continue;
+      if (victim === undefined || rec.registeredAt < victim.registeredAt) victim = rec;
+    }
+    if (victim !== undefined) this.evict(victim);
+  }
+
+  private link(rec: Registration): void {
+    const key = addressKey(rec);
+    let set = this.byAddress.get(key);
+    if (set === undefined) this.byAddress.set(key, (set = new Set()));
+    set.add(rec);
+    this.perIp.take(normalizeIp(rec.address));
+  }
+
+  private unlink(rec: Registration): void {
+    const key = addressKey(rec);
+    const set = this.byAddress.get(key);
+    if (set?.delete(rec)) {
+      if (set.size === 0) this.byAddress.delete(key);
+      this.perIp.give(normalizeIp(rec.address));
+    }
+  }
+
+  private remove(rec: Registration): void {
+    this.registry.delete(rec.id);
+    this.unlink(rec);
     clearJudgedTimers(rec);
     for (const [euuid, p] of this.notifies) {
       if (p.clientId === rec.id) this.failNotify(euuid, p);
@@ -535,12 +697,50 @@ export class EventServer {
 
   // --- plumbing --------------------------------------------------------------------------------
 
-  private reply(text: string, to: PeerAddress): void {
-    this.endpoint?.send(text, to, (err) => this.log.line(() => `send to ${to.address}:${to.port} failed: ${err.message}`));
+  /**
+   * Send an answer (anything but NOTIFY) paid from `credit`, the destination's reply credit.
+   * @returns false when the credit could not pay it (withheld, counted)
+   */
+  private reply(text: string, to: PeerAddress, credit: Credit): boolean {
+    // Our datagrams are ASCII (pyString escapes the rest), so length is the byte count.
+    if (credit.bytes < text.length) {
+      this.stats.repliesWithheld++;
+      this.log.line(() => `reply of ${text.length} bytes to ${to.address}:${to.port} withheld: it sent us fewer`);
+      return false;
+    }
+    credit.bytes -= text.length;
+    this.send(text, to);
+    return true;
   }
 
-  private send(text: string, rec: Registration): void {
-    this.reply(text, { address: rec.address, port: rec.port });
+  /** Send without a credit check: NOTIFY, which the application decides to send. */
+  private send(text: string, to: PeerAddress): void {
+    if (!this.endpoint) return;
+    this.stats.bytesOut += text.length;
+    this.endpoint.send(text, { address: to.address, port: to.port }, (err) => this.log.line(() => `send to ${to.address}:${to.port} failed: ${err.message}`));
+  }
+
+  /** The reply credit of `from`: its registration's when `cuuid` is registered there, else the table's. */
+  private creditFor(cuuid: string, from: PeerAddress): Credit {
+    const rec = this.registry.get(cuuid);
+    if (rec !== undefined && rec.port === from.port && rec.address === from.address) return rec.credit;
+    const key = addressKey(from);
+    let c = this.credits.get(key);
+    if (c === undefined) {
+      if (this.credits.size >= MAX_TRACKED_ADDRESSES_COUNT) {
+        // Oldest first (Map order): forgetting credit only ever lets an address receive less.
+        this.credits.delete(this.credits.keys().next().value!);
+      }
+      c = { bytes: 0 };
+      this.credits.set(key, c);
+    }
+    return c;
+  }
+
+  /** Move the table's credit of `key` onto a registration made there. */
+  private takeCredit(key: string, credit: Credit): Credit {
+    if (this.credits.get(key) === credit) this.credits.delete(key);
+    return { bytes: credit.bytes };
   }
 
   private drop(from: PeerAddress, reason: string): void {
@@ -556,7 +756,17 @@ export class EventServer {
 }
 
 function info(rec: Registration): ClientInfo {
-  return { id: rec.id, address: rec.address, port: rec.port, registeredAt: rec.registeredAt, lastSeen: rec.lastSeen };
+  return { id: rec.id, address: rec.address, port: rec.port, registeredAt: rec.registeredAt, lastSeen: rec.lastSeen, proven: rec.proven };
+}
+
+function addressKey(a: PeerAddress): string {
+  return `${a.address}:${a.port}`;
+}
+
+function oldest(set: Set<Registration>): Registration | undefined {
+  let first: Registration | undefined;
+  for (const rec of set) if (first === undefined || rec.registeredAt < first.registeredAt) first = rec;
+  return first;
 }
 
 function clearJudgedTimers(rec: Registration): void {

@@ -54,6 +54,15 @@ async function rig(
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * One event judged and acknowledged, so the server holds the client proven: the server resends
+ * only to clients that showed they receive at their address (issue 14 item 4).
+ */
+async function prove(r: Rig): Promise<void> {
+  expect(await r.client.event({ warmup: true })).toBe('LEGAL');
+  await vi.waitFor(() => expect(r.server.clients()[0]!.proven).toBe(true), { timeout: 1000 });
+}
+
 describe('registration through loss', () => {
   it('resends REGISTER when it is lost', async () => {
     const r = await rig({}, {}, {}, false);
@@ -100,11 +109,13 @@ describe('events through loss (§9)', () => {
 
   it('lost judgement, client slower than the server: the server resends the identical LEGAL to the registered address', async () => {
     const r = await rig({}, {}, { retryTimeoutMs: 1000 });
+    await prove(r);
+    const before = r.proxy.seen('down', '"LEGAL"').length;
     r.proxy.dropNext('down', '"LEGAL"');
     const t0 = Date.now();
     expect(await r.client.event('KEYDOWN:up', { priority: 'high' })).toBe('LEGAL');
     expect(Date.now() - t0).toBeLessThan(900); // the server's resend, not the client's
-    const legal = r.proxy.seen('down', '"LEGAL"');
+    const legal = r.proxy.seen('down', '"LEGAL"').slice(before);
     expect(legal).toHaveLength(2);
     expect(legal[0]!.text).toBe(legal[1]!.text);
     expect(r.client.confirmations.map((e) => e.data)).toEqual(['KEYDOWN:up']);
@@ -113,15 +124,17 @@ describe('events through loss (§9)', () => {
 
   it('lost OK EVENT: the server resends the judgement, the client acks again and applies nothing twice', async () => {
     const r = await rig();
+    await prove(r);
+    const before = r.proxy.seen('up', '"OK EVENT"').length;
     r.proxy.dropNext('up', '"OK EVENT"');
     const onLegal = r.c.onLegal;
     expect(await r.client.event({ move: 'up' })).toBe('LEGAL');
-    await vi.waitFor(() => expect(r.proxy.seen('up', '"OK EVENT"').map((e) => e.fate)).toEqual(['dropped-by-rule', 'pass']), { timeout: 2000 });
+    await vi.waitFor(() => expect(r.proxy.seen('up', '"OK EVENT"').slice(before).map((e) => e.fate)).toEqual(['dropped-by-rule', 'pass']), { timeout: 2000 });
     await sleep(20);
     expect(r.client.stats.lateJudgements).toBe(1);
-    expect(onLegal).toHaveBeenCalledTimes(1);
+    expect(onLegal).toHaveBeenCalledTimes(2); // the proving event and this one, once each
     expect(r.server.stats).toMatchObject({ judgementResends: 1, judgementsUnacked: 0 });
-    expect(r.execute).toHaveBeenCalledTimes(1);
+    expect(r.execute).toHaveBeenCalledTimes(2);
   });
 
   it('every EVENT copy lost: the client times out and rolls a high event back (K2); the server never judged it', async () => {
@@ -149,6 +162,7 @@ describe('events through loss (§9)', () => {
 describe('notifications through loss (§8, §9)', () => {
   it('lost NOTIFY: the server resends it and the client delivers it once', async () => {
     const r = await rig();
+    await prove(r);
     const onNotify = r.c.onNotify;
     const delivered = r.s.onNotifyDelivered;
     r.proxy.dropNext('down', '"NOTIFY"');
@@ -160,6 +174,7 @@ describe('notifications through loss (§8, §9)', () => {
 
   it('lost OK NOTIFY: the client acks the resend and does not deliver it again', async () => {
     const r = await rig();
+    await prove(r);
     const onNotify = r.c.onNotify;
     const delivered = r.s.onNotifyDelivered;
     r.proxy.dropNext('up', '"OK NOTIFY"');

@@ -37,6 +37,16 @@ async function registered(port: number, cuuid = C): Promise<RawPeer> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Registered, and proven: one verdict received and acknowledged (resends go only to such clients). */
+async function proven(port: number, cuuid = C): Promise<RawPeer> {
+  const p = await registered(port, cuuid);
+  p.send(eventText('proof', '0', 0, 'normal', cuuid), port);
+  expect(await p.text()).toContain('"euuid": "proof"');
+  p.send(`{"cuuid": "${cuuid}", "method": "OK EVENT", "euuid": "proof"}`, port);
+  await sleep(20);
+  return p;
+}
+
 describe('EventServer discovery (neteria.md §5)', () => {
   it('answers OHAI 1.0.3 with OHAI Client (N14, N2) and other versions with BYE REGISTER (N1)', async () => {
     const { port } = await serve();
@@ -46,8 +56,12 @@ describe('EventServer discovery (neteria.md §5)', () => {
     p.send(`{"method": "OHAI", "version": "0.9", "cuuid": "${C}"}`, port);
     expect(await p.text()).toBe('{"method": "BYE REGISTER"}');
     const named = await serve({ serverName: 'loopsrv' });
+    // A 49-byte OHAI cannot draw a 73-byte answer (issue 14 item 4): the second one pays for it.
+    p.send(`{"method":"OHAI","version":"1.0.3","cuuid":"x"}`, named.port);
+    expect(await p.next(100)).toBeUndefined();
     p.send(`{"method":"OHAI","version":"1.0.3","cuuid":"x"}`, named.port);
     expect(await p.text()).toBe('{"method": "OHAI Client", "version": "1.0.3", "server_name": "loopsrv"}');
+    expect(named.server.stats.repliesWithheld).toBe(1);
   });
 
   it('stays silent when not discoverable', async () => {
@@ -152,7 +166,7 @@ describe('EventServer events (§7, §9, K1, K4)', () => {
 
   it('resends an unacknowledged judgement maxRetries times, identical bytes, then forgets it', async () => {
     const { server, port } = await serve({ maxRetries: 3 });
-    const p = await registered(port);
+    const p = await proven(port);
     const t0 = Date.now();
     p.send(eventText('e1', '1'), port);
     const first = await p.text();
@@ -291,7 +305,7 @@ describe('EventServer notifications (§8)', () => {
   it('resends NOTIFY maxRetries times, then reports it undelivered (K2)', async () => {
     const failed = vi.fn();
     const { server, port } = await serve({ onNotifyFailed: failed });
-    const p = await registered(port);
+    const p = await proven(port);
     const id = server.notify(C, { name: 'h\u00e9llo' });
     const copies = await p.collect(RETRY_MS * 4);
     expect(copies).toEqual(Array(3).fill(`{"method": "NOTIFY", "event_data": {"name": "h\\u00e9llo"}, "euuid": "${id}"}`));
