@@ -24,6 +24,12 @@
  * parses the frames once; with the funnel's, the one extra header per forwarded read too). The
  * pairs figure is still measured and reported (`pairsBaselineOpsPerSec`, `ratioVsPairs`).
  *
+ * relay-idle-memory-10k (issue 13): KiB of RSS per idle connection. 10,000 connections, spread
+ * over 8 loopback source addresses, each create a joint and then stay silent; the relay (default
+ * options but for the connection caps) and a bare Node TCP server holding the same sockets are each
+ * measured in a child process of their own (same fixed young-generation size), RSS after a forced
+ * GC before and after, divided by the connections. Ratio = relay KiB ÷ bare KiB (a cost: lower is better; the target is at most 2).
+ *
  * Options: `--seconds <n>` measured seconds per case and subject (default 2); `--only <text>`
  * runs the cases whose id contains it; `--profile-relay <dir>` writes CPU profiles of the relay,
  * `--profile-servers <dir>` of the relay and the forwarders. Each row also gives the CPU time the
@@ -55,8 +61,46 @@ type Mode = 'users-to-owner' | 'broadcast';
 /** Child: the relay under test. */
 async function serveRelay(): Promise<void> {
   const { Relay, silentLogger } = await import('../src/relay/index.js');
-  const relay = await Relay.listen({ port: 0, logger: silentLogger, maxConnectionsPerIp: 0, keepaliveMs: 0 });
+  // GAMEWIRE_BENCH_RELAY_OPTIONS (JSON): extra relay options, to compare settings in one run.
+  const extra = JSON.parse(process.env.GAMEWIRE_BENCH_RELAY_OPTIONS ?? '{}') as Record<string, unknown>;
+  const relay = await Relay.listen({ port: 0, logger: silentLogger, maxConnectionsPerIp: 0, keepaliveMs: 0, ...extra });
   process.stdout.write(JSON.stringify({ port: relay.port }) + '\n');
+}
+
+/** Child: the relay for the idle-memory case (defaults, but room for 10,000 connections). */
+async function serveIdleRelay(): Promise<void> {
+  const { Relay, silentLogger } = await import('../src/relay/index.js');
+  const relay = await Relay.listen({ port: 0, logger: silentLogger, maxConnectionsPerIp: 0, maxConnections: 0 });
+  answerRss();
+  process.stdout.write(JSON.stringify({ port: relay.port }) + '\n');
+}
+
+/** Child: a bare Node TCP server that holds its sockets and discards what they send. */
+function serveIdleBare(): void {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    socket.on('error', () => {});
+    socket.on('data', () => {});
+    sockets.push(socket);
+  });
+  answerRss();
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    process.stdout.write(JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 }) + '\n');
+  });
+}
+
+/** Children of the idle-memory case answer each line on stdin with their RSS after a full GC. */
+function answerRss(): void {
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  process.stdin.on('data', () => {
+    // Native objects are freed by finalizers that run after a GC: collect, let them run, collect again.
+    gc();
+    setTimeout(() => {
+      gc();
+      process.stdout.write(JSON.stringify({ rss: process.memoryUsage().rss }) + '\n');
+    }, 200);
+  });
 }
 
 /** Largest owner frame data (joint.md §2.5): the funnel splits longer reads. */
@@ -109,10 +153,10 @@ let profileDir: string | undefined;
 /** `--profile-servers <dir>`: profile the forwarder children too. */
 let profileAll = false;
 
-function spawnServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+function spawnServer(args: string[], nodeFlags: string[] = []): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     const profile = profileDir !== undefined && (args[1] === 'relay' || profileAll) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${args[1]}`] : [];
-    const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...profile, ...nodeFlags, '--import', 'tsx', fileURLToPath(import.meta.url), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -378,6 +422,90 @@ async function runCase(subject: Subject, mode: Mode, payload: number, seconds: n
   }
 }
 
+// ---- idle memory (issue 13) --------------------------------------------------------------------
+
+const IDLE_CONNECTIONS = 10_000;
+/** Source addresses 127.0.0.2 .. 127.0.0.(1 + IDLE_SOURCES): several, as real clients come from many. */
+const IDLE_SOURCES = 8;
+/** Connections opened at once while filling. */
+const IDLE_CONNECT_BATCH = 200;
+
+/** Ask a child for its RSS (bytes) after a full GC. */
+function childRss(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    let out = '';
+    const on = (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      child.stdout!.off('data', on);
+      resolve((JSON.parse(out.slice(0, nl)) as { rss: number }).rss);
+    };
+    child.stdout!.on('data', on);
+    child.stdin!.write('rss\n');
+  });
+}
+
+/** One idle connection: connect from `localAddress`, create joint `id` and wait for the reply (5 bytes). */
+function idleConnection(port: number, localAddress: string, id: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1', localAddress });
+    s.once('error', reject);
+    s.once('connect', () => {
+      s.write(Buffer.concat([Buffer.of(0, 0, 1, id.length), Buffer.from(id)]));
+      let got = 0;
+      const on = (d: Buffer) => {
+        got += d.length;
+        if (got < 5) return;
+        s.off('data', on);
+        resolve(s);
+      };
+      s.on('data', on);
+    });
+  });
+}
+
+/** KiB of RSS per idle connection of one server kind ('idle-relay' or 'idle-bare'). */
+async function idleKiBPerConnection(kind: 'idle-relay' | 'idle-bare'): Promise<number> {
+  // A fixed young generation in both children: V8 grows and shrinks it with the allocation rate,
+  // which would swing RSS by megabytes either way and hide a few KiB per connection.
+  const server = await spawnServer(['--serve', kind], ['--expose-gc', '--min-semi-space-size=8', '--max-semi-space-size=8']);
+  const sockets: Socket[] = [];
+  try {
+    // Warm up the code paths (and the bare server answers nothing: it needs no reply).
+    const open = kind === 'idle-relay' ? idleConnection : (port: number, localAddress: string) => tcpFrom(port, localAddress);
+    for (let i = 0; i < 50; i++) (await open(server.port, '127.0.0.1', `warm${i}`)).destroy();
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = await childRss(server.child);
+    for (let i = 0; i < IDLE_CONNECTIONS; i += IDLE_CONNECT_BATCH) {
+      const batch: Promise<Socket>[] = [];
+      for (let j = i; j < Math.min(IDLE_CONNECTIONS, i + IDLE_CONNECT_BATCH); j++) {
+        batch.push(open(server.port, `127.0.0.${2 + (j % IDLE_SOURCES)}`, `room-${j}`));
+      }
+      sockets.push(...(await Promise.all(batch)));
+    }
+    // Past a keepalive sweep, so slabs of peers sent nothing since are given back.
+    await new Promise((r) => setTimeout(r, 2500));
+    const after = await childRss(server.child);
+    return (after - before) / IDLE_CONNECTIONS / 1024;
+  } finally {
+    for (const s of sockets) s.destroy();
+    server.child.kill();
+  }
+}
+
+/** A plain connection from `localAddress` that sends a create (the bare server ignores it). */
+function tcpFrom(port: number, localAddress: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1', localAddress });
+    s.once('error', reject);
+    s.once('connect', () => {
+      s.write(Buffer.of(0, 0, 1, 1, 0x61));
+      resolve(s);
+    });
+  });
+}
+
 /** Run every case against both subjects and write bench/results/relay.json. */
 export async function run(args: string[] = []): Promise<BenchRow[]> {
   const at = args.indexOf('--seconds');
@@ -428,14 +556,32 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
       windowBytes: WINDOW_BYTES,
     });
   }
+  if ('relay-idle-memory-10k'.includes(filter)) {
+    const bare = await idleKiBPerConnection('idle-bare');
+    const relay = await idleKiBPerConnection('idle-relay');
+    rows.push({
+      case: 'relay-idle-memory-10k',
+      subject: 'gamewire relay',
+      baseline: 'node tcp server',
+      ratio: relay / bare,
+      subjectKiBPerConnection: round3(relay),
+      baselineKiBPerConnection: round3(bare),
+      connections: IDLE_CONNECTIONS,
+      sourceAddresses: IDLE_SOURCES,
+    });
+  }
   report('relay', rows, {
     jointParser: implementationOf('jointParser'),
     users: USERS,
     secondsPerCase: seconds,
     note:
-      'ops/s = delivered frames/s (broadcast: frames received by all users together); p99 = send to delivery under closed-loop load; users-to-owner baseline = funnel (32 users into one owner socket, as the relay), pairs = 32 separate pipes (reported, not the ratio)',
+      'ops/s = delivered frames/s (broadcast: frames received by all users together); p99 = send to delivery under closed-loop load; users-to-owner baseline = funnel (32 users into one owner socket, as the relay), pairs = 32 separate pipes (reported, not the ratio); relay-idle-memory-10k: ratio = relay KiB of RSS per idle connection ÷ bare Node server KiB (lower is better)',
   });
   for (const r of rows) {
+    if (r.subjectKiBPerConnection !== undefined) {
+      process.stdout.write(`# ${r.case}: relay ${r.subjectKiBPerConnection} KiB per idle connection | bare node ${r.baselineKiBPerConnection} KiB\n`);
+      continue;
+    }
     process.stdout.write(
       `# ${r.case}: relay ${r.subjectMBPerSec} MB/s p99 ${r.subjectP99Ms} ms cpu ${r.subjectServerCpuUsPerFrame}+${r.subjectLoadCpuUsPerFrame} us/frame | ` +
         `forwarder ${r.baselineMBPerSec} MB/s p99 ${r.baselineP99Ms} ms cpu ${r.baselineServerCpuUsPerFrame}+${r.baselineLoadCpuUsPerFrame} us/frame\n`,
@@ -452,6 +598,8 @@ if (serveAt >= 0) {
   process.stdin.resume();
   const kind = process.argv[serveAt + 1];
   if (kind === 'relay') void serveRelay();
+  else if (kind === 'idle-relay') void serveIdleRelay();
+  else if (kind === 'idle-bare') serveIdleBare();
   else serveForwarder(kind === 'fanout' ? 'fanout' : kind === 'funnel' ? 'funnel' : 'pair');
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   run(process.argv.slice(2)).then(

@@ -28,7 +28,13 @@ options:
   --max-own-joints <n>           1..128 (default 128)
   --max-in-joints <n>            1..128 (default 128)
   --max-id-bytes <n>             0..255 (default 255)
-  --max-outbound-bytes <n>       disconnect a peer with more unsent bytes (default 16777216; 0 = no cap)
+  --max-outbound-bytes <n>       drop a peer with more unsent bytes that nobody waits on (default 16777216; 0 = no cap)
+  --outbound-high-water-bytes <n> pause the users feeding a peer with more unsent bytes (default 524288; 0 = off)
+  --outbound-low-water-bytes <n> read them again at or below this backlog (default 131072)
+  --stall-timeout-ms <n>         drop a peer whose socket takes no byte this long (default 30000; 0 = never)
+  --max-joints <n>               joints on the relay (default 100000; 0 = no cap)
+  --max-joints-per-ip <n>        joints owned from one source IP (default 1000; 0 = no cap)
+  --commands-per-sec <n>         commands per connection per second, burst 512 (default 64; 0 = no cap)
   --inbound-bytes-per-sec <n>    per-connection inbound byte rate (default 0 = unlimited)
   --inbound-units-per-sec <n>    per-connection inbound unit rate (default 0 = unlimited)
   --inbound-policy <p>           throttle (pause reading; default) | disconnect, past a rate
@@ -66,6 +72,12 @@ const NUMERIC_FLAGS: Record<string, keyof RelayOptions> = {
   '--max-in-joints': 'maxInJoints',
   '--max-id-bytes': 'maxIdBytes',
   '--max-outbound-bytes': 'maxOutboundBytes',
+  '--outbound-high-water-bytes': 'outboundHighWaterBytes',
+  '--outbound-low-water-bytes': 'outboundLowWaterBytes',
+  '--stall-timeout-ms': 'stallTimeoutMs',
+  '--max-joints': 'maxJoints',
+  '--max-joints-per-ip': 'maxJointsPerIp',
+  '--commands-per-sec': 'commandsPerSec',
   '--inbound-bytes-per-sec': 'inboundBytesPerSec',
   '--inbound-units-per-sec': 'inboundUnitsPerSec',
 };

@@ -13,18 +13,38 @@ export class JointEndpoint {
   readonly own: (Joint | undefined)[];
   /** Entered joints by `jIn`. */
   readonly entered: (Membership | undefined)[];
-  readonly ownNumbers: LowestFree;
-  readonly inNumbers: LowestFree;
+  // Number pools made at the first create or enter: most connections only own or only enter,
+  // and an idle relay connection should cost little (issue 13).
+  private ownPool: LowestFree | null = null;
+  private inPool: LowestFree | null = null;
 
   /**
    * @param maxOwnJoints own joints allowed, 1..128 (default 128).
    * @param maxInJoints entered joints allowed, 1..128 (default 128).
    */
-  constructor(maxOwnJoints = MAX_OWN_JOINTS, maxInJoints = MAX_IN_JOINTS) {
-    this.ownNumbers = new LowestFree(maxOwnJoints);
-    this.inNumbers = new LowestFree(maxInJoints);
-    this.own = new Array<Joint | undefined>(maxOwnJoints).fill(undefined);
-    this.entered = new Array<Membership | undefined>(maxInJoints).fill(undefined);
+  constructor(
+    private readonly maxOwnJoints = MAX_OWN_JOINTS,
+    private readonly maxInJoints = MAX_IN_JOINTS,
+  ) {
+    // Grown as numbers are taken (lowest free first, so they stay dense): an idle connection
+    // pays for the joints it has, not for 128 slots of each kind.
+    this.own = [];
+    this.entered = [];
+  }
+
+  /** Joints this connection owns now (without making its pool). */
+  get ownedCount(): number {
+    return this.ownPool?.used ?? 0;
+  }
+
+  /** `jOwn` numbers of this connection. */
+  get ownNumbers(): LowestFree {
+    return (this.ownPool ??= new LowestFree(this.maxOwnJoints));
+  }
+
+  /** `jIn` numbers of this connection. */
+  get inNumbers(): LowestFree {
+    return (this.inPool ??= new LowestFree(this.maxInJoints));
   }
 }
 
@@ -34,19 +54,31 @@ export class Joint {
   readonly users: (Membership | undefined)[];
   /** The same users, densely packed for broadcast (order not meaningful). */
   readonly members: Membership[] = [];
-  readonly userNumbers: LowestFree;
+  // Made at the first enter: an empty joint holds no pool (issue 14: a create storm's memory).
+  private userPool: LowestFree | null = null;
+
+  /** `userNr` numbers of this joint. */
+  get userNumbers(): LowestFree {
+    return (this.userPool ??= new LowestFree(this.maxUsers));
+  }
+
+  /** The id as raw bytes (made from `key` on demand: the joint keeps one copy of its id). */
+  get id(): Uint8Array {
+    const bytes = new Uint8Array(this.key.length);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = this.key.charCodeAt(i);
+    return bytes;
+  }
 
   constructor(
-    /** The id as raw bytes (a copy). */
-    readonly id: Uint8Array,
     /** The id as a Map key (latin1: one char per byte, so exact raw-byte comparison). */
     readonly key: string,
     readonly owner: JointEndpoint,
     readonly jOwn: number,
-    maxUsers: number,
+    private readonly maxUsers: number,
   ) {
-    this.userNumbers = new LowestFree(maxUsers);
-    this.users = new Array<Membership | undefined>(maxUsers).fill(undefined);
+    // Grown as users arrive (userNr is the lowest free, so it stays dense): an empty joint costs
+    // a few hundred bytes, not a 256-slot table (issue 14: a create storm's memory).
+    this.users = [];
   }
 }
 
@@ -138,7 +170,7 @@ export class JointState {
     if (this.byId.has(key)) return -CreateError.IdTaken;
     const jOwn = owner.ownNumbers.take();
     if (jOwn < 0) return -CreateError.Max;
-    const joint = new Joint(id.slice(offset, offset + length), key, owner, jOwn, this.maxUsersPerJoint);
+    const joint = new Joint(key, owner, jOwn, this.maxUsersPerJoint);
     owner.own[jOwn] = joint;
     this.byId.set(key, joint);
     return jOwn;

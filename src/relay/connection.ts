@@ -2,16 +2,29 @@
  * One peer of the relay: its joint numbering (it *is* a JointEndpoint, so the joint tables point
  * straight at it), its stream, its parser, its outbox and its limits.
  */
-import { createJointParser, JointDirection, type JointParser } from '../core/index.js';
+import type { JointParser } from '../core/index.js';
 import { JointEndpoint } from '../joint/relay-state.js';
 import type { ByteStream } from '../transport/types.js';
-import { PARSER_UNITS_PER_FEED } from './limits.js';
 import { Outbox } from './outbox.js';
 import type { TokenBucket } from './token-bucket.js';
 
+/** Why a connection's socket is not read (bits of `RelayConnection.pausedBy`). */
+export const PauseCause = {
+  /** Past its inbound rate (`inboundPolicy: 'throttle'`). */
+  Throttle: 1,
+  /** A peer it feeds is past the outbound high-water mark (backpressure). */
+  Backpressure: 2,
+} as const;
+
 export class RelayConnection extends JointEndpoint {
-  /** The joint byte stream parser (joint.md §2.1), native when the loader picked it. */
-  readonly parser: JointParser;
+  /**
+   * The joint byte stream parser (joint.md §2.1), native when the loader picked it; lent by the
+   * relay while the connection talks and given back once it has been silent at a unit boundary,
+   * so an idle connection holds none (issue 13).
+   */
+  parser: JointParser | null = null;
+  /** The last read ended at a unit boundary: the parser holds nothing and may be given back. */
+  parserIdle = true;
   readonly outbox: Outbox;
   /** True once closed and cleaned up; nothing is sent to or read from it afterwards. */
   closed = false;
@@ -29,6 +42,21 @@ export class RelayConnection extends JointEndpoint {
   throttleTimer: NodeJS.Timeout | null = null;
   /** When the current throttle ends (ms). */
   throttleUntil = 0;
+  /** Why reading is paused now: a set of `PauseCause` bits; the socket reads while it is 0. */
+  pausedBy = 0;
+  /** Congested peers this connection was paused for and that have not released it yet. */
+  waitingOn = 0;
+  /**
+   * Senders paused until this peer's backlog is back at the low-water mark; null while none, so
+   * an idle peer holds no set.
+   */
+  waiters: Set<RelayConnection> | null = null;
+  /** Queued user → owner data during the current read; checked for congestion after the flush. */
+  fed = false;
+  /** Its command budget (`commandsPerSec`), made at its first command. */
+  commandBucket: TokenBucket | null = null;
+  /** When its backlog last made progress or began (ms); the stall timeout counts from here. */
+  progressMs = 0;
 
   constructor(
     /** Per-relay connection number, for logs. */
@@ -42,7 +70,6 @@ export class RelayConnection extends JointEndpoint {
     readonly unitsBucket: TokenBucket | null,
   ) {
     super(maxOwnJoints, maxInJoints);
-    this.parser = createJointParser({ direction: JointDirection.ToRelay, maxUnits: PARSER_UNITS_PER_FEED });
     this.outbox = new Outbox(stream.kind === 'websocket');
   }
 }

@@ -12,7 +12,7 @@ export const METRIC_PREFIX = 'gamewire_relay_';
 /**
  * Build the registry over `stats`; `joints` and `users` are read from the relay state.
  */
-export function createRelayRegistry(stats: RelayStats, counts: () => { joints: number; users: number }): Registry {
+export function createRelayRegistry(stats: RelayStats, counts: () => { joints: number; users: number; backlogBytes: number }): Registry {
   const registry = new Registry();
   const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({
@@ -36,15 +36,19 @@ export function createRelayRegistry(stats: RelayStats, counts: () => { joints: n
   gauge('connections', 'Open connections', () => stats.connections);
   gauge('joints', 'Joints on the relay', () => counts().joints);
   gauge('users', 'Users in joints (one per membership)', () => counts().users);
+  gauge('outbound_backlog_bytes', 'Bytes queued toward all peers and not yet taken by their sockets', () => counts().backlogBytes);
   counter('connections_accepted_total', 'Connections accepted', () => stats.accepted);
   counter('connections_refused_total', 'Connections refused by the per-IP cap', () => stats.refusedPerIp);
   counter('connections_refused_cap_total', 'Connections refused by the total cap (maxConnections)', () => stats.refusedTotal);
+  counter('joints_refused_total', 'Creates refused by the relay-wide or per-IP joint cap', () => stats.jointsRefused);
   counter('bytes_in_total', 'Bytes received from peers', () => stats.bytesIn);
   counter('bytes_out_total', 'Bytes sent to peers', () => stats.bytesOut);
   counter('frames_in_total', 'Data frames and commands received', () => stats.framesIn);
   counter('frames_out_total', 'Data frames and control messages sent', () => stats.framesOut);
   counter('drops_total', 'Data frame pieces dropped: routing did not resolve', () => stats.drops);
   counter('throttled_total', 'Connections paused for exceeding the inbound rate', () => stats.throttled);
+  counter('backpressured_total', 'Senders paused because a peer they feed passed the outbound high-water mark', () => stats.backpressured);
+  gauge('backpressured', 'Senders paused by backpressure now', () => stats.backpressuredNow);
   new Counter({
     name: METRIC_PREFIX + 'disconnects_total',
     help: 'Connections closed, by reason',

@@ -15,6 +15,13 @@ import {
   MAX_IN_JOINTS,
   MAX_OUTBOUND_BYTES,
   MAX_OWN_JOINTS,
+  MAX_JOINTS,
+  MAX_JOINTS_PER_IP,
+  COMMANDS_PER_SEC,
+  COMMAND_BURST_COUNT,
+  OUTBOUND_HIGH_WATER_BYTES,
+  OUTBOUND_LOW_WATER_BYTES,
+  STALL_TIMEOUT_MS,
   MAX_USERS_PER_JOINT,
   MAX_WEBSOCKET_PAYLOAD_BYTES,
   RATE_BURST_SECONDS,
@@ -48,12 +55,36 @@ export interface RelayOptions {
   maxInJoints?: number;
   /** Users per joint, 1..256 (default 256; enter err 4 past it). */
   maxUsersPerJoint?: number;
+  /** Joints on the relay in all (default 100000; 0 = unlimited; create err 1 past it). */
+  maxJoints?: number;
+  /** Joints owned by the connections of one source IP (default 1000; 0 = unlimited; create err 1 past it). */
+  maxJointsPerIp?: number;
+  /** Commands per second per connection (default 64; 0 = unlimited). Past the bucket the connection is dropped (`rate_limit`). */
+  commandsPerSec?: number;
+  /** Commands a connection may send at once before `commandsPerSec` applies (default 512). */
+  commandBurst?: number;
   /** Joint id length in bytes, 0..255 (default 255; create err 3 past it, an extension). */
   maxIdBytes?: number;
   /** Largest inbound WebSocket message in bytes (default 65536; close 1009 past it). */
   maxWebSocketPayloadBytes?: number;
-  /** Outbound backlog per connection in bytes (default 16 MiB; 0 = no cap). Past it the slow reader is disconnected. */
+  /**
+   * Outbound backlog per connection in bytes (default 16 MiB; 0 = no cap). Past it a peer that
+   * nobody is paused for (a user of owner traffic) is disconnected as `slow_reader`; a peer fed by
+   * paused users (an owner) only past twice this (docs/limits.md, backpressure).
+   */
   maxOutboundBytes?: number;
+  /**
+   * Backpressure: once a peer's backlog passes this many bytes, the users whose data was queued for
+   * it are not read until it is back at `outboundLowWaterBytes` (default 512 KiB; 0 = off).
+   */
+  outboundHighWaterBytes?: number;
+  /** Backpressure: paused senders are read again at or below this backlog in bytes (default 128 KiB). */
+  outboundLowWaterBytes?: number;
+  /**
+   * Milliseconds a peer with unsent bytes may go without its socket taking any before it is
+   * disconnected as `stalled` (default 30000; 0 = never).
+   */
+  stallTimeoutMs?: number;
   /** Inbound byte rate per connection, bytes/s (default 0 = unlimited). Past the bucket, `inboundPolicy` applies. */
   inboundBytesPerSec?: number;
   /** Inbound unit rate per connection (commands + frame pieces)/s (default 0 = unlimited). */
@@ -92,9 +123,16 @@ export interface ResolvedRelayOptions {
   maxOwnJoints: number;
   maxInJoints: number;
   maxUsersPerJoint: number;
+  maxJoints: number;
+  maxJointsPerIp: number;
+  commandsPerSec: number;
+  commandBurst: number;
   maxIdBytes: number;
   maxWebSocketPayloadBytes: number;
   maxOutboundBytes: number;
+  outboundHighWaterBytes: number;
+  outboundLowWaterBytes: number;
+  stallTimeoutMs: number;
   inboundBytesPerSec: number;
   inboundUnitsPerSec: number;
   inboundBurstSeconds: number;
@@ -134,6 +172,9 @@ function policy(value: unknown): 'throttle' | 'disconnect' {
 export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOptions {
   const host = options.host ?? DEFAULT_HOST;
   if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string');
+  const outboundHighWaterBytes = int('outboundHighWaterBytes', options.outboundHighWaterBytes, OUTBOUND_HIGH_WATER_BYTES, 0, Number.MAX_SAFE_INTEGER);
+  const lowDefault = Math.min(OUTBOUND_LOW_WATER_BYTES, outboundHighWaterBytes);
+  const outboundLowWaterBytes = int('outboundLowWaterBytes', options.outboundLowWaterBytes, lowDefault, 0, outboundHighWaterBytes);
   return {
     host,
     port: int('port', options.port, 0, 0, 65535),
@@ -147,8 +188,15 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
     maxInJoints: int('maxInJoints', options.maxInJoints, MAX_IN_JOINTS, 1, MAX_IN_JOINTS),
     maxUsersPerJoint: int('maxUsersPerJoint', options.maxUsersPerJoint, MAX_USERS_PER_JOINT, 1, MAX_USERS_PER_JOINT),
     maxIdBytes: int('maxIdBytes', options.maxIdBytes, MAX_ID_BYTES, 0, MAX_ID_BYTES),
+    maxJoints: int('maxJoints', options.maxJoints, MAX_JOINTS, 0, 1 << 30),
+    maxJointsPerIp: int('maxJointsPerIp', options.maxJointsPerIp, MAX_JOINTS_PER_IP, 0, 1 << 30),
+    commandsPerSec: num('commandsPerSec', options.commandsPerSec, COMMANDS_PER_SEC, 0),
+    commandBurst: int('commandBurst', options.commandBurst, COMMAND_BURST_COUNT, 1, 1 << 30),
     maxWebSocketPayloadBytes: int('maxWebSocketPayloadBytes', options.maxWebSocketPayloadBytes, MAX_WEBSOCKET_PAYLOAD_BYTES, 1, 1 << 30),
     maxOutboundBytes: int('maxOutboundBytes', options.maxOutboundBytes, MAX_OUTBOUND_BYTES, 0, Number.MAX_SAFE_INTEGER),
+    outboundHighWaterBytes,
+    outboundLowWaterBytes,
+    stallTimeoutMs: int('stallTimeoutMs', options.stallTimeoutMs, STALL_TIMEOUT_MS, 0, MAX_TIMER_MS),
     inboundBytesPerSec: num('inboundBytesPerSec', options.inboundBytesPerSec, 0, 0),
     inboundUnitsPerSec: num('inboundUnitsPerSec', options.inboundUnitsPerSec, 0, 0),
     inboundBurstSeconds: num('inboundBurstSeconds', options.inboundBurstSeconds, RATE_BURST_SECONDS, 0.001),

@@ -18,6 +18,11 @@ export class Outbox {
   end = 0;
   /** WebSocket peers: the end offset of every unit, since each unit is one message (joint.md §9). */
   private readonly unitEnds: number[] | null;
+  /**
+   * Size of the next slab: the smallest at first and after `release()`, else the size of the last
+   * one, so a peer that keeps the relay busy does not go back to small slabs after each full one.
+   */
+  private slabBytes = OUTBOX_SLAB_BYTES;
   /** Byte-stream peers: buffers queued before the slab's pending bytes (shared broadcast runs). */
   private chunks: Buffer[] = [];
   private chunkBytes = 0;
@@ -53,10 +58,7 @@ export class Outbox {
   takePending(): Buffer {
     const out = this.buf.subarray(this.start, this.end);
     this.start = this.end;
-    if (this.buf.length - this.end < 256) {
-      this.buf = EMPTY;
-      this.start = this.end = 0;
-    }
+    if (this.buf.length - this.end < 256) this.abandon();
     return out;
   }
 
@@ -68,7 +70,7 @@ export class Outbox {
     if (this.end + bytes <= this.buf.length) return this.end;
     const pending = this.end - this.start;
     // Doubling keeps a read that owes this peer a lot at O(n) copying, not O(n²).
-    const slab = Buffer.allocUnsafe(Math.max(OUTBOX_SLAB_BYTES, 2 * (pending + bytes)));
+    const slab = Buffer.allocUnsafe(Math.max(this.slabBytes, this.buf.length, 2 * (pending + bytes)));
     if (pending > 0) this.buf.copy(slab, 0, this.start, this.end);
     const ends = this.unitEnds;
     if (ends !== null) for (let i = 0; i < ends.length; i++) ends[i]! -= this.start;
@@ -119,11 +121,44 @@ export class Outbox {
     }
     this.start = this.end;
     // A slab with little room left is abandoned to the socket rather than reused for scraps.
-    if (this.buf.length - this.end < 256) {
-      this.buf = EMPTY;
-      this.start = this.end = 0;
-    }
+    if (this.buf.length - this.end < 256) this.abandon();
     return bytes;
+  }
+
+  /** Leave the full slab to whoever holds its bytes; the next one is as large. */
+  private abandon(): void {
+    this.slabBytes = Math.min(OUTBOX_RETAIN_MAX_BYTES, Math.max(this.slabBytes, this.buf.length));
+    this.buf = EMPTY;
+    this.start = this.end = 0;
+  }
+
+  /**
+   * Give the slab back when nothing is pending, and start small again: called for a peer that was
+   * sent nothing for a while, so an idle peer holds no slab (issue 13: memory per idle connection).
+   * The socket may still hold bytes of the old slab; they stay valid, as the slab is never reused.
+   */
+  release(): void {
+    if (this.end !== this.start || this.chunkBytes !== 0) return;
+    this.buf = EMPTY;
+    this.start = this.end = 0;
+    this.slabBytes = OUTBOX_SLAB_BYTES;
+  }
+
+  /**
+   * Send `unit`, a constant never modified, as it is when nothing is pending (else behind what is):
+   * a keepalive to an idle peer then needs no slab.
+   * @returns the bytes handed over.
+   */
+  sendAlone(stream: ByteStream, unit: Uint8Array): number {
+    if (this.pending > 0) {
+      const at = this.reserve(unit.length);
+      this.buf.set(unit, at);
+      this.commit(at + unit.length);
+      return this.flushTo(stream);
+    }
+    (stream.writeOwned ?? stream.write).call(stream, unit);
+    stream.flush();
+    return unit.length;
   }
 
   /** Forget anything pending (the peer is gone). */

@@ -8,7 +8,7 @@
  * rewritten once per distinct jIn and the same bytes are handed to every raw-TCP user.
  */
 import type { Server } from 'node:http';
-import { ErrorCode, errorName, JOINT_UNIT_STRIDE, JointUnitKind, UnitFlag } from '../core/index.js';
+import { createJointParser, ErrorCode, errorName, JOINT_UNIT_STRIDE, JointDirection, JointUnitKind, UnitFlag, type JointParser } from '../core/index.js';
 import { MAX_FRAME_DATA_BYTES, MAX_FRAME_SIZE, MAX_SHORT_FRAME_SIZE } from '../joint/limits.js';
 import { JointState, type Joint, type JointStateListener, type Membership } from '../joint/relay-state.js';
 import {
@@ -33,10 +33,10 @@ import {
 } from '../joint/wire.js';
 import { listenStreams, type StreamListener } from '../transport/stream-listener.js';
 import type { ByteStream, StreamCloseInfo } from '../transport/types.js';
-import { RelayConnection } from './connection.js';
-import { IpLimiter } from './ip-limiter.js';
+import { PauseCause, RelayConnection } from './connection.js';
+import { IpLimiter, normalizeIp } from './ip-limiter.js';
 import { Outbox } from './outbox.js';
-import { KEEPALIVE_SWEEP_MAX_MS } from './limits.js';
+import { KEEPALIVE_SWEEP_MAX_MS, PARSER_SPARES_MAX, PARSER_UNITS_PER_FEED } from './limits.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRelayRegistry, serveMetrics } from './metrics.js';
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js';
@@ -99,6 +99,12 @@ export class Relay implements JointStateListener {
   private admitted = 0;
   private readonly connections = new Set<RelayConnection>();
   private dirty: RelayConnection[] = [];
+  /** Joints owned per source IP (`maxJointsPerIp`); an address owning none has no entry. */
+  private readonly jointsByIp = new Map<string, number>();
+  /** Parsers given back by idle connections, reset, for the next one that talks. */
+  private readonly spareParsers: JointParser[] = [];
+  /** Owners fed user data by the read in progress; checked against the high-water mark after its flush. */
+  private fed: RelayConnection[] = [];
 
   // The broadcast run in progress (see `broadcast`): consecutive broadcast pieces of one read to
   // one joint with one exclusion. Raw-TCP recipients are grouped by jIn; each group's frames are
@@ -112,6 +118,7 @@ export class Relay implements JointStateListener {
   private listener: StreamListener | null = null;
   private metricsServer: Server | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private sweepEveryMs = KEEPALIVE_SWEEP_MAX_MS;
   private nextId = 1;
   private openStreams = 0;
   private streamsDrained: (() => void) | null = null;
@@ -173,7 +180,7 @@ export class Relay implements JointStateListener {
     (this as { port: number }).port = this.listener.port;
     if (o.metricsPort !== undefined) {
       try {
-        const registry = createRelayRegistry(this.statsData, () => ({ joints: this.state.joints, users: this.state.users }));
+        const registry = createRelayRegistry(this.statsData, () => ({ joints: this.state.joints, users: this.state.users, backlogBytes: this.backlogBytes() }));
         const served = await serveMetrics(registry, o.metricsHost, o.metricsPort);
         this.metricsServer = served.server;
         (this as { metricsPort: number | undefined }).metricsPort = served.port;
@@ -182,12 +189,11 @@ export class Relay implements JointStateListener {
         throw err;
       }
     }
-    if (o.keepaliveMs > 0 || o.idleTimeoutMs > 0) {
-      const periods = [o.keepaliveMs, o.idleTimeoutMs].filter((ms) => ms > 0);
-      const every = Math.max(1, Math.min(KEEPALIVE_SWEEP_MAX_MS, Math.floor(Math.min(...periods) / 4)));
-      this.sweepTimer = setInterval(() => this.sweepKeepalive(), every);
-      this.sweepTimer.unref();
-    }
+    // One sweep serves keepalive, the idle and stall timeouts and the release of idle slabs.
+    const periods = [o.keepaliveMs, o.idleTimeoutMs, o.stallTimeoutMs].filter((ms) => ms > 0);
+    this.sweepEveryMs = Math.max(1, Math.min(KEEPALIVE_SWEEP_MAX_MS, Math.floor(Math.min(KEEPALIVE_SWEEP_MAX_MS * 4, ...periods) / 4)));
+    this.sweepTimer = setInterval(() => this.sweep(), this.sweepEveryMs);
+    this.sweepTimer.unref();
     this.log.info('relay listening', {
       host: this.host,
       port: this.port,
@@ -205,6 +211,7 @@ export class Relay implements JointStateListener {
       accepted: s.accepted,
       refusedPerIp: s.refusedPerIp,
       refusedTotal: s.refusedTotal,
+      jointsRefused: s.jointsRefused,
       joints: this.state.joints,
       users: this.state.users,
       bytesIn: s.bytesIn,
@@ -213,8 +220,18 @@ export class Relay implements JointStateListener {
       framesOut: s.framesOut,
       drops: s.drops,
       throttled: s.throttled,
+      backpressured: s.backpressured,
+      backpressuredNow: s.backpressuredNow,
+      backlogBytes: this.backlogBytes(),
       disconnects: { ...s.disconnects },
     };
+  }
+
+  /** Bytes queued toward all peers and not yet taken by their sockets (walks every connection). */
+  private backlogBytes(): number {
+    let sum = 0;
+    for (const conn of this.connections) sum += conn.stream.bufferedBytes;
+    return sum;
   }
 
   /**
@@ -270,6 +287,7 @@ export class Relay implements JointStateListener {
     this.statsData.accepted++;
     stream.onData = (data) => this.onData(conn, data);
     stream.onClose = (info) => this.onStreamClose(conn, info);
+    stream.onWritten = () => this.onWritten(conn);
     this.log.debug('connection open', { conn: conn.id, kind: stream.kind, ip: stream.remoteAddress, port: stream.remotePort });
   }
 
@@ -300,6 +318,12 @@ export class Relay implements JointStateListener {
     conn.closed = true;
     if (conn.throttleTimer !== null) clearTimeout(conn.throttleTimer);
     conn.throttleTimer = null;
+    if ((conn.pausedBy & PauseCause.Backpressure) !== 0) this.statsData.backpressuredNow--;
+    conn.pausedBy = 0;
+    // Whoever waited for this peer's backlog to drain is read again: it will never drain now.
+    this.release(conn);
+    this.giveBackParser(conn);
+    this.countJoints(conn, -conn.ownedCount);
     this.connections.delete(conn);
     this.statsData.connections--;
     this.statsData.disconnects[reason]++;
@@ -324,7 +348,7 @@ export class Relay implements JointStateListener {
       return;
     }
     const input = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const parser = conn.parser;
+    const parser = conn.parser ?? (conn.parser = this.spareParsers.pop() ?? createJointParser({ direction: JointDirection.ToRelay, maxUnits: PARSER_UNITS_PER_FEED }));
     let offset = 0;
     let left = length;
     for (;;) {
@@ -341,9 +365,11 @@ export class Relay implements JointStateListener {
       const consumed = parser.consumed;
       offset += consumed;
       left -= consumed;
+      if (consumed > 0) conn.parserIdle = endsAtBoundary(parser.units, count, offset);
       if (left <= 0 || consumed === 0) break;
     }
     this.flushDirty();
+    if (this.fed.length > 0) this.pressBack(conn);
   }
 
   /**
@@ -362,20 +388,125 @@ export class Relay implements JointStateListener {
     if (waitMs > 0 && now + waitMs > conn.throttleUntil) {
       if (conn.throttleTimer === null) {
         this.statsData.throttled++;
-        conn.stream.pause();
+        this.setPaused(conn, PauseCause.Throttle, true);
       } else clearTimeout(conn.throttleTimer);
       conn.throttleUntil = now + waitMs;
       conn.throttleTimer = setTimeout(() => {
         conn.throttleTimer = null;
-        if (!conn.closed) conn.stream.resume?.();
+        if (!conn.closed) this.setPaused(conn, PauseCause.Throttle, false);
       }, waitMs);
     }
     return true;
   }
 
+  /**
+   * Charge one command to `conn`'s budget (`commandsPerSec`, burst `commandBurst`).
+   * @returns false when it went past it and was dropped (`rate_limit`).
+   */
+  private admitCommand(conn: RelayConnection): boolean {
+    const rate = this.options.commandsPerSec;
+    if (rate === 0) return true;
+    const now = Date.now();
+    const bucket = (conn.commandBucket ??= new TokenBucket(rate, this.options.commandBurst, now));
+    if (bucket.take(1, now)) return true;
+    this.drop(conn, DisconnectReason.RateLimit, 'commands/s');
+    return false;
+  }
+
+  /** True when a create by `conn` would pass the relay-wide or its IP's joint cap. */
+  private jointCapReached(conn: RelayConnection): boolean {
+    const o = this.options;
+    if (o.maxJoints > 0 && this.state.joints >= o.maxJoints) return true;
+    return o.maxJointsPerIp > 0 && (this.jointsByIp.get(normalizeIp(conn.stream.remoteAddress)) ?? 0) >= o.maxJointsPerIp;
+  }
+
+  /** Add `delta` to the joints owned from `conn`'s IP. */
+  private countJoints(conn: RelayConnection, delta: number): void {
+    if (delta === 0) return;
+    const ip = normalizeIp(conn.stream.remoteAddress);
+    const left = (this.jointsByIp.get(ip) ?? 0) + delta;
+    if (left <= 0) this.jointsByIp.delete(ip);
+    else this.jointsByIp.set(ip, left);
+  }
+
+  /** Take `conn`'s parser back (reset) for the next connection that talks. */
+  private giveBackParser(conn: RelayConnection): void {
+    const parser = conn.parser;
+    if (parser === null) return;
+    conn.parser = null;
+    conn.parserIdle = true;
+    if (this.spareParsers.length >= PARSER_SPARES_MAX) return;
+    parser.reset();
+    this.spareParsers.push(parser);
+  }
+
+  /** Pause or resume reading `conn` for one cause; the socket reads only while no cause holds. */
+  private setPaused(conn: RelayConnection, cause: number, on: boolean): void {
+    const before = conn.pausedBy;
+    const after = on ? before | cause : before & ~cause;
+    conn.pausedBy = after;
+    if (before === 0 && after !== 0) conn.stream.pause?.();
+    else if (before !== 0 && after === 0) conn.stream.resume?.();
+  }
+
+  // ---- backpressure (docs/limits.md) -------------------------------------------------------
+
+  /** Note that the read in progress queued user data for `owner` (see `pressBack`). */
+  private feed(owner: RelayConnection): void {
+    if (owner.fed) return;
+    owner.fed = true;
+    this.fed.push(owner);
+  }
+
+  /**
+   * After a read's flush: every owner it fed that is now past the high-water mark holds `source`
+   * paused until its backlog is back at the low-water mark. Pausing the sender, not dropping the
+   * receiver, is what keeps one user's flood from ending the joint; each paused user gets one read
+   * per drain cycle, so the owner's bandwidth is shared between its senders.
+   */
+  private pressBack(source: RelayConnection): void {
+    const high = this.options.outboundHighWaterBytes;
+    const fed = this.fed;
+    for (let i = 0; i < fed.length; i++) {
+      const owner = fed[i]!;
+      owner.fed = false;
+      if (high === 0 || owner === source || owner.closed || source.closed) continue;
+      if (owner.stream.bufferedBytes <= high) continue;
+      let waiters = owner.waiters;
+      if (waiters === null) waiters = owner.waiters = new Set();
+      if (waiters.has(source)) continue;
+      waiters.add(source);
+      source.waitingOn++;
+      if ((source.pausedBy & PauseCause.Backpressure) === 0) {
+        this.statsData.backpressured++;
+        this.statsData.backpressuredNow++;
+        this.setPaused(source, PauseCause.Backpressure, true);
+      }
+    }
+    fed.length = 0;
+  }
+
+  /** A flush of `conn` reached the kernel: progress; release its paused senders at the low-water mark. */
+  private onWritten(conn: RelayConnection): void {
+    conn.progressMs = Date.now();
+    if (conn.waiters !== null && conn.stream.bufferedBytes <= this.options.outboundLowWaterBytes) this.release(conn);
+  }
+
+  /** Read again every sender paused for `dest` (once no other congested peer holds it too). */
+  private release(dest: RelayConnection): void {
+    const waiters = dest.waiters;
+    if (waiters === null) return;
+    dest.waiters = null;
+    for (const source of waiters) {
+      if (--source.waitingOn > 0 || source.closed) continue;
+      this.statsData.backpressuredNow--;
+      this.setPaused(source, PauseCause.Backpressure, false);
+    }
+  }
+
   /** Run the `count` units of the last feed. */
   private execute(conn: RelayConnection, input: Buffer, count: number): void {
-    const parser = conn.parser;
+    const parser = conn.parser!;
     const units = parser.units;
     const stop = count * JOINT_UNIT_STRIDE;
     for (let p = 0; p < stop; p += JOINT_UNIT_STRIDE) {
@@ -405,6 +536,7 @@ export class Relay implements JointStateListener {
         this.broadcast(conn, a - OWN_ROUTE, b, input, offset, length);
       } else if (kind === KIND_COMMAND) {
         this.statsData.framesIn++;
+        if (!this.admitCommand(conn)) break;
         const src = (flags & FLAG_IN_CARRY) !== 0 ? parser.carry() : input;
         this.command(conn, a, b, src, offset, length);
       }
@@ -483,6 +615,7 @@ export class Relay implements JointStateListener {
     }
     this.statsData.framesOut += pieces;
     this.markDirty(owner);
+    this.feed(owner);
     return end;
   }
 
@@ -494,7 +627,9 @@ export class Relay implements JointStateListener {
       return;
     }
     const joint = m.joint;
-    this.toOwner(joint.owner as RelayConnection, joint.jOwn, m.userNr, src, offset, length);
+    const owner = joint.owner as RelayConnection;
+    this.toOwner(owner, joint.jOwn, m.userNr, src, offset, length);
+    this.feed(owner);
   }
 
   /** owner → user unicast (joint.md §2.3): `jOwn+128, userNr, data` becomes `jIn, data`. */
@@ -643,7 +778,16 @@ export class Relay implements JointStateListener {
   private command(conn: RelayConnection, cmd: number, cmdNr: number, src: Uint8Array, offset: number, length: number): void {
     switch (cmd) {
       case Command.Create: {
+        // joint.md §3.1 order: "id taken" (2) before any "too many" (1); the relay-wide and per-IP
+        // caps (issue 14) answer 1 (MAX), as a connection's own 128 does.
+        if (this.jointCapReached(conn) && this.state.find(src, offset, length) === undefined) {
+          this.statsData.jointsRefused++;
+          this.reply(conn, cmdNr, ReplyStatus.Error, CreateError.Max);
+          this.log.debug('create refused: joint cap', { conn: conn.id, joints: this.state.joints });
+          return;
+        }
         const result = this.state.create(conn, src, offset, length);
+        if (result >= 0) this.countJoints(conn, 1);
         if (result >= 0) this.reply(conn, cmdNr, ReplyStatus.Ok, result);
         else this.reply(conn, cmdNr, ReplyStatus.Error, -result);
         if (result === -CreateError.IdTaken || result === -CreateError.Max) this.log.debug('create refused', { conn: conn.id, err: -result });
@@ -669,9 +813,12 @@ export class Relay implements JointStateListener {
         // joint.md §3: an unknown jIn is ignored.
         this.state.leave(conn, src[offset]!);
         return;
-      case Command.Delete:
+      case Command.Delete: {
+        const before = conn.ownedCount;
         this.state.delete(conn, src[offset]!);
+        this.countJoints(conn, conn.ownedCount - before);
         return;
+      }
       case Command.Kick: {
         if (!this.options.kick) {
           // Off by default: an original client must see what the original does with cmd 4 (§17).
@@ -737,7 +884,12 @@ export class Relay implements JointStateListener {
     this.dirty.push(conn);
   }
 
-  /** Flush every touched outbox once; drop peers past the outbound cap (slow readers). */
+  /**
+   * Flush every touched outbox once; drop the peers that are slow readers by their own doing:
+   * past `maxOutboundBytes` with nobody paused on their behalf (owner traffic to a user, which must
+   * never pause the owner or the other users), or past twice that in any case (a memory ceiling
+   * that paused users, one read each, reach only in the hundreds).
+   */
   private flushDirty(): void {
     const cap = this.options.maxOutboundBytes;
     let now = 0;
@@ -749,38 +901,70 @@ export class Relay implements JointStateListener {
         const conn = list[i]!;
         conn.dirty = false;
         if (conn.closed) continue;
-        this.statsData.bytesOut += conn.outbox.flushTo(conn.stream);
+        const stream = conn.stream;
+        // The stall clock starts when a backlog begins; progress moves it on (`onWritten`).
+        if (stream.bufferedBytes === 0) conn.progressMs = now;
+        this.statsData.bytesOut += conn.outbox.flushTo(stream);
         conn.lastSendMs = now;
         conn.keepaliveArmed = true;
-        if (cap > 0 && conn.stream.bufferedBytes > cap) {
+        if (cap === 0) continue;
+        const backlog = stream.bufferedBytes;
+        if (backlog > cap && ((conn.waiters === null && !conn.fed) || backlog > 2 * cap)) {
           // Dropping queues events for others: the while loop flushes them too.
-          this.drop(conn, DisconnectReason.SlowReader, `${conn.stream.bufferedBytes} bytes unsent`);
+          this.drop(conn, DisconnectReason.SlowReader, `${backlog} bytes unsent`);
         }
       }
     }
   }
 
-  /** joint.md §7: keepalive after `keepaliveMs` of outbound silence, once anything was sent. */
-  private sweepKeepalive(): void {
+  /**
+   * The periodic sweep: the idle and stall timeouts, idle slabs given back, and joint.md §7's
+   * keepalive after `keepaliveMs` of outbound silence, once anything was sent.
+   */
+  private sweep(): void {
     const now = Date.now();
     const period = this.options.keepaliveMs;
     const idle = this.options.idleTimeoutMs;
+    const stall = this.options.stallTimeoutMs;
     for (const conn of this.connections) {
       if (idle > 0 && now - conn.lastReceiveMs >= idle) {
         this.drop(conn, DisconnectReason.Idle, `silent for ${now - conn.lastReceiveMs} ms`);
         continue;
       }
+      const backlog = conn.stream.bufferedBytes;
+      if (stall > 0 && backlog > 0 && now - conn.progressMs >= stall) {
+        this.drop(conn, DisconnectReason.Stalled, `${backlog} bytes unsent, none taken for ${now - conn.progressMs} ms`);
+        continue;
+      }
+      // A peer sent nothing since the last sweep gives its slab back, and one silent since then at
+      // a unit boundary its parser: idle peers hold neither.
+      if (backlog === 0 && now - conn.lastSendMs >= this.sweepEveryMs) conn.outbox.release();
+      if (conn.parserIdle && now - conn.lastReceiveMs >= this.sweepEveryMs) this.giveBackParser(conn);
       if (period <= 0) continue;
       if (!conn.keepaliveArmed || now - conn.lastSendMs < period) continue;
-      const box = conn.outbox;
-      const at = box.reserve(KEEPALIVE.length);
-      box.buf.set(KEEPALIVE, at);
-      box.commit(at + KEEPALIVE.length);
+      // Nothing was sent for a whole period, so nothing is pending: the shared constant goes out
+      // as it is, and an idle peer's keepalive allocates no slab (issue 13).
       this.statsData.framesOut++;
-      this.markDirty(conn);
+      this.statsData.bytesOut += conn.outbox.sendAlone(conn.stream, KEEPALIVE);
+      conn.lastSendMs = now;
     }
     this.flushDirty();
   }
+}
+
+/**
+ * After a feed of `count` units that ended at input offset `end`: true when the parser holds no
+ * partial unit, so it can be given back. The last unit must be complete (a command, or a frame's
+ * last piece), not served from the carry (its end in the input is not known), and end exactly
+ * where the feed did; a feed that consumed bytes without a unit holds a partial one.
+ */
+function endsAtBoundary(units: Int32Array, count: number, end: number): boolean {
+  if (count === 0) return false;
+  const q = (count - 1) * JOINT_UNIT_STRIDE;
+  const flags = units[q + 1]!;
+  if ((flags & FLAG_IN_CARRY) !== 0) return false;
+  if (units[q]! !== KIND_COMMAND && (flags & FLAG_FRAME_END) === 0) return false;
+  return units[q + 4]! + units[q + 5]! === end;
 }
 
 /** Copy bytes between Buffers; a byte loop below 64 bytes beats the native call (bench relay). */

@@ -13,8 +13,10 @@ export const DisconnectReason = {
   ProtocolError: 'protocol_error',
   /** Past the inbound byte or unit rate (token bucket). */
   RateLimit: 'rate_limit',
-  /** Past the outbound backlog cap. */
+  /** Past the outbound backlog cap with nobody paused on its behalf (it alone reads too slowly). */
   SlowReader: 'slow_reader',
+  /** Unsent bytes and no progress on them for `stallTimeoutMs`: it stopped reading. */
+  Stalled: 'stalled',
   /** Inbound silence past `idleTimeoutMs`. */
   Idle: 'idle',
   /** The relay is shutting down. */
@@ -32,6 +34,8 @@ export class RelayStats {
   refusedPerIp = 0;
   /** Connections refused by the total cap (`maxConnections`). */
   refusedTotal = 0;
+  /** Creates refused by the relay-wide or per-IP joint cap (`maxJoints`, `maxJointsPerIp`). */
+  jointsRefused = 0;
   bytesIn = 0;
   bytesOut = 0;
   /** Data frames received (completed) and commands. */
@@ -42,6 +46,10 @@ export class RelayStats {
   drops = 0;
   /** Times a connection was paused for exceeding its inbound rate. */
   throttled = 0;
+  /** Times a sender was paused because a peer it feeds passed the high-water mark (backpressure). */
+  backpressured = 0;
+  /** Senders paused by backpressure now (gauge). */
+  backpressuredNow = 0;
   /** Disconnects by reason. */
   readonly disconnects: Record<DisconnectReason, number> = {
     peer_closed: 0,
@@ -49,6 +57,7 @@ export class RelayStats {
     protocol_error: 0,
     rate_limit: 0,
     slow_reader: 0,
+    stalled: 0,
     idle: 0,
     shutdown: 0,
   };
@@ -60,6 +69,7 @@ export interface RelayStatsSnapshot {
   accepted: number;
   refusedPerIp: number;
   refusedTotal: number;
+  jointsRefused: number;
   joints: number;
   users: number;
   bytesIn: number;
@@ -68,5 +78,9 @@ export interface RelayStatsSnapshot {
   framesOut: number;
   drops: number;
   throttled: number;
+  backpressured: number;
+  backpressuredNow: number;
+  /** Bytes queued toward all peers and not yet taken by their sockets (gauge). */
+  backlogBytes: number;
   disconnects: Record<DisconnectReason, number>;
 }

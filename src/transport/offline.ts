@@ -14,6 +14,12 @@ export const DEFAULT_LINK_SPEED_BYTES_PER_SEC = 1024 * 1024;
  * after this bound, still in order.
  */
 export const DEFAULT_LINK_MAX_DELAY_MS = 60_000;
+/**
+ * Bytes one link may hold queued and undelivered (bytes), default 16 MiB, as the relay's outbound
+ * cap. A send past it is refused (`send` returns -1): the sender, which sends faster than the
+ * emulated bandwidth, is the one held back, and memory stays bounded whatever it sends (issue 13).
+ */
+export const DEFAULT_LINK_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 
 /** Options of an EmulatedLink. */
 export interface EmulatedLinkOptions {
@@ -23,10 +29,13 @@ export interface EmulatedLinkOptions {
   netSpeedBytesPerSec?: number;
   /** Largest delay of one delivery (ms; default 60000). */
   maxDelayMs?: number;
+  /** Bytes queued and undelivered past which a send is refused (default 16 MiB; 0 = no bound). */
+  maxQueuedBytes?: number;
 }
 
 interface Delivery {
   dueAt: number;
+  bytes: number;
   run: () => void;
 }
 
@@ -48,6 +57,10 @@ export class EmulatedLink {
   readonly netSpeedBytesPerSec: number;
   /** Bound of one delay (ms). */
   readonly maxDelayMs: number;
+  /** Bound of the bytes queued (0 = none). */
+  readonly maxQueuedBytes: number;
+  /** Bytes of the deliveries queued and not yet run. */
+  queuedBytes = 0;
 
   private lastDelay = 0;
   private lastSendAt = 0;
@@ -64,6 +77,9 @@ export class EmulatedLink {
     const lag = options.netLagMs ?? DEFAULT_LINK_LAG_MS;
     const speed = options.netSpeedBytesPerSec ?? DEFAULT_LINK_SPEED_BYTES_PER_SEC;
     const max = options.maxDelayMs ?? DEFAULT_LINK_MAX_DELAY_MS;
+    const maxQueued = options.maxQueuedBytes ?? DEFAULT_LINK_MAX_QUEUED_BYTES;
+    if (!(Number.isInteger(maxQueued) && maxQueued >= 0)) throw new RangeError(`maxQueuedBytes must be an integer >= 0, got ${maxQueued}`);
+    this.maxQueuedBytes = maxQueued;
     if (!(Number.isFinite(lag) && lag >= 0)) throw new RangeError(`netLagMs must be a finite number >= 0, got ${lag}`);
     if (!(speed > 0)) throw new RangeError(`netSpeedBytesPerSec must be > 0, got ${speed}`);
     if (!(Number.isFinite(max) && max >= 0)) throw new RangeError(`maxDelayMs must be a finite number >= 0, got ${max}`);
@@ -90,15 +106,18 @@ export class EmulatedLink {
   /**
    * Queue a delivery of `bytes` bytes; `deliver` runs after the modelled delay, after every
    * earlier delivery of this link. Does nothing once the link is closed.
-   * @returns the delay (ms)
+   * @returns the delay (ms), or -1 when the send is refused: it would put more than
+   *   `maxQueuedBytes` in the queue (a send of 0 bytes, a notice, is never refused)
    */
   send(bytes: number, deliver: () => void): number {
     if (this.closed) return 0;
+    if (bytes > 0 && this.maxQueuedBytes > 0 && this.queuedBytes + bytes > this.maxQueuedBytes) return -1;
     const now = Date.now();
     const delay = this.delayFor(bytes, now);
     this.lastDelay = delay;
     this.lastSendAt = now;
-    this.queue.push({ dueAt: now + delay, run: deliver });
+    this.queue.push({ dueAt: now + delay, bytes, run: deliver });
+    this.queuedBytes += bytes;
     this.arm(now);
     return delay;
   }
@@ -108,6 +127,7 @@ export class EmulatedLink {
     this.closed = true;
     this.queue.length = 0;
     this.head = 0;
+    this.queuedBytes = 0;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -129,6 +149,7 @@ export class EmulatedLink {
     // In send order: a clamped delay never overtakes an earlier delivery.
     while (!this.closed && this.head < this.queue.length && this.queue[this.head]!.dueAt <= now) {
       const item = this.queue[this.head++]!;
+      this.queuedBytes -= item.bytes;
       item.run();
     }
     if (this.closed) return;

@@ -11,8 +11,13 @@ export class TcpStream implements ByteStream {
   readonly remotePort: number;
   onData: (data: Uint8Array) => void = () => {};
   onClose: (info: StreamCloseInfo) => void = () => {};
+  onWritten: (() => void) | undefined = undefined;
 
   private readonly socket: Socket;
+  /** Write callback of a flush's last chunk, made once (no closure per flush). */
+  private readonly written = (): void => {
+    if (!this.closed) this.onWritten?.();
+  };
   private queue: Uint8Array[] = [];
   private queuedBytes = 0;
   private closed = false;
@@ -63,12 +68,16 @@ export class TcpStream implements ByteStream {
     const queue = this.queue;
     this.queue = [];
     this.queuedBytes = 0;
+    // Chunks complete in order, so the last one's callback means the whole flush reached the kernel.
+    const done = this.onWritten === undefined ? undefined : this.written;
     if (queue.length === 1) {
-      this.socket.write(queue[0]!);
+      this.socket.write(queue[0]!, done);
       return;
     }
     this.socket.cork();
-    for (const chunk of queue) this.socket.write(chunk);
+    const last = queue.length - 1;
+    for (let i = 0; i < last; i++) this.socket.write(queue[i]!);
+    this.socket.write(queue[last]!, done);
     this.socket.uncork();
   }
 

@@ -46,4 +46,11 @@ export interface ByteStream {
   onData: (data: Uint8Array) => void;
   /** Called once when the stream is closed, whatever the cause. */
   onClose: (info: StreamCloseInfo) => void;
+  /**
+   * Optional hook, called when the bytes of a `flush()` have been handed to the kernel (progress
+   * on the outbound backlog). A relay watches it to resume the senders it paused for this peer and
+   * to tell a slow reader from a stalled one. Set it before the first flush; it is not called in
+   * browsers (their WebSocket reports no write completion).
+   */
+  onWritten?: () => void;
 }

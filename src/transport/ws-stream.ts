@@ -8,7 +8,7 @@ export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
   readonly bufferedAmount: number;
-  send(data: Uint8Array): void;
+  send(data: Uint8Array, cb?: (err?: Error) => void): void;
   close(code?: number, reason?: string): void;
   onmessage: ((event: { data: unknown }) => void) | null;
   onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
@@ -29,8 +29,13 @@ export class WsStream implements ByteStream {
   readonly remotePort: number;
   onData: (data: Uint8Array) => void = () => {};
   onClose: (info: StreamCloseInfo) => void = () => {};
+  onWritten: (() => void) | undefined = undefined;
 
   private readonly socket: WebSocketLike;
+  /** Send callback of a flush's last message, made once (no closure per flush). */
+  private readonly written = (): void => {
+    if (!this.closed) this.onWritten?.();
+  };
   /** The underlying net.Socket on a server, for cork/uncork; absent in browsers. */
   private readonly raw: { cork(): void; uncork(): void; writableLength?: number } | undefined;
   private queue: Uint8Array[] = [];
@@ -89,7 +94,10 @@ export class WsStream implements ByteStream {
     this.queuedBytes = 0;
     if (this.socket.readyState !== OPEN) return;
     this.raw?.cork();
-    for (const message of queue) this.socket.send(message);
+    // Only `ws` on a server (`raw` present) reports completion; a browser's send takes no callback.
+    const last = this.onWritten !== undefined && this.raw !== undefined ? queue.length - 1 : queue.length;
+    for (let i = 0; i < last; i++) this.socket.send(queue[i]!);
+    if (last < queue.length) this.socket.send(queue[last]!, this.written);
     this.raw?.uncork();
   }
 

@@ -236,9 +236,10 @@ export class TcpClient extends TestClient {
     });
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<TcpClient> {
+  /** @param localAddress source address (another loopback address stands for another client IP). */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<TcpClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, host);
+      const socket = connect({ port, host, localAddress });
       socket.once('connect', () => resolve(new TcpClient(socket)));
       socket.once('error', reject);
     });

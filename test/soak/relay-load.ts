@@ -61,6 +61,7 @@ const HOSTILE_KINDS = [
   'protocol',
   'idle-partial',
   'joint-spam',
+  'owner-flood',
 ] as const;
 
 export class RelayLoad implements LoadComponent {
@@ -336,6 +337,23 @@ export class RelayLoad implements LoadComponent {
         await closedWithin(p, 6000);
         if (p.closedByServer()) this.tally.figure('relay: idle partial-unit peers closed by the relay');
         else if (!this.hostiles.closing) this.tally.figure('relay: idle partial-unit peers left open after 6 s');
+        p.socket.destroy();
+        return;
+      }
+      case 'owner-flood': {
+        // Enter a good joint and send 32 KiB frames to its owner as fast as TCP allows (issue 13):
+        // the relay must slow this user, never drop the owner (the pair's checks would see it).
+        const pair = this.pairs[rng.int(this.pairs.length)]!;
+        const p = await connectRaw(set, port);
+        p.socket.write(command(1, 1, Buffer.from(pair.id)));
+        const frame = Buffer.concat([sizeHeader(32766), Buffer.of(0), rng.bytes(32765)]);
+        const until = Date.now() + 3000;
+        while (!p.isClosed() && Date.now() < until) {
+          // The same frame again and again (no allocation per write: the soak judges this process's RSS).
+          if (p.socket.writableLength < 1 << 20) for (let i = 0; i < 8; i++) p.socket.write(frame);
+          await sleep(2);
+        }
+        if (p.isClosed()) this.tally.figure('relay: owner floods dropped (not slowed)');
         p.socket.destroy();
         return;
       }
