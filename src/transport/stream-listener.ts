@@ -168,8 +168,11 @@ export function listenStreams<A = () => void>(options: StreamListenerOptions<A>)
     timers.delete(socket);
   };
 
-  // pauseOnConnect: a refused socket is closed before a single read (refusing is cheaper than connecting).
-  const server: Server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+  // Refusing must cost less than connecting (issue 14 item 2, bench mm-refusal): pauseOnConnect
+  // so a refused socket is never read, and no TCP_NODELAY until admitted (TcpStream and ws set
+  // it). A refusal is a FIN, not a reset: a client whose connect raced the reset would see
+  // ECONNRESET from connect() instead of a closed connection.
+  const server: Server = createServer({ pauseOnConnect: true }, (socket) => {
     let admitted: A | undefined;
     if (options.admit) {
       const a = options.admit(socket.remoteAddress ?? '');
