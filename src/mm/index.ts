@@ -9,7 +9,7 @@ import { makeNetwork, type Network } from './compat.js';
 
 setMmPlatform(nodeMmPlatform);
 
-export { Server, type ServerOptions } from './server.js';
+export { Server, type ServerOptions, type ServerStats } from './server.js';
 export { Client, type ClientOptions } from './client.js';
 export { Connection } from './connection.js';
 export {
