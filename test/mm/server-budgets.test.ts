@@ -162,6 +162,24 @@ describe('one IP cannot fill every slot (issue 14 item 1)', () => {
     expect(peers.every((p) => p.closed)).toBe(true);
   });
 
+  it('1,100 keyed connections from one IP that send HELLO and never FINISHED (defaults): a good client is served', async () => {
+    const { server, log } = await listen(KEY);
+    const before = heapMiB();
+    const peers: Peer[] = [];
+    for (let i = 0; i < 11; i++) peers.push(...(await attack(server.getPort(), '127.0.0.64', 100, hello(1, 1))));
+    // Every attempt accounted for: refused at accept, or holding one of its IP's pending slots.
+    await until(() => {
+      const s = server.stats();
+      return s.refusedRate + s.refusedPendingPerIp + s.pendingHandshakes === 1100;
+    });
+    const s = server.stats();
+    expect(s.pendingHandshakes).toBe(MAX_PENDING_HANDSHAKES_PER_IP);
+    expect(s.connections).toBe(0);
+    expect(s.refusedRate).toBeGreaterThan(1000);
+    await goodClientServed(server, log, KEY);
+    expect(heapMiB() - before).toBeLessThan(48);
+  }, 20_000);
+
   it('counts a pending WebSocket upgrade and a silent socket in stats() until the deadline', async () => {
     const { server } = await listen(undefined, { handshakeTimeoutMs: 300 });
     const [silent] = await attack(server.getPort(), '127.0.0.70', 1);
