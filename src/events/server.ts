@@ -89,8 +89,9 @@ export interface EventServerOptions {
    */
   unprovenGraceMs?: number;
   /**
-   * Reply credit one address may bank (bytes), default 65536 (MAX_REPLY_CREDIT_BYTES). Every
-   * datagram but NOTIFY is paid from the credit its destination earned by sending to us.
+   * Reply credit one address may bank (bytes), at least 10240, default 65536
+   * (MAX_REPLY_CREDIT_BYTES). Every datagram but NOTIFY is paid from the credit its destination
+   * earned by sending to us.
    */
   maxReplyCreditBytes?: number;
   /** OHAI answers per source IP per second, default 1 (OHAI_REPLIES_PER_SECOND), burst 4. */
