@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 20_000,
     // Network suites bind loopback ports; forks keep each file's sockets in its own process.
     pool: 'forks',
-    reporters: ['default'],
+    // The second reporter repeats why a suite was skipped (Chromium missing...) after the summary.
+    reporters: ['default', './test/helpers/skip-reasons-reporter.ts'],
   },
 });

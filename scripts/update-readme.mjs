@@ -16,7 +16,7 @@ export function renderResults(json) {
   const standard = ['case', 'subject', 'baseline', 'ratio'];
   const isBench = rows.every((r) => standard.every((k) => k in r));
   const keys = isBench
-    ? [...standard, ...['subjectOpsPerSec', 'baselineOpsPerSec'].filter((k) => rows.some((r) => k in r))]
+    ? [...standard, ...['subjectOpsPerSec', 'baselineOpsPerSec', 'subjectKiBPerConnection', 'baselineKiBPerConnection'].filter((k) => rows.some((r) => k in r))]
     : [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const fmt = (v) => (typeof v === 'number' ? String(+v.toPrecision(3)) : v === undefined ? '' : String(v));
   const head = `| ${keys.join(' | ')} |\n|${keys.map(() => '---').join('|')}|`;

@@ -2,6 +2,7 @@
  * Relay options: every limit and timer, with the original peote-server values as defaults
  * (joint.md §7). `resolveRelayOptions` checks them once at startup (misuse throws).
  */
+import { rejectUnknownOptions } from '../core/validate.js';
 import type { Logger, LogLevel } from './logger.js';
 import {
   DEFAULT_HOST,
@@ -110,6 +111,44 @@ export interface RelayOptions {
   closeGraceMs?: number;
 }
 
+/**
+ * Every option `Relay.listen` knows (the `satisfies` keeps this list complete); anything else is
+ * a TypeError: a misspelt limit must not pass silently as its default.
+ */
+const RELAY_OPTION_KEYS = Object.keys({
+  host: true,
+  port: true,
+  websocket: true,
+  loginTimeoutMs: true,
+  keepaliveMs: true,
+  maxConnectionsPerIp: true,
+  maxConnections: true,
+  idleTimeoutMs: true,
+  maxOwnJoints: true,
+  maxInJoints: true,
+  maxUsersPerJoint: true,
+  maxJoints: true,
+  maxJointsPerIp: true,
+  commandsPerSec: true,
+  commandBurst: true,
+  maxIdBytes: true,
+  maxWebSocketPayloadBytes: true,
+  maxOutboundBytes: true,
+  outboundHighWaterBytes: true,
+  outboundLowWaterBytes: true,
+  stallTimeoutMs: true,
+  inboundBytesPerSec: true,
+  inboundUnitsPerSec: true,
+  inboundBurstSeconds: true,
+  inboundPolicy: true,
+  kick: true,
+  logger: true,
+  logLevel: true,
+  metricsPort: true,
+  metricsHost: true,
+  closeGraceMs: true,
+} satisfies Record<keyof RelayOptions, true>);
+
 /** Options with every default filled in and checked. */
 export interface ResolvedRelayOptions {
   host: string;
@@ -170,6 +209,7 @@ function policy(value: unknown): 'throttle' | 'disconnect' {
  * @throws {TypeError} when `host` is not a string.
  */
 export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOptions {
+  rejectUnknownOptions('Relay.listen', options, RELAY_OPTION_KEYS);
   const host = options.host ?? DEFAULT_HOST;
   if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string');
   const outboundHighWaterBytes = int('outboundHighWaterBytes', options.outboundHighWaterBytes, OUTBOUND_HIGH_WATER_BYTES, 0, Number.MAX_SAFE_INTEGER);

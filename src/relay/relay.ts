@@ -151,32 +151,36 @@ export class Relay implements JointStateListener {
 
   private async start(): Promise<void> {
     const o = this.options;
-    this.listener = await listenStreams({
-      host: o.host,
-      port: o.port,
-      websocket: o.websocket,
-      handshakeTimeoutMs: o.loginTimeoutMs,
-      maxWebSocketPayloadBytes: o.maxWebSocketPayloadBytes,
-      admit: (address) => {
-        if (o.maxConnections > 0 && this.admitted >= o.maxConnections) {
-          this.statsData.refusedTotal++;
-          this.log.info('connection refused: total cap', { ip: address, max: o.maxConnections });
-          return null;
-        }
-        const release = this.ipLimiter.admit(address);
-        if (release === null) {
-          this.statsData.refusedPerIp++;
-          this.log.info('connection refused: per-IP cap', { ip: address, max: o.maxConnectionsPerIp });
-          return null;
-        }
-        this.admitted++;
-        return () => {
-          this.admitted--;
-          release();
-        };
-      },
-      onStream: (stream) => this.accept(stream),
-    });
+    try {
+      this.listener = await listenStreams({
+        host: o.host,
+        port: o.port,
+        websocket: o.websocket,
+        handshakeTimeoutMs: o.loginTimeoutMs,
+        maxWebSocketPayloadBytes: o.maxWebSocketPayloadBytes,
+        admit: (address) => {
+          if (o.maxConnections > 0 && this.admitted >= o.maxConnections) {
+            this.statsData.refusedTotal++;
+            this.log.info('connection refused: total cap', { ip: address, max: o.maxConnections });
+            return null;
+          }
+          const release = this.ipLimiter.admit(address);
+          if (release === null) {
+            this.statsData.refusedPerIp++;
+            this.log.info('connection refused: per-IP cap', { ip: address, max: o.maxConnectionsPerIp });
+            return null;
+          }
+          this.admitted++;
+          return () => {
+            this.admitted--;
+            release();
+          };
+        },
+        onStream: (stream) => this.accept(stream),
+      });
+    } catch (err) {
+      throw listenError(err, o.host, o.port);
+    }
     (this as { port: number }).port = this.listener.port;
     if (o.metricsPort !== undefined) {
       try {
@@ -225,6 +229,12 @@ export class Relay implements JointStateListener {
       backlogBytes: this.backlogBytes(),
       disconnects: { ...s.disconnects },
     };
+  }
+
+  /** One line for `console.log(relay)`: where it listens and what it carries, not its internals. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const state = this.closing !== null ? 'closing' : 'listening';
+    return `Relay { ${state} on ${this.host}:${this.port}, ${this.statsData.connections} connections, ${this.state.joints} joints, ${this.state.users} users }`;
   }
 
   /** Bytes queued toward all peers and not yet taken by their sockets (walks every connection). */
@@ -950,6 +960,20 @@ export class Relay implements JointStateListener {
     }
     this.flushDirty();
   }
+}
+
+/**
+ * The error `Relay.listen` rejects with when the port cannot be bound: one line that says where
+ * and why (`EADDRINUSE` → "address already in use"), keeping `code`, `address` and `port` as Node's
+ * errors have them, and the original as `cause`.
+ */
+function listenError(err: unknown, host: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const why =
+    code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : (err as Error)?.message ?? String(err);
+  const out = new Error(`relay cannot listen on ${host}:${port}: ${why}${code ? ` (${code})` : ''}`, { cause: err });
+  // Keep Node's fields (`code`, `address`, `port`, ...) for callers that read them.
+  return Object.assign(out, { code, address: host, port });
 }
 
 /**

@@ -50,8 +50,8 @@ describe('the minified browser bundle', () => {
     expect(script.BROWSER_BUNDLE_MIN).toBe(join(ROOT, 'dist', 'browser', 'gamewire.min.js'));
   });
 
-  it('docs/browser.md states both sizes within 10%', () => {
-    const doc = readFileSync(join(ROOT, 'docs', 'browser.md'), 'utf8');
+  it.each(['docs/browser.md', 'README.md'])('%s states both sizes within 10%%', (path) => {
+    const doc = readFileSync(join(ROOT, path), 'utf8');
     for (const [file, built] of [['gamewire.js', readable], ['gamewire.min.js', minified]] as const) {
       const row = new RegExp(`\\| \`dist/browser/${file.replace('.', '\\.')}\` \\| [^|]+ \\| ([\\d.]+) KiB \\| ([\\d.]+) KiB \\|`).exec(doc);
       expect(row, `a table row for ${file}`).not.toBeNull();

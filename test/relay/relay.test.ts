@@ -376,7 +376,8 @@ describe('limits and timers', () => {
 
   it('rejects when the port is taken', async () => {
     const r = await start();
-    await expect(Relay.listen({ port: r.port, logger: silentLogger })).rejects.toThrow(/EADDRINUSE/);
+    await expect(Relay.listen({ port: r.port, logger: silentLogger })).rejects.toThrow(`relay cannot listen on 127.0.0.1:${r.port}: address already in use (EADDRINUSE)`);
+    await expect(Relay.listen({ port: r.port, logger: silentLogger })).rejects.toMatchObject({ code: 'EADDRINUSE' });
   });
 
   it('rejects out-of-range options', async () => {
@@ -384,6 +385,19 @@ describe('limits and timers', () => {
     await expect(Relay.listen({ maxOwnJoints: 0 })).rejects.toThrow(/maxOwnJoints/);
     await expect(Relay.listen({ port: 70000 })).rejects.toThrow(RangeError);
     await expect(Relay.listen({ inboundPolicy: 'drop' as 'throttle' })).rejects.toThrow(/inboundPolicy/);
+  });
+
+  it('prints one line for console.log, not its internals', async () => {
+    const r = await start();
+    const c = await TcpClient.connect(r.port);
+    await create(c, 'room');
+    const { inspect } = await import('node:util');
+    expect(inspect(r)).toBe(`Relay { listening on 127.0.0.1:${r.port}, 1 connections, 1 joints, 0 users }`);
+  });
+
+  it('refuses an unknown option with a TypeError naming it', async () => {
+    await expect(Relay.listen({ maxOutbondBytes: 1 } as never)).rejects.toThrow(TypeError);
+    await expect(Relay.listen({ maxOutbondBytes: 1 } as never)).rejects.toThrow(/unknown option 'maxOutbondBytes'/);
   });
 });
 
