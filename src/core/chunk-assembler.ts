@@ -7,6 +7,7 @@ import { appendPending, EMPTY_BYTES } from './carry-buffer.js';
 import { ErrorCode } from './errors.js';
 import { CHUNK_UNIT_STRIDE, UnitFlag, type ChunkAssembler, type ChunkAssemblerOptions } from './types.js';
 import { checkFeedSpan, checkStream, chunkAssemblerOptions } from './validate.js';
+import { VARINT_GROUP_BITS, VARINT_GROUP_MASK, VARINT_MORE } from './varint.js';
 
 const enum State {
   Prefix,
@@ -20,11 +21,6 @@ const STEP_STOP = -2;
 
 // Whole chunks only: every unit is both the start and the end of its chunk.
 const WHOLE_CHUNK = UnitFlag.FrameStart | UnitFlag.FrameEnd;
-
-// joint.md §10.1 varint bytes: flag, value bits, bits per group.
-const VARINT_MORE = 0x80;
-const VARINT_GROUP_MASK = 0x7f;
-const VARINT_GROUP_BITS = 7;
 
 /** One stream's parsing state (`Stream` in C++). */
 class Stream {

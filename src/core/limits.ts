@@ -21,10 +21,19 @@ export const MAX_FRAME_BYTES_LIMIT = 16 * 1024 * 1024;
 /** Bytes of the gamewire frame length prefix (u32 little-endian). */
 export const FRAME_PREFIX_BYTES = 4;
 
-/** Default chunk size limit (bytes), the original peote-net default (joint.md §10.2). */
+/**
+ * Default chunk size limit (bytes), the original peote-net default (joint.md §10.2). The one
+ * definition of the chunk limit: peote exports it as `MAX_CHUNK_SIZE` (option `maxChunkSize`);
+ * the ChunkAssembler option is `maxChunkBytes`. A chunk prefix above the limit is
+ * `GW_ERR_CHUNK_TOO_LARGE` the moment it is decoded, before any payload is buffered.
+ */
 export const MAX_CHUNK_BYTES = 32768;
 
-/** Largest chunk a 4-byte prefix can express (bytes): 2^29 (joint.md §10.1). */
+/**
+ * Largest chunk a 4-byte prefix can express (bytes): 2^29, i.e. `varintMax(4) + 1`
+ * (joint.md §10.1; `kMaxChunkBytesLimit` in native/varint.h). The ceiling of every chunk-size
+ * option (`maxChunkBytes`, peote's `maxChunkSize`).
+ */
 export const MAX_CHUNK_BYTES_LIMIT = 2 ** 29;
 
 /** Default number of chunk streams per assembler (ids 0..1023). */

@@ -4,7 +4,6 @@
  * input is never checked here: these throw only on bad calls from our own code (STYLE.md).
  * No Node built-ins: the TypeScript twins also run in browsers.
  */
-import { chunkPrefixBytesFor, varintMax, VARINT_MAX_BYTES, VARINT_MIN_BYTES } from '../codec/varint.js';
 import {
   AEAD_MAX_COUNTER,
   AEAD_NONCE_PREFIX_BYTES,
@@ -28,6 +27,7 @@ import {
   type FrameDecoderOptions,
   type JointParserOptions,
 } from './types.js';
+import { chunkPrefixBytesFor, varintMax, VARINT_MAX_BYTES, VARINT_MIN_BYTES } from './varint.js';
 
 /**
  * Largest `maxUnits` accepted: 2^20 units is a 12 MiB result array (24 MiB for the joint

@@ -3,10 +3,11 @@
  * (N bytes) and its payload. Sending builds prefix + payload as one send (joint.md §10.3 allows
  * coalescing); receiving reassembles per stream with the core ChunkAssembler.
  */
-import { chunkPrefixBytesFor, encodeChunkPrefix, varintLength, varintMax } from '../codec/varint.js';
 import { ErrorCode, errorReason } from '../core/errors.js';
+import { MAX_CHUNK_BYTES_LIMIT } from '../core/limits.js';
 import { checkPayload } from '../core/validate.js';
 import { CHUNK_UNIT_STRIDE, UnitFlag, type ChunkAssembler } from '../core/types.js';
+import { chunkPrefixBytesFor, encodeChunkPrefix, varintLength } from '../core/varint.js';
 import { jointClientPlatform } from '../joint/client-platform.js';
 import { MAX_CHUNK_SIZE } from './limits.js';
 
@@ -30,8 +31,9 @@ export function pickMode(options: { onData?: unknown; onDataChunk?: unknown }, w
  */
 export function checkMaxChunkSize(value: number | undefined): number {
   const size = value ?? MAX_CHUNK_SIZE;
-  const limit = varintMax(4) + 1;
-  if (!Number.isInteger(size) || size < 1 || size > limit) throw new RangeError(`maxChunkSize must be an integer in 1..${limit}, got ${size}`);
+  if (!Number.isInteger(size) || size < 1 || size > MAX_CHUNK_BYTES_LIMIT) {
+    throw new RangeError(`maxChunkSize must be an integer in 1..${MAX_CHUNK_BYTES_LIMIT}, got ${size}`);
+  }
   return size;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Limits of the peote style. Protocol-fixed values come from joint.md; the rest are defaults.
  */
+import { MAX_CHUNK_BYTES } from '../core/limits.js';
 
 /** Varint width of PeoteBytes lengths and counts (joint.md §11: N = 4). */
 export const BYTES_VARINT_WIDTH = 4;
@@ -27,8 +28,11 @@ export const RPC_MAX_ELEMENTS = 1 << 20;
 /** Nesting depth an RPC schema may declare (arrays of maps of arrays...). */
 export const RPC_MAX_SCHEMA_DEPTH = 16;
 
-/** Default chunk size limit (bytes), the original's (joint.md §10.2). */
-export const MAX_CHUNK_SIZE = 32768;
+/**
+ * Default chunk size limit (bytes), the original's (joint.md §10.2): peote-net's name for core's
+ * `MAX_CHUNK_BYTES`, the one definition of the value (option `maxChunkSize`).
+ */
+export const MAX_CHUNK_SIZE = MAX_CHUNK_BYTES;
 
 /** Data bytes per joint data frame a sender must respect (joint.md §2.5). */
 export const MAX_FRAME_DATA_BYTES = 32765;

@@ -9,7 +9,7 @@ import {
   type ChunkAssembler,
   type ChunkAssemblerOptions,
 } from '../../src/core/index.js';
-import { encodeChunkPrefix } from '../../src/codec/varint.js';
+import { encodeChunkPrefix } from '../../src/core/varint.js';
 import { IMPLEMENTATIONS } from '../helpers/implementations.js';
 import { hex, loadVectors, splits, toHex } from '../helpers/vectors.js';
 

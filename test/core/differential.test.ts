@@ -31,7 +31,7 @@ import {
   type JointParser,
   type EventRing,
 } from '../../src/core/index.js';
-import { varintMax } from '../../src/codec/varint.js';
+import { varintMax } from '../../src/core/varint.js';
 
 const RUNS = Math.max(1, Number(process.env.DIFF_RUNS ?? 150) | 0);
 /** Per-test timeout: generous for big DIFF_RUNS, bounded by default. */

@@ -25,7 +25,7 @@ import {
   UnitFlag,
 } from '../../src/core/index.js';
 import { addon, PACKAGE_ROOT, sourceHashOf } from '../../src/core/load.js';
-import { VARINT_MAX_BYTES, VARINT_MIN_BYTES } from '../../src/codec/varint.js';
+import { VARINT_MAX_BYTES, VARINT_MIN_BYTES } from '../../src/core/varint.js';
 
 const require = createRequire(import.meta.url);
 const PREBUILDS = join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
