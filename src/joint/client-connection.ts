@@ -20,7 +20,7 @@ import {
   writeOwnerFrameHeader,
   writeUserFrameHeader,
   writeFrameSize,
-} from './wire.js';
+} from './protocol.js';
 import { MAX_FRAME_DATA_BYTES, MAX_ID_BYTES, MAX_IN_JOINTS, MAX_OWN_JOINTS, MAX_USERS_PER_JOINT } from './limits.js';
 import { CLIENT_MAX_OUTBOUND_BYTES, CLIENT_MAX_PENDING_REQUESTS, CLIENT_MAX_WEBSOCKET_MESSAGE_BYTES, CLIENT_OUTPUT_KEEP_BYTES } from './client-limits.js';
 import { jointClientPlatform } from './client-platform.js';

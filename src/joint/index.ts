@@ -1,8 +1,8 @@
 /**
  * The joint protocol (joint.md): wire constants and encoders, limits, lowest-free numbering and
- * the relay's joint bookkeeping. The client side (`client*.ts`) builds on the same wire module.
+ * the relay's joint bookkeeping. The client side (`client*.ts`) builds on the same protocol module (`protocol.ts`).
  */
 export * from './limits.js';
-export * from './wire.js';
+export * from './protocol.js';
 export { LowestFree } from './numbers.js';
 export { JointEndpoint, JointState, Joint, Membership, idKey, type JointStateListener, type JointStateLimits, type AssignResult } from './relay-state.js';

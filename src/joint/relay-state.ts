@@ -4,7 +4,7 @@
  * turns results and notifications into wire messages.
  */
 import { LowestFree } from './numbers.js';
-import { CreateError, EnterError, WireReason } from './wire.js';
+import { CreateError, EnterError, WireReason } from './protocol.js';
 import { MAX_ID_BYTES, MAX_IN_JOINTS, MAX_OWN_JOINTS, MAX_USERS_PER_JOINT } from './limits.js';
 
 /** Per-connection numbering and tables; one per relay connection. */

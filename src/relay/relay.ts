@@ -30,7 +30,7 @@ import {
   writeUserDisconnect,
   writeUserFrameHeader,
   type WireReason,
-} from '../joint/wire.js';
+} from '../joint/protocol.js';
 import { listenStreams, type StreamListener } from '../transport/stream-listener.js';
 import type { ByteStream, StreamCloseInfo } from '../transport/types.js';
 import { PauseCause, RelayConnection } from './connection.js';

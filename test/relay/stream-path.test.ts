@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { JOINT_UNIT_STRIDE, JointDirection, JointParserJs, JointUnitKind } from '../../src/core/index.js';
 import { MAX_FRAME_DATA_BYTES } from '../../src/joint/limits.js';
-import { writeOwnerFrameHeader } from '../../src/joint/wire.js';
+import { writeOwnerFrameHeader } from '../../src/joint/protocol.js';
 import { Relay, silentLogger } from '../../src/relay/index.js';
 import type { ByteStream, StreamCloseInfo } from '../../src/transport/types.js';
 

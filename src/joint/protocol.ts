@@ -1,6 +1,7 @@
 /**
- * Wire constants and encoders of the joint protocol (joint.md §2-5), shared by the relay and the
- * client side. Every encoder comes in two forms: `write*(out, offset, …)` writes into a caller
+ * The joint protocol's bytes (joint.md §2-5): constants and encoders, shared by the relay and the
+ * client side; the one place that knows how a joint unit or frame header is laid out. (Named
+ * `protocol`, not `wire`, because `src/wire/` is gamewire's own protocol.) Every encoder comes in two forms: `write*(out, offset, …)` writes into a caller
  * buffer and returns the offset after the unit (no allocation, for hot paths), and `encode*(…)`
  * returns a new `Uint8Array` (for tests and rare messages). The `write*` forms do not check that
  * `out` is large enough: size it with the matching `*_BYTES` constant or `frameHeaderBytes()`.

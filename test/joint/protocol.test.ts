@@ -13,11 +13,11 @@ import {
   encodeUserConnect,
   encodeUserDisconnect,
   frameHeaderBytes,
-} from '../../src/joint/wire.js';
+} from '../../src/joint/protocol.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1 ');
 
-describe('joint wire encoders (joint.md §2-5, §15.1)', () => {
+describe('joint protocol encoders (joint.md §2-5, §15.1)', () => {
   it('encodes commands', () => {
     expect(hex(encodeCreate(1, Buffer.from('j')))).toBe('00 00 01 01 6a');
     expect(hex(encodeEnter(2, new Uint8Array(0)))).toBe('00 01 02 00');
