@@ -32,6 +32,7 @@ import {
   type EventRing,
 } from '../../src/core/index.js';
 import { varintMax } from '../../src/core/varint.js';
+import { Prng } from '../helpers/prng.js';
 
 const RUNS = Math.max(1, Number(process.env.DIFF_RUNS ?? 150) | 0);
 /** Per-test timeout: generous for big DIFF_RUNS, bounded by default. */
@@ -40,46 +41,24 @@ const TIMEOUT_MS = Math.max(20_000, RUNS * 5);
 const native = nativeFactories;
 const fallback = fallbackFactories;
 
-/** mulberry32: a tiny seeded PRNG, so a failing case replays from its fast-check seed. */
-class Rand {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Integer in [lo, hi]. */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  bytes(n: number): number[] {
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) out.push(this.int(0, 255));
-    return out;
-  }
-  /** A length biased to small values, sometimes up to `max`. */
-  size(max: number): number {
-    const r = this.next();
-    if (r < 0.6) return this.int(0, Math.min(max, 16));
-    if (r < 0.9) return this.int(0, Math.min(max, 300));
-    return this.int(0, max);
-  }
+/**
+ * A length biased to small values, sometimes up to `max`. Every draw comes from a Prng seeded by
+ * fast-check, so a failing case replays from its seed.
+ */
+function biasedSize(r: Prng, max: number): number {
+  const x = r.next();
+  if (x < 0.6) return r.range(0, Math.min(max, 16));
+  if (x < 0.9) return r.range(0, Math.min(max, 300));
+  return r.range(0, max);
 }
 
 /** Random cut points of `length`, as piece lengths (some empty, some tiny, some whole). */
-function pieces(r: Rand, length: number): number[] {
+function pieces(r: Prng, length: number): number[] {
   const out: number[] = [];
   let left = length;
   while (left > 0) {
     const mode = r.next();
-    const n = mode < 0.1 ? 0 : mode < 0.4 ? r.int(1, 3) : mode < 0.8 ? r.int(1, 64) : r.int(1, left);
+    const n = mode < 0.1 ? 0 : mode < 0.4 ? r.range(1, 3) : mode < 0.8 ? r.range(1, 64) : r.range(1, left);
     const take = Math.min(n, left);
     out.push(take);
     left -= take;
@@ -89,9 +68,9 @@ function pieces(r: Rand, length: number): number[] {
 }
 
 /** `bytes` inside a larger buffer at a random offset, with junk around it. */
-function placed(r: Rand, bytes: Uint8Array): { buf: Uint8Array; offset: number } {
-  const before = r.chance(0.5) ? 0 : r.int(1, 9);
-  const after = r.chance(0.5) ? 0 : r.int(1, 9);
+function placed(r: Prng, bytes: Uint8Array): { buf: Uint8Array; offset: number } {
+  const before = r.chance(0.5) ? 0 : r.range(1, 9);
+  const after = r.chance(0.5) ? 0 : r.range(1, 9);
   const buf = new Uint8Array(before + bytes.length + after).fill(0xee);
   buf.set(bytes, before);
   return { buf, offset: before };
@@ -148,7 +127,7 @@ function sameFeed(what: string, na: FeedResult, nCount: number, fa: FeedResult, 
  * reader does), comparing after every call. After an error: one more feed (sticky), then reset.
  */
 function feedBoth(
-  r: Rand,
+  r: Prng,
   stream: Uint8Array,
   n: FeedResult & { feed(b: Uint8Array, o: number, l: number): number; reset?(): void },
   f: FeedResult & { feed(b: Uint8Array, o: number, l: number): number; reset?(): void },
@@ -183,66 +162,66 @@ function feedBoth(
 // ---------------------------------------------------------------------------------------------
 // Stream builders
 
-function jointFrame(r: Rand, out: number[], ownOnly: boolean, mode: number): void {
+function jointFrame(r: Prng, out: number[], ownOnly: boolean, mode: number): void {
   const own = ownOnly ? !r.chance(0.03) : r.chance(0.4);
-  const r0 = own ? r.int(128, 255) : r.int(0, 127);
+  const r0 = own ? r.range(128, 255) : r.range(0, 127);
   const header = [r0];
-  if (r0 >= 128 && mode !== 1) header.push(r.int(0, 255));
-  const data = r.bytes(r.size(2000));
+  if (r0 >= 128 && mode !== 1) header.push(r.range(0, 255));
+  const data = r.bytes(biasedSize(r, 2000));
   let size = header.length + data.length;
-  if (r.chance(0.03)) size = r.int(0, 3); // wrong sizes: 0/1 are errors, others reframe the stream
+  if (r.chance(0.03)) size = r.range(0, 3); // wrong sizes: 0/1 are errors, others reframe the stream
   if (size >= 2 && size <= 127 && !r.chance(0.15)) out.push(size);
   else out.push(0x80 | ((size >> 8) & 0x7f), size & 0xff);
   out.push(...header, ...data);
 }
 
-function jointStream(r: Rand, toClient: boolean): Uint8Array {
+function jointStream(r: Prng, toClient: boolean): Uint8Array {
   const out: number[] = [];
-  const target = r.chance(0.2) ? r.int(0, 20) : r.int(0, 3000);
+  const target = r.chance(0.2) ? r.range(0, 20) : r.range(0, 3000);
   while (out.length < target) {
     const k = r.next();
     if (k < 0.5) {
       jointFrame(r, out, false, -1);
     } else if (k < 0.75) {
       if (toClient) {
-        const len = r.int(0, 255);
-        out.push(0, len, ...r.bytes(r.chance(0.97) ? len : r.int(0, len)));
+        const len = r.range(0, 255);
+        out.push(0, len, ...r.bytes(r.chance(0.97) ? len : r.range(0, len)));
       } else {
-        const cmd = r.chance(0.97) ? r.int(0, 4) : r.int(5, 255);
-        let len = cmd === 2 || cmd === 3 ? 1 : cmd === 4 ? 2 : r.int(0, 255);
-        if (r.chance(0.05)) len = r.int(0, 255);
-        out.push(0, cmd, r.int(0, 255), len, ...r.bytes(len));
+        const cmd = r.chance(0.97) ? r.range(0, 4) : r.range(5, 255);
+        let len = cmd === 2 || cmd === 3 ? 1 : cmd === 4 ? 2 : r.range(0, 255);
+        if (r.chance(0.05)) len = r.range(0, 255);
+        out.push(0, cmd, r.range(0, 255), len, ...r.bytes(len));
       }
     } else if (k < 0.92 && !toClient) {
-      const mode = r.chance(0.97) ? r.int(0, 1) : r.int(2, 255);
+      const mode = r.chance(0.97) ? r.range(0, 1) : r.range(2, 255);
       out.push(1, mode);
-      if (r.chance(0.03)) out.push(r.int(0, 1));
+      if (r.chance(0.03)) out.push(r.range(0, 1));
       jointFrame(r, out, true, mode);
     } else {
-      out.push(...r.bytes(r.int(1, 6)));
+      out.push(...r.bytes(r.range(1, 6)));
     }
   }
   return Uint8Array.from(out);
 }
 
-function frameStream(r: Rand, maxFrameBytes: number): Uint8Array {
+function frameStream(r: Prng, maxFrameBytes: number): Uint8Array {
   const out: number[] = [];
-  const target = r.chance(0.2) ? r.int(0, 20) : r.int(0, 4000);
+  const target = r.chance(0.2) ? r.range(0, 20) : r.range(0, 4000);
   while (out.length < target) {
-    let len = r.chance(0.9) ? r.int(1, Math.min(maxFrameBytes, r.chance(0.8) ? 64 : 3000)) : r.int(0, maxFrameBytes + 10);
-    if (r.chance(0.005)) len = 0xffffffff - r.int(0, 3);
+    let len = r.chance(0.9) ? r.range(1, Math.min(maxFrameBytes, r.chance(0.8) ? 64 : 3000)) : r.range(0, maxFrameBytes + 10);
+    if (r.chance(0.005)) len = 0xffffffff - r.range(0, 3);
     out.push(len & 0xff, (len >>> 8) & 0xff, (len >>> 16) & 0xff, len >>> 24);
     out.push(...r.bytes(Math.min(len, 5000)));
   }
   return Uint8Array.from(out);
 }
 
-function chunkStream(r: Rand, n: number, maxChunkBytes: number): Uint8Array {
+function chunkStream(r: Prng, n: number, maxChunkBytes: number): Uint8Array {
   const out: number[] = [];
-  const target = r.chance(0.2) ? r.int(0, 20) : r.int(0, 4000);
+  const target = r.chance(0.2) ? r.range(0, 20) : r.range(0, 4000);
   const limit = varintMax(n) + 1;
   while (out.length < target) {
-    const len = r.chance(0.93) ? r.int(1, Math.min(maxChunkBytes, r.chance(0.8) ? 64 : 3000)) : r.int(1, Math.min(limit, maxChunkBytes + 40));
+    const len = r.chance(0.93) ? r.range(1, Math.min(maxChunkBytes, r.chance(0.8) ? 64 : 3000)) : r.range(1, Math.min(limit, maxChunkBytes + 40));
     // varint of len - 1 (joint.md §10.1), shortest form, sometimes with a zero continuation byte
     let v = len - 1;
     const prefix: number[] = [];
@@ -272,7 +251,7 @@ describe.runIf(native !== null)('differential: native vs fallback', () => {
     fc.assert(
       fc.property(caseArb, fc.constantFrom(0, 1), ({ seed, maxUnits }, direction) => {
         component = 'joint';
-        const r = new Rand(seed);
+        const r = new Prng(seed);
         const opts = { direction: direction as 0 | 1, maxUnits };
         const n: JointParser = native!.jointParser(opts);
         const f: JointParser = fallback.jointParser(opts);
@@ -286,7 +265,7 @@ describe.runIf(native !== null)('differential: native vs fallback', () => {
     fc.assert(
       fc.property(caseArb, fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constant(65536)), ({ seed, maxUnits }, maxFrameBytes) => {
         component = 'frame';
-        const r = new Rand(seed);
+        const r = new Prng(seed);
         const n: FrameDecoder = native!.frameDecoder({ maxFrameBytes, maxUnits });
         const f: FrameDecoder = fallback.frameDecoder({ maxFrameBytes, maxUnits });
         feedBoth(r, frameStream(r, maxFrameBytes), n, f, FRAME_UNIT_STRIDE, 0, 1);
@@ -299,9 +278,9 @@ describe.runIf(native !== null)('differential: native vs fallback', () => {
     fc.assert(
       fc.property(caseArb, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), ({ seed, maxUnits }, prefixBytes, streams) => {
         component = 'chunk';
-        const r = new Rand(seed);
+        const r = new Prng(seed);
         const limit = varintMax(prefixBytes) + 1;
-        const maxChunkBytes = r.chance(0.5) ? Math.min(limit, r.int(1, 400)) : Math.min(limit, 32768);
+        const maxChunkBytes = r.chance(0.5) ? Math.min(limit, r.range(1, 400)) : Math.min(limit, 32768);
         const opts = { maxChunkBytes, prefixBytes, maxStreams: streams, maxUnits };
         const n: ChunkAssembler = native!.chunkAssembler(opts);
         const f: ChunkAssembler = fallback.chunkAssembler(opts);
@@ -309,14 +288,14 @@ describe.runIf(native !== null)('differential: native vs fallback', () => {
         const cursor = new Array<number>(streams).fill(0);
         // Round-robin random pieces of each stream, as reads from several peers arrive.
         for (let guard = 0; guard < 100_000 && cursor.some((c, s) => c < data[s]!.length); guard++) {
-          const s = r.int(0, streams - 1);
+          const s = r.range(0, streams - 1);
           if (r.chance(0.02)) {
             n.dropStream(s);
             f.dropStream(s);
             cursor[s] = data[s]!.length; // the peer is gone
             continue;
           }
-          const len = Math.min(data[s]!.length - cursor[s]!, r.chance(0.3) ? r.int(0, 3) : r.int(0, 200));
+          const len = Math.min(data[s]!.length - cursor[s]!, r.chance(0.3) ? r.range(0, 3) : r.range(0, 200));
           const { buf, offset } = placed(r, data[s]!.subarray(cursor[s]!, cursor[s]! + len));
           const nc = n.feed(s, buf, offset, len);
           const fc2 = f.feed(s, buf, offset, len);
@@ -336,19 +315,19 @@ describe.runIf(native !== null)('differential: native vs fallback', () => {
         fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2 ** 32 + 5 }), fc.integer({ min: AEAD_MAX_COUNTER - 6, max: AEAD_MAX_COUNTER })),
         (seed, keyBytes, start) => {
           component = 'aead';
-          const r = new Rand(seed);
-          const key = Uint8Array.from(r.bytes(keyBytes));
-          const prefix = Uint8Array.from(r.bytes(4));
+          const r = new Prng(seed);
+          const key = r.bytes(keyBytes);
+          const prefix = r.bytes(4);
           const mk = (Ctor: typeof AeadJs | typeof AeadNative): [Aead, Aead] => [new Ctor(key, prefix, start), new Ctor(key, prefix, start)];
           const [ntx, nrx] = mk(AeadNative);
           const [ftx, frx] = mk(AeadJs);
-          const ops = r.int(1, 12);
+          const ops = r.range(1, 12);
           for (let op = 0; op < ops; op++) {
-            const kind = r.int(0, 3);
+            const kind = r.range(0, 3);
             if (kind <= 1) {
               // seal then open one packet, sometimes tampered, sometimes in place
-              const len = r.size(1500);
-              const msg = Uint8Array.from(r.bytes(len));
+              const len = biasedSize(r, 1500);
+              const msg = r.bytes(len);
               const inPlace = r.chance(0.2);
               const nOut = new Uint8Array(len + 16 + 4);
               const fOut = new Uint8Array(len + 16 + 4);
@@ -367,8 +346,8 @@ describe.runIf(native !== null)('differential: native vs fallback', () => {
               sameBytes('sealed', nOut, fOut);
               if (ntx.counter !== ftx.counter) fail('tx counter');
               const wire = nOut.slice();
-              if (r.chance(0.2) && a > 0) wire[2 + r.int(0, a - 1)]! ^= 1 << r.int(0, 7);
-              const cut = r.chance(0.05) ? r.int(0, Math.max(0, a)) : Math.max(0, a);
+              if (r.chance(0.2) && a > 0) wire[2 + r.range(0, a - 1)]! ^= 1 << r.range(0, 7);
+              const cut = r.chance(0.05) ? r.range(0, Math.max(0, a)) : Math.max(0, a);
               const nPlain = new Uint8Array(Math.max(0, cut - 16) + 3).fill(7);
               const fPlain = nPlain.slice();
               const c = nrx.open(wire, 2, cut, nPlain, 1);
@@ -379,9 +358,9 @@ describe.runIf(native !== null)('differential: native vs fallback', () => {
               if (nrx.counter !== frx.counter) fail('rx counter');
             } else {
               // a batch of jobs in one buffer, sealed then opened (sometimes one tampered)
-              const count = r.int(0, 6);
-              const lens = Array.from({ length: count }, () => r.size(300));
-              const input = Uint8Array.from(r.bytes(lens.reduce((s, l) => s + l, 0) + 3));
+              const count = r.range(0, 6);
+              const lens = Array.from({ length: count }, () => biasedSize(r, 300));
+              const input = r.bytes(lens.reduce((s, l) => s + l, 0) + 3);
               const sealedSize = lens.reduce((s, l) => s + l + 16, 0) + 5;
               const jobs = new Int32Array(count * AEAD_JOB_STRIDE + AEAD_JOB_STRIDE);
               let i0 = 1;
@@ -407,7 +386,7 @@ describe.runIf(native !== null)('differential: native vs fallback', () => {
                 p += lens[j]!;
               }
               const wire = nSealed.slice();
-              if (count > 0 && r.chance(0.2)) wire[r.int(2, sealedSize - 4)]! ^= 0x40;
+              if (count > 0 && r.chance(0.2)) wire[r.range(2, sealedSize - 4)]! ^= 0x40;
               const nO = openJobs.slice();
               const fO = openJobs.slice();
               const nPlain = new Uint8Array(p + 2);
@@ -431,32 +410,32 @@ describe.runIf(native !== null)('differential: native vs fallback', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 0, max: 400 }), (seed, capacity, arenaBytes) => {
         component = 'ring';
-        const r = new Rand(seed);
+        const r = new Prng(seed);
         const n: EventRing = native!.eventRing({ capacity, arenaBytes });
         const f: EventRing = fallback.eventRing({ capacity, arenaBytes });
-        const ops = r.int(1, 60);
-        const value = (): number => (r.chance(0.8) ? r.int(-5, 1e6) : r.chance(0.5) ? r.next() * 1e12 : [Number.NaN, Infinity, -0.5][r.int(0, 2)]!);
+        const ops = r.range(1, 60);
+        const value = (): number => (r.chance(0.8) ? r.range(-5, 1e6) : r.chance(0.5) ? r.next() * 1e12 : [Number.NaN, Infinity, -0.5][r.range(0, 2)]!);
         for (let op = 0; op < ops; op++) {
           const k = r.next();
           if (k < 0.6) {
-            const len = r.chance(0.1) ? r.int(0, arenaBytes + 20) : r.size(Math.max(1, Math.floor(arenaBytes / 3)));
+            const len = r.chance(0.1) ? r.range(0, arenaBytes + 20) : biasedSize(r, Math.max(1, Math.floor(arenaBytes / 3)));
             const fromArena = r.chance(0.1) && len <= arenaBytes;
-            const payload = fromArena ? null : placed(r, Uint8Array.from(r.bytes(len)));
-            const kind = r.int(-3, 2 ** 31 - 1);
+            const payload = fromArena ? null : placed(r, r.bytes(len));
+            const kind = r.range(-3, 2 ** 31 - 1);
             const peer = value();
             const ts = value();
-            const off = fromArena ? r.int(0, arenaBytes - len) : payload!.offset;
+            const off = fromArena ? r.range(0, arenaBytes - len) : payload!.offset;
             const a = n.push(kind, peer, ts, fromArena ? n.arena : payload!.buf, off, len);
             const b = f.push(kind, peer, ts, fromArena ? f.arena : payload!.buf, off, len);
             if (a !== b) fail(`push ${a} vs ${b}`);
             tally(a < 0 ? `push ${a}` : a > 0 ? 'push dropped' : 'push');
           } else if (k < 0.8) {
-            const count = r.int(0, 5);
+            const count = r.range(0, 5);
             const meta = new Float64Array(count * RING_ENTRY_STRIDE);
-            const payloads = Uint8Array.from(r.bytes(r.int(0, arenaBytes + 30)));
+            const payloads = r.bytes(r.range(0, arenaBytes + 30));
             for (let i = 0; i < count; i++) {
-              const len = r.int(0, payloads.length);
-              meta.set([r.int(0, 9), value(), value(), r.int(0, payloads.length - len), len], i * RING_ENTRY_STRIDE);
+              const len = r.range(0, payloads.length);
+              meta.set([r.range(0, 9), value(), value(), r.range(0, payloads.length - len), len], i * RING_ENTRY_STRIDE);
             }
             const a = n.pushBatch(meta, count, payloads);
             const b = f.pushBatch(meta, count, payloads);

@@ -9,6 +9,7 @@
  * is logged in `log`. Loopback only; every socket and timer is released by `close()`.
  */
 import dgram from 'node:dgram';
+import { prng } from './prng.js';
 
 /** `up`: client → server; `down`: server → client. */
 export type Direction = 'up' | 'down';
@@ -39,18 +40,6 @@ interface Rule {
   remaining: number;
 }
 
-/** mulberry32: a small, fast, seedable PRNG; good enough for test scheduling. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function bindSocket(): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket('udp4');
@@ -77,7 +66,7 @@ export class EventsLossyProxy {
     private readonly front: dgram.Socket,
     private readonly opts: LossyProxyOptions,
   ) {
-    this.random = mulberry32(opts.seed);
+    this.random = prng(opts.seed);
     front.on('message', (m, r) => void this.fromClient(m, r));
   }
 

@@ -23,6 +23,7 @@
  * ```
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { prng } from './prng.js';
 
 /** How the network misbehaves, per direction. Probabilities are 0..1. */
 export interface Impairments {
@@ -71,18 +72,6 @@ export interface LossyUdpProxyStats {
 }
 
 type Dir = 'up' | 'down';
-
-/** mulberry32: small, fast, good enough for test decisions. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Link {
   clientAddress: string;
