@@ -9,15 +9,17 @@
  */
 import type { Server } from 'node:http';
 import { createJointParser, ErrorCode, errorName, JOINT_UNIT_STRIDE, JointDirection, JointUnitKind, UnitFlag, type JointParser } from '../core/index.js';
-import { MAX_FRAME_DATA_BYTES, MAX_FRAME_SIZE, MAX_SHORT_FRAME_SIZE } from '../joint/limits.js';
+import { MAX_FRAME_DATA_BYTES, MAX_FRAME_SIZE } from '../joint/limits.js';
 import { JointState, type Joint, type JointStateListener, type Membership } from '../joint/relay-state.js';
 import {
   Command,
   CreateError,
   EnterError,
+  frameHeaderBytes,
   KEEPALIVE,
   KickError,
   MAX_FRAME_HEADER_BYTES,
+  OWN_JOINT_FLAG,
   REPLY_BYTES,
   ReplyStatus,
   USER_CONNECT_BYTES,
@@ -49,9 +51,6 @@ const KIND_BROADCAST = JointUnitKind.Broadcast;
 const FLAG_FRAME_START = UnitFlag.FrameStart;
 const FLAG_FRAME_END = UnitFlag.FrameEnd;
 const FLAG_IN_CARRY = UnitFlag.InCarry;
-const OWN_ROUTE = 0x80;
-/** Largest frame size written in one byte (joint.md §2.2). */
-const MAX_SHORT_SIZE = MAX_SHORT_FRAME_SIZE;
 /** Data bytes per frame toward a user: size 32767 = jIn + 32766 (joint.md §2.5). */
 const MAX_USER_FRAME_DATA = MAX_FRAME_SIZE - 1;
 /**
@@ -521,7 +520,7 @@ export class Relay implements JointStateListener {
     const stop = count * JOINT_UNIT_STRIDE;
     for (let p = 0; p < stop; p += JOINT_UNIT_STRIDE) {
       const kind = units[p]!;
-      if (kind === KIND_DATA && units[p + 2]! < OWN_ROUTE && p + JOINT_UNIT_STRIDE < stop) {
+      if (kind === KIND_DATA && units[p + 2]! < OWN_JOINT_FLAG && p + JOINT_UNIT_STRIDE < stop) {
         // Two or more small pieces for one in-joint in a row (a user streaming to an owner): one copy.
         const next = this.userRun(conn, units, p, stop, input);
         if (next > p) {
@@ -538,12 +537,12 @@ export class Relay implements JointStateListener {
       if (kind === KIND_DATA) {
         if ((flags & FLAG_FRAME_START) !== 0) conn.frameSeq = this.state.sequence;
         if ((flags & FLAG_FRAME_END) !== 0) this.statsData.framesIn++;
-        if (a < OWN_ROUTE) this.userData(conn, a, input, offset, length);
-        else this.ownerData(conn, a - OWN_ROUTE, b, input, offset, length);
+        if (a < OWN_JOINT_FLAG) this.userData(conn, a, input, offset, length);
+        else this.ownerData(conn, a - OWN_JOINT_FLAG, b, input, offset, length);
       } else if (kind === KIND_BROADCAST) {
         if ((flags & FLAG_FRAME_START) !== 0) conn.frameSeq = this.state.sequence;
         if ((flags & FLAG_FRAME_END) !== 0) this.statsData.framesIn++;
-        this.broadcast(conn, a - OWN_ROUTE, b, input, offset, length);
+        this.broadcast(conn, a - OWN_JOINT_FLAG, b, input, offset, length);
       } else if (kind === KIND_COMMAND) {
         this.statsData.framesIn++;
         if (!this.admitCommand(conn)) break;
@@ -574,7 +573,7 @@ export class Relay implements JointStateListener {
       const n = units[end + 5]!;
       const offset = units[end + 4]!;
       if (units[end]! !== KIND_DATA || units[end + 2]! !== jIn || n === 0 || n >= RUN_MAX_PIECE_BYTES) break;
-      const header = n + 2 <= MAX_SHORT_SIZE ? 3 : 4;
+      const header = frameHeaderBytes(n + 2) + 2;
       // Only input frame headers (at most 3 bytes, never more than the output header) between pieces.
       if ((units[end + 1]! & FLAG_IN_CARRY) !== 0 || (prevEnd >= 0 && (offset < prevEnd || offset - prevEnd > header - 1))) break;
       prevEnd = offset + n;
@@ -596,7 +595,7 @@ export class Relay implements JointStateListener {
     }
     const joint = m.joint;
     const owner = joint.owner as RelayConnection;
-    const route = joint.jOwn + OWN_ROUTE;
+    const jOwn = joint.jOwn;
     const userNr = m.userNr;
     const box = owner.outbox;
     const base = box.reserve(outBytes);
@@ -609,17 +608,10 @@ export class Relay implements JointStateListener {
     for (let q = p; q < end; q += JOINT_UNIT_STRIDE) {
       const n = units[q + 5]!;
       const from = staged + units[q + 4]!;
-      const size = n + 2;
-      if (size <= MAX_SHORT_SIZE) {
-        buf[at++] = size;
-      } else {
-        buf[at++] = (size >> 8) + 0x80;
-        buf[at++] = size & 0xff;
-      }
-      const data = at + 2;
+      // The header cannot reach bytes still to move: every piece is staged at or after where its
+      // data goes, since the input's header and gap before it are shorter than the output's header.
+      const data = writeOwnerFrameHeader(buf, at, jOwn, userNr, n);
       if (from !== data) buf.copyWithin(data, from, from + n);
-      buf[at] = route;
-      buf[at + 1] = userNr;
       at = data + n;
       box.commit(at);
     }
