@@ -115,11 +115,11 @@ export const CONNECT_BURST_PER_IP = 20;
 export const MAX_RATE_ENTRIES = 4096;
 
 /**
- * Milliseconds a Server gives a new connection to complete its handshake (default 3000, the
- * `handshakeTimeoutMs` option; the Client keeps `HANDSHAKE_TIMEOUT_MS`, 5000). Applied twice at
- * most: from accept to the first byte or the end of the WebSocket upgrade, then from there to
- * FINISHED. A handshake is one and a half round trips, so 3 s serves links with second-long
- * round trips, and a connection that stalls its handshake gives its pending slot back soon.
- * Past it: "handshake timeout" (CLOSE code 6), or the socket is destroyed before the first byte.
+ * Milliseconds a Server gives a new connection, from accept, to complete its handshake (first
+ * byte, WebSocket upgrade if any, HELLO..FINISHED), default 3000 (the `handshakeTimeoutMs`
+ * option; the Client keeps `HANDSHAKE_TIMEOUT_MS`, 5000). A handshake is one and a half round
+ * trips, so 3 s serves links with second-long round trips, and a connection that stalls its
+ * handshake gives its pending slot back soon. Past it: "handshake timeout" (CLOSE code 6), or
+ * the socket is destroyed if it has not sent its first byte or finished its upgrade.
  */
 export const SERVER_HANDSHAKE_TIMEOUT_MS = 3000;

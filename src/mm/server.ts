@@ -96,6 +96,8 @@ export interface ServerStats {
 /** One admitted connection's claim on the per-IP and pending budgets. */
 class Admission {
   pending = true;
+  /** Accept time (`nowMs()`): the handshake deadline runs from here. */
+  readonly at = nowMs();
   constructor(readonly ip: string) {}
 }
 
@@ -505,7 +507,7 @@ export class Server extends SocketObject implements EventOwner {
         this.paused.delete(conn);
         this.announceClose(conn, reason);
       },
-    });
+    }, admission.at);
     conn = new Connection(this, session);
     if (session.closed) return;
     this.conns.set(conn.id, conn);

@@ -235,8 +235,19 @@ export class Session {
    * @param platform crypto and parsers
    * @param limits from `resolveSessionLimits`
    * @param handler the owner's callbacks
+   * @param startedAt when the handshake deadline started (`nowMs()` clock), default now; a
+   *   server passes the accept time, so the time spent before the session existed (waiting for
+   *   the first byte, the WebSocket upgrade) counts against the same `handshakeTimeoutMs`
    */
-  constructor(role: 'client' | 'server', stream: ByteStream, key: Uint8Array | null, platform: WirePlatform, limits: SessionLimits, handler: SessionHandler) {
+  constructor(
+    role: 'client' | 'server',
+    stream: ByteStream,
+    key: Uint8Array | null,
+    platform: WirePlatform,
+    limits: SessionLimits,
+    handler: SessionHandler,
+    startedAt?: number,
+  ) {
     this.role = role;
     this.stream = stream;
     this.key = key;
@@ -246,6 +257,7 @@ export class Session {
     this.frames = platform.frameDecoder({ maxFrameBytes: limits.maxFrameBytes });
     this.chunks = platform.chunkAssembler({ maxChunkBytes: limits.maxMessageBytes, prefixBytes: CHUNK_PREFIX_BYTES, maxStreams: 1 });
     this.createdAt = this.lastReceiveAt = this.lastSendAt = this.floodWindowAt = nowMs();
+    if (startedAt !== undefined && startedAt < this.createdAt) this.createdAt = startedAt;
     this.state = role === 'server' ? State.AwaitHello : State.AwaitWelcome;
     stream.onData = (d) => {
       // Network input never throws out of a socket handler (STYLE.md §4): a bug here drops this
@@ -393,7 +405,11 @@ export class Session {
     }
     // No CLOSE (the peer could not open it, or cannot read it): end what was written, then drop.
     this.finish(reason, false, code);
-    this.endAndLinger();
+    // On WebCrypto our FINISHED may still be sealing when the peer's fails to open: end after it,
+    // so the peer reads it and reports "authentication failed" too, not a lost connection.
+    const end = (): void => this.endAndLinger();
+    if (this.tx !== null && isAsyncAead(this.tx)) void this.txChain.then(end, end);
+    else end();
   }
 
   /** End the stream, and destroy it if the peer has not closed it within CLOSE_LINGER_MS. */

@@ -186,6 +186,20 @@ describe('one IP cannot fill every slot (issue 14 item 1)', () => {
     expect(heapMiB() - before).toBeLessThan(48);
   }, 20_000);
 
+  it('counts the handshake deadline from accept: a late HELLO does not buy a second deadline', async () => {
+    const { server } = await listen(KEY, { handshakeTimeoutMs: 800 });
+    const t0 = performance.now();
+    const [late] = await attack(server.getPort(), '127.0.0.71', 1);
+    await sleep(600);
+    late!.socket.write(hello(1, 1));
+    await until(() => late!.closed, 3000);
+    const closedAfter = performance.now() - t0;
+    // From accept: about 800 ms (plus a timer period). A deadline restarted at the HELLO would be 1400.
+    expect(closedAfter).toBeGreaterThanOrEqual(700);
+    expect(closedAfter).toBeLessThan(1350);
+    expect(server.stats()).toMatchObject({ pendingHandshakes: 0, handshakesFailed: 1 });
+  });
+
   it('counts a pending WebSocket upgrade and a silent socket in stats() until the deadline', async () => {
     const { server } = await listen(undefined, { handshakeTimeoutMs: 300 });
     const [silent] = await attack(server.getPort(), '127.0.0.70', 1);
