@@ -1,7 +1,8 @@
 // The addon's source stamp: sha256 over binding.gyp and every file directly in native/, in name
 // order, each as `name NUL content NUL`. binding.gyp compiles it into the addon as `sourceHash`
-// (`<!(node scripts/source-hash.mjs)`); src/core/load.ts computes the same value at load time
-// and refuses an addon (a stale prebuild or build) whose stamp differs (TOOLCHAIN.md).
+// (`<!(node scripts/source-hash.mjs)`); src/core/load.ts imports sourceHash from here (the
+// package ships this file) and refuses an addon (a stale prebuild or build) whose stamp differs
+// (TOOLCHAIN.md). scripts/source-hash.d.mts gives TypeScript its types.
 //
 //   node scripts/source-hash.mjs [root]    prints the hash of root (default: the package root)
 import { createHash } from 'node:crypto';

@@ -6,11 +6,13 @@
  * An addon whose source stamp differs from the sources beside it (a stale prebuild) is refused.
  * With DEBUG or NODE_DEBUG containing `gamewire`, falling back prints one line to stderr.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// The one source-hash algorithm: binding.gyp runs this script to compile the stamp in, and the
+// package ships it (package.json "files"), so ../../ resolves from src/core and dist/core alike.
+import { sourceHash } from '../../scripts/source-hash.mjs';
 import type { Implementation } from './types.js';
 
 /** The components with two implementations. */
@@ -57,32 +59,14 @@ function readMode(): '0' | '1' | undefined {
   throw new RangeError(`GAMEWIRE_NATIVE must be 0 or 1, got ${JSON.stringify(raw)}`);
 }
 
-/** Hex characters of the source stamp (scripts/source-hash.mjs SOURCE_HASH_CHARS). */
-const SOURCE_HASH_CHARS = 16;
-
 /**
- * The stamp the addon built from the sources under `root` carries: sha256 over binding.gyp and
- * every file directly in native/, in name order, each as `name NUL content NUL` (the algorithm
- * of scripts/source-hash.mjs, which binding.gyp compiles in; test/core/prebuild-stamp.test.ts
- * checks the two agree). Null when `root` has no addon sources (nothing to compare with).
+ * The stamp the addon built from the sources under `root` carries (scripts/source-hash.mjs,
+ * the script binding.gyp compiles in). Null when `root` has no addon sources (nothing to
+ * compare with).
  */
 export function sourceHashOf(root: string): string | null {
-  const nativeDir = join(root, 'native');
-  const gyp = join(root, 'binding.gyp');
-  if (!existsSync(gyp) || !existsSync(nativeDir)) return null;
-  const hash = createHash('sha256');
-  const files: [string, string][] = [['binding.gyp', gyp]];
-  for (const name of readdirSync(nativeDir).sort()) {
-    const path = join(nativeDir, name);
-    if (statSync(path).isFile()) files.push([`native/${name}`, path]);
-  }
-  for (const [name, path] of files) {
-    hash.update(name);
-    hash.update('\0');
-    hash.update(readFileSync(path));
-    hash.update('\0');
-  }
-  return hash.digest('hex').slice(0, SOURCE_HASH_CHARS);
+  if (!existsSync(join(root, 'binding.gyp')) || !existsSync(join(root, 'native'))) return null;
+  return sourceHash(root);
 }
 
 /** The parts of node-gyp-build the loader uses. */

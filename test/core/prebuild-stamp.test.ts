@@ -35,10 +35,21 @@ function scriptHash(root: string): string {
 }
 
 describe('source stamp', () => {
-  it('the loader and scripts/source-hash.mjs compute the same stamp', () => {
+  it('the loader (which imports scripts/source-hash.mjs) and the script run as binding.gyp runs it give the same stamp', () => {
     const stamp = sourceHashOf(PACKAGE_ROOT);
     expect(stamp).toMatch(/^[0-9a-f]{16}$/);
     expect(scriptHash(PACKAGE_ROOT)).toBe(stamp);
+  });
+
+  it('is null for a root without addon sources (nothing to compare with)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gamewire-stamp-'));
+    try {
+      expect(sourceHashOf(dir)).toBeNull();
+      copyFileSync(join(PACKAGE_ROOT, 'binding.gyp'), join(dir, 'binding.gyp'));
+      expect(sourceHashOf(dir)).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('changes when any addon source changes', () => {
