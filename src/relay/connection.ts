@@ -6,15 +6,14 @@ import type { JointParser } from '../core/index.js';
 import { JointEndpoint } from '../joint/relay-state.js';
 import type { ByteStream } from '../transport/types.js';
 import { Outbox } from './outbox.js';
+import type { DisconnectReason } from './stats.js';
 import type { TokenBucket } from './token-bucket.js';
 
-/** Why a connection's socket is not read (bits of `RelayConnection.pausedBy`). */
-export const PauseCause = {
-  /** Past its inbound rate (`inboundPolicy: 'throttle'`). */
-  Throttle: 1,
-  /** A peer it feeds is past the outbound high-water mark (backpressure). */
-  Backpressure: 2,
-} as const;
+/**
+ * Close `conn` with the full cleanup of joint.md §6.3 (the relay's `drop`): handed to the parts of
+ * the relay that may end a connection (a protocol error, a budget, a slow reader).
+ */
+export type DropConnection = (conn: RelayConnection, reason: DisconnectReason, detail?: string) => void;
 
 export class RelayConnection extends JointEndpoint {
   /**
@@ -42,7 +41,7 @@ export class RelayConnection extends JointEndpoint {
   throttleTimer: NodeJS.Timeout | null = null;
   /** When the current throttle ends (ms). */
   throttleUntil = 0;
-  /** Why reading is paused now: a set of `PauseCause` bits; the socket reads while it is 0. */
+  /** Why reading is paused now: a set of `PauseCause` bits (backpressure.ts); the socket reads while it is 0. */
   pausedBy = 0;
   /** Congested peers this connection was paused for and that have not released it yet. */
   waitingOn = 0;
