@@ -1,6 +1,7 @@
 /**
- * The joint protocol (joint.md): wire constants and encoders, limits, lowest-free numbering and
- * the relay's joint bookkeeping. The client side (`client*.ts`) builds on the same protocol module (`protocol.ts`).
+ * The joint protocol (joint.md): its byte formats (`protocol.ts`: constants and encoders), limits,
+ * lowest-free numbering and the relay's joint bookkeeping. The client side (`client*.ts`) builds
+ * on the same protocol module.
  */
 export * from './limits.js';
 export * from './protocol.js';
