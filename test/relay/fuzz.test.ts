@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { ErrorCode, JOINT_UNIT_STRIDE, JointDirection, JointParserJs, JointUnitKind, UnitFlag } from '../../src/core/index.js';
 import { Relay, silentLogger } from '../../src/relay/index.js';
+import { Prng } from '../helpers/prng.js';
 
 const DURATION_MS = 3000;
 const HOSTILE_TCP = 5;
@@ -20,18 +21,6 @@ afterEach(async () => {
   await relay?.close();
   relay = undefined;
 });
-
-/** mulberry32: a seeded PRNG, so a failure can be replayed from the seed in the test name. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Checks a relay → client stream: data on `route` must equal `expected`, in order. */
 class StreamChecker {
@@ -80,8 +69,8 @@ function frame(route: number[], data: Buffer): Buffer {
 }
 
 /** A hostile stream: random bytes, or a plausible unit sequence mutated. */
-function hostileBytes(rand: () => number): Buffer {
-  const r = (n: number) => Math.floor(rand() * n);
+function hostileBytes(rand: Prng): Buffer {
+  const r = (n: number) => rand.int(n);
   const kind = r(4);
   if (kind === 0) return Buffer.from(Array.from({ length: 1 + r(600) }, () => r(256)));
   const parts: Buffer[] = [];
@@ -123,7 +112,7 @@ interface GoodPeer {
   onClose(cb: () => void): void;
 }
 
-async function goodPeer(port: number, ws: boolean, rand: () => number): Promise<GoodPeer> {
+async function goodPeer(port: number, ws: boolean, rand: Prng): Promise<GoodPeer> {
   if (!ws) {
     const s = await tcp(port);
     return {
@@ -142,7 +131,7 @@ async function goodPeer(port: number, ws: boolean, rand: () => number): Promise<
   return {
     write: (b) => {
       for (let at = 0; at < b.length; ) {
-        const n = 1 + Math.floor(rand() * 4096);
+        const n = 1 + rand.int(4096);
         socket.send(b.subarray(at, at + n));
         at += n;
       }
@@ -161,16 +150,16 @@ describe('relay under hostile input', () => {
   ])(`keeps a good owner/user pair byte-exact (websocket $ws, kick $kick, seed ${seed})`, async ({ ws, kick, durationMs }) => {
     relay = await Relay.listen({ logger: silentLogger, maxConnectionsPerIp: 0, loginTimeoutMs: 500, kick });
     const port = relay.port;
-    const rand = prng(seed);
-    const cut = prng(seed + 7);
+    const rand = new Prng(seed);
+    const cut = new Prng(seed + 7);
 
     const owner = await goodPeer(port, ws, cut);
     const ownerReply = owner.firstReply();
     owner.write(Buffer.from('00000104676f6f64', 'hex')); // create "good"
     expect((await ownerReply).toString('hex')).toBe('0003010000');
     const bytes = ws ? 300_000 : 600_000;
-    const toOwner = Buffer.from(Array.from({ length: bytes }, () => Math.floor(rand() * 256)));
-    const toUser = Buffer.from(Array.from({ length: bytes }, () => Math.floor(rand() * 256)));
+    const toOwner = Buffer.from(Array.from({ length: bytes }, () => rand.int(256)));
+    const toUser = Buffer.from(Array.from({ length: bytes }, () => rand.int(256)));
     const ownerCheck = new StreamChecker(toOwner, 0x80, 0);
     const userCheck = new StreamChecker(toUser, 0, -1);
     owner.onData((d: Buffer) => ownerCheck.feed(d));
@@ -189,7 +178,7 @@ describe('relay under hostile input', () => {
     const deadline = Date.now() + durationMs;
     let hostileStreams = 0;
     const hostileTcp = async (n: number) => {
-      const r = prng(seed + n);
+      const r = new Prng(seed + n);
       while (Date.now() < deadline) {
         const s = await tcp(port);
         s.on('error', () => {});
@@ -200,10 +189,10 @@ describe('relay under hostile input', () => {
           const bytes = hostileBytes(r);
           hostileStreams++;
           for (let at = 0; at < bytes.length && !closed; ) {
-            const piece = 1 + Math.floor(r() * 200);
+            const piece = 1 + r.int(200);
             s.write(bytes.subarray(at, at + piece));
             at += piece;
-            if (r() < 0.3) await new Promise((res) => setTimeout(res, 1));
+            if (r.chance(0.3)) await new Promise((res) => setTimeout(res, 1));
           }
           await new Promise((res) => setTimeout(res, 2));
         }
@@ -211,7 +200,7 @@ describe('relay under hostile input', () => {
       }
     };
     const hostileWs = async (n: number) => {
-      const r = prng(seed + 100 + n);
+      const r = new Prng(seed + 100 + n);
       while (Date.now() < deadline) {
         const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
         sockets.push({ destroy: () => ws.terminate() });
@@ -225,9 +214,9 @@ describe('relay under hostile input', () => {
           const bytes = hostileBytes(r);
           hostileStreams++;
           for (let at = 0; at < bytes.length && ws.readyState === WebSocket.OPEN; ) {
-            const piece = 1 + Math.floor(r() * 64);
-            if (r() < 0.1) ws.ping(bytes.subarray(at, at + 8));
-            ws.send(bytes.subarray(at, at + piece), { binary: r() < 0.8 });
+            const piece = 1 + r.int(64);
+            if (r.chance(0.1)) ws.ping(bytes.subarray(at, at + 8));
+            ws.send(bytes.subarray(at, at + piece), { binary: r.chance(0.8) });
             at += piece;
           }
           await new Promise((res) => setTimeout(res, 2));
@@ -240,20 +229,20 @@ describe('relay under hostile input', () => {
     const good = async () => {
       let sentToOwner = 0;
       let sentToUser = 0;
-      const r = prng(seed + 999);
+      const r = new Prng(seed + 999);
       while (sentToOwner < toOwner.length || sentToUser < toUser.length) {
         if (sentToOwner < toOwner.length) {
-          const n = Math.min(toOwner.length - sentToOwner, 1 + Math.floor(r() * (r() < 0.05 ? 32765 : 1500)));
+          const n = Math.min(toOwner.length - sentToOwner, 1 + Math.floor(r.next() * (r.chance(0.05) ? 32765 : 1500)));
           user.write(frame([0], toOwner.subarray(sentToOwner, sentToOwner + n)));
           sentToOwner += n;
         }
         if (sentToUser < toUser.length) {
-          const n = Math.min(toUser.length - sentToUser, 1 + Math.floor(r() * (r() < 0.05 ? 32765 : 1500)));
+          const n = Math.min(toUser.length - sentToUser, 1 + Math.floor(r.next() * (r.chance(0.05) ? 32765 : 1500)));
           const data = toUser.subarray(sentToUser, sentToUser + n);
-          const mode = r();
+          const mode = r.next();
           if (mode < 0.4) owner.write(frame([0x80, 0], data));
           else if (mode < 0.7) owner.write(Buffer.concat([Buffer.from([1, 1]), frame([0x80], data.subarray(0, Math.min(n, 32765)))]));
-          else owner.write(Buffer.concat([Buffer.from([1, 0]), frame([0x80, 1 + Math.floor(r() * 5)], data)]));
+          else owner.write(Buffer.concat([Buffer.from([1, 0]), frame([0x80, 1 + r.int(5)], data)]));
           sentToUser += mode >= 0.4 && mode < 0.7 ? Math.min(n, 32765) : n;
         }
         await new Promise((res) => setTimeout(res, 4));

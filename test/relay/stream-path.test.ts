@@ -10,6 +10,7 @@ import { MAX_FRAME_DATA_BYTES } from '../../src/joint/limits.js';
 import { writeOwnerFrameHeader } from '../../src/joint/protocol.js';
 import { Relay, silentLogger } from '../../src/relay/index.js';
 import type { ByteStream, StreamCloseInfo } from '../../src/transport/types.js';
+import { Prng } from '../helpers/prng.js';
 
 /** A stream that keeps what is written by reference and copies it at flush, as a kernel would. */
 class SinkStream implements ByteStream {
@@ -42,18 +43,6 @@ class SinkStream implements ByteStream {
   bytes(): Buffer {
     return Buffer.concat(this.messages);
   }
-}
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SIZES = [1, 2, 61, 64, 124, 125, 126, 127, 128, 1000, 1024, 4094, 4095, 4096, 5000, 32765, 32766];
@@ -119,24 +108,24 @@ describe('user → owner streaming path', () => {
   for (const ownerKind of ['tcp', 'websocket'] as const) {
     it(`writes one owner frame per piece, byte for byte, over random reads (${ownerKind} owner)`, async () => {
       const { owner, users } = await setUp(ownerKind);
-      const rand = prng(ownerKind === 'tcp' ? 7 : 11);
+      const rand = new Prng(ownerKind === 'tcp' ? 7 : 11);
       const expected: Buffer[] = [];
       for (let round = 0; round < 60; round++) {
-        const u = Math.floor(rand() * users.length);
+        const u = rand.int(users.length);
         // A burst of frames, mostly to jIn 0, sometimes to jIn 5 (not entered: dropped).
         const frames: Buffer[] = [];
-        const count = 1 + Math.floor(rand() * 40);
+        const count = 1 + rand.int(40);
         for (let f = 0; f < count; f++) {
-          const size = SIZES[Math.floor(rand() * (rand() < 0.8 ? 10 : SIZES.length))]!;
+          const size = SIZES[Math.floor(rand.next() * (rand.chance(0.8) ? 10 : SIZES.length))]!;
           const data = Buffer.alloc(size);
           for (let k = 0; k < size; k++) data[k] = (round * 31 + f * 7 + k) & 0xff;
-          frames.push(userFrame(rand() < 0.95 ? 0 : 5, data));
+          frames.push(userFrame(rand.chance(0.95) ? 0 : 5, data));
         }
         const stream = Buffer.concat(frames);
         // Cut into reads of random sizes (often inside headers and data).
         const reads: Buffer[] = [];
         for (let at = 0; at < stream.length; ) {
-          const n = Math.min(stream.length - at, 1 + Math.floor(rand() * (rand() < 0.5 ? 300 : 70_000)));
+          const n = Math.min(stream.length - at, 1 + Math.floor(rand.next() * (rand.chance(0.5) ? 300 : 70_000)));
           reads.push(Buffer.from(stream.subarray(at, at + n)));
           at += n;
         }
