@@ -156,36 +156,40 @@ export function writeReply(out: Uint8Array, offset: number, cmdNr: number, statu
 
 /** Write userConnect `00 04 00 00 jOwn userNr` (joint.md §4.2). @returns the offset after it. */
 export function writeUserConnect(out: Uint8Array, offset: number, jOwn: number, userNr: number): number {
-  out[offset] = LEAD_COMMAND;
-  out[offset + 1] = 4;
-  out[offset + 2] = 0;
-  out[offset + 3] = ServerEvent.UserConnect;
-  out[offset + 4] = jOwn;
-  out[offset + 5] = userNr;
-  return offset + USER_CONNECT_BYTES;
+  const at = writeEventHead(out, offset, USER_CONNECT_BYTES, ServerEvent.UserConnect);
+  out[at] = jOwn;
+  out[at + 1] = userNr;
+  return at + 2;
 }
 
 /** Write userDisconnect `00 05 00 01 jOwn userNr reason` (joint.md §4.2). @returns the offset after it. */
 export function writeUserDisconnect(out: Uint8Array, offset: number, jOwn: number, userNr: number, reason: number): number {
-  out[offset] = LEAD_COMMAND;
-  out[offset + 1] = 5;
-  out[offset + 2] = 0;
-  out[offset + 3] = ServerEvent.UserDisconnect;
-  out[offset + 4] = jOwn;
-  out[offset + 5] = userNr;
-  out[offset + 6] = reason;
-  return offset + USER_DISCONNECT_BYTES;
+  const at = writeEventHead(out, offset, USER_DISCONNECT_BYTES, ServerEvent.UserDisconnect);
+  out[at] = jOwn;
+  out[at + 1] = userNr;
+  out[at + 2] = reason;
+  return at + 3;
 }
 
 /** Write inDisconnect ("joint gone") `00 04 00 02 jIn reason` (joint.md §4.2). @returns the offset after it. */
 export function writeInDisconnect(out: Uint8Array, offset: number, jIn: number, reason: number): number {
+  const at = writeEventHead(out, offset, IN_DISCONNECT_BYTES, ServerEvent.InDisconnect);
+  out[at] = jIn;
+  out[at + 1] = reason;
+  return at + 2;
+}
+
+/**
+ * Write the head `00 len 00 event` of a server event of `bytes` bytes in all (joint.md §4.2: the
+ * length counts what follows it, and cmdNr 0 is what tells an event from a reply).
+ * @returns the offset where the event's arguments go.
+ */
+function writeEventHead(out: Uint8Array, offset: number, bytes: number, event: ServerEvent): number {
   out[offset] = LEAD_COMMAND;
-  out[offset + 1] = 4;
+  out[offset + 1] = bytes - 2;
   out[offset + 2] = 0;
-  out[offset + 3] = ServerEvent.InDisconnect;
-  out[offset + 4] = jIn;
-  out[offset + 5] = reason;
-  return offset + IN_DISCONNECT_BYTES;
+  out[offset + 3] = event;
+  return offset + 4;
 }
 
 /**
