@@ -1,5 +1,5 @@
 /**
- * The relay's streaming hot path, byte for byte: what users send to an owner must reach it as one
+ * The relay's streaming hot path (src/relay/forwarding.ts), byte for byte: what users send to an owner must reach it as one
  * owner frame per parsed piece (`size, jOwn+128, userNr, data`, split at 32765), whatever the
  * reads look like. The oracle parses the same reads with its own JointParser and builds the
  * expected bytes piece by piece, so run batching and slab reuse must not change a byte.
