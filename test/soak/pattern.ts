@@ -4,26 +4,23 @@
  * any slice it gets against the pattern at the position it expects, without keeping a copy of
  * what was sent.
  */
+import { Prng } from '../helpers/prng.js';
 
 /** Length of the pattern (a prime). */
 export const PATTERN_BYTES = 65521;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-/** A seeded PRNG with the few draws the soak needs. */
+/**
+ * A seeded PRNG with the few draws the soak needs, over the tests' mulberry32
+ * (test/helpers/prng.ts). Its int/chance/bytes are its own (a modulo, not Prng's scaling), so a
+ * seed gives the same pattern, kinds and sizes as before the soak shared the generator.
+ */
 export class SoakRng {
-  private readonly next: () => number;
+  private readonly prng: Prng;
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.prng = new Prng(seed);
+  }
+  private next(): number {
+    return this.prng.u32();
   }
   /** Integer in [0, n). */
   int(n: number): number {
