@@ -8,8 +8,9 @@
 import { EventClient, EventServer } from '../../src/events/index.js';
 import * as msg from '../../src/events/messages.js';
 import { LossyUdpProxy } from '../helpers/lossy-udp-proxy.js';
-import { HostileSet, sleep, waitFor, type LoadComponent, type LoadSettings } from './component.js';
-import { patternText, SoakRng } from './pattern.js';
+import { sleep, waitFor, type LoadSettings } from './component.js';
+import { LoadHarness } from './load-harness.js';
+import { patternText, type SoakRng } from './pattern.js';
 import type { Tally } from './tally.js';
 import { rawUdp } from './udp-socket.js';
 
@@ -70,25 +71,20 @@ interface Good {
 }
 
 const HOSTILE_KINDS = ['garbage', 'bad-json', 'oversize', 'register-flood', 'unregistered', 'spoof', 'duplicate-storm', 'ohai-flood'] as const;
+type EventsKind = (typeof HOSTILE_KINDS)[number];
 
-export class EventsLoad implements LoadComponent {
+export class EventsLoad extends LoadHarness<EventsKind> {
   readonly name = 'events';
+  protected readonly kinds = HOSTILE_KINDS;
   private server: EventServer | null = null;
   private proxy: LossyUdpProxy | null = null;
   private port = 0;
   private readonly goods: Good[] = [];
   private readonly goodIds = new Map<string, Good>();
   private readonly judged = new RecentSet();
-  private readonly hostiles = new HostileSet();
-  private timers: NodeJS.Timeout[] = [];
-  private sending = false;
-  private readonly rng: SoakRng;
 
-  constructor(
-    private readonly tally: Tally,
-    private readonly settings: LoadSettings,
-  ) {
-    this.rng = new SoakRng(settings.seed ^ 0xe7e7);
+  constructor(tally: Tally, settings: LoadSettings) {
+    super(tally, settings, 0xe7e7);
   }
 
   private judge(clientId: string, eventId: string, data: unknown): boolean {
@@ -151,8 +147,8 @@ export class EventsLoad implements LoadComponent {
       this.goodIds.set(good.client.id, good);
     }
     this.sending = true;
-    this.timers.push(setInterval(() => this.sendEvents(), EVENT_EVERY_MS));
-    this.timers.push(setInterval(() => this.sendNotifies(), NOTIFY_EVERY_MS));
+    this.every(EVENT_EVERY_MS, () => this.sendEvents());
+    this.every(NOTIFY_EVERY_MS, () => this.sendNotifies());
   }
 
   private onNotify(good: Good, data: unknown): void {
@@ -209,17 +205,7 @@ export class EventsLoad implements LoadComponent {
     }
   }
 
-  spawnHostile(rng: SoakRng): void {
-    const kind = rng.pick(HOSTILE_KINDS);
-    const seed = rng.int(2 ** 31);
-    this.tally.hostile(`events:${kind}`);
-    this.hostiles.run(
-      () => this.hostile(kind, new SoakRng(seed)),
-      (err) => this.tally.figure(`events: hostile ${kind} could not run (${(err as Error).message.slice(0, 40)})`),
-    );
-  }
-
-  private async hostile(kind: (typeof HOSTILE_KINDS)[number], rng: SoakRng): Promise<void> {
+  protected async hostile(kind: EventsKind, rng: SoakRng): Promise<void> {
     const u = await rawUdp(this.hostiles);
     const port = this.port;
     const uuid = () => `${rng.int(1e9).toString(16)}-hostile-${rng.int(1e9)}`;
@@ -281,24 +267,14 @@ export class EventsLoad implements LoadComponent {
     }
   }
 
-  hostileActive(): number {
-    return this.hostiles.size;
-  }
-
-  stopTraffic(): void {
-    this.sending = false;
-  }
-
   async drain(timeoutMs: number): Promise<void> {
     await waitFor(() => this.goods.every((g) => g.inflight === 0), timeoutMs);
     const left = this.goods.reduce((a, g) => a + g.inflight, 0);
     if (left > 0) this.tally.violation(`events: ${left} good events never settled (no verdict, no timeout)`);
   }
 
-  async close(): Promise<void> {
-    this.sending = false;
-    for (const t of this.timers) clearInterval(t);
-    await this.hostiles.close();
+  protected async shutdown(): Promise<void> {
+    this.clearTimers();
     for (const g of this.goods) await g.client.close();
     await this.proxy?.close();
     if (this.server) {

@@ -10,8 +10,9 @@ import { pack } from 'msgpackr';
 import WebSocket from 'ws';
 import { Client, EventType, Server, type MmEvent, type ServerOptions } from '../../src/mm/index.js';
 import type { Table } from '../../src/codec/table.js';
-import { HostileSet, sleep, waitFor, type LoadComponent, type LoadSettings } from './component.js';
-import { patternText, SoakRng } from './pattern.js';
+import { sleep, waitFor, type LoadSettings } from './component.js';
+import { LoadHarness } from './load-harness.js';
+import { patternText, type SoakRng } from './pattern.js';
 import type { Tally } from './tally.js';
 import { closedWithin, connectRaw, connectStorm, type RawPeer } from './tcp-peer.js';
 
@@ -99,30 +100,25 @@ const HOSTILE_KINDS = [
   'garbage', 'oversize-frame', 'zero-frame', 'bad-version', 'slow-reader', 'flood', 'killed-mid-chunk', 'bad-chunk',
   'bad-table', 'oversize-message', 'silent', 'idle-after-handshake', 'storm', 'wrong-key', 'key-one-side', 'bad-seal', 'ws-garbage',
 ] as const;
+type MmKind = (typeof HOSTILE_KINDS)[number];
 
-export class MmLoad implements LoadComponent {
+export class MmLoad extends LoadHarness<MmKind> {
   readonly name = 'mm';
+  protected readonly kinds = HOSTILE_KINDS;
   private plain: Server | null = null;
   private keyed: Server | null = null;
   private readonly goods: Good[] = [];
-  private readonly hostiles = new HostileSet();
   private readonly hostileClients = new Set<Client>();
-  private timers: NodeJS.Timeout[] = [];
-  private sending = false;
-  private readonly rng: SoakRng;
 
-  constructor(
-    private readonly tally: Tally,
-    private readonly settings: LoadSettings,
-  ) {
-    this.rng = new SoakRng(settings.seed ^ 0x3a3a);
+  constructor(tally: Tally, settings: LoadSettings) {
+    super(tally, settings, 0x3a3a);
   }
 
   async start(): Promise<void> {
     const options: ServerOptions = { ownQueue: true, queue: SOAK_MM_QUEUE, ...SOAK_MM_OPTIONS };
     this.plain = await Server.listen('127.0.0.1', 0, undefined, options);
     this.keyed = await Server.listen('127.0.0.1', 0, KEY, options);
-    this.timers.push(setInterval(() => this.poll(), POLL_MS));
+    this.every(POLL_MS, () => this.poll());
     const count = Math.max(1, Math.round(2 * this.settings.scale));
     for (let i = 0; i < count * 2; i++) {
       const keyed = i % 2 === 1;
@@ -133,7 +129,7 @@ export class MmLoad implements LoadComponent {
       this.goods.push({ index: i, key: 1000 + i, client, seq: 0, pos: 0, outstanding: [], bad: false, bytesSent: 0 });
     }
     this.sending = true;
-    this.timers.push(setInterval(() => this.send(), SEND_MS));
+    this.every(SEND_MS, () => this.send());
   }
 
   private table(g: Good, s: Sent): Table {
@@ -207,16 +203,6 @@ export class MmLoad implements LoadComponent {
     }
   }
 
-  spawnHostile(rng: SoakRng): void {
-    const kind = rng.pick(HOSTILE_KINDS);
-    const seed = rng.int(2 ** 31);
-    this.tally.hostile(`mm:${kind}`);
-    this.hostiles.run(
-      () => this.hostile(kind, new SoakRng(seed)),
-      (err) => this.tally.figure(`mm: hostile ${kind} could not run (${(err as Error).message.slice(0, 40)})`),
-    );
-  }
-
   /** Connect raw and complete a plaintext handshake (the WELCOME is 43 bytes). */
   private async handshaken(port: number, read = true): Promise<RawPeer> {
     const p = await connectRaw(this.hostiles, port, 64);
@@ -232,7 +218,7 @@ export class MmLoad implements LoadComponent {
     p.socket.destroy();
   }
 
-  private async hostile(kind: (typeof HOSTILE_KINDS)[number], rng: SoakRng): Promise<void> {
+  protected async hostile(kind: MmKind, rng: SoakRng): Promise<void> {
     const plain = this.plain!.getPort();
     const keyed = this.keyed!.getPort();
     switch (kind) {
@@ -359,14 +345,6 @@ export class MmLoad implements LoadComponent {
     }
   }
 
-  hostileActive(): number {
-    return this.hostiles.size;
-  }
-
-  stopTraffic(): void {
-    this.sending = false;
-  }
-
   async drain(timeoutMs: number): Promise<void> {
     await waitFor(() => this.goods.every((g) => g.bad || g.outstanding.length === 0), timeoutMs);
     for (const g of this.goods) {
@@ -377,13 +355,11 @@ export class MmLoad implements LoadComponent {
     }
   }
 
-  async close(): Promise<void> {
-    this.sending = false;
-    await this.hostiles.close();
+  protected async shutdown(): Promise<void> {
     for (const g of this.goods) g.client.disconnect();
     await sleep(100);
     this.poll();
-    for (const t of this.timers) clearInterval(t);
+    this.clearTimers();
     for (const server of [this.plain, this.keyed]) if (server && server.droppedEvents() > 0) this.tally.figure('mm: server events dropped by a full queue', server.droppedEvents());
     await this.plain?.close();
     await this.keyed?.close();

@@ -4,9 +4,10 @@
  */
 import WebSocket from 'ws';
 import { Relay, type Logger } from '../../src/relay/index.js';
-import { HostileSet, sleep, waitFor, type LoadComponent, type LoadSettings } from './component.js';
+import { sleep, waitFor, type LoadSettings } from './component.js';
 import { command, JointPeer, sizeHeader } from './joint-peer.js';
-import { matchesPattern, patternSlice, SoakRng } from './pattern.js';
+import { LoadHarness } from './load-harness.js';
+import { matchesPattern, patternSlice, type SoakRng } from './pattern.js';
 import type { Tally } from './tally.js';
 import { closedWithin, connectRaw, connectStorm, writeAll } from './tcp-peer.js';
 
@@ -63,21 +64,16 @@ const HOSTILE_KINDS = [
   'joint-spam',
   'owner-flood',
 ] as const;
+type RelayKind = (typeof HOSTILE_KINDS)[number];
 
-export class RelayLoad implements LoadComponent {
+export class RelayLoad extends LoadHarness<RelayKind> {
   readonly name = 'relay';
+  protected readonly kinds = HOSTILE_KINDS;
   private relay: Relay | null = null;
   private readonly pairs: Pair[] = [];
-  private readonly hostiles = new HostileSet();
-  private timer: NodeJS.Timeout | null = null;
-  private sending = false;
-  private readonly rng: SoakRng;
 
-  constructor(
-    private readonly tally: Tally,
-    private readonly settings: LoadSettings,
-  ) {
-    this.rng = new SoakRng(settings.seed ^ 0x4e1a);
+  constructor(tally: Tally, settings: LoadSettings) {
+    super(tally, settings, 0x4e1a);
   }
 
   private logger(): Logger {
@@ -97,7 +93,7 @@ export class RelayLoad implements LoadComponent {
     const count = Math.max(1, Math.round(3 * this.settings.scale));
     for (let i = 0; i < count; i++) this.pairs.push(await this.makePair(i));
     this.sending = true;
-    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.every(TICK_MS, () => this.tick());
   }
 
   private async makePair(index: number): Promise<Pair> {
@@ -191,17 +187,7 @@ export class RelayLoad implements LoadComponent {
     }
   }
 
-  spawnHostile(rng: SoakRng): void {
-    const kind = rng.pick(HOSTILE_KINDS);
-    const seed = rng.int(2 ** 31);
-    this.tally.hostile(`relay:${kind}`);
-    this.hostiles.run(
-      () => this.hostile(kind, new SoakRng(seed)),
-      (err) => this.tally.figure(`relay: hostile ${kind} could not run (${(err as Error).message.slice(0, 40)})`),
-    );
-  }
-
-  private async hostile(kind: (typeof HOSTILE_KINDS)[number], rng: SoakRng): Promise<void> {
+  protected async hostile(kind: RelayKind, rng: SoakRng): Promise<void> {
     const port = this.relay!.port;
     const set = this.hostiles;
     switch (kind) {
@@ -370,14 +356,6 @@ export class RelayLoad implements LoadComponent {
     }
   }
 
-  hostileActive(): number {
-    return this.hostiles.size;
-  }
-
-  stopTraffic(): void {
-    this.sending = false;
-  }
-
   async drain(timeoutMs: number): Promise<void> {
     const done = () => this.pairs.every((p) => p.up.bad || p.down.bad || (p.up.received === p.up.sent && p.down.received === p.down.sent));
     await waitFor(done, timeoutMs);
@@ -394,10 +372,7 @@ export class RelayLoad implements LoadComponent {
     }
   }
 
-  async close(): Promise<void> {
-    this.sending = false;
-    if (this.timer) clearInterval(this.timer);
-    await this.hostiles.close();
+  protected async shutdown(): Promise<void> {
     for (const p of this.pairs) {
       p.owner.destroy();
       p.user.destroy();

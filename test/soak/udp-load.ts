@@ -7,9 +7,10 @@
  */
 import { UdpPipe, type UdpSession } from '../../src/udp/index.js';
 import { LossyUdpProxy } from '../helpers/lossy-udp-proxy.js';
-import { HostileSet, sleep, waitFor, type LoadComponent, type LoadSettings } from './component.js';
+import { sleep, waitFor, type LoadSettings } from './component.js';
 import { IMPAIRED_NETWORK } from './events-load.js';
-import { matchesPattern, patternSlice, SoakRng } from './pattern.js';
+import { LoadHarness } from './load-harness.js';
+import { matchesPattern, patternSlice, type SoakRng } from './pattern.js';
 import type { Tally } from './tally.js';
 import { rawUdp, type RawUdp } from './udp-socket.js';
 
@@ -48,22 +49,20 @@ function payloadLength(seq: number): number {
 }
 
 const HOSTILE_KINDS = ['garbage', 'bad-token', 'oversize', 'hello-flood', 'ghost', 'session-junk', 'storm'] as const;
+type UdpKind = (typeof HOSTILE_KINDS)[number];
 
-export class UdpLoad implements LoadComponent {
+export class UdpLoad extends LoadHarness<UdpKind> {
   readonly name = 'udp';
+  protected readonly kinds = HOSTILE_KINDS;
   private server: UdpPipe | null = null;
   private proxy: LossyUdpProxy | null = null;
   private port = 0;
   private readonly goods: Good[] = [];
-  private readonly hostiles = new HostileSet();
   private readonly hostilePipes = new Set<UdpPipe>();
-  private timer: NodeJS.Timeout | null = null;
-  private sending = false;
 
-  constructor(
-    private readonly tally: Tally,
-    private readonly settings: LoadSettings,
-  ) {}
+  constructor(tally: Tally, settings: LoadSettings) {
+    super(tally, settings, 0x0d0d);
+  }
 
   async start(): Promise<void> {
     const server = new UdpPipe({ token: TOKEN, maxClients: 64, ...SOAK_UDP_OPTIONS });
@@ -86,7 +85,7 @@ export class UdpLoad implements LoadComponent {
     for (let i = 0; i < count; i++) this.goods.push(this.makeGood(i));
     if (!(await waitFor(() => this.goods.every((g) => g.connected), 20_000))) throw new Error('udp: good clients did not connect through the lossy proxy');
     this.sending = true;
-    this.timer = setInterval(() => this.send(), SEND_MS);
+    this.every(SEND_MS, () => this.send());
   }
 
   private makeGood(index: number): Good {
@@ -153,16 +152,6 @@ export class UdpLoad implements LoadComponent {
     this.tally.checked(m.length - 6);
   }
 
-  spawnHostile(rng: SoakRng): void {
-    const kind = rng.pick(HOSTILE_KINDS);
-    const seed = rng.int(2 ** 31);
-    this.tally.hostile(`udp:${kind}`);
-    this.hostiles.run(
-      () => this.hostile(kind, new SoakRng(seed)),
-      (err) => this.tally.figure(`udp: hostile ${kind} could not run (${(err as Error).message.slice(0, 40)})`),
-    );
-  }
-
   /** HELLO with the right token, padded like our client; resolves the SC port or null. */
   private async handshake(u: RawUdp): Promise<number | null> {
     const hello = Buffer.alloc(64, 0x20);
@@ -185,7 +174,7 @@ export class UdpLoad implements LoadComponent {
     this.tally.figure('udp: replies to hostile peers', u.received.length);
   }
 
-  private async hostile(kind: (typeof HOSTILE_KINDS)[number], rng: SoakRng): Promise<void> {
+  protected async hostile(kind: UdpKind, rng: SoakRng): Promise<void> {
     if (kind === 'storm') {
       const pipes: UdpPipe[] = [];
       for (let i = rng.range(3, 10); i > 0; i--) {
@@ -270,14 +259,6 @@ export class UdpLoad implements LoadComponent {
     }
   }
 
-  hostileActive(): number {
-    return this.hostiles.size;
-  }
-
-  stopTraffic(): void {
-    this.sending = false;
-  }
-
   async drain(): Promise<void> {
     await sleep(500); // echoes in flight through the proxy's delays
     for (const g of this.goods) {
@@ -287,10 +268,7 @@ export class UdpLoad implements LoadComponent {
     }
   }
 
-  async close(): Promise<void> {
-    this.sending = false;
-    if (this.timer) clearInterval(this.timer);
-    await this.hostiles.close();
+  protected async shutdown(): Promise<void> {
     for (const p of this.hostilePipes) p.destroy();
     for (const g of this.goods) {
       await Promise.race([g.pipe.close().catch(() => undefined), sleep(500)]);
