@@ -128,6 +128,8 @@ export class EventQueue {
   private readonly objects = new Map<number, EventOwner>();
   /** Queued events per owner id (ids with none are absent). */
   private readonly pending = new Map<number, number>();
+  /** Queued payload bytes per owner id (ids with none are absent). */
+  private readonly pendingBytes = new Map<number, number>();
   /** Owners that push no more events but still have events queued. */
   private retired = new Set<number>();
   /** True inside `poll()`: owners resolved there must stay until its end. */
@@ -171,6 +173,11 @@ export class EventQueue {
   /** Events of `id` waiting in this queue. */
   queuedFor(id: number): number {
     return this.pending.get(id) ?? 0;
+  }
+
+  /** Payload bytes of `id`'s events waiting in this queue. */
+  queuedBytesFor(id: number): number {
+    return this.pendingBytes.get(id) ?? 0;
   }
 
   /** Run `fn` once at the end of the next `poll()`. */
@@ -249,7 +256,11 @@ export class EventQueue {
     const cap = this.queuedOwners.length;
     for (let k = 0; k < dropped && this.queuedCount > 0; k++) {
       const old = this.queuedOwners[this.queuedHead]!;
-      this.queuedBytes -= this.queuedLengths[this.queuedHead]!;
+      const oldLength = this.queuedLengths[this.queuedHead]!;
+      this.queuedBytes -= oldLength;
+      const left = this.pendingBytes.get(old)! - oldLength;
+      if (left > 0) this.pendingBytes.set(old, left);
+      else this.pendingBytes.delete(old);
       this.queuedHead = (this.queuedHead + 1) % cap;
       this.queuedCount--;
       const n = this.pending.get(old)! - 1;
@@ -265,6 +276,7 @@ export class EventQueue {
     this.queuedBytes += length;
     this.queuedCount++;
     this.pending.set(id, (this.pending.get(id) ?? 0) + 1);
+    if (length > 0) this.pendingBytes.set(id, (this.pendingBytes.get(id) ?? 0) + length);
   }
 
   /** Queue a CONNECTED event. */
@@ -288,6 +300,7 @@ export class EventQueue {
     // The ring is empty now. Events pushed while decoding (a bad table drops its sender) are
     // tracked afresh; retired owners are released at the end unless such an event needs them.
     this.pending.clear();
+    this.pendingBytes.clear();
     this.queuedHead = 0;
     this.queuedCount = 0;
     this.queuedBytes = 0;

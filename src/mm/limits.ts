@@ -45,6 +45,30 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 export const MAX_QUEUED_EVENTS_PER_CONNECTION = 256;
 
 /**
+ * Payload bytes one connection may have waiting in its queue before the Server stops reading
+ * from it until the application polls (default 1 MiB), beside `MAX_QUEUED_EVENTS_PER_CONNECTION`:
+ * a peer sending large messages is slowed to about this much per poll, so an application that
+ * forwards what it receives (a broadcast per RECEIVE) cannot be driven by one peer into
+ * overflowing its other clients (issue 13). One message always passes, whatever its size.
+ * Overridable per Server (`maxQueuedBytes`; 0 = no byte cap).
+ */
+export const MAX_QUEUED_BYTES_PER_CONNECTION = 1024 * 1024;
+
+/**
+ * Outbound backlog of a connection (bytes) past which the Server counts it as congested (default
+ * 512 KiB, a sixteenth of the 8 MiB `maxSendBufferBytes` at which a connection is dropped). While
+ * any connection is congested, every connection's intake is cut to
+ * `CONGESTED_QUEUED_BYTES_PER_CONNECTION` per poll: the peers that send the most are paused
+ * first (TCP slows them), the modest ones not at all, and a receiver that reads at a fair pace is
+ * not dropped for what a flooder sent (issue 13). Congestion ends once every congested
+ * connection's backlog is back under a quarter of this. Overridable (`sendHighWaterBytes`; 0 = off).
+ */
+export const SEND_HIGH_WATER_BYTES = 512 * 1024;
+
+/** Queued payload bytes per connection per poll while a connection is congested (default 64 KiB; `congestedQueuedBytes`). */
+export const CONGESTED_QUEUED_BYTES_PER_CONNECTION = 64 * 1024;
+
+/**
  * Messages a paused connection may hold (default 65536): those it had already sent when its
  * socket was paused (the rest of one socket read, at most two 64 KiB frames of one-byte
  * messages). They are kept in order, off the queue, and queued as the application polls, before

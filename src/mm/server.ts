@@ -26,6 +26,9 @@ import {
   MAX_PENDING_HANDSHAKES_PER_IP,
   MAX_PORT,
   MAX_QUEUED_EVENTS_PER_CONNECTION,
+  MAX_QUEUED_BYTES_PER_CONNECTION,
+  SEND_HIGH_WATER_BYTES,
+  CONGESTED_QUEUED_BYTES_PER_CONNECTION,
   MAX_RATE_ENTRIES,
   MIN_PORT,
   SERVER_HANDSHAKE_TIMEOUT_MS,
@@ -63,6 +66,21 @@ export interface ServerOptions extends SessionOptions, QueueOptions {
    * events out of a full queue).
    */
   maxQueuedEvents?: number;
+  /**
+   * Payload bytes one connection may have queued before the server stops reading from it until
+   * the application polls, like `maxQueuedEvents` (default `MAX_QUEUED_BYTES_PER_CONNECTION` =
+   * 1 MiB; 0 = no byte cap). One message always passes.
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Outbound backlog (bytes) past which a connection is congested (default `SEND_HIGH_WATER_BYTES`
+   * = 512 KiB; 0 = off). While one is, every connection may queue only `congestedQueuedBytes` per
+   * poll: whoever sends the most is slowed, so an application forwarding what it receives cannot
+   * be made to overflow a client that reads at a fair pace.
+   */
+  sendHighWaterBytes?: number;
+  /** Queued bytes per connection per poll while a connection is congested (default 64 KiB). */
+  congestedQueuedBytes?: number;
   /**
    * Messages a paused connection may hold before it is dropped with "event flood" (default
    * `MAX_HELD_EVENTS_PER_CONNECTION` = 65536). A backstop: pausing already bounds what is held
@@ -127,6 +145,11 @@ export class Server extends SocketObject implements EventOwner {
   private readonly queues: QueueSelector;
   private readonly conns = new Map<number, Connection>();
   private readonly maxQueuedEvents: number;
+  private readonly maxQueuedBytes: number;
+  private readonly sendHighWater: number;
+  private readonly congestedQueuedBytes: number;
+  /** Connections whose outbound backlog passed `sendHighWaterBytes` (until under a quarter of it). */
+  private readonly congested = new Set<Connection>();
   /** Paused connections (reading stopped until their events are polled), with their held messages. */
   private readonly paused = new Map<Connection, HeldMessages>();
   private readonly maxHeldEvents: number;
@@ -180,6 +203,9 @@ export class Server extends SocketObject implements EventOwner {
       throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxQueuedEvents must be a non-negative integer, got ${maxQueued}`);
     }
     this.maxQueuedEvents = maxQueued;
+    this.maxQueuedBytes = checkCount('maxQueuedBytes', options.maxQueuedBytes ?? MAX_QUEUED_BYTES_PER_CONNECTION, 0);
+    this.sendHighWater = checkCount('sendHighWaterBytes', options.sendHighWaterBytes ?? SEND_HIGH_WATER_BYTES, 0);
+    this.congestedQueuedBytes = checkCount('congestedQueuedBytes', options.congestedQueuedBytes ?? CONGESTED_QUEUED_BYTES_PER_CONNECTION, 1);
     const maxHeld = options.maxHeldEvents ?? MAX_HELD_EVENTS_PER_CONNECTION;
     if (!Number.isInteger(maxHeld) || maxHeld < 1) {
       throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxHeldEvents must be a positive integer, got ${maxHeld}`);
@@ -241,7 +267,10 @@ export class Server extends SocketObject implements EventOwner {
     let sent = 0;
     for (const c of connections) {
       if (!(c instanceof Connection)) throw new TypeError('send: connections must be Connection objects of this server');
-      if (c.server === this && c.session.queueMessage(bytes, 0, bytes.length)) sent++;
+      if (c.server === this && c.session.queueMessage(bytes, 0, bytes.length)) {
+        sent++;
+        this.watchBacklog(c);
+      }
     }
     return sent;
   }
@@ -254,7 +283,12 @@ export class Server extends SocketObject implements EventOwner {
   broadcast(table: Table): number {
     const bytes = encodeTable(this.codec, table, this.limits);
     let sent = 0;
-    for (const c of this.conns.values()) if (c.session.queueMessage(bytes, 0, bytes.length)) sent++;
+    for (const c of this.conns.values()) {
+      if (c.session.queueMessage(bytes, 0, bytes.length)) {
+        sent++;
+        this.watchBacklog(c);
+      }
+    }
     return sent;
   }
 
@@ -336,8 +370,36 @@ export class Server extends SocketObject implements EventOwner {
     return { kind: 'Server', socket: this.id, address: this.address, port: this.port };
   }
 
+  /** After queueing for `c`: past the high-water mark it is congested (see `intakeAllows`). */
+  private watchBacklog(c: Connection): void {
+    if (this.sendHighWater > 0 && !this.congested.has(c) && c.session.backlogBytes > this.sendHighWater) this.congested.add(c);
+  }
+
+  /** Congestion ends for connections gone or drained under a quarter of the mark; then paused peers may read again. */
+  private checkCongestion(): void {
+    if (this.congested.size === 0) return;
+    const low = this.sendHighWater / 4;
+    for (const c of this.congested) if (c.session.closed || c.session.backlogBytes <= low) this.congested.delete(c);
+    if (this.congested.size === 0 && this.paused.size > 0) this.resumeDrained();
+  }
+
+  /**
+   * May `conn` queue one more message of `length` bytes now? Under the event and byte caps, and
+   * while any connection is congested under the smaller congested byte cap; one message always
+   * passes an empty share.
+   */
+  private intakeAllows(conn: Connection, length: number): boolean {
+    const queue = this.queues.queue;
+    if (this.maxQueuedEvents !== 0 && queue.queuedFor(conn.id) >= this.maxQueuedEvents) return false;
+    const bytes = queue.queuedBytesFor(conn.id);
+    if (bytes === 0) return true;
+    const cap = this.congested.size > 0 ? Math.min(this.congestedQueuedBytes, this.maxQueuedBytes || Infinity) : this.maxQueuedBytes;
+    return cap === 0 || bytes + length <= cap;
+  }
+
   private tick(): void {
     const now = nowMs();
+    this.checkCongestion();
     for (const c of this.paused.keys()) if (!c.session.closed) c.session.markAlive(now);
     for (const c of this.conns.values()) c.session.tick(now);
     // Also here: the queue may have been polled or replaced without this server hearing of it.
@@ -352,7 +414,7 @@ export class Server extends SocketObject implements EventOwner {
     const queue = this.queues.queue;
     let held = this.paused.get(conn);
     if (held === undefined) {
-      if (this.maxQueuedEvents === 0 || queue.queuedFor(conn.id) < this.maxQueuedEvents) {
+      if (this.intakeAllows(conn, length)) {
         queue.push(EventType.RECEIVE, conn, bytes, offset, length);
         return;
       }
@@ -384,21 +446,21 @@ export class Server extends SocketObject implements EventOwner {
    */
   private resumeDrained(): void {
     const queue = this.queues.queue;
-    const limit = this.maxQueuedEvents;
+    this.checkCongestion();
     for (const [c, held] of this.paused) {
       if (c.session.closed && held.closeReason === null) {
         this.paused.delete(c);
         continue;
       }
       held.drain((bytes, offset, length) => {
-        if (queue.queuedFor(c.id) >= limit) return false;
+        if (!this.intakeAllows(c, length)) return false;
         queue.push(EventType.RECEIVE, c, bytes, offset, length);
         return true;
       });
       if (held.count === 0 && held.closeReason !== null) {
         this.paused.delete(c);
         this.announceClose(c, held.closeReason);
-      } else if (held.count === 0 && queue.queuedFor(c.id) < limit) {
+      } else if (held.count === 0 && this.intakeAllows(c, 1)) {
         this.paused.delete(c);
         c.session.stream.resume?.();
       }
