@@ -1,9 +1,11 @@
 /**
  * The narrow engine seam of the events style (DESIGN.md): bind, send one datagram, receive,
- * close. One UDP datagram is one message (neteria.md §1), so there is nothing to coalesce.
- * Socket errors are reported, never thrown (K8: the original's listener thread died of one).
+ * close, over transport's UdpEndpoint. What is Neteria's lives here: text datagrams of at most
+ * MAX_DATAGRAM_BYTES, IPv4, an exclusive port. One UDP datagram is one message (neteria.md §1),
+ * so there is nothing to coalesce. Socket errors are reported, never thrown (K8: the original's
+ * listener thread died of one).
  */
-import dgram from 'node:dgram';
+import { UdpEndpoint } from '../transport/udp-endpoint.js';
 import { MAX_DATAGRAM_BYTES } from './limits.js';
 
 /** Where a datagram came from or goes to. */
@@ -20,12 +22,11 @@ export interface EndpointHandlers {
 
 /** A bound UDP socket (IPv4). */
 export class Endpoint {
-  private readonly socket: dgram.Socket;
-  private closed = false;
+  private readonly udp: UdpEndpoint;
   private broadcastOn = false;
 
-  private constructor(socket: dgram.Socket) {
-    this.socket = socket;
+  private constructor(udp: UdpEndpoint) {
+    this.udp = udp;
   }
 
   /**
@@ -36,33 +37,28 @@ export class Endpoint {
    */
   static bind(port: number, host: string | undefined, handlers: EndpointHandlers): Promise<Endpoint> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: 'udp4' });
-      const endpoint = new Endpoint(socket);
-      const onBindError = (err: Error): void => {
-        socket.close();
-        reject(err);
-      };
-      socket.once('error', onBindError);
-      socket.bind({ port, address: host, exclusive: true }, () => {
-        socket.off('error', onBindError);
-        socket.on('error', (err) => handlers.error(err));
-        socket.on('message', (msg, rinfo) => {
+      const udp = new UdpEndpoint('udp4', {
+        message: (msg, address, fromPort) => {
           try {
-            handlers.message(msg, { address: rinfo.address, port: rinfo.port });
+            handlers.message(msg, { address, port: fromPort });
           } catch (err) {
             // Handlers catch their own errors; this is the last line of defence (K8).
             handlers.error(err as Error);
           }
-        });
-        resolve(endpoint);
+        },
+        error: (err) => handlers.error(err),
       });
+      const onBindError = (err: Error): void => {
+        udp.close();
+        reject(err);
+      };
+      udp.bind(port, host, () => resolve(new Endpoint(udp)), { exclusive: true, onBindError });
     });
   }
 
   /** The bound address. */
   address(): PeerAddress {
-    const a = this.socket.address();
-    return { address: a.address, port: a.port };
+    return this.udp.address();
   }
 
   /**
@@ -72,29 +68,25 @@ export class Endpoint {
    * catches echoes of hostile ids whose escaping made them grow.
    */
   send(text: string, to: PeerAddress, onError?: (err: Error) => void, broadcast = false): void {
-    if (this.closed) return;
+    if (this.udp.closed) return;
     const size = text.length <= MAX_DATAGRAM_BYTES / 3 ? text.length : Buffer.byteLength(text);
     if (size > MAX_DATAGRAM_BYTES) {
       onError?.(new RangeError(`datagram of ${size} bytes over ${MAX_DATAGRAM_BYTES} not sent`));
       return;
     }
     if (broadcast && !this.broadcastOn) {
-      this.socket.setBroadcast(true);
+      this.udp.setBroadcast(true);
       this.broadcastOn = true;
     }
-    try {
-      this.socket.send(text, to.port, to.address, (err) => {
-        if (err && onError) onError(err);
-      });
-    } catch (err) {
-      onError?.(err as Error);
-    }
+    // Always with a callback: a late failure without onError is ignored, as documented, rather
+    // than becoming a socket error.
+    const refused = this.udp.send(text, to.port, to.address, (err) => onError?.(err));
+    if (refused) onError?.(refused);
   }
 
   /** Close the socket; idempotent. */
   close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.closed = true;
-    return new Promise((resolve) => this.socket.close(() => resolve()));
+    if (this.udp.closed) return Promise.resolve();
+    return new Promise((resolve) => this.udp.close(resolve));
   }
 }

@@ -3,7 +3,7 @@
  * per-client SC socket and the client's address); on a client it is the link to the server.
  * The pipe drives it; applications read its properties and pass it to `send()` / `close()`.
  */
-import type { Socket } from 'node:dgram';
+import type { UdpEndpoint } from '../transport/udp-endpoint.js';
 
 /**
  * Lifecycle of a session.
@@ -55,7 +55,7 @@ export class UdpSession {
   disconnectReason: DisconnectReason | undefined;
 
   /** @internal The socket this session sends on: SC on a server, C on a client. */
-  socket: Socket | null = null;
+  socket: UdpEndpoint | null = null;
   /** @internal Port of the local socket once bound (0 before). */
   localPort = 0;
   /** @internal Messages queued while stalled, oldest first, and their byte total. */

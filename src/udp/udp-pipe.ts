@@ -1,14 +1,14 @@
 /**
- * UdpPipe: a UDPIPE-style session endpoint on `node:dgram` (udpipe.md). One instance is a server
+ * UdpPipe: a UDPIPE-style session endpoint on transport's UdpEndpoint (udpipe.md). One instance is a server
  * (`start()`) or a client (`connect()`). Callbacks keep the original's names; assign them on the
  * instance or override them in a subclass.
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { checkHostArgument, checkPortArgument } from '../core/validate.js';
+import { UdpEndpoint } from '../transport/udp-endpoint.js';
 import { UdpError } from './errors.js';
 import { DEFAULT_PORT, DEFAULT_TOKEN } from './limits.js';
 import { resolveOptions, type ResolvedOptions, type UdpLog, type UdpPipeOptions } from './options.js';
@@ -115,7 +115,7 @@ export class UdpPipe {
   private readonly checker: TokenChecker;
   private token: Buffer;
   private role: 'none' | 'server' | 'client' = 'none';
-  private serverSocket: Socket | null = null;
+  private serverSocket: UdpEndpoint | null = null;
   private serverHost = '';
   private announceIp = '';
   /** Size of the largest CONNECT reply S can send (bytes): a shorter HELLO is not worth a socket. */
@@ -289,28 +289,30 @@ export class UdpPipe {
     if (host !== undefined) checkHostArgument('host', host);
     this.assertFresh();
     this.role = 'server';
-    const socket = createSocket(this.opts.type);
+    const socket = new UdpEndpoint(this.opts.type, {
+      message: (msg, address, from) => this.inbound(Source.Server, null, msg, address, from),
+      error: (err) => this.socketError(null, err),
+    });
     this.serverSocket = socket;
     this.serverHost = host ?? (this.opts.type === 'udp6' ? '::' : '0.0.0.0');
     this.announceIp = this.opts.publicAddress ?? this.chooseAnnounceIp(this.serverHost);
     this.maxReplyBytes = encodeConnectReply(this.announceIp, 65535).length;
-    socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.inbound(Source.Server, null, msg, rinfo));
-    socket.on('error', (err) => this.socketError(null, err));
     this.startTicker();
     return new Promise<number>((resolve, reject) => {
       const fail = (err: Error): void => {
-        // Nothing is listening: release the socket and the ticker (the pipe cannot be restarted).
+        // Reported like any socket error, then: nothing is listening, so release the socket and
+        // the ticker (the pipe cannot be restarted).
+        this.socketError(null, err);
         if (this.serverSocket === socket) this.closeServerSocket();
         this.stopIfIdle();
         reject(err);
       };
-      socket.once('error', fail);
-      socket.bind(port, this.serverHost, () => {
-        socket.off('error', fail);
-        const bound = socket.address().port;
-        this.log?.(`server listening on ${this.serverHost}:${bound}, announcing ${this.announceIp}`);
-        resolve(bound);
-      });
+      const bound = (): void => {
+        const boundPort = socket.address().port;
+        this.log?.(`server listening on ${this.serverHost}:${boundPort}, announcing ${this.announceIp}`);
+        resolve(boundPort);
+      };
+      socket.bind(port, this.serverHost, bound, { onBindError: fail });
     });
   }
 
@@ -348,16 +350,17 @@ export class UdpPipe {
     session.hello = encodeHello(this.token, this.opts.helloPadBytes);
     session.deadline = this.now() + (timeout ?? this.opts.handshakeTimeoutMs);
     session.nextSendAt = Number.POSITIVE_INFINITY; // not before the socket is bound
-    const socket = createSocket(this.opts.type);
+    const socket = new UdpEndpoint(this.opts.type, {
+      message: (msg, address, from) => this.inbound(Source.Session, session, msg, address, from),
+      error: (err) => this.socketError(session, err),
+    });
     session.socket = socket;
-    socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.inbound(Source.Session, session, msg, rinfo));
-    socket.on('error', (err) => this.socketError(session, err));
     this.startTicker();
     const begin = (ip: string): void => {
       if (session.state !== 'hello') return;
       session.serverAddress = ip;
       session.address = ip;
-      socket.bind(0, () => {
+      socket.bind(0, undefined, () => {
         if (session.state !== 'hello') return;
         session.localPort = socket.address().port;
         session.nextSendAt = this.now();
@@ -471,15 +474,12 @@ export class UdpPipe {
     this.transmit(s.socket, bytes, s.port, s.address);
   }
 
-  private transmit(socket: Socket | null, buf: Uint8Array, port: number, address: string): void {
+  private transmit(socket: UdpEndpoint | null, buf: Uint8Array, port: number, address: string): void {
     if (!socket) return;
     this.counters.sent++;
-    try {
-      socket.send(buf, port, address);
-    } catch (err) {
-      // Only a closed socket throws here; the session is being torn down.
-      this.log?.(`send failed: ${(err as Error).message}`);
-    }
+    const refused = socket.send(buf, port, address);
+    // Only a closed socket refuses; the session is being torn down.
+    if (refused) this.log?.(`send failed: ${refused.message}`);
   }
 
   // ---- closing ---------------------------------------------------------------------------------
@@ -539,11 +539,7 @@ export class UdpPipe {
     const sock = this.serverSocket;
     if (!sock) return;
     this.serverSocket = null;
-    try {
-      sock.close();
-    } catch {
-      // already closed
-    }
+    sock.close();
   }
 
   /**
@@ -646,13 +642,13 @@ export class UdpPipe {
     this.ticker = null;
   }
 
-  private inbound(source: Source, session: UdpSession | null, msg: Buffer, rinfo: RemoteInfo): void {
+  private inbound(source: Source, session: UdpSession | null, msg: Buffer, address: string, port: number): void {
     this.counters.received++;
     if (this.opts.mode === 'loop') {
       // Callbacks are guarded one by one; this catch is the last line against a bug of ours, so a
       // datagram can never throw out of the 'message' handler and crash the process.
       try {
-        this.handle(source, session, msg, rinfo.address, rinfo.port);
+        this.handle(source, session, msg, address, port);
       } catch (err) {
         this.internalError(err, session);
       }
@@ -663,7 +659,7 @@ export class UdpPipe {
       return;
     }
     this.inboxBytes += msg.length;
-    this.inbox.push({ source, session, msg, address: rinfo.address, port: rinfo.port });
+    this.inbox.push({ source, session, msg, address, port });
     this.wakeWaiters();
   }
 
@@ -756,7 +752,7 @@ export class UdpPipe {
   }
 
   /** Send a reply unless it is larger than its request (strictReplySize). */
-  private reply(socket: Socket | null, bytes: Buffer, requestBytes: number, port: number, address: string): void {
+  private reply(socket: UdpEndpoint | null, bytes: Buffer, requestBytes: number, port: number, address: string): void {
     if (this.opts.strictReplySize && bytes.length > requestBytes) {
       this.counters.repliesSuppressed++;
       this.log?.(`reply ${bytes.length} B to a ${requestBytes} B request from ${address}:${port} not sent (strictReplySize)`);
@@ -772,10 +768,11 @@ export class UdpPipe {
     s.deadline = now + this.opts.handshakeTimeoutMs;
     this.sessions.set(key, s);
     this.halfOpen++;
-    const sc = createSocket(this.opts.type);
+    const sc = new UdpEndpoint(this.opts.type, {
+      message: (msg, from, fromPort) => this.inbound(Source.Session, s, msg, from, fromPort),
+      error: (err) => this.socketError(s, err),
+    });
     s.socket = sc;
-    sc.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.inbound(Source.Session, s, msg, rinfo));
-    sc.on('error', (err) => this.socketError(s, err));
     this.log?.(`server S <- HELLO from ${key}: accepted, opening SC`);
     sc.bind(0, WILDCARDS.has(this.serverHost) ? undefined : this.serverHost, () => {
       if (s.state !== 'connecting') return;
@@ -1139,13 +1136,7 @@ export class UdpPipe {
     if (s.side === 'server') this.sessions.delete(`${s.address}:${s.port}`);
     const sock = s.socket;
     s.socket = null;
-    if (sock) {
-      try {
-        sock.close();
-      } catch {
-        // already closed
-      }
-    }
+    sock?.close();
     const announce = notify && !s.disconnectReason && !(s.side === 'server' && wasHalfOpen);
     if (!s.disconnectReason) s.disconnectReason = reason;
     this.dropQueue(s);
