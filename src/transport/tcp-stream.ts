@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { OutboundQueue } from './outbound-queue.js';
 import type { ByteStream, StreamCloseInfo } from './types.js';
 
 /**
@@ -14,13 +15,8 @@ export class TcpStream implements ByteStream {
   onWritten: (() => void) | undefined = undefined;
 
   private readonly socket: Socket;
-  /** Write callback of a flush's last chunk, made once (no closure per flush). */
-  private readonly written = (): void => {
-    if (!this.closed) this.onWritten?.();
-  };
-  private queue: Uint8Array[] = [];
-  private queuedBytes = 0;
-  private closed = false;
+  /** Writes until the next flush; closed when the socket is. */
+  private readonly out = new OutboundQueue(this);
   private lastError: Error | undefined;
 
   /**
@@ -33,43 +29,35 @@ export class TcpStream implements ByteStream {
     this.remotePort = socket.remotePort ?? 0;
     socket.setNoDelay(true);
     socket.on('data', (data: Buffer) => {
-      if (!this.closed) this.onData(data);
+      if (!this.out.closed) this.onData(data);
     });
     socket.on('error', (err) => {
       this.lastError = err;
     });
     socket.on('close', () => this.finish());
-    if (initial && initial.length > 0) queueMicrotask(() => !this.closed && this.onData(initial));
+    if (initial && initial.length > 0) queueMicrotask(() => !this.out.closed && this.onData(initial));
   }
 
   get open(): boolean {
-    return !this.closed;
+    return !this.out.closed;
   }
 
   get bufferedBytes(): number {
-    return this.queuedBytes + this.socket.writableLength;
+    return this.out.bytes + this.socket.writableLength;
   }
 
   write(data: Uint8Array): void {
-    if (this.closed || data.length === 0) return;
-    // Copy: callers reuse their buffers (STYLE.md §5); the copy is one memcpy per message.
-    this.queue.push(Uint8Array.prototype.slice.call(data));
-    this.queuedBytes += data.length;
+    this.out.write(data);
   }
 
   writeOwned(data: Uint8Array): void {
-    if (this.closed || data.length === 0) return;
-    this.queue.push(data);
-    this.queuedBytes += data.length;
+    this.out.writeOwned(data);
   }
 
   flush(): void {
-    if (this.closed || this.queue.length === 0) return;
-    const queue = this.queue;
-    this.queue = [];
-    this.queuedBytes = 0;
-    // Chunks complete in order, so the last one's callback means the whole flush reached the kernel.
-    const done = this.onWritten === undefined ? undefined : this.written;
+    const queue = this.out.take();
+    if (queue === null) return;
+    const done = this.out.lastWriteCallback();
     if (queue.length === 1) {
       this.socket.write(queue[0]!, done);
       return;
@@ -82,31 +70,28 @@ export class TcpStream implements ByteStream {
   }
 
   pause(): void {
-    if (!this.closed) this.socket.pause();
+    if (!this.out.closed) this.socket.pause();
   }
 
   resume(): void {
-    if (!this.closed) this.socket.resume();
+    if (!this.out.closed) this.socket.resume();
   }
 
   end(): void {
-    if (this.closed) return;
+    if (this.out.closed) return;
     this.flush();
     this.socket.end();
   }
 
   destroy(): void {
-    if (this.closed) return;
-    this.queue = [];
-    this.queuedBytes = 0;
+    if (this.out.closed) return;
+    this.out.clear();
     this.socket.destroy();
   }
 
   private finish(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.queue = [];
-    this.queuedBytes = 0;
+    if (this.out.closed) return;
+    this.out.close();
     this.onClose(this.lastError ? { clean: false, error: this.lastError } : { clean: true });
   }
 }

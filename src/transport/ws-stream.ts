@@ -1,3 +1,4 @@
+import { OutboundQueue } from './outbound-queue.js';
 import type { ByteStream, StreamCloseInfo } from './types.js';
 
 /**
@@ -32,15 +33,10 @@ export class WsStream implements ByteStream {
   onWritten: (() => void) | undefined = undefined;
 
   private readonly socket: WebSocketLike;
-  /** Send callback of a flush's last message, made once (no closure per flush). */
-  private readonly written = (): void => {
-    if (!this.closed) this.onWritten?.();
-  };
+  /** Writes until the next flush; closed when the socket is. */
+  private readonly out = new OutboundQueue(this);
   /** The underlying net.Socket on a server, for cork/uncork; absent in browsers. */
   private readonly raw: { cork(): void; uncork(): void; writableLength?: number } | undefined;
-  private queue: Uint8Array[] = [];
-  private queuedBytes = 0;
-  private closed = false;
   private lastError: Error | undefined;
 
   constructor(socket: WebSocketLike, remoteAddress = '', remotePort = 0, raw?: WsStream['raw']) {
@@ -50,7 +46,7 @@ export class WsStream implements ByteStream {
     this.raw = raw;
     socket.binaryType = 'arraybuffer';
     socket.onmessage = (event) => {
-      if (this.closed) return;
+      if (this.out.closed) return;
       const data = event.data;
       if (data instanceof ArrayBuffer) {
         if (data.byteLength > 0) this.onData(new Uint8Array(data));
@@ -68,58 +64,51 @@ export class WsStream implements ByteStream {
   }
 
   get open(): boolean {
-    return !this.closed;
+    return !this.out.closed;
   }
 
   get bufferedBytes(): number {
-    return this.queuedBytes + this.socket.bufferedAmount + (this.raw?.writableLength ?? 0);
+    return this.out.bytes + this.socket.bufferedAmount + (this.raw?.writableLength ?? 0);
   }
 
   write(data: Uint8Array): void {
-    if (this.closed || data.length === 0) return;
-    this.queue.push(Uint8Array.prototype.slice.call(data));
-    this.queuedBytes += data.length;
+    this.out.write(data);
   }
 
   writeOwned(data: Uint8Array): void {
-    if (this.closed || data.length === 0) return;
-    this.queue.push(data);
-    this.queuedBytes += data.length;
+    this.out.writeOwned(data);
   }
 
   flush(): void {
-    if (this.closed || this.queue.length === 0) return;
-    const queue = this.queue;
-    this.queue = [];
-    this.queuedBytes = 0;
-    if (this.socket.readyState !== OPEN) return;
+    const queue = this.out.take();
+    if (queue === null || this.socket.readyState !== OPEN) return;
     this.raw?.cork();
     // Only `ws` on a server (`raw` present) reports completion; a browser's send takes no callback.
-    const last = this.onWritten !== undefined && this.raw !== undefined ? queue.length - 1 : queue.length;
+    const done = this.raw === undefined ? undefined : this.out.lastWriteCallback();
+    const last = done === undefined ? queue.length : queue.length - 1;
     for (let i = 0; i < last; i++) this.socket.send(queue[i]!);
-    if (last < queue.length) this.socket.send(queue[last]!, this.written);
+    if (done !== undefined) this.socket.send(queue[last]!, done);
     this.raw?.uncork();
   }
 
   /** Pauses the `ws` socket (Node); browsers have no pause, and this does nothing there. */
   pause(): void {
-    if (!this.closed) (this.socket as { pause?: () => void }).pause?.();
+    if (!this.out.closed) (this.socket as { pause?: () => void }).pause?.();
   }
 
   resume(): void {
-    if (!this.closed) (this.socket as { resume?: () => void }).resume?.();
+    if (!this.out.closed) (this.socket as { resume?: () => void }).resume?.();
   }
 
   end(): void {
-    if (this.closed) return;
+    if (this.out.closed) return;
     this.flush();
     this.socket.close(1000);
   }
 
   destroy(): void {
-    if (this.closed) return;
-    this.queue = [];
-    this.queuedBytes = 0;
+    if (this.out.closed) return;
+    this.out.clear();
     const terminate = (this.socket as { terminate?: () => void }).terminate;
     if (typeof terminate === 'function') terminate.call(this.socket);
     else this.socket.close(1000);
@@ -128,10 +117,8 @@ export class WsStream implements ByteStream {
   }
 
   private finish(clean: boolean): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.queue = [];
-    this.queuedBytes = 0;
+    if (this.out.closed) return;
+    this.out.close();
     this.onClose(clean ? { clean: true } : { clean: false, error: this.lastError ?? new Error('websocket closed abnormally') });
   }
 }
