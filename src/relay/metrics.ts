@@ -12,7 +12,7 @@ export const METRIC_PREFIX = 'gamewire_relay_';
 /**
  * Build the registry over `stats`; `joints` and `users` are read from the relay state.
  */
-export function createRelayRegistry(stats: RelayStats, counts: () => { joints: number; users: number; backlogBytes: number }): Registry {
+export function createRelayRegistry(stats: RelayStats, counts: () => { joints: number; users: number; backlogBytes: number; pendingConnections: number; pendingUpgrades: number }): Registry {
   const registry = new Registry();
   const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({
@@ -35,6 +35,8 @@ export function createRelayRegistry(stats: RelayStats, counts: () => { joints: n
     });
   gauge('connections', 'Open connections', () => stats.connections);
   gauge('joints', 'Joints on the relay', () => counts().joints);
+  gauge('pending_connections', 'Sockets accepted and waiting for their first byte or in a WebSocket upgrade', () => counts().pendingConnections);
+  gauge('pending_upgrades', 'Sockets in a WebSocket upgrade', () => counts().pendingUpgrades);
   gauge('users', 'Users in joints (one per membership)', () => counts().users);
   gauge('outbound_backlog_bytes', 'Bytes queued toward all peers and not yet taken by their sockets', () => counts().backlogBytes);
   counter('connections_accepted_total', 'Connections accepted', () => stats.accepted);

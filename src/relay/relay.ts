@@ -144,7 +144,7 @@ export class Relay implements JointStateListener {
     (this as { port: number }).port = this.listener.port;
     if (o.metricsPort !== undefined) {
       try {
-        const registry = createRelayRegistry(this.statsData, () => ({ joints: this.state.joints, users: this.state.users, backlogBytes: this.backlogBytes() }));
+        const registry = createRelayRegistry(this.statsData, () => ({ joints: this.state.joints, users: this.state.users, backlogBytes: this.backlogBytes(), pendingConnections: this.listener?.pendingCount ?? 0, pendingUpgrades: this.listener?.pendingUpgrades ?? 0 }));
         const served = await serveMetrics(registry, o.metricsHost, o.metricsPort);
         this.metricsServer = served.server;
         (this as { metricsPort: number | undefined }).metricsPort = served.port;
@@ -172,6 +172,8 @@ export class Relay implements JointStateListener {
     const s = this.statsData;
     return {
       connections: s.connections,
+      pendingConnections: this.listener?.pendingCount ?? 0,
+      pendingUpgrades: this.listener?.pendingUpgrades ?? 0,
       accepted: s.accepted,
       refusedPerIp: s.refusedPerIp,
       refusedTotal: s.refusedTotal,

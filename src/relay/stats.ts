@@ -66,6 +66,10 @@ export class RelayStats {
 /** A snapshot of a relay's counters (`Relay.stats()`). */
 export interface RelayStatsSnapshot {
   connections: number;
+  /** Sockets accepted and not yet streams: waiting for their first byte or in a WebSocket upgrade (gauge). */
+  pendingConnections: number;
+  /** Of those, the ones in a WebSocket upgrade (gauge). */
+  pendingUpgrades: number;
   accepted: number;
   refusedPerIp: number;
   refusedTotal: number;

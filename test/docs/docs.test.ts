@@ -30,7 +30,7 @@ function knownOptions(make: () => unknown): string[] {
 describe('docs/relay.md', () => {
   const text = doc('relay.md');
   it('names every metric the relay registers', async () => {
-    const registry = createRelayRegistry(new RelayStats(), () => ({ joints: 0, users: 0, backlogBytes: 0 }));
+    const registry = createRelayRegistry(new RelayStats(), () => ({ joints: 0, users: 0, backlogBytes: 0, pendingConnections: 0, pendingUpgrades: 0 }));
     const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
     expect(names.length).toBeGreaterThan(10);
     expect(names.filter((n) => !text.includes(`\`${n}\``) && !text.includes(`\`${n}{`))).toEqual([]);

@@ -387,6 +387,15 @@ describe('limits and timers', () => {
     await expect(Relay.listen({ inboundPolicy: 'drop' as 'throttle' })).rejects.toThrow(/inboundPolicy/);
   });
 
+  it('counts sockets waiting for their first byte as pending (stats and metrics)', async () => {
+    const r = await start();
+    const c = await TcpClient.connect(r.port);
+    await sleep(50);
+    expect(r.stats()).toMatchObject({ pendingConnections: 1, pendingUpgrades: 0 });
+    await create(c, 'room');
+    expect(r.stats().pendingConnections).toBe(0);
+  });
+
   it('prints one line for console.log, not its internals', async () => {
     const r = await start();
     const c = await TcpClient.connect(r.port);
