@@ -3,6 +3,7 @@
  * it (OHAI), register (REGISTER), submit events that the middleware judges LEGAL or ILLEGAL
  * (EVENT), and receive pushes (NOTIFY). The original's defects K1-K8 (§11) are fixed here.
  */
+import { rejectUnknownOptions } from '../core/validate.js';
 import { AddressCounter, AddressRate, normalizeIp } from '../transport/address-limiter.js';
 import { checkCount, checkPort, checkPositive } from './checks.js';
 import { Endpoint, type PeerAddress } from './endpoint.js';
@@ -129,6 +130,35 @@ export interface EventServerOptions {
   log?: DebugLog;
 }
 
+/** Every option an EventServer knows (the `satisfies` keeps it complete); any other is a TypeError. */
+const SERVER_OPTIONS = Object.keys({
+  port: true,
+  host: true,
+  middleware: true,
+  serverName: true,
+  discoverable: true,
+  registrationLimit: true,
+  maxRegistrationsPerAddress: true,
+  maxRegistrationsPerIp: true,
+  unprovenGraceMs: true,
+  maxReplyCreditBytes: true,
+  ohaiRepliesPerSecond: true,
+  version: true,
+  allowedVersions: true,
+  retryTimeoutMs: true,
+  maxRetries: true,
+  registrationIdleMs: true,
+  recentEventWindow: true,
+  judgedRetentionMs: true,
+  maxPendingNotifies: true,
+  onRegister: true,
+  onExpire: true,
+  onNotifyDelivered: true,
+  onNotifyFailed: true,
+  onError: true,
+  log: true,
+} satisfies Record<keyof EventServerOptions, true>);
+
 /** Counters, for tests and monitoring. */
 export interface EventServerStats {
   received: number;
@@ -248,6 +278,7 @@ export class EventServer {
    * @throws {RangeError} for a port outside 0..65535 or a non-positive count or time.
    */
   constructor(options: EventServerOptions = {}) {
+    rejectUnknownOptions('EventServer', options, SERVER_OPTIONS);
     const retryTimeoutMs = options.retryTimeoutMs ?? RETRY_TIMEOUT_MS;
     const maxRetries = options.maxRetries ?? MAX_RETRIES;
     const version = options.version ?? PROTOCOL_VERSION;

@@ -244,6 +244,11 @@ describe('EventServer budget options', () => {
     expect(() => new EventServer({ [name]: value })).toThrow(new RegExp(name));
   });
 
+  it('refuses an unknown option with a TypeError naming it (issue 16 item 10)', () => {
+    expect(() => new EventServer({ registrationLimt: 5 } as never)).toThrow(TypeError);
+    expect(() => new EventServer({ registrationLimt: 5 } as never)).toThrow(/unknown option 'registrationLimt'/);
+  });
+
   it('keeps memory bounded under a flood of REGISTERs from many sockets', async () => {
     const { server, port } = await serve({ registrationLimit: 50 });
     const gc = (globalThis as { gc?: () => void }).gc;
