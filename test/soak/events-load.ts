@@ -3,10 +3,18 @@
  * reordering) send events whose verdict follows a known rule and whose data is checked by the
  * judge; the server notifies them and they check each notification arrives at most once and
  * intact. Hostile peers send garbage, oversize and malformed JSON, registration floods,
- * events for unknown or spoofed clients and duplicate storms.
+ * events for unknown or spoofed clients, duplicate storms, OHAI floods and one IP trying to own
+ * the registry (issue 14), while a new good client from 127.0.0.1 must still register and get
+ * its verdict; no hostile address ever gets more bytes back than it sent.
  */
 import { EventClient, EventServer } from '../../src/events/index.js';
 import * as msg from '../../src/events/messages.js';
+import {
+  MAX_REGISTRATIONS_PER_ADDRESS_COUNT,
+  MAX_REGISTRATIONS_PER_IP_COUNT,
+  OHAI_REPLIES_PER_SECOND,
+  OHAI_REPLY_BURST_COUNT,
+} from '../../src/events/limits.js';
 import { LossyUdpProxy } from '../helpers/lossy-udp-proxy.js';
 import { sleep, waitFor, type LoadSettings } from './component.js';
 import { LoadHarness } from './load-harness.js';
@@ -23,6 +31,12 @@ const EVENT_EVERY_MS = 40;
 const NOTIFY_EVERY_MS = 100;
 /** NOTIFY ids each good EventClient remembers against duplicates (its `notifyDedupWindow`). */
 const NOTIFY_DEDUP_WINDOW = 512;
+/**
+ * unprovenGraceMs of the soak's server (default 30 s): shorter than its registrationIdleMs
+ * (20 s), so a full registry evicts hostile unproven registrations instead of waiting for them
+ * to expire, and a good client refused by a full registry gets in after at most this long.
+ */
+const SOAK_UNPROVEN_GRACE_MS = 5000;
 /** How many recent sequence numbers a checker remembers (bounded, so the harness does not grow). */
 const WINDOW = 4096;
 
@@ -70,7 +84,7 @@ interface Good {
   notifySeq: number;
 }
 
-const HOSTILE_KINDS = ['garbage', 'bad-json', 'oversize', 'register-flood', 'unregistered', 'spoof', 'duplicate-storm', 'ohai-flood'] as const;
+const HOSTILE_KINDS = ['garbage', 'bad-json', 'oversize', 'register-flood', 'unregistered', 'spoof', 'duplicate-storm', 'ohai-flood', 'registry-fill'] as const;
 type EventsKind = (typeof HOSTILE_KINDS)[number];
 
 export class EventsLoad extends LoadHarness<EventsKind> {
@@ -82,6 +96,10 @@ export class EventsLoad extends LoadHarness<EventsKind> {
   private readonly goods: Good[] = [];
   private readonly goodIds = new Map<string, Good>();
   private readonly judged = new RecentSet();
+  private probes = 0;
+  /** Probes run one at a time, all from one local port: each replaces the last one's registration (maxRegistrationsPerAddress). */
+  private probeChain: Promise<void> = Promise.resolve();
+  private probePort = 0;
 
   constructor(tally: Tally, settings: LoadSettings) {
     super(tally, settings, 0xe7e7);
@@ -92,6 +110,14 @@ export class EventsLoad extends LoadHarness<EventsKind> {
     if (d && typeof d === 'object') {
       if (d.spoof !== undefined && this.goodIds.has(clientId)) this.tally.violation(`events: a spoofed event was judged as good client ${clientId}`);
       if (d.dup !== undefined && !this.judged.add(`dup:${eventId}`)) this.tally.violation(`events: event ${eventId} judged twice`);
+      if (typeof (d as { probe?: unknown }).probe === 'number') {
+        const n = (d as { probe: number }).probe;
+        if (d.pad !== patternText(7000, n * 13, 50)) {
+          this.tally.corrupt++;
+          this.tally.violation(`events: a probe's event data #${n} corrupt`);
+        }
+        return rule(n);
+      }
       const good = this.goodIds.get(clientId);
       if (good && typeof d.n === 'number') {
         if (!good.judgedSeen.add(d.n)) this.tally.violation(`events: good event ${d.n} of client ${good.index} judged twice`);
@@ -115,6 +141,7 @@ export class EventsLoad extends LoadHarness<EventsKind> {
       maxRetries: RETRIES,
       registrationLimit: 32,
       registrationIdleMs: 20_000,
+      unprovenGraceMs: SOAK_UNPROVEN_GRACE_MS,
       serverName: 'soak',
       // The server's debug log is rate-limited: these counts are a sample, stats.dropped the total.
       log: (line) => this.tally.error('events', `(log sample) ${line.replace(/^dropped datagram from [0-9a-f.:]+: /, 'dropped: ').replace(/ \(\d+ similar lines suppressed\)$/, '')}`),
@@ -149,6 +176,9 @@ export class EventsLoad extends LoadHarness<EventsKind> {
     this.sending = true;
     this.every(EVENT_EVERY_MS, () => this.sendEvents());
     this.every(NOTIFY_EVERY_MS, () => this.sendNotifies());
+    // Proven (a verdict acknowledged) before any hostile arrives: proven registrations are never evicted.
+    const proven = () => this.server!.clients().filter((c) => c.proven && this.goodIds.has(c.id)).length === this.goods.length;
+    if (!(await waitFor(proven, 15_000))) throw new Error('events: good clients did not prove their address within 15 s');
   }
 
   private onNotify(good: Good, data: unknown): void {
@@ -206,8 +236,9 @@ export class EventsLoad extends LoadHarness<EventsKind> {
   }
 
   protected async hostile(kind: EventsKind, rng: SoakRng): Promise<void> {
-    const u = await rawUdp(this.hostiles);
+    const u = await rawUdp(this.hostiles, 64, kind === 'registry-fill' ? this.lockoutAddress() : this.hostileAddress(rng));
     const port = this.port;
+    const started = Date.now();
     const uuid = () => `${rng.int(1e9).toString(16)}-hostile-${rng.int(1e9)}`;
     try {
       switch (kind) {
@@ -230,9 +261,14 @@ export class EventsLoad extends LoadHarness<EventsKind> {
           u.send(`{"method": "REGISTER", "cuuid": "${'x'.repeat(10300 + rng.int(20000))}"}`, port);
           u.send(rng.bytes(10241), port);
           break;
-        case 'register-flood':
+        case 'register-flood': {
+          // One socket, many client ids (issue 14 item 3): it keeps one registration at most.
           for (let i = rng.range(10, 60); i > 0; i--) u.send(msg.register(uuid()), port);
+          await sleep(200);
+          const here = this.registeredFrom(u.socket.address().address, u.socket.address().port);
+          if (here > MAX_REGISTRATIONS_PER_ADDRESS_COUNT) this.tally.violation(`events: one address holds ${here} registrations`);
           break;
+        }
         case 'unregistered':
           for (let i = rng.range(3, 20); i > 0; i--) {
             u.send(msg.event({ cuuid: uuid(), euuid: uuid(), dataJson: '{"x": 1}', timestamp: '2026-01-01 00:00:00.000000', priority: 'normal' }, 0), port);
@@ -255,15 +291,98 @@ export class EventsLoad extends LoadHarness<EventsKind> {
           for (let i = rng.range(10, 50); i > 0; i--) u.send(text, port);
           break;
         }
-        case 'ohai-flood':
+        case 'ohai-flood': {
+          // OHAI answers are rate-limited per IP (issue 14 item 4): a burst, then one a second.
           for (let i = rng.range(10, 50); i > 0; i--) u.send(msg.ohai(rng.chance(0.5) ? '1.0.3' : '0.0.1', uuid()), port);
+          await sleep(300);
+          const allowed = OHAI_REPLY_BURST_COUNT + Math.ceil(((Date.now() - started) / 1000) * OHAI_REPLIES_PER_SECOND);
+          if (u.received.length > allowed) this.tally.violation(`events: ${u.received.length} answers to an OHAI flood (at most ${allowed})`);
+          this.tally.figure('events: ohai-flood OHAIs answered', u.received.length);
           break;
+        }
+        case 'registry-fill': {
+          // One IP tries to own the registry (issue 14 item 3): the issue's 60 REGISTERs with new
+          // ids from one socket, then a REGISTER from each of 12-20 more sockets of that IP. It keeps
+          // at most maxRegistrationsPerIp, and a good client from 127.0.0.1 still registers (a full
+          // registry evicts unproven registrations after the grace) and gets its verdict.
+          const ip = u.socket.address().address;
+          for (let i = 0; i < 60; i++) u.send(msg.register(uuid()), port);
+          const more = rng.range(12, 20);
+          for (let i = 0; i < more; i++) {
+            const s = await rawUdp(this.hostiles, 4, ip);
+            s.send(msg.register(uuid()), port);
+            await sleep(5);
+            s.close();
+          }
+          await sleep(200);
+          const held = this.registeredFrom(ip);
+          if (held > MAX_REGISTRATIONS_PER_IP_COUNT) this.tally.violation(`events: one IP holds ${held} registrations (maxRegistrationsPerIp ${MAX_REGISTRATIONS_PER_IP_COUNT})`);
+          this.tally.figure('events: registry-fill registrations held', held);
+          await this.probe(kind);
+          break;
+        }
       }
       await sleep(rng.range(100, 600));
       for (const r of u.received) if (r.length > 10240) this.tally.violation('events: a reply larger than 10240 bytes');
+      // No reflector (issue 14 item 4): never more bytes to an address than it sent.
+      if (u.bytesReceived > u.bytesSent) this.tally.violation(`events: ${u.bytesReceived} bytes answered to ${u.bytesSent} bytes from one address (${kind})`);
       this.tally.figure('events: replies to hostile peers', u.received.length);
     } finally {
       u.close();
+    }
+  }
+
+  /** Registrations the server holds from `ip` (and `port`, if given). */
+  private registeredFrom(ip: string, port?: number): number {
+    return this.server!.clients().filter((c) => c.address === ip && (port === undefined || c.port === port)).length;
+  }
+
+  /** Run a probe after the ones already queued (see probeChain). */
+  private probe(attack: string): Promise<void> {
+    const run = this.probeChain.then(() => this.probeNow(attack));
+    this.probeChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * A new good EventClient from 127.0.0.1 registers while an attack runs (retrying on BYE
+   * REGISTER for the grace a full registry may need) and gets the verdict the rule says for
+   * one event. A refusal or a wrong verdict is a violation (unless the soak is closing).
+   */
+  private async probeNow(attack: string): Promise<void> {
+    if (this.hostiles.closing) return;
+    const n = ++this.probes;
+    const client = new EventClient({ host: '127.0.0.1', port: this.probePort, retryTimeoutMs: RETRY_MS, maxRetries: RETRIES, onError: (err) => this.tally.error('events', `probe: ${err.message}`) });
+    const release = this.hostiles.hold(() => void client.close());
+    try {
+      this.probePort = (await client.listen()).port;
+      const until = Date.now() + SOAK_UNPROVEN_GRACE_MS + 3000;
+      for (;;) {
+        try {
+          await client.register('127.0.0.1', this.port);
+          break;
+        } catch (err) {
+          if (this.hostiles.closing) return;
+          if (Date.now() > until) {
+            this.tally.violation(`events: a good client could not register during ${attack}: ${(err as Error).message}`);
+            return;
+          }
+          this.tally.figure('events: probe registrations refused, retried');
+          await sleep(250);
+        }
+      }
+      const verdict = await client.event({ probe: n, pad: patternText(7000, n * 13, 50) }, { priority: 'normal' });
+      const want = rule(n) ? 'LEGAL' : 'ILLEGAL';
+      if (verdict !== want) this.tally.violation(`events: a probe's event ${n} judged ${verdict}, rule says ${want}`);
+      else {
+        this.tally.checked(50);
+        this.tally.figure(`events: good probes served during ${attack}`);
+      }
+    } catch (err) {
+      if (!this.hostiles.closing) this.tally.violation(`events: a good probe failed during ${attack}: ${(err as Error).message}`);
+    } finally {
+      await client.close();
+      release();
     }
   }
 
@@ -283,6 +402,12 @@ export class EventsLoad extends LoadHarness<EventsKind> {
       this.tally.figure('events: server datagrams dropped (bad input, unknown sender)', s.dropped);
       this.tally.figure('events: duplicate events answered from the window', s.duplicates);
       this.tally.figure('events: registrations refused (limit)', s.registrationsRejected);
+      this.tally.figure('events: registrations evicted (address replaced, or unproven past the grace)', s.evicted);
+      this.tally.figure('events: replies withheld (reply credit)', s.repliesWithheld);
+      this.tally.figure('events: resends withheld (unproven)', s.resendsWithheld);
+      this.tally.figure('events: OHAIs left unanswered (rate per IP)', s.ohaiLimited);
+      this.tally.figure('events: server bytes in', s.bytesIn);
+      this.tally.figure('events: server bytes out', s.bytesOut);
       this.tally.figure('events: judged', s.judged);
       this.tally.figure('events: judgement resends', s.judgementResends);
       this.tally.figure('events: notify resends', s.notifyResends);

@@ -106,9 +106,10 @@ export class JointPeer {
     return this.reader.failed;
   }
 
-  static connect(port: number): Promise<JointPeer> {
+  /** @param from local (source) address (default: the OS's choice, 127.0.0.1) */
+  static connect(port: number, from?: string): Promise<JointPeer> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port });
+      const s = net.connect({ host: '127.0.0.1', port, localAddress: from });
       s.setNoDelay(true);
       s.once('connect', () => resolve(new JointPeer(s)));
       s.once('error', reject);

@@ -8,6 +8,21 @@ import { HostileSet, type LoadComponent, type LoadSettings } from './component.j
 import { SoakRng } from './pattern.js';
 import type { Tally } from './tally.js';
 
+/**
+ * Source addresses of the ordinary hostile peers. Good clients and their probes use 127.0.0.1
+ * alone, so the per-IP budgets of the servers (connections, handshakes, registrations, joints)
+ * that hostile peers run into never refuse a good client. Three addresses: with mm's 8 pending
+ * handshakes per IP they hold at most 24 of the 64 pending slots.
+ */
+export const HOSTILE_ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4'] as const;
+
+/**
+ * Source addresses of the lockout kinds (issue 14), one per running attack in turn, so an
+ * attack's per-IP figures are its own. Four: with the ordinary three, at most 56 of mm's 64
+ * pending handshake slots, so a good client still finds one.
+ */
+export const LOCKOUT_ADDRESSES = ['127.0.0.50', '127.0.0.51', '127.0.0.52', '127.0.0.53'] as const;
+
 /** A soak load: the shared half of a LoadComponent. */
 export abstract class LoadHarness<Kind extends string> implements LoadComponent {
   abstract readonly name: string;
@@ -19,6 +34,7 @@ export abstract class LoadHarness<Kind extends string> implements LoadComponent 
   /** This load's own draws (good traffic sizes and modes), apart from the soak's hostile stream. */
   protected readonly rng: SoakRng;
   private readonly timers: NodeJS.Timeout[] = [];
+  private lockoutTurn = 0;
 
   /** @param salt xored into the soak's seed for this load's own rng */
   constructor(
@@ -74,5 +90,15 @@ export abstract class LoadHarness<Kind extends string> implements LoadComponent 
   protected clearTimers(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
+  }
+
+  /** A source address for an ordinary hostile peer. */
+  protected hostileAddress(rng: SoakRng): string {
+    return rng.pick(HOSTILE_ADDRESSES);
+  }
+
+  /** The source address of the next lockout attack (round robin). */
+  protected lockoutAddress(): string {
+    return LOCKOUT_ADDRESSES[this.lockoutTurn++ % LOCKOUT_ADDRESSES.length]!;
   }
 }

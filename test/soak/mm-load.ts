@@ -3,13 +3,16 @@
  * Clients check every echo, in order, field by field, including large chunked tables. Hostile
  * peers speak raw bytes (docs/protocol.md): garbage, oversize and zero frames, a wrong version
  * or key, floods of tiny messages, slow readers, messages cut off mid-chunk, bad chunk prefixes
- * and tables, silent and idle peers, connection storms, WebSocket garbage.
+ * and tables, silent and idle peers, connection storms, WebSocket garbage, and one IP filling
+ * every connection slot or every handshake slot it may (issue 14) while a new good client from
+ * 127.0.0.1 must still connect and get its echo.
  */
 import { randomBytes } from 'node:crypto';
 import { pack } from 'msgpackr';
 import WebSocket from 'ws';
 import { Client, EventType, Server, type MmEvent, type ServerOptions } from '../../src/mm/index.js';
 import type { Table } from '../../src/codec/table.js';
+import { MAX_CONNECTIONS_PER_IP, MAX_PENDING_HANDSHAKES_PER_IP } from '../../src/mm/limits.js';
 import { sleep, waitFor, type LoadSettings } from './component.js';
 import { LoadHarness } from './load-harness.js';
 import { patternText, type SoakRng } from './pattern.js';
@@ -27,6 +30,12 @@ const POLL_MS = 10;
  */
 export const SOAK_MM_QUEUE = { capacity: 16384, arenaBytes: 4 * 1024 * 1024 };
 const SOAK_MM_CLIENT_QUEUE = { arenaBytes: 4 * 1024 * 1024 };
+/** A probe's queue: one small echo, so no 4 MiB arena per probe in the process the soak judges. */
+const PROBE_QUEUE = { capacity: 64, arenaBytes: 64 * 1024 };
+/** A plaintext KEEPALIVE frame (docs/protocol.md §5), written again and again by ip-fill. */
+const KEEPALIVE_FRAME = Buffer.of(1, 0, 0, 0, 0x20);
+/** WELCOME frame bytes: a peer that received this many completed (plain) or started (keyed) its handshake. */
+const WELCOME_BYTES = 43;
 const SEND_MS = 20;
 /** Echoes a good client may wait for at once. */
 const MAX_OUTSTANDING = 64;
@@ -99,6 +108,7 @@ function dataFrames(messages: Buffer[], maxPayload = 65000): Buffer[] {
 const HOSTILE_KINDS = [
   'garbage', 'oversize-frame', 'zero-frame', 'bad-version', 'slow-reader', 'flood', 'killed-mid-chunk', 'bad-chunk',
   'bad-table', 'oversize-message', 'silent', 'idle-after-handshake', 'storm', 'wrong-key', 'key-one-side', 'bad-seal', 'ws-garbage',
+  'ip-fill', 'ip-pending',
 ] as const;
 type MmKind = (typeof HOSTILE_KINDS)[number];
 
@@ -109,6 +119,7 @@ export class MmLoad extends LoadHarness<MmKind> {
   private keyed: Server | null = null;
   private readonly goods: Good[] = [];
   private readonly hostileClients = new Set<Client>();
+  private probes = 0;
 
   constructor(tally: Tally, settings: LoadSettings) {
     super(tally, settings, 0x3a3a);
@@ -204,8 +215,8 @@ export class MmLoad extends LoadHarness<MmKind> {
   }
 
   /** Connect raw and complete a plaintext handshake (the WELCOME is 43 bytes). */
-  private async handshaken(port: number, read = true): Promise<RawPeer> {
-    const p = await connectRaw(this.hostiles, port, 64);
+  private async handshaken(port: number, from: string, read = true): Promise<RawPeer> {
+    const p = await connectRaw(this.hostiles, port, 64, true, from);
     p.socket.write(hello());
     await waitFor(() => p.received >= 43 || p.isClosed(), 2000);
     if (!read) p.socket.pause();
@@ -221,9 +232,10 @@ export class MmLoad extends LoadHarness<MmKind> {
   protected async hostile(kind: MmKind, rng: SoakRng): Promise<void> {
     const plain = this.plain!.getPort();
     const keyed = this.keyed!.getPort();
+    const from = this.hostileAddress(rng);
     switch (kind) {
       case 'garbage': {
-        const p = await connectRaw(this.hostiles, rng.chance(0.5) ? plain : keyed);
+        const p = await connectRaw(this.hostiles, rng.chance(0.5) ? plain : keyed, 0, true, from);
         const junk = rng.bytes(rng.range(1, 5000));
         if (junk[0] === 0x47) junk[0] = 0x48;
         p.socket.write(junk);
@@ -231,17 +243,17 @@ export class MmLoad extends LoadHarness<MmKind> {
       }
       case 'oversize-frame':
       case 'zero-frame': {
-        const p = await this.handshaken(plain);
+        const p = await this.handshaken(plain, from);
         p.socket.write(kind === 'zero-frame' ? Buffer.alloc(4) : Buffer.of(0xff, 0xff, 0xff, 0x7f, 0x10, 1, 2, 3));
         return this.expectClosed(p, kind);
       }
       case 'bad-version': {
-        const p = await connectRaw(this.hostiles, plain, 64);
+        const p = await connectRaw(this.hostiles, plain, 64, true, from);
         p.socket.write(hello(9));
         return this.expectClosed(p, kind);
       }
       case 'slow-reader': {
-        const p = await this.handshaken(plain, false);
+        const p = await this.handshaken(plain, from, false);
         const msgs = Array.from({ length: 20 }, () => pack({ junk: rng.bytes(30_000).toString('latin1') }) as Buffer);
         // Built once and written again and again (no 600 KB allocation per write: the soak's own
         // peers share the process whose RSS it judges).
@@ -254,7 +266,7 @@ export class MmLoad extends LoadHarness<MmKind> {
         return this.expectClosed(p, kind, 1000);
       }
       case 'flood': {
-        const p = await this.handshaken(plain);
+        const p = await this.handshaken(plain, from);
         const tiny = Buffer.alloc(20_000 * 2);
         for (let i = 0; i < tiny.length; i += 2) tiny[i + 1] = 0xc0; // prefix 00 + nil
         const f = frame(Buffer.concat([Buffer.of(0x10), tiny]));
@@ -265,7 +277,7 @@ export class MmLoad extends LoadHarness<MmKind> {
         return this.expectClosed(p, kind);
       }
       case 'killed-mid-chunk': {
-        const p = await this.handshaken(plain);
+        const p = await this.handshaken(plain, from);
         const claimed = rng.range(70_000, 900_000);
         const part = Buffer.concat([chunkPrefix(claimed), Buffer.of(0xdb), rng.bytes(rng.range(100, 60_000))]);
         p.socket.write(frame(Buffer.concat([Buffer.of(0x10), part])));
@@ -274,32 +286,32 @@ export class MmLoad extends LoadHarness<MmKind> {
         return;
       }
       case 'bad-chunk': {
-        const p = await this.handshaken(plain);
+        const p = await this.handshaken(plain, from);
         p.socket.write(frame(Buffer.of(0x10, 0x80, 0x00, 0xc0))); // non-minimal varint
         return this.expectClosed(p, kind);
       }
       case 'bad-table': {
-        const p = await this.handshaken(plain);
+        const p = await this.handshaken(plain, from);
         const variants = [Buffer.of(0xc1), Buffer.of(0xc7, 1, 5, 0), Buffer.of(0x92, 0xc0), Buffer.alloc(100, 0x91), Buffer.of(0xd9, 50, 0x61)];
         const m = rng.pick(variants);
         p.socket.write(frame(Buffer.concat([Buffer.of(0x10), chunkPrefix(m.length), m])));
         return this.expectClosed(p, kind);
       }
       case 'oversize-message': {
-        const p = await this.handshaken(plain);
+        const p = await this.handshaken(plain, from);
         p.socket.write(frame(Buffer.concat([Buffer.of(0x10), chunkPrefix(SOAK_MM_OPTIONS.maxMessageBytes + 1 + rng.int(1e6)), Buffer.of(0xdb)])));
         return this.expectClosed(p, kind);
       }
       case 'silent': {
-        const p = await connectRaw(this.hostiles, rng.chance(0.5) ? plain : keyed);
+        const p = await connectRaw(this.hostiles, rng.chance(0.5) ? plain : keyed, 0, true, from);
         return this.expectClosed(p, kind, SOAK_MM_OPTIONS.handshakeTimeoutMs + 2000);
       }
       case 'idle-after-handshake': {
-        const p = await this.handshaken(plain);
+        const p = await this.handshaken(plain, from);
         return this.expectClosed(p, kind, SOAK_MM_OPTIONS.keepaliveTimeoutMs + 2000);
       }
       case 'storm':
-        await connectStorm(this.hostiles, rng.chance(0.5) ? plain : keyed, rng.range(10, 40), () => hello(1, rng.int(2)));
+        await connectStorm(this.hostiles, rng.chance(0.5) ? plain : keyed, rng.range(10, 40), () => hello(1, rng.int(2)), from);
         return;
       case 'wrong-key':
       case 'key-one-side': {
@@ -320,14 +332,14 @@ export class MmLoad extends LoadHarness<MmKind> {
       }
       case 'bad-seal': {
         // Keyed handshake, then a frame that cannot open: "authentication failed".
-        const p = await connectRaw(this.hostiles, keyed, 256);
+        const p = await connectRaw(this.hostiles, keyed, 256, true, from);
         p.socket.write(hello(1, 1));
         await waitFor(() => p.received >= 43 || p.isClosed(), 2000);
         p.socket.write(frame(rng.bytes(rng.range(17, 300))));
         return this.expectClosed(p, kind);
       }
       case 'ws-garbage': {
-        const ws = new WebSocket(`ws://127.0.0.1:${plain}/`, { perMessageDeflate: false });
+        const ws = new WebSocket(`ws://127.0.0.1:${plain}/`, { perMessageDeflate: false, localAddress: from });
         const release = this.hostiles.hold(() => ws.terminate());
         const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
         ws.on('error', () => undefined);
@@ -342,6 +354,114 @@ export class MmLoad extends LoadHarness<MmKind> {
         release();
         return;
       }
+      case 'ip-fill': {
+        // One IP fills every slot (issue 14 item 1): more connections than maxConnectionsPerIp,
+        // each completing the plaintext handshake and sending KEEPALIVEs. The first ones as fast
+        // as connectBurstPerIp allows, the rest under connectRatePerIp, so what refuses them is
+        // the per-IP cap. At most the cap get in, and a good client from 127.0.0.1 is served.
+        const attacker = this.lockoutAddress();
+        const hello1 = hello();
+        const peers: RawPeer[] = [];
+        let nextKeepalive = Date.now();
+        const keepalive = () => {
+          if (Date.now() < nextKeepalive) return;
+          nextKeepalive = Date.now() + SOAK_MM_OPTIONS.keepaliveIntervalMs;
+          for (const p of peers) if (!p.isClosed() && p.received >= WELCOME_BYTES) p.socket.write(KEEPALIVE_FRAME);
+        };
+        const total = MAX_CONNECTIONS_PER_IP + rng.range(6, 14);
+        for (let i = 0; i < total && !this.hostiles.closing; i++) {
+          const p = await connectRaw(this.hostiles, plain, 0, true, attacker).catch(() => null);
+          if (p) {
+            p.socket.write(hello1);
+            peers.push(p);
+          }
+          keepalive();
+          if (i >= 16) await sleep(110); // about 9/s, under the per-IP rate of 10/s
+        }
+        await waitFor(() => {
+          keepalive();
+          return peers.every((p) => p.isClosed() || p.received >= WELCOME_BYTES);
+        }, 2000);
+        keepalive();
+        await this.probe(false, kind);
+        const held = peers.filter((p) => !p.isClosed() && p.received >= WELCOME_BYTES).length;
+        if (held > MAX_CONNECTIONS_PER_IP) this.tally.violation(`mm: one IP held ${held} connections (maxConnectionsPerIp ${MAX_CONNECTIONS_PER_IP})`);
+        this.tally.figure('mm: ip-fill connections held', held);
+        this.tally.figure('mm: ip-fill connections refused at accept', peers.filter((p) => p.closedByServer() && p.received === 0).length);
+        for (const p of peers) p.socket.destroy();
+        return;
+      }
+      case 'ip-pending': {
+        // One IP holds handshakes open (issue 14 item 1, keyed): HELLO, never FINISHED, on more
+        // connections than maxPendingHandshakesPerIp, all within connectBurstPerIp. Before the
+        // handshake deadline frees a slot at most that many get a WELCOME; a good client from
+        // 127.0.0.1 is served; the server drops the rest at the deadline.
+        const attacker = this.lockoutAddress();
+        const hello1 = hello(1, 1);
+        const started = Date.now();
+        const count = MAX_PENDING_HANDSHAKES_PER_IP + rng.range(4, 12);
+        const opened = await Promise.all(Array.from({ length: count }, () => connectRaw(this.hostiles, keyed, 0, true, attacker).catch(() => null)));
+        const peers = opened.filter((p): p is RawPeer => p !== null);
+        for (const p of peers) p.socket.write(hello1);
+        await waitFor(() => peers.every((p) => p.isClosed() || p.received >= WELCOME_BYTES), 1000);
+        // Judged only while no deadline can have passed (a freed slot may admit another).
+        if (Date.now() - started < SOAK_MM_OPTIONS.handshakeTimeoutMs) {
+          const welcomed = peers.filter((p) => p.received >= WELCOME_BYTES).length;
+          if (welcomed > MAX_PENDING_HANDSHAKES_PER_IP) this.tally.violation(`mm: one IP had ${welcomed} handshakes in progress (maxPendingHandshakesPerIp ${MAX_PENDING_HANDSHAKES_PER_IP})`);
+          this.tally.figure('mm: ip-pending handshakes admitted', welcomed);
+        }
+        this.tally.figure('mm: ip-pending connections refused at accept', peers.filter((p) => p.closedByServer() && p.received === 0).length);
+        await this.probe(true, kind);
+        for (const p of peers) {
+          if (p.received >= WELCOME_BYTES) await this.expectClosed(p, kind, SOAK_MM_OPTIONS.handshakeTimeoutMs + 2000);
+          else p.socket.destroy();
+        }
+        return;
+      }
+    }
+  }
+
+  /**
+   * A good client from 127.0.0.1 connects while an attack runs and gets one table echoed
+   * intact. A refusal or a missing echo is a violation (unless the soak is closing).
+   */
+  private async probe(keyed: boolean, attack: string): Promise<void> {
+    const server = keyed ? this.keyed! : this.plain!;
+    const c = new Client('127.0.0.1', server.getPort(), keyed ? KEY : undefined, { ownQueue: true, queue: PROBE_QUEUE, ...SOAK_MM_OPTIONS });
+    const release = this.hostiles.hold(() => c.disconnect());
+    try {
+      const [ok] = await c.waitForConnect(5);
+      if (!ok) {
+        if (!this.hostiles.closing) this.tally.violation(`mm: a good client was refused during ${attack}`);
+        return;
+      }
+      const n = ++this.probes;
+      const table: Table = { probe: attack, n, d: patternText(5000, n * 101, 200) };
+      c.send(table);
+      let echo: unknown;
+      let failure = '';
+      await waitFor(() => {
+        for (const ev of c.pollEvents()) {
+          if (ev.type === EventType.RECEIVE) echo = ev.packet;
+          else if (ev.type === EventType.ERROR) failure = ev.error;
+          else if (ev.type === EventType.SERVER_CLOSE) failure = ev.reason || 'closed';
+        }
+        return echo !== undefined || failure !== '';
+      }, 5000);
+      if (echo !== undefined && JSON.stringify(echo) === JSON.stringify(table)) {
+        this.tally.checked(200);
+        this.tally.figure(`mm: good probes served during ${attack}`);
+      } else if (echo !== undefined) {
+        this.tally.corrupt++;
+        this.tally.violation(`mm: a good probe's echo differs during ${attack}`);
+      } else if (!this.hostiles.closing) {
+        this.tally.violation(`mm: a good probe got no echo during ${attack} (${failure || 'timeout'})`);
+      }
+    } finally {
+      c.disconnect();
+      release();
+      await sleep(20);
+      c.pollEvents();
     }
   }
 
@@ -361,6 +481,19 @@ export class MmLoad extends LoadHarness<MmKind> {
     this.poll();
     this.clearTimers();
     for (const server of [this.plain, this.keyed]) if (server && server.droppedEvents() > 0) this.tally.figure('mm: server events dropped by a full queue', server.droppedEvents());
+    for (const server of [this.plain, this.keyed]) {
+      if (!server) continue;
+      // Refused at accept, by budget (issue 14): hostile addresses only, as good clients and probes would report a violation.
+      const st = server.stats();
+      const refused: [string, number][] = [
+        ['refused at accept: connect rate per IP', st.refusedRate],
+        ['refused at accept: pending handshakes', st.refusedPending],
+        ['refused at accept: pending handshakes per IP', st.refusedPendingPerIp],
+        ['refused at accept: connections per IP', st.refusedPerIp],
+        ['refused: server full', st.refusedFull],
+      ];
+      for (const [reason, n] of refused) if (n > 0) this.tally.drop('mm', reason, n);
+    }
     await this.plain?.close();
     await this.keyed?.close();
     for (const g of this.goods) g.client.pollEvents();

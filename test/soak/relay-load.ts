@@ -1,15 +1,18 @@
 /**
  * Relay load: good owner/user pairs on their own joints streaming both ways (every byte checked
- * against the pattern, in order), and hostile peers of joint.md §16's kinds and more.
+ * against the pattern, in order), and hostile peers of joint.md §16's kinds and more, among them
+ * a create storm from one address (issue 14) while a new good owner and user from 127.0.0.1 must
+ * still get a joint and their bytes through.
  */
 import WebSocket from 'ws';
 import { Relay, type Logger } from '../../src/relay/index.js';
+import { COMMAND_BURST_COUNT } from '../../src/relay/limits.js';
 import { sleep, waitFor, type LoadSettings } from './component.js';
-import { command, JointPeer, sizeHeader } from './joint-peer.js';
+import { command, JointPeer, RelayStreamReader, sizeHeader } from './joint-peer.js';
 import { LoadHarness } from './load-harness.js';
 import { matchesPattern, patternSlice, type SoakRng } from './pattern.js';
 import type { Tally } from './tally.js';
-import { closedWithin, connectRaw, connectStorm, writeAll } from './tcp-peer.js';
+import { closedWithin, connectRaw, connectStorm, writeAll, type RawPeer } from './tcp-peer.js';
 
 /** Largest data bytes per frame a sender may use (joint.md §2.5). */
 const MAX_DATA = 32765;
@@ -28,7 +31,13 @@ export const SOAK_RELAY_OPTIONS = {
   inboundBytesPerSec: 4 * 1024 * 1024,
   inboundUnitsPerSec: 20_000,
   closeGraceMs: 500,
+  // A quarter of the default 1000, so a create storm from one address (joint-spam: 2-4
+  // connections of up to 200 creates) runs into it; good pairs and probes own one joint each.
+  maxJointsPerIp: 256,
 };
+
+/** Bytes a probe user sends its owner (one frame). */
+const PROBE_BYTES = 4000;
 
 interface Stream {
   key: number;
@@ -71,6 +80,7 @@ export class RelayLoad extends LoadHarness<RelayKind> {
   protected readonly kinds = HOSTILE_KINDS;
   private relay: Relay | null = null;
   private readonly pairs: Pair[] = [];
+  private probes = 0;
 
   constructor(tally: Tally, settings: LoadSettings) {
     super(tally, settings, 0x4e1a);
@@ -190,9 +200,10 @@ export class RelayLoad extends LoadHarness<RelayKind> {
   protected async hostile(kind: RelayKind, rng: SoakRng): Promise<void> {
     const port = this.relay!.port;
     const set = this.hostiles;
+    const from = this.hostileAddress(rng);
     switch (kind) {
       case 'garbage': {
-        const p = await connectRaw(set, port);
+        const p = await connectRaw(set, port, 0, true, from);
         for (let i = rng.range(1, 8); i > 0 && !p.isClosed(); i--) {
           const junk = rng.bytes(rng.range(1, 3000));
           if (junk[0] === 0x47) junk[0] = 0x46; // not a WebSocket upgrade: stay on the raw parser
@@ -204,7 +215,7 @@ export class RelayLoad extends LoadHarness<RelayKind> {
         return;
       }
       case 'flood': {
-        const p = await connectRaw(set, port);
+        const p = await connectRaw(set, port, 0, true, from);
         p.socket.write(command(0, 1, Buffer.from(`flood-${rng.int(1e9)}`)));
         const frame = Buffer.concat([sizeHeader(32767), Buffer.of(128, 0), rng.bytes(32765)]);
         const until = Date.now() + 4000;
@@ -221,7 +232,7 @@ export class RelayLoad extends LoadHarness<RelayKind> {
       }
       case 'ws-oversize':
       case 'ws-garbage': {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false, localAddress: from });
         const release = set.hold(() => ws.terminate());
         const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
         ws.on('error', () => undefined);
@@ -241,7 +252,7 @@ export class RelayLoad extends LoadHarness<RelayKind> {
       }
       case 'slow-reader': {
         // A pump owner sends unicast to a user that never reads: the relay must cut the user.
-        const pump = await JointPeer.connect(port);
+        const pump = await JointPeer.connect(port, from);
         const release = set.hold(() => pump.destroy());
         const id = `slow-${rng.int(1e9)}`;
         try {
@@ -252,7 +263,7 @@ export class RelayLoad extends LoadHarness<RelayKind> {
             if (ev === 0) userNr = args[1]!;
             if (ev === 1) gone = true;
           };
-          const slow = await connectRaw(set, port, 0, false);
+          const slow = await connectRaw(set, port, 0, false, from);
           slow.socket.write(command(1, 1, Buffer.from(id)));
           await waitFor(() => userNr >= 0, 3000);
           const frame = Buffer.concat([sizeHeader(32767), Buffer.of(jOwn + 128, userNr), rng.bytes(32765)]);
@@ -273,26 +284,26 @@ export class RelayLoad extends LoadHarness<RelayKind> {
         return;
       }
       case 'silent': {
-        const p = await connectRaw(set, port);
+        const p = await connectRaw(set, port, 0, true, from);
         if (!(await closedWithin(p, SOAK_RELAY_OPTIONS.loginTimeoutMs + 3000))) this.tally.figure('relay: silent peers not closed by the login timeout');
         p.socket.destroy();
         return;
       }
       case 'half-close': {
-        const p = await connectRaw(set, port);
+        const p = await connectRaw(set, port, 0, true, from);
         p.socket.end(Buffer.of(0, 0, 5, 32, 0x61, 0x62)); // a create cut short, then FIN
         if (!(await closedWithin(p, 3000))) this.tally.figure('relay: half-closed peers still open after 3 s');
         p.socket.destroy();
         return;
       }
       case 'storm': {
-        await connectStorm(set, port, rng.range(10, 40), () => command(0, 1, Buffer.from(`storm-${rng.int(1e9)}`)));
+        await connectStorm(set, port, rng.range(10, 40), () => command(0, 1, Buffer.from(`storm-${rng.int(1e9)}`)), from);
         return;
       }
       case 'killed-mid-frame': {
         // Enter a good joint, start a long frame, die in the middle of it.
         const pair = this.pairs[rng.int(this.pairs.length)]!;
-        const p = await connectRaw(set, port);
+        const p = await connectRaw(set, port, 0, true, from);
         p.socket.write(command(1, 1, Buffer.from(pair.id)));
         await sleep(rng.range(20, 200));
         const size = rng.range(1000, 32767);
@@ -302,7 +313,7 @@ export class RelayLoad extends LoadHarness<RelayKind> {
         return;
       }
       case 'protocol': {
-        const p = await connectRaw(set, port);
+        const p = await connectRaw(set, port, 0, true, from);
         const variants = [
           Buffer.of(1, 1, 0x85, 0x00, 0x80, ...rng.bytes(0x4ff)), // broadcast on a joint it does not own
           Buffer.of(0, 9, 0, 0), // unknown command
@@ -318,7 +329,7 @@ export class RelayLoad extends LoadHarness<RelayKind> {
       }
       case 'idle-partial': {
         // A unit started and never finished, then silence: only an inbound idle limit would end it.
-        const p = await connectRaw(set, port);
+        const p = await connectRaw(set, port, 0, true, from);
         p.socket.write(Buffer.of(0x81, 0x00, 0x00, 1, 2, 3));
         await closedWithin(p, 6000);
         if (p.closedByServer()) this.tally.figure('relay: idle partial-unit peers closed by the relay');
@@ -330,7 +341,7 @@ export class RelayLoad extends LoadHarness<RelayKind> {
         // Enter a good joint and send 32 KiB frames to its owner as fast as TCP allows (issue 13):
         // the relay must slow this user, never drop the owner (the pair's checks would see it).
         const pair = this.pairs[rng.int(this.pairs.length)]!;
-        const p = await connectRaw(set, port);
+        const p = await connectRaw(set, port, 0, true, from);
         p.socket.write(command(1, 1, Buffer.from(pair.id)));
         const frame = Buffer.concat([sizeHeader(32766), Buffer.of(0), rng.bytes(32765)]);
         const until = Date.now() + 3000;
@@ -344,15 +355,101 @@ export class RelayLoad extends LoadHarness<RelayKind> {
         return;
       }
       case 'joint-spam': {
-        const p = await connectRaw(set, port);
-        const parts: Buffer[] = [];
+        // A create storm from one address (issue 14 item 5): 2-4 connections each send 100-200
+        // creates (and some enters) in one write, past the 128 own joints of a connection and
+        // together past maxJointsPerIp; sometimes one sends more commands than commandBurst. The
+        // relay grants at most maxJointsPerIp joints to the address, and a good owner and user
+        // from 127.0.0.1 are served meanwhile.
+        const spammer = this.lockoutAddress();
         const base = rng.int(1e9);
-        for (let i = 0; i < 140; i++) parts.push(command(i % 3 === 2 ? 1 : 0, 0, Buffer.from(`spam-${base}-${i % 130}`)));
-        await writeAll(p.socket, Buffer.concat(parts));
-        await sleep(rng.range(50, 500));
-        p.socket.destroy();
+        const peers: RawPeer[] = [];
+        let created = 0;
+        let refused = 0;
+        let replies = 0;
+        let sent = 0;
+        const conns = rng.range(2, 4);
+        for (let c = 0; c < conns; c++) {
+          const p = await connectRaw(set, port, 0, true, spammer);
+          peers.push(p);
+          // Replies `00 03 nr status value`: creates carry nr 1..199, enters 200..249.
+          const reader = new RelayStreamReader(
+            (payload) => {
+              const nr = payload[0]!;
+              if (nr === 0) return;
+              replies++;
+              if (nr < 200) {
+                if (payload[1] === 0) created++;
+                else refused++;
+              }
+            },
+            () => undefined,
+          );
+          p.socket.on('data', (d: Buffer) => reader.feed(d));
+          const pastBurst = c === conns - 1 && rng.chance(0.3);
+          const count = pastBurst ? COMMAND_BURST_COUNT + 100 : rng.range(100, 200);
+          const parts: Buffer[] = [];
+          for (let i = 0; i < count; i++) {
+            const enter = i % 7 === 6;
+            parts.push(command(enter ? 1 : 0, enter ? 200 + (i % 50) : 1 + (i % 199), Buffer.from(`spam-${base}-${c}-${i % 150}`)));
+          }
+          await writeAll(p.socket, Buffer.concat(parts));
+          sent += count;
+        }
+        await waitFor(() => replies >= sent || peers.every((p) => p.isClosed()), 3000);
+        await this.probe('joint-spam');
+        if (created > SOAK_RELAY_OPTIONS.maxJointsPerIp) this.tally.violation(`relay: one address was granted ${created} joints (maxJointsPerIp ${SOAK_RELAY_OPTIONS.maxJointsPerIp})`);
+        this.tally.figure('relay: joint-spam creates granted', created);
+        this.tally.figure('relay: joint-spam creates refused (joint caps)', refused);
+        for (const p of peers) {
+          if (p.closedByServer()) this.tally.figure('relay: joint-spam connections dropped past the command budget');
+          p.socket.destroy();
+        }
         return;
       }
+    }
+  }
+
+  /**
+   * A good owner and user from 127.0.0.1 on a fresh joint while an attack runs: create, enter,
+   * and PROBE_BYTES from user to owner, checked byte for byte. A refusal or a lost byte is a
+   * violation (unless the soak is closing).
+   */
+  private async probe(attack: string): Promise<void> {
+    const port = this.relay!.port;
+    const key = 9000 + (this.probes++ % 1000);
+    const id = `probe-${attack}-${this.probes}`;
+    const peers: JointPeer[] = [];
+    const release = this.hostiles.hold(() => peers.forEach((p) => p.destroy()));
+    try {
+      const owner = await JointPeer.connect(port);
+      peers.push(owner);
+      await owner.request(0, id);
+      let received = 0;
+      let bad = false;
+      owner.onFrame = (body) => {
+        const data = body.subarray(2);
+        if (!matchesPattern(key, received, data)) bad = true;
+        received += data.length;
+      };
+      const user = await JointPeer.connect(port);
+      peers.push(user);
+      const jIn = await user.request(1, id);
+      user.socket.write(Buffer.concat([sizeHeader(1 + PROBE_BYTES), Buffer.of(jIn), patternSlice(key, 0, PROBE_BYTES)]));
+      const done = await waitFor(() => bad || received >= PROBE_BYTES, 5000);
+      if (bad) {
+        this.tally.corrupt++;
+        this.tally.violation(`relay: a good probe's bytes arrived changed during ${attack}`);
+      } else if (!done) {
+        if (!this.hostiles.closing) this.tally.violation(`relay: a good probe got ${received} of ${PROBE_BYTES} bytes within 5 s during ${attack}`);
+      } else {
+        this.tally.checked(PROBE_BYTES);
+        this.tally.figure(`relay: good probes served during ${attack}`);
+      }
+    } catch (err) {
+      if (!this.hostiles.closing) this.tally.violation(`relay: a good client was refused during ${attack}: ${(err as Error).message}`);
+    } finally {
+      for (const p of peers) p.destroy();
+      release();
     }
   }
 
@@ -381,6 +478,8 @@ export class RelayLoad extends LoadHarness<RelayKind> {
       const s = this.relay.stats();
       for (const [reason, n] of Object.entries(s.disconnects)) if (n > 0) this.tally.drop('relay', reason, n);
       if (s.refusedPerIp > 0) this.tally.drop('relay', 'refused: per-IP cap', s.refusedPerIp);
+      if (s.refusedTotal > 0) this.tally.drop('relay', 'refused: connection cap', s.refusedTotal);
+      if (s.jointsRefused > 0) this.tally.figure('relay: creates refused (maxJoints, maxJointsPerIp)', s.jointsRefused);
       this.tally.figure('relay: connections accepted', s.accepted);
       this.tally.figure('relay: bytes in', s.bytesIn);
       this.tally.figure('relay: bytes out', s.bytesOut);

@@ -27,10 +27,11 @@ export interface RawPeer {
  * at `set.close()` at the latest.
  * @param keep bytes of received data to keep in `data` (default 0: count only)
  * @param read false: never read (a slow reader: the socket is paused at once)
+ * @param from local (source) address, another loopback address than the good clients' 127.0.0.1 (default: the OS's choice)
  */
-export function connectRaw(set: HostileSet, port: number, keep = 0, read = true): Promise<RawPeer> {
+export function connectRaw(set: HostileSet, port: number, keep = 0, read = true, from?: string): Promise<RawPeer> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host: '127.0.0.1', port, localAddress: from });
     let closed = false;
     let killed = false;
     let kept = 0;
@@ -87,13 +88,13 @@ export function writeAll(socket: net.Socket, bytes: Uint8Array): Promise<void> {
   });
 }
 
-/** Open and drop `count` connections as fast as the server takes them; some send `first` bytes. */
-export async function connectStorm(set: HostileSet, port: number, count: number, first?: () => Uint8Array): Promise<number> {
+/** Open and drop `count` connections (from `from`) as fast as the server takes them; some send `first` bytes. */
+export async function connectStorm(set: HostileSet, port: number, count: number, first?: () => Uint8Array, from?: string): Promise<number> {
   let opened = 0;
   const tasks: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
     tasks.push(
-      connectRaw(set, port)
+      connectRaw(set, port, 0, true, from)
         .then(async (p) => {
           opened++;
           if (first && i % 2 === 0) p.socket.write(first());

@@ -6,23 +6,30 @@ import type { HostileSet } from './component.js';
 export interface RawUdp {
   socket: dgram.Socket;
   received: Buffer[];
+  /** Bytes sent and received in all (received counts past `keep` too): the reflection checks. */
+  bytesSent: number;
+  bytesReceived: number;
   /** Send to 127.0.0.1:`port` (errors ignored: the peer is hostile, not careful). */
   send(bytes: Uint8Array | string, port: number): void;
   close(): void;
 }
 
-/** Bind a socket on 127.0.0.1, OS-chosen port; keeps at most `keep` received datagrams. */
-export function rawUdp(set: HostileSet, keep = 64): Promise<RawUdp> {
+/** Bind a socket on `host` (a loopback address), OS-chosen port; keeps at most `keep` received datagrams. */
+export function rawUdp(set: HostileSet, keep = 64, host = '127.0.0.1'): Promise<RawUdp> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket('udp4');
     let open = true;
     const peer: RawUdp = {
       socket,
       received: [],
+      bytesSent: 0,
+      bytesReceived: 0,
       send(bytes, port) {
         if (!open) return;
         try {
-          socket.send(typeof bytes === 'string' ? Buffer.from(bytes) : bytes, port, '127.0.0.1', () => undefined);
+          const b = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+          peer.bytesSent += b.length;
+          socket.send(b, port, '127.0.0.1', () => undefined);
         } catch {
           /* closed meanwhile */
         }
@@ -40,10 +47,11 @@ export function rawUdp(set: HostileSet, keep = 64): Promise<RawUdp> {
     };
     const release = set.hold(() => peer.close());
     socket.on('message', (msg) => {
+      peer.bytesReceived += msg.length;
       if (peer.received.length < keep) peer.received.push(msg);
     });
     socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
+    socket.bind(0, host, () => {
       socket.off('error', reject);
       socket.on('error', () => undefined);
       resolve(peer);
