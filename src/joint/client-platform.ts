@@ -1,32 +1,23 @@
 /**
- * What the client side of the joint protocol needs from its platform: a way to open a byte
- * stream to `host:port`, and the two parsers. Node and browsers differ only here, so this file
- * imports nothing from Node: the Node entry (`gamewire/peote`) installs TCP and the addon-backed
- * parsers, the browser entry installs WebSocket and the TypeScript parsers.
+ * The hooks the client side of the joint protocol runs on: how it reaches the relay and its two
+ * parsers. They come from a platform (src/platform/): a peote entry installs its own with
+ * `useJointClientPlatform` (`gamewire/peote`: TCP and the components core's loader picks;
+ * `gamewire/peote/browser`: WebSocket and core's TypeScript set). This file chooses no
+ * implementation and imports nothing from Node.
  */
-import type { ByteStream } from '../transport/types.js';
-import type { ChunkAssembler, ChunkAssemblerOptions, JointParser, JointParserOptions } from '../core/types.js';
-import { JointParserJs } from '../core/joint-parser.js';
-import { ChunkAssemblerJs } from '../core/chunk-assembler.js';
+import type { JointClientPlatform, Platform } from '../platform/types.js';
 
-/** Opens one connection to the relay at `host:port`; rejects when it cannot. */
-export type JointConnector = (host: string, port: number) => Promise<ByteStream>;
+export type { JointConnector, JointClientPlatform } from '../platform/types.js';
 
-/** The platform hooks of the joint client. */
-export interface JointClientPlatform {
-  /** Opens connections; null until an entry point installs one. */
-  connect: JointConnector | null;
-  /** Makes the parser of the relay → client stream. */
-  jointParser(options: JointParserOptions): JointParser;
-  /** Makes a chunk assembler (joint.md §10). */
-  chunkAssembler(options: ChunkAssemblerOptions): ChunkAssembler;
+function notInstalled(): never {
+  throw new Error('no joint client platform installed: import gamewire/peote (Node) or gamewire/peote/browser');
 }
 
-/** The hooks in force. Defaults: no connector, the TypeScript parsers. */
+/** The hooks in force; each throws until an entry installs a platform. */
 export const jointClientPlatform: JointClientPlatform = {
   connect: null,
-  jointParser: (options) => new JointParserJs(options),
-  chunkAssembler: (options) => new ChunkAssemblerJs(options),
+  jointParser: notInstalled,
+  chunkAssembler: notInstalled,
 };
 
 /**
@@ -37,4 +28,13 @@ export function configureJointClient(hooks: Partial<JointClientPlatform>): void 
   if (hooks.connect !== undefined) jointClientPlatform.connect = hooks.connect;
   if (hooks.jointParser !== undefined) jointClientPlatform.jointParser = hooks.jointParser;
   if (hooks.chunkAssembler !== undefined) jointClientPlatform.chunkAssembler = hooks.chunkAssembler;
+}
+
+/** Install `platform`'s connector and parsers (what a peote entry does). */
+export function useJointClientPlatform(platform: Platform): void {
+  configureJointClient({
+    connect: platform.jointConnector,
+    jointParser: (options) => platform.jointParser(options),
+    chunkAssembler: (options) => platform.chunkAssembler(options),
+  });
 }

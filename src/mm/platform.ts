@@ -5,17 +5,7 @@
  */
 import type { EventRing, EventRingOptions } from '../core/types.js';
 import type { ByteStream } from '../transport/types.js';
-import type { WirePlatform } from '../wire/platform.js';
-
-/** How a Client reaches its server. */
-export interface ConnectOptions {
-  /** 'tcp' (Node default) or 'websocket' (the only one in browsers). */
-  transport?: 'tcp' | 'websocket';
-  /** A full ws:// or wss:// URL; overrides address and port for WebSocket. */
-  url?: string;
-  /** Milliseconds to wait for the connection. */
-  timeoutMs: number;
-}
+import type { ConnectOptions, WirePlatform } from '../platform/types.js';
 
 /** The platform seam of the mm style. */
 export interface MmPlatform {
@@ -36,11 +26,4 @@ export function setMmPlatform(platform: MmPlatform): void {
 export function mmPlatform(): MmPlatform {
   if (current === null) throw new Error("gamewire mm: no platform installed; import from 'gamewire/mm' (Node) or 'gamewire/browser'");
   return current;
-}
-
-/** The WebSocket URL for an address and port (IPv6 literals bracketed). */
-export function webSocketUrl(address: string, port: number, secure = false): string {
-  if (/^wss?:\/\//.test(address)) return address;
-  const host = address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
-  return `${secure ? 'wss' : 'ws'}://${host}:${port}/`;
 }

@@ -1,12 +1,11 @@
 /**
- * gamewire/peote for browsers: the same API as the Node entry, reaching the relay over
- * WebSocket (joint.md §9) with the TypeScript parsers. Imports nothing from Node.
+ * gamewire/peote for browsers: the same API as the Node entry, on the browser platform: the
+ * relay over WebSocket (joint.md §9) when the page has one, and the TypeScript parsers.
+ * Imports nothing from Node.
  */
-import { configureJointClient } from '../joint/client-platform.js';
-import { webSocketConnector } from '../joint/client-websocket.js';
+import { useJointClientPlatform } from '../joint/client-platform.js';
+import { webPlatform } from '../platform/web.js';
 
-if (typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'function') {
-  configureJointClient({ connect: webSocketConnector() });
-}
+useJointClientPlatform(webPlatform);
 
 export * from './common.js';

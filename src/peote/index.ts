@@ -1,13 +1,13 @@
 /**
- * gamewire/peote (Node): maitag's peote-net API over the joint protocol (joint.md). Importing
- * this entry installs the TCP connector and the addon-backed parsers; `configureJointClient`
- * swaps them (e.g. `configureJointClient({ connect: webSocketConnector(WebSocket) })`).
+ * gamewire/peote (Node): maitag's peote-net API over the joint protocol (joint.md). This entry
+ * runs the joint client on the Node platform: the TCP connector and the parsers core's loader
+ * picks; `configureJointClient` swaps them (e.g.
+ * `configureJointClient({ connect: webSocketConnector(WebSocket) })`).
  */
-import { createChunkAssembler, createJointParser } from '../core/index.js';
-import { configureJointClient } from '../joint/client-platform.js';
-import { tcpConnector } from '../joint/client-tcp.js';
+import { useJointClientPlatform } from '../joint/client-platform.js';
+import { nodePlatform, tcpConnector } from '../platform/node.js';
 
-configureJointClient({ connect: tcpConnector, jointParser: createJointParser, chunkAssembler: createChunkAssembler });
+useJointClientPlatform(nodePlatform);
 
 export * from './common.js';
 export { tcpConnector };

@@ -39,7 +39,7 @@ import {
   WIRE_VERSION,
   WS_WRITE_PIECE_BYTES,
 } from './limits.js';
-import { isAsyncAead, type AsyncAead, type WirePlatform } from './platform.js';
+import { isAsyncAead, type AsyncAead, type WirePlatform } from '../platform/types.js';
 import {
   CloseCode,
   FINISHED_CLIENT,

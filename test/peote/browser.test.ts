@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
-import { webSocketUrl } from '../../src/joint/client-websocket.js';
+import { webSocketUrl } from '../../src/platform/connect.js';
 
 describe('the browser entry', () => {
   it('bundles for browsers without any Node import', async () => {

@@ -8,11 +8,11 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Session, resolveSessionLimits } from '../../src/wire/session.js';
-import { nodeCrypto, nodeWirePlatform } from '../../src/wire/node-platform.js';
-import { webWirePlatform } from '../../src/wire/web-platform.js';
+import { nodeCrypto, nodePlatform as nodeWirePlatform } from '../../src/platform/node.js';
+import { webPlatform as webWirePlatform } from '../../src/platform/web.js';
 import { CloseCode, FrameType } from '../../src/wire/protocol.js';
 import { MAX_PENDING_DECRYPT_BYTES } from '../../src/wire/limits.js';
-import type { CryptoProvider, WirePlatform } from '../../src/wire/platform.js';
+import type { CryptoProvider, WirePlatform } from '../../src/platform/types.js';
 import { Client, Server } from '../../src/mm/index.js';
 import { join, memoryPair, splitFrames, sleep, until, type MemoryStream } from './memory-link.js';
 import { KEY128, KEY256, SessionPairs, bytes, frame, recorder, type PairOptions } from './session-pair.js';

@@ -3,9 +3,9 @@
  * Session over a memory link, with recorders of what each side's handler saw.
  */
 import { Session, nowMs, resolveSessionLimits, type SessionHandler, type SessionOptions } from '../../src/wire/session.js';
-import { nodeWirePlatform } from '../../src/wire/node-platform.js';
+import { nodePlatform as nodeWirePlatform } from '../../src/platform/node.js';
 import { parseKey } from '../../src/wire/key.js';
-import type { WirePlatform } from '../../src/wire/platform.js';
+import type { WirePlatform } from '../../src/platform/types.js';
 import { memoryPair } from './memory-link.js';
 
 export const KEY128 = parseKey('0C03EA65238DD2C25EB87CE563868098') as Uint8Array;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Session, resolveSessionLimits, nowMs } from '../../src/wire/session.js';
-import { nodeWirePlatform } from '../../src/wire/node-platform.js';
-import { webWirePlatform } from '../../src/wire/web-platform.js';
+import { nodePlatform as nodeWirePlatform } from '../../src/platform/node.js';
+import { webPlatform as webWirePlatform } from '../../src/platform/web.js';
 import { parseKey } from '../../src/wire/key.js';
 import { CloseCode, FrameType } from '../../src/wire/protocol.js';
 import { memoryPair, splitFrames, join, sleep, until, type MemoryStream } from './memory-link.js';

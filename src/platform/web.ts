@@ -1,11 +1,13 @@
 /**
- * The browser implementation of the wire seam: WebCrypto for randoms, HKDF and AES-GCM, and the
- * TypeScript twins of the core parsers (no addon in a browser). Imports nothing from Node.
+ * The browser platform: WebCrypto for randoms, HKDF and AES-GCM, the TypeScript twins of the
+ * core components (a browser has no addon and no loader: core/fallback.ts names that choice),
+ * and the browser's WebSocket. Imports nothing from Node.
  */
-import { ChunkAssemblerJs } from '../core/chunk-assembler.js';
-import { FrameDecoderJs } from '../core/frame-decoder.js';
+import { createChunkAssemblerJs, createEventRingJs, createFrameDecoderJs, createJointParserJs } from '../core/fallback.js';
 import { AEAD_NONCE_BYTES, AEAD_NONCE_PREFIX_BYTES, AEAD_TAG_BYTES, AEAD_MAX_COUNTER } from '../core/limits.js';
-import type { AsyncAead, CryptoProvider, WirePlatform } from './platform.js';
+import { connectWebSocket, type WebSocketLike } from '../transport/ws-stream.js';
+import { serverWebSocketUrl, webSocketConnector } from './connect.js';
+import type { AsyncAead, CryptoProvider, JointConnector, Platform } from './types.js';
 
 const TWO_POW_32 = 2 ** 32;
 
@@ -90,9 +92,27 @@ export const webCrypto: CryptoProvider = {
   createAead: (key, noncePrefix) => new WebCryptoAead(key, noncePrefix),
 };
 
-/** The wire platform for browsers: WebCrypto and the TypeScript parsers. */
-export const webWirePlatform: WirePlatform = {
+/** The page's WebSocket constructor, if it has one. */
+function globalWebSocket(): (new (url: string) => WebSocketLike) | undefined {
+  return (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+}
+
+/** Browsers: always WebSocket (`wss:` when the page is https). */
+export const webPlatform: Platform = {
+  name: 'browser',
   crypto: webCrypto,
-  frameDecoder: (options) => new FrameDecoderJs(options),
-  chunkAssembler: (options) => new ChunkAssemblerJs(options),
+  frameDecoder: createFrameDecoderJs,
+  chunkAssembler: createChunkAssemblerJs,
+  jointParser: createJointParserJs,
+  eventRing: createEventRingJs,
+  connect(address, port, options) {
+    const WebSocketImpl = globalWebSocket();
+    if (WebSocketImpl === undefined) return Promise.reject(new Error('no WebSocket in this environment'));
+    const secure = (globalThis as { location?: { protocol?: string } }).location?.protocol === 'https:';
+    return connectWebSocket(options.url ?? serverWebSocketUrl(address, port, secure), WebSocketImpl, options.timeoutMs);
+  },
+  /** Read when a peote entry makes its hooks: null when the page has no WebSocket then. */
+  get jointConnector(): JointConnector | null {
+    return typeof globalWebSocket() === 'function' ? webSocketConnector() : null;
+  },
 };
