@@ -18,7 +18,7 @@ async function raw(): Promise<{ sock: Socket; got: Array<{ text: string; port: n
 }
 
 const hello = (token: string, pad = 64): Buffer => encodeHello(Buffer.from(token, 'latin1'), pad);
-const internalSessions = (pipe: object): number => (pipe as { sessions: Map<string, unknown> }).sessions.size;
+const internalSessions = (pipe: object): number => (pipe as unknown as { core: { sessions: Map<string, unknown> } }).core.sessions.size;
 
 /** A recorded server on 127.0.0.1 and a client whose session it has accepted. */
 async function connectedPair(): Promise<{ server: UdpPipe; slog: Rec[]; client: UdpPipe }> {
