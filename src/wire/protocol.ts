@@ -1,6 +1,8 @@
 /**
- * Format facts of gamewire's protocol (docs/protocol.md): frame types, close codes, magic.
+ * Format facts of gamewire's protocol (docs/protocol.md): frame types, close codes, magic, and
+ * the encoders of the frames that are built whole (the length prefix, a CLOSE).
  */
+import { MAX_CLOSE_REASON_BYTES } from './limits.js';
 
 /** Frame types: the first byte of every frame body (inside the AEAD once keys are set). */
 export const FrameType = {
@@ -46,3 +48,34 @@ export const FINISHED_SERVER = new TextEncoder().encode('gamewire mm finished s2
 /** HKDF info labels, followed by the HELLO and WELCOME payloads (transcript binding, §4.3). */
 export const INFO_CLIENT_TO_SERVER = new TextEncoder().encode('gamewire mm v1 c2s');
 export const INFO_SERVER_TO_CLIENT = new TextEncoder().encode('gamewire mm v1 s2c');
+
+const encoder = new TextEncoder();
+
+/** Bytes of the length prefix of every frame: u32 little-endian body length (§2). */
+export const FRAME_PREFIX_BYTES = 4;
+
+/** Write `value` as u32 little-endian at `buf[at]` (the frame prefix, §2). */
+export function writeU32LE(buf: Uint8Array, at: number, value: number): void {
+  buf[at] = value & 0xff;
+  buf[at + 1] = (value >>> 8) & 0xff;
+  buf[at + 2] = (value >>> 16) & 0xff;
+  buf[at + 3] = (value >>> 24) & 0xff;
+}
+
+/** A whole plaintext frame: the length prefix, then `body` (§2; handshake frames, a refusal). */
+export function plainFrame(body: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(FRAME_PREFIX_BYTES + body.length);
+  writeU32LE(buf, 0, body.length);
+  buf.set(body, FRAME_PREFIX_BYTES);
+  return buf;
+}
+
+/** The body of a CLOSE frame (§7): the type, `code`, and `reason` in UTF-8 cut to MAX_CLOSE_REASON_BYTES. */
+export function closeFrameBody(code: number, reason: string): Uint8Array {
+  const text = encoder.encode(reason).subarray(0, MAX_CLOSE_REASON_BYTES);
+  const body = new Uint8Array(2 + text.length);
+  body[0] = FrameType.Close;
+  body[1] = code;
+  body.set(text, 2);
+  return body;
+}

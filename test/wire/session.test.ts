@@ -132,10 +132,12 @@ describe('Session frames', () => {
   it('keeps big scratch buffers across large messages and releases them at the first small flush or read', async () => {
     const { client, server, sr, cr } = pair({ clientKey: KEY128, serverKey: KEY128 });
     await until(() => sr.established && cr.established);
-    // White-box: the sizes of the scratch buffers (src/wire/limits.ts KEEP_BUFFER_BYTES, 256 KiB).
+    // White-box: the sizes of the scratch buffers (src/wire/limits.ts KEEP_BUFFER_BYTES, 256 KiB)
+    // of the session's sender (src/wire/sender.ts) and receiver (src/wire/receiver.ts).
     const sizes = (s: object) => {
-      const f = s as unknown as Record<'data' | 'plain' | 'out' | 'rxPlain', Uint8Array>;
-      return { data: f.data.length, plain: f.plain.length, out: f.out.length, rx: f.rxPlain.length };
+      const halves = s as unknown as { sender: Record<'data' | 'plain' | 'out', Uint8Array>; receiver: Record<'rxPlain', Uint8Array> };
+      const f = halves.sender;
+      return { data: f.data.length, plain: f.plain.length, out: f.out.length, rx: halves.receiver.rxPlain.length };
     };
     const big = new Uint8Array(400_000).fill(7);
     client.queueMessage(big, 0, big.length);
