@@ -352,10 +352,19 @@ export class EventsLoad extends LoadHarness<EventsKind> {
   private async probeNow(attack: string): Promise<void> {
     if (this.hostiles.closing) return;
     const n = ++this.probes;
-    const client = new EventClient({ host: '127.0.0.1', port: this.probePort, retryTimeoutMs: RETRY_MS, maxRetries: RETRIES, onError: (err) => this.tally.error('events', `probe: ${err.message}`) });
+    const make = (port: number) =>
+      new EventClient({ host: '127.0.0.1', port, retryTimeoutMs: RETRY_MS, maxRetries: RETRIES, onError: (err) => this.tally.error('events', `probe: ${err.message}`) });
+    let client = make(this.probePort);
     const release = this.hostiles.hold(() => void client.close());
     try {
-      this.probePort = (await client.listen()).port;
+      try {
+        this.probePort = (await client.listen()).port;
+      } catch {
+        // The last probe's port was taken meanwhile: a new one (the old registration expires).
+        await client.close();
+        client = make(0);
+        this.probePort = (await client.listen()).port;
+      }
       const until = Date.now() + SOAK_UNPROVEN_GRACE_MS + 3000;
       for (;;) {
         try {
