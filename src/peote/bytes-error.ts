@@ -1,13 +1,14 @@
+import { GamewireError, type GamewireErrorCode } from '../core/errors.js';
+
 /**
  * Thrown by PeoteBytesInput when the bytes do not hold what the read asks for (too short, a
  * non-minimal varint). The RPC decoder catches it and reports Reason.MALICIOUS instead.
  */
-export class PeoteBytesError extends Error {
-  readonly code: 'GW_ERR_BYTES_UNDERFLOW' | 'GW_ERR_VARINT_NON_MINIMAL' | 'GW_ERR_BYTES_RANGE';
+export class PeoteBytesError extends GamewireError {
+  declare readonly code: (typeof GamewireErrorCode)['BytesUnderflow' | 'VarintNonMinimal' | 'BytesRange'];
 
   constructor(code: PeoteBytesError['code'], message: string) {
-    super(message);
+    super(code, message);
     this.name = 'PeoteBytesError';
-    this.code = code;
   }
 }
