@@ -1,7 +1,8 @@
 /**
  * The mm Client: connects to a Server over TCP (Node) or WebSocket (Node or browser), speaks
  * gamewire's protocol and queues its events for `pollEvents()`. Imports no Node built-in: the
- * platform (set by the entry module) supplies sockets and crypto.
+ * entry's context (its platform) supplies sockets and crypto; each entry exports a Client bound
+ * to its context (`gamewire/mm` the Node one, `gamewire/browser` the browser one).
  */
 import type { Table, TableCodec } from '../codec/table.js';
 import { CloseCode } from '../wire/protocol.js';
@@ -17,7 +18,7 @@ import {
   WAIT_FOR_CONNECT_MAX_S,
   WAIT_FOR_CONNECT_MIN_S,
 } from './limits.js';
-import { mmPlatform } from './platform.js';
+import type { MmContext } from './context.js';
 import { QueueSelector, type QueueOptions } from './queue-owner.js';
 import { SocketObject } from './socket-object.js';
 
@@ -63,6 +64,7 @@ export class Client extends SocketObject implements EventOwner {
 
   /**
    * Connect to a server.
+   * @param context the entry's platform and global queue (the entry passes it)
    * @param address host name or address, or a ws:// / wss:// URL (WebSocket)
    * @param port 1..65535
    * @param key 32 or 64 hex digits, the server's key; absent or '' for no encryption
@@ -70,7 +72,7 @@ export class Client extends SocketObject implements EventOwner {
    * @throws MmArgumentError (a RangeError with `code`) on a bad address, port, key or option;
    *   TypeError for an unknown option name
    */
-  constructor(address: string, port: number, key?: string, options: ClientOptions = {}) {
+  constructor(context: MmContext, address: string, port: number, key?: string, options: ClientOptions = {}) {
     super();
     rejectUnknownOptions('Client', options, CLIENT_OPTION_KEYS);
     options ??= {};
@@ -84,8 +86,8 @@ export class Client extends SocketObject implements EventOwner {
     if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 1) fail('GW_ERR_BAD_OPTION', `connectTimeoutMs must be a positive integer, got ${connectTimeoutMs}`);
     this.address = address;
     this.port = port;
-    const platform = mmPlatform();
-    this.queues = new QueueSelector(options);
+    const platform = context.platform;
+    this.queues = new QueueSelector(context, options);
     this.queues.register(this);
     this.timer = setInterval(() => this.session?.tick(nowMs()), timerPeriod(this.limits));
     (this.timer as { unref?: () => void }).unref?.();
@@ -95,7 +97,7 @@ export class Client extends SocketObject implements EventOwner {
           stream.destroy();
           return;
         }
-        this.session = new Session('client', stream, parsed, platform.wire, this.limits, {
+        this.session = new Session('client', stream, parsed, platform, this.limits, {
           onEstablished: () => this.settle(true),
           onMessage: (bytes, offset, length) => {
             const bad = this.codec.scan(bytes, offset, length);

@@ -6,8 +6,9 @@
  * for (const ev of network.PollEvents()) if (ev.Event === network.EVENT_RECEIVE) console.log(ev.Packet);
  */
 import type { Table } from '../codec/table.js';
-import { Client, type ClientOptions } from './client.js';
-import { EventType, droppedEvents, pollEvents, type EventObject, type MmEvent } from './events.js';
+import type { Client, ClientOptions } from './client.js';
+import type { MmContext } from './context.js';
+import { EventType, type EventObject, type MmEvent } from './events.js';
 import type { Server, ServerOptions } from './server.js';
 
 /** An event with the original's field names. */
@@ -68,8 +69,15 @@ export interface Network {
   DroppedEvents(): number;
 }
 
-/** @internal build the namespace; browsers pass no Server constructor. */
-export function makeNetwork(ServerClass: (new (a: string, p?: number, k?: string, o?: ServerOptions) => Server) | null): Network {
+/**
+ * @internal build the namespace over an entry's context and its classes; browsers pass no
+ * Server constructor.
+ */
+export function makeNetwork(
+  context: MmContext,
+  ClientClass: new (a: string, p: number, k?: string, o?: ClientOptions) => Client,
+  ServerClass: (new (a: string, p?: number, k?: string, o?: ServerOptions) => Server) | null,
+): Network {
   const attempt = <T>(make: () => T): [T | null, string] => {
     try {
       return [make(), RESULT_OK];
@@ -86,8 +94,8 @@ export function makeNetwork(ServerClass: (new (a: string, p?: number, k?: string
     EVENT_ERROR: EventType.ERROR,
     Server: (address, port, key, options) =>
       ServerClass === null ? [null, 'Server is not available in browsers'] : attempt(() => new ServerClass(address, port, key, options)),
-    Client: (address, port, key, options) => attempt(() => new Client(address, port, key, options)),
-    PollEvents: () => pollEvents().map(toCompatEvent),
-    DroppedEvents: () => droppedEvents(),
+    Client: (address, port, key, options) => attempt(() => new ClientClass(address, port, key, options)),
+    PollEvents: () => context.pollEvents().map(toCompatEvent),
+    DroppedEvents: () => context.droppedEvents(),
   };
 }

@@ -9,7 +9,7 @@ import { RING_ENTRY_STRIDE } from '../core/types.js';
 import { EVENT_RING_ARENA_BYTES, EVENT_RING_CAPACITY, MAX_EVENT_RING_ARENA_BYTES } from '../core/limits.js';
 import { TableCodec, type Table } from '../codec/table.js';
 import { QUEUE_ARENA_BYTES_PER_ENTRY } from './limits.js';
-import { mmPlatform } from './platform.js';
+import type { Platform } from '../platform/types.js';
 import type { Client } from './client.js';
 import type { Connection } from './connection.js';
 import type { Server } from './server.js';
@@ -141,20 +141,25 @@ export class EventQueue {
   private readonly codec = new TableCodec();
 
   /**
+   * @param rings makes the EventRing (the entry's platform: core's loader choice on Node, the
+   *   TypeScript ring in browsers)
    * @param options ring capacity (default 2000) and payload arena bytes (default: capacity ×
    *   `QUEUE_ARENA_BYTES_PER_ENTRY`, growing on demand up to `EVENT_RING_ARENA_BYTES`; an
    *   explicit value fixes the arena at that size)
    * @throws RangeError on a bad capacity
    */
-  constructor(options?: EventRingOptions) {
+  constructor(
+    private readonly rings: Pick<Platform, 'eventRing'>,
+    options?: EventRingOptions,
+  ) {
     const capacity = options?.capacity ?? EVENT_RING_CAPACITY;
     if (options?.arenaBytes !== undefined) {
       this.baseArenaBytes = null;
-      this.ringNow = mmPlatform().eventRing(options);
+      this.ringNow = this.rings.eventRing(options);
     } else {
       const base = Number.isInteger(capacity) && capacity > 0 ? Math.min(EVENT_RING_ARENA_BYTES, capacity * QUEUE_ARENA_BYTES_PER_ENTRY) : 0;
       this.baseArenaBytes = base;
-      this.ringNow = mmPlatform().eventRing({ capacity, arenaBytes: base });
+      this.ringNow = this.rings.eventRing({ capacity, arenaBytes: base });
     }
     this.queuedOwners = new Float64Array(this.ringNow.capacity);
     this.queuedLengths = new Float64Array(this.ringNow.capacity);
@@ -240,7 +245,7 @@ export class EventQueue {
     let size = Math.max(1024, old.arenaBytes * 2);
     while (size < 2 * (this.queuedBytes + length) && size < ceiling) size *= 2;
     size = Math.min(size, ceiling);
-    const ring = mmPlatform().eventRing({ capacity: old.capacity, arenaBytes: size });
+    const ring = this.rings.eventRing({ capacity: old.capacity, arenaBytes: size });
     const n = old.size === 0 ? 0 : old.poll();
     if (n > 0) ring.pushBatch(old.polled, n, old.arena); // fits: size > queued bytes, same capacity
     this.droppedBefore += old.dropped;
@@ -360,7 +365,7 @@ export class EventQueue {
     const base = this.baseArenaBytes;
     if (base !== null && this.ringNow.arenaBytes > base && this.ringNow.size === 0 && polledBytes * 4 <= base) {
       this.droppedBefore += this.ringNow.dropped;
-      this.ringNow = mmPlatform().eventRing({ capacity: this.ringNow.capacity, arenaBytes: base });
+      this.ringNow = this.rings.eventRing({ capacity: this.ringNow.capacity, arenaBytes: base });
     }
     this.polling = false;
     const retired = this.retired;
@@ -376,42 +381,4 @@ export class EventQueue {
     }
     return events;
   }
-}
-
-let globalQueue: EventQueue | null = null;
-let globalOptions: EventRingOptions | undefined;
-
-/** The one global queue (created at first use). */
-export function globalEventQueue(): EventQueue {
-  if (globalQueue === null) globalQueue = new EventQueue(globalOptions);
-  return globalQueue;
-}
-
-/**
- * Set the global queue's capacity (entries, default 2000) and payload arena (bytes; default:
- * starts at capacity × 512 and grows on demand, see `EventQueue`). Takes
- * effect at once when the queue is empty or not yet created.
- * @throws RangeError when the queue still holds events, or on a bad capacity
- */
-export function configureEventQueue(options: EventRingOptions): void {
-  if (globalQueue !== null && globalQueue.size > 0) throw new RangeError('configureEventQueue: poll the queued events first');
-  globalOptions = { ...options };
-  if (globalQueue !== null) {
-    const old = globalQueue;
-    globalQueue = new EventQueue(globalOptions);
-    old.moveOwnersTo(globalQueue);
-  }
-}
-
-/**
- * Every event since the last call, from the global queue, oldest first.
- * Objects created with `ownQueue: true` (or whose own `pollEvents()` was called) are not here.
- */
-export function pollEvents(): MmEvent[] {
-  return globalEventQueue().poll();
-}
-
-/** Events the global queue dropped because it was full (since it was created). */
-export function droppedEvents(): number {
-  return globalQueue === null ? 0 : globalQueue.dropped;
 }

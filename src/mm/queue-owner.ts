@@ -3,7 +3,8 @@
  * was created with `ownQueue: true` or its `pollEvents()` was called.
  */
 import type { EventRingOptions } from '../core/types.js';
-import { EventQueue, globalEventQueue, type EventOwner, type MmEvent } from './events.js';
+import type { EventQueue, EventOwner, MmEvent } from './events.js';
+import type { MmContext } from './context.js';
 
 /** Options shared by Server and Client for their event queue. */
 export interface QueueOptions {
@@ -25,19 +26,26 @@ export class QueueSelector {
   private usedGlobal = false;
   private readonly options: EventRingOptions | undefined;
 
-  constructor(options: QueueOptions) {
+  /**
+   * @param context the entry's platform and global queue
+   * @param options own queue or the global one, and the own queue's size
+   */
+  constructor(
+    private readonly context: MmContext,
+    options: QueueOptions,
+  ) {
     this.options = options.queue;
-    if (options.ownQueue === true) this.own = new EventQueue(this.options);
+    if (options.ownQueue === true) this.own = context.newQueue(this.options);
   }
 
   get queue(): EventQueue {
-    return this.own ?? globalEventQueue();
+    return this.own ?? this.context.globalQueue();
   }
 
   /** Switch to an own queue (once), registering `owners` there. */
   poll(owners: () => Iterable<EventOwner>): MmEvent[] {
     if (this.own === null) {
-      this.own = new EventQueue(this.options);
+      this.own = this.context.newQueue(this.options);
       for (const owner of owners()) this.own.register(owner);
     }
     return this.own.poll();
@@ -55,7 +63,7 @@ export class QueueSelector {
 
   /** Forget `owner` after the next poll, in whichever queue holds it. */
   retire(owner: EventOwner): void {
-    if (this.usedGlobal) globalEventQueue().retire(owner);
+    if (this.usedGlobal) this.context.globalQueue().retire(owner);
     this.own?.retire(owner);
   }
 }

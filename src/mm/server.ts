@@ -8,7 +8,7 @@ import { AddressCounter, AddressRate, normalizeIp } from '../transport/address-l
 import { listenStreams, type StreamListener } from '../transport/stream-listener.js';
 import type { ByteStream } from '../transport/types.js';
 import { MAX_CONNECTIONS, WS_WRITE_PIECE_BYTES } from '../wire/limits.js';
-import { nodeWirePlatform } from '../wire/node-platform.js';
+import { nodePlatform } from '../platform/node.js';
 import { CloseCode, FrameType } from '../wire/protocol.js';
 import { Session, nowMs, type SessionLimits, type SessionOptions } from '../wire/session.js';
 import { checkAddress, checkKey, checkLimits, encodeTable, makeCodec, timerPeriod } from './checks.js';
@@ -33,6 +33,7 @@ import {
   MIN_PORT,
   SERVER_HANDSHAKE_TIMEOUT_MS,
 } from './limits.js';
+import { nodeContext } from './node-context.js';
 import { QueueSelector, type QueueOptions } from './queue-owner.js';
 import { SocketObject } from './socket-object.js';
 
@@ -213,7 +214,7 @@ export class Server extends SocketObject implements EventOwner {
     this.maxHeldEvents = maxHeld;
     this.maxHeldBytes = Math.max(MAX_HELD_BYTES_PER_CONNECTION, this.limits.maxMessageBytes + 1024 * 1024);
     this.codec = makeCodec(options.maxTableDepth);
-    this.queues = new QueueSelector(options);
+    this.queues = new QueueSelector(nodeContext, options);
     this.queues.register(this);
     this.ready = listenStreams({
       host: this.address,
@@ -532,7 +533,7 @@ export class Server extends SocketObject implements EventOwner {
     }
     let conn: Connection;
     let established = false;
-    const session = new Session('server', stream, this.key, nodeWirePlatform, this.limits, {
+    const session = new Session('server', stream, this.key, nodePlatform, this.limits, {
       onEstablished: () => {
         if (this.establishedCount >= this.maxConnections) {
           // Filled while this handshake ran (handshakes are counted apart from maxConnections).

@@ -80,6 +80,6 @@ describe('mm browser entry', () => {
     rmSync(outfile, { force: true });
     rmSync(`${outfile}.map`, { force: true });
     expect(out.inputs.some((f) => f.includes('src/mm/client.ts'))).toBe(true);
-    expect(out.inputs.some((f) => f.includes('node-platform'))).toBe(false);
+    expect(out.inputs.some((f) => f.includes('src/platform/node.ts') || f.includes('src/mm/node-context.ts'))).toBe(false);
   });
 });

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Server, Client, EventType, pollEvents, droppedEvents, configureEventQueue, type MmEvent } from '../../src/mm/index.js';
-import { EventQueue, globalEventQueue } from '../../src/mm/events.js';
+import { EventQueue } from '../../src/mm/events.js';
+import { nodeContext } from '../../src/mm/node-context.js';
+import { nodePlatform } from '../../src/platform/node.js';
 import { EVENT_RING_ARENA_BYTES, QUEUE_ARENA_BYTES_PER_ENTRY } from '../../src/mm/limits.js';
 import { EventLog, sleep, until } from './helpers.js';
 
@@ -114,7 +116,7 @@ describe('per-object queues', () => {
 
 describe('EventQueue.retire', () => {
   it('remembers only owners registered in that queue, so an unpolled queue does not grow', () => {
-    const q = new EventQueue({ capacity: 4 });
+    const q = new EventQueue(nodePlatform, { capacity: 4 });
     for (let id = 1_000_000; id < 1_000_100; id++) q.retire({ id });
     expect(q.retainedObjects).toBe(0);
     const owner = { id: 2_000_000 };
@@ -127,7 +129,7 @@ describe('EventQueue.retire', () => {
   });
 
   it('releases a retired owner at once when none of its events is queued', () => {
-    const q = new EventQueue({ capacity: 4 });
+    const q = new EventQueue(nodePlatform, { capacity: 4 });
     const owner = { id: 2_000_001 };
     q.register(owner);
     q.retire(owner);
@@ -135,7 +137,7 @@ describe('EventQueue.retire', () => {
   });
 
   it('releases a retired owner when the full ring drops its last event, never before', () => {
-    const q = new EventQueue({ capacity: 4 });
+    const q = new EventQueue(nodePlatform, { capacity: 4 });
     const a = { id: 3_000_000 };
     const b = { id: 3_000_001 };
     q.register(a);
@@ -153,7 +155,7 @@ describe('EventQueue.retire', () => {
   });
 
   it('never polled: 100 000 owners come and go, retained objects stay within the ring capacity', () => {
-    const q = new EventQueue({ capacity: 64 });
+    const q = new EventQueue(nodePlatform, { capacity: 64 });
     let most = 0;
     for (let i = 0; i < 100_000; i++) {
       const owner = { id: 5_000_000 + i };
@@ -172,7 +174,7 @@ describe('EventQueue.retire', () => {
   });
 
   it('an owner retired while the queue is polled stays resolvable for the rest of that poll', () => {
-    const q = new EventQueue({ capacity: 8 });
+    const q = new EventQueue(nodePlatform, { capacity: 8 });
     const owner = {
       id: 4_000_000,
       dropForBadTable: (reason: string): void => {
@@ -194,7 +196,7 @@ describe('EventQueue.retire', () => {
 
 describe('EventQueue.poll', () => {
   it('decodes every payload of a poll even when a bad table drops its sender (which pushes)', () => {
-    const q = new EventQueue({ capacity: 8 });
+    const q = new EventQueue(nodePlatform, { capacity: 8 });
     const bad = { id: 6_000_000, dropForBadTable: (reason: string): void => q.pushText(EventType.ERROR, bad, `dropped: ${reason}`) };
     const good = { id: 6_000_001 };
     q.register(bad);
@@ -212,7 +214,7 @@ describe('an application that never polls the global queue', () => {
   it('does not keep every connection of many connect/disconnect cycles alive', async () => {
     pollEvents();
     configureEventQueue({ capacity: 32 });
-    const q = globalEventQueue();
+    const q = nodeContext.globalQueue();
     try {
       // 60 connects from one address in a few hundred ms: past the default per-IP connect rate.
       const server = await Server.listen('127.0.0.1', 0, undefined, { connectRatePerIp: 0 });
@@ -244,7 +246,7 @@ describe('an application that never polls the global queue', () => {
 describe('the queue arena', () => {
   const owner = { id: 424242 };
   it('starts at capacity × QUEUE_ARENA_BYTES_PER_ENTRY, grows for a burst without dropping, and shrinks back when polled', () => {
-    const q = new EventQueue();
+    const q = new EventQueue(nodePlatform);
     q.register(owner);
     expect(q.ring.arenaBytes).toBe(2000 * QUEUE_ARENA_BYTES_PER_ENTRY);
     const texts: string[] = [];
@@ -266,7 +268,7 @@ describe('the queue arena', () => {
   });
 
   it('queues one largest message (16 MiB) although it starts small', () => {
-    const q = new EventQueue({ capacity: 8 });
+    const q = new EventQueue(nodePlatform, { capacity: 8 });
     q.register(owner);
     q.pushText(EventType.ERROR, owner, 'x'.repeat(16 * 1024 * 1024));
     const [e] = q.poll();
@@ -275,7 +277,7 @@ describe('the queue arena', () => {
   });
 
   it('stops growing at EVENT_RING_ARENA_BYTES and then drops the oldest, as before', () => {
-    const q = new EventQueue({ capacity: 100 });
+    const q = new EventQueue(nodePlatform, { capacity: 100 });
     q.register(owner);
     for (let i = 0; i < 10; i++) q.pushText(EventType.ERROR, owner, 'y'.repeat(4 * 1024 * 1024));
     expect(q.ring.arenaBytes).toBe(EVENT_RING_ARENA_BYTES);
@@ -284,7 +286,7 @@ describe('the queue arena', () => {
   });
 
   it('an explicit arenaBytes fixes the size', () => {
-    const q = new EventQueue({ capacity: 10, arenaBytes: 1000 });
+    const q = new EventQueue(nodePlatform, { capacity: 10, arenaBytes: 1000 });
     q.register(owner);
     for (let i = 0; i < 5; i++) q.pushText(EventType.ERROR, owner, 'z'.repeat(400));
     expect(q.ring.arenaBytes).toBe(1000);
