@@ -9,7 +9,7 @@ import { listenStreams, type StreamListener } from '../transport/stream-listener
 import type { ByteStream } from '../transport/types.js';
 import { MAX_CONNECTIONS, WS_WRITE_PIECE_BYTES } from '../wire/limits.js';
 import { nodePlatform } from '../platform/node.js';
-import { CloseCode, FrameType } from '../wire/protocol.js';
+import { CloseCode, closeFrameBody, plainFrame } from '../wire/protocol.js';
 import { Session, nowMs, type SessionLimits, type SessionOptions } from '../wire/session.js';
 import { checkAddress, checkKey, checkLimits, encodeTable, makeCodec, timerPeriod } from './checks.js';
 import { Connection } from './connection.js';
@@ -521,13 +521,8 @@ export class Server extends SocketObject implements EventOwner {
     if (this.closing || this.establishedCount >= this.maxConnections) {
       if (!this.closing) this.counters.refusedFull++;
       // Refused before any state is kept: a plaintext CLOSE the client reports (§4.5).
-      const reason = new TextEncoder().encode(this.closing ? 'server closing' : 'server full');
-      const frame = new Uint8Array(6 + reason.length);
-      new DataView(frame.buffer).setUint32(0, 2 + reason.length, true);
-      frame[4] = FrameType.Close;
-      frame[5] = this.closing ? CloseCode.ServerClosing : CloseCode.ServerFull;
-      frame.set(reason, 6);
-      stream.write(frame);
+      const refusal = this.closing ? closeFrameBody(CloseCode.ServerClosing, 'server closing') : closeFrameBody(CloseCode.ServerFull, 'server full');
+      stream.write(plainFrame(refusal));
       stream.end();
       return;
     }
