@@ -14,11 +14,14 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((o) => o.close()));
 });
 
-/** A client registered with a raw fake server, so event() gets as far as sending. */
+/**
+ * A client registered with a raw fake server, so event() gets as far as sending. Retries are 2 s
+ * apart: on a loaded machine a shorter timer resent the REGISTER into the window a test reads.
+ */
 async function registered(): Promise<{ c: EventClient; s: RawPeer }> {
   const s = await RawPeer.open();
   opened.push(s);
-  const c = new EventClient({ port: 0, host: '127.0.0.1', retryTimeoutMs: 60, maxRetries: 2, log: () => undefined });
+  const c = new EventClient({ port: 0, host: '127.0.0.1', retryTimeoutMs: 2000, maxRetries: 2, log: () => undefined });
   opened.push(c);
   const done = c.register('127.0.0.1', s.port);
   const reg = (await s.next())!;
