@@ -3,14 +3,35 @@
  * (OHAI), registers (REGISTER), submits events and learns their judgement (EVENT → LEGAL /
  * ILLEGAL), and receives pushes (NOTIFY). It keeps the original's four polled collections
  * (§7.2) and also raises callbacks; the original's client defects (K2, K3) are fixed.
+ *
+ * This file is the public face, the socket, registration and the read of each datagram; the
+ * rest is done by its parts: `discovery.ts` (OHAI and the servers that answer), `in-flight.ts`
+ * (events awaiting a judgement, their resends and timeouts), `records.ts` (the polled
+ * collections and NOTIFY delivery once per id) and `json-data.ts` (what event data may hold);
+ * `client-types.ts` holds the options, records and counters they share.
  */
 import { lookup } from 'node:dns/promises';
 import { isIPv4 } from 'node:net';
-import { checkHostArgument, checkPortArgument, describeType, rejectUnknownOptions } from '../core/validate.js';
+import { checkHostArgument, checkPortArgument, rejectUnknownOptions } from '../core/validate.js';
 import { checkCount, checkPort, checkPositive } from './checks.js';
+import {
+  CLIENT_OPTIONS,
+  closedError,
+  type ClientContext,
+  type DiscoveredServer,
+  type DiscoverOptions,
+  type EventClientOptions,
+  type EventClientStats,
+  type ResolvedClientOptions,
+  type Rollback,
+  type SentEvent,
+} from './client-types.js';
+import { Discoveries } from './discovery.js';
 import { Endpoint, type PeerAddress } from './endpoint.js';
 import { EventsError } from './errors.js';
+import { InFlight } from './in-flight.js';
 import { pythonTimestamp, Uuid1Generator } from './ids.js';
+import { checkJsonData } from './json-data.js';
 import {
   CLIENT_BIND_ATTEMPTS_COUNT,
   CLIENT_PORT_MAX,
@@ -18,7 +39,6 @@ import {
   DEFAULT_SERVER_PORT,
   MAX_DATAGRAM_BYTES,
   MAX_DISCOVERED_SERVERS_COUNT,
-  MAX_JSON_DEPTH,
   MAX_PENDING_EVENTS_COUNT,
   MAX_RECORDS_COUNT,
   MAX_RETRIES,
@@ -26,137 +46,23 @@ import {
   PROTOCOL_VERSION,
   RETRY_TIMEOUT_MS,
 } from './limits.js';
-import { defaultDebugLog, RateLimitedLog, type DebugLog } from './log.js';
+import { defaultDebugLog, RateLimitedLog } from './log.js';
 import * as msg from './messages.js';
 import type { Judgement, Priority } from './messages.js';
+import { Records } from './records.js';
+
+export type {
+  DiscoveredServer,
+  DiscoverOptions,
+  EventClientOptions,
+  EventClientStats,
+  Rollback,
+  RollbackReason,
+  SentEvent,
+} from './client-types.js';
 
 /** Broadcast address used by `discover()` when no address is given (neteria.md §5). */
 export const BROADCAST_ADDRESS = '255.255.255.255';
-
-/** An event this client sent, as the callbacks and the polled collections hold it. */
-export interface SentEvent {
-  /** The event id (euuid). */
-  id: string;
-  /** The `event_data` given to `event()`. */
-  data: unknown;
-  priority: Priority;
-  /** When it was first sent (ms since 1970). */
-  sentAt: number;
-  /** Resends so far (the `retry` field of the last copy sent). */
-  retries: number;
-}
-
-/** Why an event is in `rollbacks`. */
-export type RollbackReason = 'illegal' | 'timeout' | 'not-registered';
-
-/** An entry of `rollbacks`: undo it if you applied it (always for a high-priority event). */
-export interface Rollback extends SentEvent {
-  reason: RollbackReason;
-}
-
-/** A server that answered `discover()`. */
-export interface DiscoveredServer {
-  address: string;
-  port: number;
-  version: string;
-  /** `server_name` as sent (null when the server has none). */
-  serverName: unknown;
-}
-
-/** Options of `discover()`. */
-export interface DiscoverOptions {
-  /** Where to send OHAI, default 255.255.255.255 (broadcast); a unicast address asks one server. */
-  address?: string;
-  /** Server port, default the client's `serverPort` (40080). */
-  port?: number;
-  /**
-   * How long to collect answers (ms), default the client's `retryTimeoutMs`. A unicast probe
-   * resolves at the first answer.
-   */
-  timeout?: number;
-  /** Register with the first server that answered, as the original's auto-registration. */
-  register?: boolean;
-}
-
-/** Options of EventClient; every limit defaults to its constant in limits.ts. */
-export interface EventClientOptions {
-  /**
-   * Local UDP port. Default: random in [50000, 60000) as the original (CLIENT_PORT_MIN/MAX,
-   * retried CLIENT_BIND_ATTEMPTS_COUNT times); 0 lets the OS choose.
-   */
-  port?: number;
-  /** Local bind address, default all interfaces. */
-  host?: string;
-  /** Default server port for `discover()` and `register()`, default 40080. */
-  serverPort?: number;
-  /** This client's id (cuuid), default a fresh uuid1 string. */
-  id?: string;
-  /** Version sent in OHAI, default "1.0.3". */
-  version?: string;
-  /** Resend interval of REGISTER and EVENT (ms), default 2000 (RETRY_TIMEOUT_MS). */
-  retryTimeoutMs?: number;
-  /** Resends after the first send, default 4 (MAX_RETRIES). */
-  maxRetries?: number;
-  /** Events awaiting a judgement at once, default 1024 (MAX_PENDING_EVENTS_COUNT). */
-  maxPendingEvents?: number;
-  /** Entries kept in rollbacks / confirmations / notifies, default 4096 (MAX_RECORDS_COUNT). */
-  maxRecords?: number;
-  /** NOTIFY ids remembered against duplicates, default 4096 (NOTIFY_DEDUP_WINDOW_COUNT). */
-  notifyDedupWindow?: number;
-  /** Servers kept in `servers`, the least recently answering forgotten first, default 256 (MAX_DISCOVERED_SERVERS_COUNT). */
-  maxDiscoveredServers?: number;
-  /** An event was judged LEGAL (normal: apply it now; high: it is confirmed). */
-  onLegal?: (event: SentEvent) => void;
-  /** An event was judged ILLEGAL: the rollback hook (undo a high-priority event). */
-  onIllegal?: (event: SentEvent) => void;
-  /** A NOTIFY arrived (once per id, K3). */
-  onNotify?: (data: unknown, eventId: string) => void;
-  /** No judgement after every retry (K2): undo a high-priority event; a normal one is refused. */
-  onTimeout?: (event: SentEvent) => void;
-  /**
-   * The server answered BYE EVENT (this client is not, or no longer, registered); every pending
-   * event was rejected with GW_ERR_NOT_REGISTERED and moved to rollbacks. Register again.
-   */
-  onNotRegistered?: () => void;
-  /** A socket error; the client keeps running. */
-  onError?: (error: Error) => void;
-  /** Debug line sink; default stderr when DEBUG contains "gamewire". Rate-limited for drops. */
-  log?: DebugLog;
-}
-
-/** Counters, for tests and monitoring. */
-export interface EventClientStats {
-  received: number;
-  /** Datagrams dropped without reply: bad input, or not from the server we talk to. */
-  dropped: number;
-  eventsSent: number;
-  eventResends: number;
-  legal: number;
-  illegal: number;
-  timeouts: number;
-  /** Judgements for ids no longer pending (duplicates, or after a timeout): acked, not applied. */
-  lateJudgements: number;
-  notifies: number;
-  /** NOTIFY copies already delivered once: acked, not delivered again. */
-  duplicateNotifies: number;
-  /** Records dropped from a full rollbacks / confirmations / notifies collection. */
-  recordsDropped: number;
-}
-
-/** Every option name an EventClient accepts; any other is a TypeError (a typo is not ignored). */
-const CLIENT_OPTIONS = [
-  'port', 'host', 'serverPort', 'id', 'version', 'retryTimeoutMs', 'maxRetries', 'maxPendingEvents',
-  'maxRecords', 'notifyDedupWindow', 'maxDiscoveredServers', 'onLegal', 'onIllegal', 'onNotify',
-  'onTimeout', 'onNotRegistered', 'onError', 'log',
-] as const;
-
-interface Pending {
-  event: SentEvent;
-  fields: msg.EventFields;
-  timer: NodeJS.Timeout | undefined;
-  resolve: (j: Judgement) => void;
-  reject: (e: EventsError) => void;
-}
 
 interface Registering {
   server: PeerAddress;
@@ -164,13 +70,6 @@ interface Registering {
   timer: NodeJS.Timeout | undefined;
   resolve: () => void;
   reject: (e: EventsError) => void;
-}
-
-interface Discovery {
-  target: PeerAddress;
-  unicast: boolean;
-  found: DiscoveredServer[];
-  done: () => void;
 }
 
 /**
@@ -201,18 +100,13 @@ export class EventClient {
   /** `event_data` of every NOTIFY received, by its id (§7.2). */
   readonly notifies = new Map<string, unknown>();
 
-  private readonly opts: {
-    port: number | undefined; host: string | undefined; serverPort: number; version: string;
-    retryTimeoutMs: number; maxRetries: number; maxPendingEvents: number; maxRecords: number;
-    notifyDedupWindow: number; maxDiscoveredServers: number;
-  };
+  private readonly opts: ResolvedClientOptions;
   private readonly hooks: EventClientOptions;
   private readonly log: RateLimitedLog;
   private readonly uuids = new Uuid1Generator();
-  private readonly inflight = new Map<string, Pending>();
-  /** Insertion-ordered set of NOTIFY ids seen, bounded by notifyDedupWindow. */
-  private readonly seenNotifies = new Set<string>();
-  private readonly discoveries = new Set<Discovery>();
+  private readonly records: Records;
+  private readonly inflight: InFlight;
+  private readonly discoveries: Discoveries;
   private endpoint: Endpoint | undefined;
   private binding: Promise<Endpoint> | undefined;
   private server: PeerAddress | undefined;
@@ -254,6 +148,26 @@ export class EventClient {
     if (typeof this.id !== 'string') throw new TypeError('id must be a string');
     this.hooks = options;
     this.log = new RateLimitedLog(options.log ?? defaultDebugLog());
+    const client = this;
+    const ctx: ClientContext = {
+      id: this.id,
+      opts: this.opts,
+      stats: this.stats,
+      hooks: this.hooks,
+      log: this.log,
+      get endpoint() {
+        return client.endpoint;
+      },
+      get server() {
+        return client.server;
+      },
+      sendToServer: (text) => this.sendToServer(text),
+      drop: (from, reason) => this.drop(from, reason),
+      reportError: (err) => this.reportError(err),
+    };
+    this.records = new Records(ctx, this.rollbacks, this.confirmations, this.notifies);
+    this.inflight = new InFlight(ctx, this.pending, this.records);
+    this.discoveries = new Discoveries(ctx, this.servers);
   }
 
   /** True once OK REGISTER arrived, until BYE EVENT or close(). */
@@ -293,18 +207,7 @@ export class EventClient {
     const broadcast = requested === BROADCAST_ADDRESS || requested.endsWith('.255');
     const address = await resolve4(requested);
     const endpoint = await this.bound();
-    const found = await new Promise<DiscoveredServer[]>((done) => {
-      const d: Discovery = { target: { address, port }, unicast: !broadcast, found: [], done: () => undefined };
-      const timer = setTimeout(() => d.done(), timeout);
-      d.done = () => {
-        clearTimeout(timer);
-        this.discoveries.delete(d);
-        done(d.found);
-      };
-      this.discoveries.add(d);
-      // §5: OHAI is never compressed or encrypted; SO_BROADCAST only when broadcasting.
-      endpoint.send(msg.ohai(this.opts.version, this.id), d.target, (err) => this.reportError(err), broadcast);
-    });
+    const found = await this.discoveries.run(endpoint, address, port, broadcast, timeout);
     if (this.closed) throw closedError();
     if (options.register && found.length > 0) await this.register(found[0]!.address, found[0]!.port);
     return found;
@@ -398,14 +301,7 @@ export class EventClient {
     }
     if (failure) return handled(Promise.reject(failure));
     const event: SentEvent = { id: euuid, data, priority, sentAt: Date.now(), retries: 0 };
-    const promise = new Promise<Judgement>((resolve, reject) => {
-      const p: Pending = { event, fields, timer: undefined, resolve, reject };
-      this.inflight.set(euuid, p);
-      this.pending.set(euuid, event);
-      this.stats.eventsSent++;
-      this.sendEvent(p);
-    });
-    return handled(promise);
+    return handled(this.inflight.send(event, fields));
   }
 
   /** Empty and return `rollbacks`. */
@@ -434,13 +330,8 @@ export class EventClient {
     this.closed = true;
     this.isRegistered = false;
     this.registering?.reject(closedError());
-    for (const d of [...this.discoveries]) d.done();
-    for (const p of [...this.inflight.values()]) {
-      clearTimeout(p.timer);
-      this.inflight.delete(p.event.id);
-      this.pending.delete(p.event.id);
-      p.reject(closedError());
-    }
+    this.discoveries.endAll();
+    this.inflight.closeAll();
     const endpoint = this.endpoint ?? (await this.binding?.catch(() => undefined));
     this.endpoint = undefined;
     await endpoint?.close();
@@ -453,7 +344,7 @@ export class EventClient {
     return `EventClient { ${this.id}, ${server}, ${state}, ${this.inflight.size} pending }`;
   }
 
-  // --- sending ---------------------------------------------------------------------------------
+  // --- socket ----------------------------------------------------------------------------------
 
   /** Close a socket that only a failed call needed (issue 16: a failed register leaves nothing open). */
   private async releaseIfUnused(): Promise<void> {
@@ -498,36 +389,6 @@ export class EventClient {
     throw lastError;
   }
 
-  private sendEvent(p: Pending): void {
-    if (!this.endpoint || !this.server) return;
-    this.endpoint.send(msg.event(p.fields, p.event.retries), this.server, (err) => this.reportError(err));
-    p.timer = setTimeout(() => this.resendEvent(p), this.opts.retryTimeoutMs);
-  }
-
-  private resendEvent(p: Pending): void {
-    p.timer = undefined;
-    if (this.inflight.get(p.event.id) !== p) return;
-    if (p.event.retries >= this.opts.maxRetries) {
-      // K2: the original drops it silently; we report it and roll it back.
-      this.stats.timeouts++;
-      this.settle(p);
-      this.addRollback(p.event, 'timeout');
-      this.log.guard(() => this.hooks.onTimeout?.(p.event));
-      p.reject(new EventsError('GW_ERR_EVENT_TIMEOUT', `no judgement for event ${p.event.id} after ${this.opts.maxRetries} retries`));
-      return;
-    }
-    p.event.retries++;
-    this.stats.eventResends++;
-    this.sendEvent(p);
-  }
-
-  private settle(p: Pending): void {
-    clearTimeout(p.timer);
-    p.timer = undefined;
-    this.inflight.delete(p.event.id);
-    this.pending.delete(p.event.id);
-  }
-
   // --- receiving -------------------------------------------------------------------------------
 
   private onDatagram(bytes: Buffer, from: PeerAddress): void {
@@ -537,7 +398,7 @@ export class EventClient {
     if (!read.ok) return this.drop(from, read.reason);
     const m = read.message;
     if (m.method === 'OHAI Client' || (m.method === 'BYE REGISTER' && !this.registering)) {
-      this.onOhaiAnswer(m, from);
+      this.discoveries.onAnswer(m, from);
       return;
     }
     // Everything else must come from the server we talk to, IP and port (K4, client side).
@@ -559,102 +420,27 @@ export class EventClient {
       case 'ILLEGAL':
         // An ack that could not be sent (escaping grows non-ASCII ids) means the id is hostile.
         if (msg.okEvent(this.id, m.euuid).length > MAX_DATAGRAM_BYTES) return this.drop(from, `${m.method} whose ack would exceed ${MAX_DATAGRAM_BYTES} bytes`);
-        this.onJudgement(m.method, m.euuid);
+        this.inflight.onJudgement(m.method, m.euuid);
         return;
       case 'BYE EVENT':
         this.onByeEvent();
         return;
       case 'NOTIFY':
         if (msg.okNotify(this.id, m.euuid).length > MAX_DATAGRAM_BYTES) return this.drop(from, `NOTIFY whose ack would exceed ${MAX_DATAGRAM_BYTES} bytes`);
-        this.onNotifyMessage(m.euuid, m.eventData);
+        this.records.onNotify(m.euuid, m.eventData);
         return;
     }
-  }
-
-  private onOhaiAnswer(m: msg.ClientInbound, from: PeerAddress): void {
-    if (this.discoveries.size === 0) return this.drop(from, `${m.method} while not discovering`);
-    if (m.method !== 'OHAI Client') return; // BYE REGISTER: our version is refused; not listed
-    const server: DiscoveredServer = { address: from.address, port: from.port, version: m.version, serverName: m.serverName };
-    const key = `${from.address}:${from.port}`;
-    // Re-inserted so the map is ordered by last answer; the oldest goes past the bound.
-    this.servers.delete(key);
-    this.servers.set(key, server);
-    if (this.servers.size > this.opts.maxDiscoveredServers) this.servers.delete(this.servers.keys().next().value as string);
-    for (const d of [...this.discoveries]) {
-      if (d.target.port !== from.port) continue;
-      if (d.unicast && d.target.address !== from.address) continue;
-      if (d.found.length >= this.opts.maxDiscoveredServers) continue;
-      if (!d.found.some((s) => s.address === from.address && s.port === from.port)) d.found.push(server);
-      if (d.unicast) d.done();
-    }
-  }
-
-  private onJudgement(method: Judgement, euuid: string): void {
-    // §7.2 / K3: ack every judgement, duplicates and unknown ids included, before anything else.
-    this.sendToServer(msg.okEvent(this.id, euuid));
-    const p = this.inflight.get(euuid);
-    if (!p) {
-      this.stats.lateJudgements++;
-      return;
-    }
-    this.settle(p);
-    if (method === 'LEGAL') {
-      this.stats.legal++;
-      if (p.event.priority === 'high') this.pushRecord(this.confirmations, p.event);
-      this.log.guard(() => this.hooks.onLegal?.(p.event));
-    } else {
-      this.stats.illegal++;
-      this.addRollback(p.event, 'illegal');
-      this.log.guard(() => this.hooks.onIllegal?.(p.event));
-    }
-    p.resolve(method);
   }
 
   private onByeEvent(): void {
     // BYE EVENT names no event: the server does not know us, so every pending event is refused.
     const wasRegistered = this.isRegistered;
     this.isRegistered = false;
-    for (const p of [...this.inflight.values()]) {
-      this.settle(p);
-      this.addRollback(p.event, 'not-registered');
-      p.reject(new EventsError('GW_ERR_NOT_REGISTERED', `the server does not know this client (BYE EVENT); event ${p.event.id} refused`));
-    }
+    this.inflight.refuseAll();
     if (wasRegistered) this.log.guard(() => this.hooks.onNotRegistered?.());
   }
 
-  private onNotifyMessage(euuid: string, data: unknown): void {
-    // §8: answer every copy; deliver each id once.
-    this.sendToServer(msg.okNotify(this.id, euuid));
-    if (this.seenNotifies.has(euuid)) {
-      this.stats.duplicateNotifies++;
-      return;
-    }
-    this.seenNotifies.add(euuid);
-    if (this.seenNotifies.size > this.opts.notifyDedupWindow) {
-      this.seenNotifies.delete(this.seenNotifies.values().next().value as string);
-    }
-    this.stats.notifies++;
-    this.notifies.set(euuid, data);
-    if (this.notifies.size > this.opts.maxRecords) {
-      this.notifies.delete(this.notifies.keys().next().value as string);
-      this.stats.recordsDropped++;
-    }
-    this.log.guard(() => this.hooks.onNotify?.(data, euuid));
-  }
-
   // --- plumbing --------------------------------------------------------------------------------
-
-  private addRollback(event: SentEvent, reason: RollbackReason): void {
-    this.pushRecord(this.rollbacks, { ...event, reason });
-  }
-
-  private pushRecord<T>(list: T[], item: T): void {
-    list.push(item);
-    if (list.length > this.opts.maxRecords) {
-      list.shift();
-      this.stats.recordsDropped++;
-    }
-  }
 
   private sendToServer(text: string): void {
     if (this.server) this.endpoint?.send(text, this.server, (err) => this.reportError(err));
@@ -671,60 +457,10 @@ export class EventClient {
   }
 }
 
-function closedError(): EventsError {
-  return new EventsError('GW_ERR_CLOSED', 'the EventClient was closed');
-}
-
 /** Mark a promise handled so that a caller relying on callbacks gets no unhandled rejection. */
 function handled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
-}
-
-/**
- * Refuse what JSON cannot carry exactly (issue 16): pyDumps would skip or change it silently
- * (a function dropped, a Map sent as `{}`), and a JSON reader rounds an integer past 2^53.
- * @throws TypeError naming the path of the first such value
- */
-function checkJsonData(value: unknown, path: string, depth: number, ancestors: object[]): void {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return;
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`${path} is ${value}, which JSON cannot carry`);
-      return;
-    case 'bigint':
-      if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) {
-        throw new TypeError(`${path} is a BigInt beyond ±(2^53 − 1), which a JSON reader would round; send it as a string`);
-      }
-      return;
-    case 'object':
-      break;
-    default:
-      throw new TypeError(`${path} is ${value === undefined ? 'undefined' : describeType(value)}, which JSON cannot carry`);
-  }
-  if (value === null) return;
-  if (depth >= MAX_JSON_DEPTH) throw new TypeError(`${path} nests deeper than ${MAX_JSON_DEPTH}`);
-  if (ancestors.includes(value)) throw new TypeError(`${path} refers back to one of its parents (a cycle), which JSON cannot carry`);
-  const toJSON = (value as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function') {
-    // The object says how it travels (a Date as its ISO string): check what it says instead.
-    checkJsonData((toJSON as () => unknown).call(value), path, depth + 1, [...ancestors, value]);
-    return;
-  }
-  ancestors.push(value);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkJsonData(value[i], `${path}[${i}]`, depth + 1, ancestors);
-  } else {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
-      throw new TypeError(`${path} is ${describeType(value)}, which JSON would not carry as it is; convert it to a plain object or array`);
-    }
-    if (Object.getOwnPropertySymbols(value).length > 0) throw new TypeError(`${path} has a symbol key, which JSON cannot carry`);
-    for (const key of Object.keys(value)) checkJsonData((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, ancestors);
-  }
-  ancestors.pop();
 }
 
 /** An IPv4 address for `host` (the events style is IPv4, as the original). */
