@@ -4,128 +4,26 @@
  * `pollEvents()`. Node only (it listens on a socket).
  */
 import type { Table, TableCodec } from '../codec/table.js';
-import { AddressCounter, AddressRate, normalizeIp } from '../transport/address-limiter.js';
 import { listenStreams, type StreamListener } from '../transport/stream-listener.js';
 import type { ByteStream } from '../transport/types.js';
 import { MAX_CONNECTIONS, WS_WRITE_PIECE_BYTES } from '../wire/limits.js';
 import { nodePlatform } from '../platform/node.js';
 import { CloseCode, closeFrameBody, plainFrame } from '../wire/protocol.js';
-import { Session, nowMs, type SessionLimits, type SessionOptions } from '../wire/session.js';
+import { Session, nowMs, type SessionLimits } from '../wire/session.js';
 import { checkAddress, checkKey, checkLimits, encodeTable, makeCodec, timerPeriod } from './checks.js';
 import { Connection } from './connection.js';
 import { MmArgumentError } from './errors.js';
 import { EventType, type EventOwner, type MmEvent } from './events.js';
-import { HeldMessages } from './held-messages.js';
-import {
-  CONNECT_BURST_PER_IP,
-  CONNECT_RATE_PER_IP,
-  MAX_CONNECTIONS_PER_IP,
-  MAX_HELD_BYTES_PER_CONNECTION,
-  MAX_HELD_EVENTS_PER_CONNECTION,
-  MAX_PENDING_HANDSHAKES,
-  MAX_PENDING_HANDSHAKES_PER_IP,
-  MAX_PORT,
-  MAX_QUEUED_EVENTS_PER_CONNECTION,
-  MAX_QUEUED_BYTES_PER_CONNECTION,
-  SEND_HIGH_WATER_BYTES,
-  CONGESTED_QUEUED_BYTES_PER_CONNECTION,
-  MAX_RATE_ENTRIES,
-  MIN_PORT,
-  SERVER_HANDSHAKE_TIMEOUT_MS,
-} from './limits.js';
+import { MAX_PORT, MIN_PORT, SERVER_HANDSHAKE_TIMEOUT_MS } from './limits.js';
 import { nodeContext } from './node-context.js';
-import { QueueSelector, type QueueOptions } from './queue-owner.js';
+import { QueueSelector } from './queue-owner.js';
+import { ConnectionBudgets, type Admission } from './server-budgets.js';
+import { ServerIntake, readIntakeLimits } from './server-intake.js';
+import type { ServerOptions, ServerStats } from './server-options.js';
 import { SocketObject } from './socket-object.js';
 
-/** Options of a Server; every limit has a safe default (src/wire/limits.ts). */
-export interface ServerOptions extends SessionOptions, QueueOptions {
-  /**
-   * Established connections at once (default `MAX_CONNECTIONS` = 1024). Handshakes in progress
-   * are counted apart (`maxPendingHandshakes`). Past it a new connection gets CLOSE "server full".
-   */
-  maxConnections?: number;
-  /** Connections per source IP, handshakes included (default `MAX_CONNECTIONS_PER_IP` = 32; 0 = no cap). */
-  maxConnectionsPerIp?: number;
-  /** Handshakes in progress over all addresses (default `MAX_PENDING_HANDSHAKES` = 64). */
-  maxPendingHandshakes?: number;
-  /** Handshakes in progress per source IP (default `MAX_PENDING_HANDSHAKES_PER_IP` = 8). */
-  maxPendingHandshakesPerIp?: number;
-  /** New connections per second per source IP, a token bucket (default `CONNECT_RATE_PER_IP` = 10; 0 = no limit). */
-  connectRatePerIp?: number;
-  /** Depth of that bucket in connections (default `CONNECT_BURST_PER_IP` = 20). */
-  connectBurstPerIp?: number;
-  /** Deepest table nesting accepted (default `MAX_TABLE_DEPTH` = 64). */
-  maxTableDepth?: number;
-  /** Accept WebSocket clients on the same port (default true). */
-  websocket?: boolean;
-  /**
-   * Events one connection may have queued before the server stops reading from it until the
-   * application polls (default `MAX_QUEUED_EVENTS_PER_CONNECTION` = 256). Messages it had already
-   * sent are held in order and queued as the application polls; a connection holding more than
-   * `MAX_HELD_EVENTS_PER_CONNECTION` messages or `MAX_HELD_BYTES_PER_CONNECTION` bytes is dropped
-   * with the ERROR reason "event flood". 0 turns the cap off (one peer can then push others'
-   * events out of a full queue).
-   */
-  maxQueuedEvents?: number;
-  /**
-   * Payload bytes one connection may have queued before the server stops reading from it until
-   * the application polls, like `maxQueuedEvents` (default `MAX_QUEUED_BYTES_PER_CONNECTION` =
-   * 1 MiB; 0 = no byte cap). One message always passes.
-   */
-  maxQueuedBytes?: number;
-  /**
-   * Outbound backlog (bytes) past which a connection is congested (default `SEND_HIGH_WATER_BYTES`
-   * = 512 KiB; 0 = off). While one is, every connection may queue only `congestedQueuedBytes` per
-   * poll: whoever sends the most is slowed, so an application forwarding what it receives cannot
-   * be made to overflow a client that reads at a fair pace.
-   */
-  sendHighWaterBytes?: number;
-  /** Queued bytes per connection per poll while a connection is congested (default 64 KiB). */
-  congestedQueuedBytes?: number;
-  /**
-   * Messages a paused connection may hold before it is dropped with "event flood" (default
-   * `MAX_HELD_EVENTS_PER_CONNECTION` = 65536). A backstop: pausing already bounds what is held
-   * to the rest of one socket read.
-   */
-  maxHeldEvents?: number;
-}
+export type { ServerOptions, ServerStats } from './server-options.js';
 
-/** Counters and gauges of a Server (`stats()`). */
-export interface ServerStats {
-  /** Established connections now. */
-  connections: number;
-  /** Connections accepted and not yet established (first byte, WebSocket upgrade or HELLO..FINISHED) now. */
-  pendingHandshakes: number;
-  /** Of those, connections in their WebSocket upgrade now. */
-  pendingUpgrades: number;
-  /** Connections closed at accept because their IP went over `connectRatePerIp`. */
-  refusedRate: number;
-  /** Connections closed at accept because their IP held `maxConnectionsPerIp`. */
-  refusedPerIp: number;
-  /** Connections closed at accept because their IP had `maxPendingHandshakesPerIp` handshakes in progress. */
-  refusedPendingPerIp: number;
-  /** Connections closed at accept because `maxPendingHandshakes` were in progress. */
-  refusedPending: number;
-  /** Connections refused with CLOSE "server full" (`maxConnections` established). */
-  refusedFull: number;
-  /** Admitted connections that closed before their handshake completed (timeouts, mismatches, drops). */
-  handshakesFailed: number;
-}
-
-/** One admitted connection's claim on the per-IP and pending budgets. */
-class Admission {
-  pending = true;
-  /** Accept time (`nowMs()`): the handshake deadline runs from here. */
-  readonly at = nowMs();
-  constructor(readonly ip: string) {}
-}
-
-function checkCount(name: string, value: number, min: number): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new MmArgumentError('GW_ERR_BAD_OPTION', `${name} must be an integer >= ${min}, got ${value}`);
-  }
-  return value;
-}
 
 /**
  * A server for tables and polling.
@@ -145,25 +43,10 @@ export class Server extends SocketObject implements EventOwner {
   private readonly codec: TableCodec;
   private readonly queues: QueueSelector;
   private readonly conns = new Map<number, Connection>();
-  private readonly maxQueuedEvents: number;
-  private readonly maxQueuedBytes: number;
-  private readonly sendHighWater: number;
-  private readonly congestedQueuedBytes: number;
-  /** Connections whose outbound backlog passed `sendHighWaterBytes` (until under a quarter of it). */
-  private readonly congested = new Set<Connection>();
-  /** Paused connections (reading stopped until their events are polled), with their held messages. */
-  private readonly paused = new Map<Connection, HeldMessages>();
-  private readonly maxHeldEvents: number;
-  private readonly maxHeldBytes: number;
-  private resumeListening = false;
+  private readonly intake: ServerIntake;
   private listener: StreamListener | null = null;
-  private readonly perIp: AddressCounter;
-  private readonly pendingPerIp: AddressCounter;
-  private readonly maxPending: number;
-  private pendingCount = 0;
+  private readonly budgets: ConnectionBudgets;
   private establishedCount = 0;
-  private readonly connectRate: AddressRate | null;
-  private readonly counters = { refusedRate: 0, refusedPerIp: 0, refusedPendingPerIp: 0, refusedPending: 0, refusedFull: 0, handshakesFailed: 0 };
   private timer: ReturnType<typeof setInterval> | null = null;
   private closing = false;
 
@@ -191,39 +74,21 @@ export class Server extends SocketObject implements EventOwner {
       throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxConnections must be a positive integer, got ${maxConnections}`);
     }
     this.maxConnections = maxConnections;
-    this.perIp = new AddressCounter(checkCount('maxConnectionsPerIp', options.maxConnectionsPerIp ?? MAX_CONNECTIONS_PER_IP, 0));
-    this.maxPending = checkCount('maxPendingHandshakes', options.maxPendingHandshakes ?? MAX_PENDING_HANDSHAKES, 1);
-    this.pendingPerIp = new AddressCounter(checkCount('maxPendingHandshakesPerIp', options.maxPendingHandshakesPerIp ?? MAX_PENDING_HANDSHAKES_PER_IP, 1));
-    const rate = options.connectRatePerIp ?? CONNECT_RATE_PER_IP;
-    if (!(rate >= 0) || !Number.isFinite(rate)) throw new MmArgumentError('GW_ERR_BAD_OPTION', `connectRatePerIp must be a number >= 0, got ${rate}`);
-    const burst = options.connectBurstPerIp ?? CONNECT_BURST_PER_IP;
-    if (!(burst >= 1) || !Number.isFinite(burst)) throw new MmArgumentError('GW_ERR_BAD_OPTION', `connectBurstPerIp must be a number >= 1, got ${burst}`);
-    this.connectRate = rate > 0 ? new AddressRate(rate, burst, MAX_RATE_ENTRIES) : null;
-    const maxQueued = options.maxQueuedEvents ?? MAX_QUEUED_EVENTS_PER_CONNECTION;
-    if (!Number.isInteger(maxQueued) || maxQueued < 0) {
-      throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxQueuedEvents must be a non-negative integer, got ${maxQueued}`);
-    }
-    this.maxQueuedEvents = maxQueued;
-    this.maxQueuedBytes = checkCount('maxQueuedBytes', options.maxQueuedBytes ?? MAX_QUEUED_BYTES_PER_CONNECTION, 0);
-    this.sendHighWater = checkCount('sendHighWaterBytes', options.sendHighWaterBytes ?? SEND_HIGH_WATER_BYTES, 0);
-    this.congestedQueuedBytes = checkCount('congestedQueuedBytes', options.congestedQueuedBytes ?? CONGESTED_QUEUED_BYTES_PER_CONNECTION, 1);
-    const maxHeld = options.maxHeldEvents ?? MAX_HELD_EVENTS_PER_CONNECTION;
-    if (!Number.isInteger(maxHeld) || maxHeld < 1) {
-      throw new MmArgumentError('GW_ERR_BAD_OPTION', `maxHeldEvents must be a positive integer, got ${maxHeld}`);
-    }
-    this.maxHeldEvents = maxHeld;
-    this.maxHeldBytes = Math.max(MAX_HELD_BYTES_PER_CONNECTION, this.limits.maxMessageBytes + 1024 * 1024);
+    this.budgets = new ConnectionBudgets(options);
+    const intakeLimits = readIntakeLimits(options, this.limits);
     this.codec = makeCodec(options.maxTableDepth);
     this.queues = new QueueSelector(nodeContext, options);
     this.queues.register(this);
+    this.intake = new ServerIntake(this.queues, intakeLimits);
     this.ready = listenStreams({
       host: this.address,
       port: p,
       websocket: options.websocket !== false,
       handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
       maxWebSocketPayloadBytes: WS_WRITE_PIECE_BYTES,
-      admit: (address) => this.admit(address),
-      release: (admission) => this.release(admission),
+      // Refused while closing before any budget is touched.
+      admit: (address) => (this.closing ? null : this.budgets.admit(address)),
+      release: (admission) => this.budgets.release(admission),
       onStream: (stream, admission) => this.accept(stream, admission!),
     }).then(
       (listener) => {
@@ -270,7 +135,7 @@ export class Server extends SocketObject implements EventOwner {
       if (!(c instanceof Connection)) throw new TypeError('send: connections must be Connection objects of this server');
       if (c.server === this && c.session.queueMessage(bytes, 0, bytes.length)) {
         sent++;
-        this.watchBacklog(c);
+        this.intake.watchBacklog(c);
       }
     }
     return sent;
@@ -287,7 +152,7 @@ export class Server extends SocketObject implements EventOwner {
     for (const c of this.conns.values()) {
       if (c.session.queueMessage(bytes, 0, bytes.length)) {
         sent++;
-        this.watchBacklog(c);
+        this.intake.watchBacklog(c);
       }
     }
     return sent;
@@ -316,9 +181,9 @@ export class Server extends SocketObject implements EventOwner {
   stats(): ServerStats {
     return {
       connections: this.establishedCount,
-      pendingHandshakes: this.pendingCount,
+      pendingHandshakes: this.budgets.pendingCount,
       pendingUpgrades: this.listener?.pendingUpgrades ?? 0,
-      ...this.counters,
+      ...this.budgets.counters,
     };
   }
 
@@ -371,155 +236,17 @@ export class Server extends SocketObject implements EventOwner {
     return { kind: 'Server', socket: this.id, address: this.address, port: this.port };
   }
 
-  /** After queueing for `c`: past the high-water mark it is congested (see `intakeAllows`). */
-  private watchBacklog(c: Connection): void {
-    if (this.sendHighWater > 0 && !this.congested.has(c) && c.session.backlogBytes > this.sendHighWater) this.congested.add(c);
-  }
-
-  /** Congestion ends for connections gone or drained under a quarter of the mark; then paused peers may read again. */
-  private checkCongestion(): void {
-    if (this.congested.size === 0) return;
-    const low = this.sendHighWater / 4;
-    for (const c of this.congested) if (c.session.closed || c.session.backlogBytes <= low) this.congested.delete(c);
-    if (this.congested.size === 0 && this.paused.size > 0) this.resumeDrained();
-  }
-
-  /**
-   * May `conn` queue one more message of `length` bytes now? Under the event and byte caps, and
-   * while any connection is congested under the smaller congested byte cap; one message always
-   * passes an empty share.
-   */
-  private intakeAllows(conn: Connection, length: number): boolean {
-    const queue = this.queues.queue;
-    if (this.maxQueuedEvents !== 0 && queue.queuedFor(conn.id) >= this.maxQueuedEvents) return false;
-    const bytes = queue.queuedBytesFor(conn.id);
-    if (bytes === 0) return true;
-    const cap = this.congested.size > 0 ? Math.min(this.congestedQueuedBytes, this.maxQueuedBytes || Infinity) : this.maxQueuedBytes;
-    return cap === 0 || bytes + length <= cap;
-  }
-
   private tick(): void {
     const now = nowMs();
-    this.checkCongestion();
-    for (const c of this.paused.keys()) if (!c.session.closed) c.session.markAlive(now);
+    this.intake.checkCongestion();
+    this.intake.markPausedAlive(now);
     for (const c of this.conns.values()) c.session.tick(now);
-    // Also here: the queue may have been polled or replaced without this server hearing of it.
-    if (this.paused.size > 0) this.resumeDrained();
-  }
-
-  /**
-   * Queue a received message of `conn`, or, once it has `maxQueuedEvents` events waiting, hold
-   * it and stop reading from `conn` until the application polls (backpressure).
-   */
-  private receive(conn: Connection, bytes: Uint8Array, offset: number, length: number): void {
-    const queue = this.queues.queue;
-    let held = this.paused.get(conn);
-    if (held === undefined) {
-      if (this.intakeAllows(conn, length)) {
-        queue.push(EventType.RECEIVE, conn, bytes, offset, length);
-        return;
-      }
-      held = new HeldMessages();
-      this.paused.set(conn, held);
-      conn.session.stream.pause?.();
-      this.listenForPoll();
-    }
-    if (held.count >= this.maxHeldEvents || held.byteLength + length > this.maxHeldBytes) {
-      held.clear();
-      conn.session.fail('event flood', CloseCode.Flood);
-      return;
-    }
-    held.add(bytes, offset, length);
-  }
-
-  private listenForPoll(): void {
-    if (this.resumeListening) return;
-    this.resumeListening = true;
-    this.queues.queue.onNextPoll(() => {
-      this.resumeListening = false;
-      this.resumeDrained();
-    });
-  }
-
-  /**
-   * Queue held messages of paused connections while they are under the limit; resume reading
-   * from those with nothing held any more.
-   */
-  private resumeDrained(): void {
-    const queue = this.queues.queue;
-    this.checkCongestion();
-    for (const [c, held] of this.paused) {
-      if (c.session.closed && held.closeReason === null) {
-        this.paused.delete(c);
-        continue;
-      }
-      held.drain((bytes, offset, length) => {
-        if (!this.intakeAllows(c, length)) return false;
-        queue.push(EventType.RECEIVE, c, bytes, offset, length);
-        return true;
-      });
-      if (held.count === 0 && held.closeReason !== null) {
-        this.paused.delete(c);
-        this.announceClose(c, held.closeReason);
-      } else if (held.count === 0 && this.intakeAllows(c, 1)) {
-        this.paused.delete(c);
-        c.session.stream.resume?.();
-      }
-    }
-    if (this.paused.size > 0) this.listenForPoll();
-  }
-
-  private announceClose(conn: Connection, reason: string): void {
-    if (conn.announced) this.queues.queue.pushText(EventType.CLIENT_CLOSE, conn, reason);
-    this.queues.retire(conn);
-  }
-
-  /**
-   * At accept, before a byte is read: the cheapest checks first, and nothing allocated for a
-   * refused connection (issue 14: refusing must cost less than attacking).
-   */
-  private admit(address: string): Admission | null {
-    if (this.closing) return null;
-    const ip = normalizeIp(address);
-    const c = this.counters;
-    if (this.connectRate !== null && !this.connectRate.take(ip, nowMs())) {
-      c.refusedRate++;
-      return null;
-    }
-    if (this.pendingCount >= this.maxPending) {
-      c.refusedPending++;
-      return null;
-    }
-    if (!this.pendingPerIp.has(ip)) {
-      c.refusedPendingPerIp++;
-      return null;
-    }
-    if (!this.perIp.take(ip)) {
-      c.refusedPerIp++;
-      return null;
-    }
-    this.pendingPerIp.take(ip);
-    this.pendingCount++;
-    return new Admission(ip);
-  }
-
-  /** The connection is established: its pending slot goes back, its per-IP slot stays. */
-  private settle(admission: Admission): void {
-    if (!admission.pending) return;
-    admission.pending = false;
-    this.pendingCount--;
-    this.pendingPerIp.give(admission.ip);
-  }
-
-  private release(admission: Admission): void {
-    if (admission.pending) this.counters.handshakesFailed++;
-    this.settle(admission);
-    this.perIp.give(admission.ip);
+    this.intake.resumeIfPaused();
   }
 
   private accept(stream: ByteStream, admission: Admission): void {
     if (this.closing || this.establishedCount >= this.maxConnections) {
-      if (!this.closing) this.counters.refusedFull++;
+      if (!this.closing) this.budgets.counters.refusedFull++;
       // Refused before any state is kept: a plaintext CLOSE the client reports (§4.5).
       const refusal = this.closing ? closeFrameBody(CloseCode.ServerClosing, 'server closing') : closeFrameBody(CloseCode.ServerFull, 'server full');
       stream.write(plainFrame(refusal));
@@ -532,13 +259,13 @@ export class Server extends SocketObject implements EventOwner {
       onEstablished: () => {
         if (this.establishedCount >= this.maxConnections) {
           // Filled while this handshake ran (handshakes are counted apart from maxConnections).
-          this.counters.refusedFull++;
+          this.budgets.counters.refusedFull++;
           session.close(CloseCode.ServerFull, 'server full');
           return;
         }
         established = true;
         this.establishedCount++;
-        this.settle(admission);
+        this.budgets.settle(admission);
         conn.announced = true;
         this.queues.queue.push(EventType.CONNECT, conn);
       },
@@ -549,21 +276,14 @@ export class Server extends SocketObject implements EventOwner {
           session.fail(`invalid table: ${bad}`, CloseCode.ProtocolError);
           return;
         }
-        this.receive(conn, bytes, offset, length);
+        this.intake.receive(conn, bytes, offset, length);
       },
       onError: (reason) => this.queues.queue.pushText(EventType.ERROR, conn, reason),
       onClose: (reason) => {
         this.conns.delete(conn.id);
         if (established) this.establishedCount--;
         established = false;
-        const held = this.paused.get(conn);
-        if (held !== undefined && held.count > 0) {
-          // Messages it sent before closing are still held: CLIENT_CLOSE follows them as polls drain them.
-          held.closeReason = reason;
-          return;
-        }
-        this.paused.delete(conn);
-        this.announceClose(conn, reason);
+        this.intake.closed(conn, reason);
       },
     }, admission.at);
     conn = new Connection(this, session);
