@@ -4,7 +4,7 @@
  * multiplexing, joint.md §1). Commands get the lowest free cmdNr; replies, events and data are
  * routed to the listener of their joint number. Outgoing bytes of one tick are written at once.
  *
- * Browser-safe: the stream comes from `jointClientPlatform.connect`.
+ * Browser-safe: the stream comes from the `connect` hook of the peote entry that asked for it.
  */
 import { ErrorCode, errorReason } from '../core/errors.js';
 import { JOINT_UNIT_STRIDE, JointDirection, JointUnitKind, UnitFlag, type JointParser } from '../core/types.js';
@@ -23,7 +23,7 @@ import {
 } from './protocol.js';
 import { MAX_FRAME_DATA_BYTES, MAX_ID_BYTES, MAX_IN_JOINTS, MAX_OWN_JOINTS, MAX_USERS_PER_JOINT } from './limits.js';
 import { CLIENT_MAX_OUTBOUND_BYTES, CLIENT_MAX_PENDING_REQUESTS, CLIENT_MAX_WEBSOCKET_MESSAGE_BYTES, CLIENT_OUTPUT_KEEP_BYTES } from './client-limits.js';
-import { jointClientPlatform } from './client-platform.js';
+import type { JointClientPlatform } from './client-platform.js';
 
 // The connection's outcomes and listener interfaces live in client-listeners.ts; re-exported for
 // the peote layer and tests, which import them from here.
@@ -70,31 +70,34 @@ export class JointClientConnection {
 
   /**
    * The connection for `host:port`, opened now if there is none.
-   * @throws Error when no connector is installed (import `gamewire/peote` or its browser entry)
+   * @param hooks the caller's entry's connector and parsers, used when a connection is opened
+   *   (an open one is shared whichever entry opened it)
+   * @throws Error when the hooks have no connector (a browser page without WebSocket)
    */
-  static get(host: string, port: number): JointClientConnection {
-    return JointClientConnection.slot(host, port, 0);
+  static get(hooks: JointClientPlatform, host: string, port: number): JointClientConnection {
+    return JointClientConnection.slot(hooks, host, port, 0);
   }
 
   /**
    * The connection for entering joint `id` at `host:port`: the shared one, unless it already is
    * in (or entering) that joint, since a connection must not enter a joint twice (joint.md §1).
    * Then a second connection `host:port#1` (and so on) is used, as a second process would.
-   * @throws Error when no connector is installed
+   * @param hooks as for `get`
+   * @throws Error when the hooks have no connector
    */
-  static forEnter(host: string, port: number, id: Uint8Array): JointClientConnection {
+  static forEnter(hooks: JointClientPlatform, host: string, port: number, id: Uint8Array): JointClientConnection {
     const idKey = idKeyOf(id);
     for (let slot = 0; ; slot++) {
-      const connection = JointClientConnection.slot(host, port, slot);
+      const connection = JointClientConnection.slot(hooks, host, port, slot);
       if (!connection.enteredIds.has(idKey)) return connection;
     }
   }
 
-  private static slot(host: string, port: number, slot: number): JointClientConnection {
+  private static slot(hooks: JointClientPlatform, host: string, port: number, slot: number): JointClientConnection {
     const key = slot === 0 ? `${host}:${port}` : `${host}:${port}#${slot}`;
     let connection = connections.get(key);
     if (!connection) {
-      connection = new JointClientConnection(host, port, key);
+      connection = new JointClientConnection(hooks, host, port, key);
       connections.set(key, connection);
     }
     return connection;
@@ -110,13 +113,13 @@ export class JointClientConnection {
     return connections.get(slot === 0 ? `${host}:${port}` : `${host}:${port}#${slot}`);
   }
 
-  private constructor(host: string, port: number, key: string) {
-    const connect = jointClientPlatform.connect;
+  private constructor(hooks: JointClientPlatform, host: string, port: number, key: string) {
+    const connect = hooks.connect;
     if (!connect) throw new Error('no joint connector installed: import gamewire/peote (Node) or gamewire/peote/browser');
     this.key = key;
     this.host = host;
     this.port = port;
-    this.parser = jointClientPlatform.jointParser({ direction: JointDirection.ToClient });
+    this.parser = hooks.jointParser({ direction: JointDirection.ToClient });
     connect(host, port).then(
       (stream) => this.opened(stream),
       (err: unknown) => this.fail(ClientReason.Disconnect, connectError(host, port, err)),

@@ -1,40 +1,34 @@
 /**
  * The hooks the client side of the joint protocol runs on: how it reaches the relay and its two
- * parsers. They come from a platform (src/platform/): a peote entry installs its own with
- * `useJointClientPlatform` (`gamewire/peote`: TCP and the components core's loader picks;
- * `gamewire/peote/browser`: WebSocket and core's TypeScript set). This file chooses no
- * implementation and imports nothing from Node.
+ * parsers. Each peote entry makes its own from a platform (src/platform/) with
+ * `jointClientHooks` (`gamewire/peote`: TCP and the components core's loader picks;
+ * `gamewire/peote/browser`: WebSocket and core's TypeScript set) and passes them to what it
+ * builds; nothing is installed globally. This file chooses no implementation and imports
+ * nothing from Node.
  */
 import type { JointClientPlatform, Platform } from '../platform/types.js';
 
 export type { JointConnector, JointClientPlatform } from '../platform/types.js';
 
-function notInstalled(): never {
-  throw new Error('no joint client platform installed: import gamewire/peote (Node) or gamewire/peote/browser');
-}
-
-/** The hooks in force; each throws until an entry installs a platform. */
-export const jointClientPlatform: JointClientPlatform = {
-  connect: null,
-  jointParser: notInstalled,
-  chunkAssembler: notInstalled,
-};
-
 /**
- * Replace some of the platform hooks, e.g. `configureJointClient({ connect: myConnector })`
- * to reach the relay through a proxy or over WebSocket from Node.
+ * New hooks over `platform`'s connector and parsers (what a peote entry holds). The object is
+ * mutable: `configureJointHooks` changes it, and what reads it reads it when it opens a
+ * connection or starts a joint.
  */
-export function configureJointClient(hooks: Partial<JointClientPlatform>): void {
-  if (hooks.connect !== undefined) jointClientPlatform.connect = hooks.connect;
-  if (hooks.jointParser !== undefined) jointClientPlatform.jointParser = hooks.jointParser;
-  if (hooks.chunkAssembler !== undefined) jointClientPlatform.chunkAssembler = hooks.chunkAssembler;
-}
-
-/** Install `platform`'s connector and parsers (what a peote entry does). */
-export function useJointClientPlatform(platform: Platform): void {
-  configureJointClient({
+export function jointClientHooks(platform: Platform): JointClientPlatform {
+  return {
     connect: platform.jointConnector,
     jointParser: (options) => platform.jointParser(options),
     chunkAssembler: (options) => platform.chunkAssembler(options),
-  });
+  };
+}
+
+/**
+ * Replace some of `hooks`, e.g. `{ connect: myConnector }` to reach the relay through a proxy
+ * or over WebSocket from Node (each entry's `configureJointClient`).
+ */
+export function configureJointHooks(hooks: JointClientPlatform, changes: Partial<JointClientPlatform>): void {
+  if (changes.connect !== undefined) hooks.connect = changes.connect;
+  if (changes.jointParser !== undefined) hooks.jointParser = changes.jointParser;
+  if (changes.chunkAssembler !== undefined) hooks.chunkAssembler = changes.chunkAssembler;
 }

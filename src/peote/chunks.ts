@@ -8,7 +8,7 @@ import { MAX_CHUNK_BYTES_LIMIT } from '../core/limits.js';
 import { checkPayload } from '../core/validate.js';
 import { CHUNK_UNIT_STRIDE, UnitFlag, type ChunkAssembler } from '../core/types.js';
 import { chunkPrefixBytesFor, encodeChunkPrefix, varintLength } from '../core/varint.js';
-import { jointClientPlatform } from '../joint/client-platform.js';
+import type { JointClientPlatform } from '../joint/client-platform.js';
 import { MAX_CHUNK_SIZE } from './limits.js';
 
 /** Which kind of data an endpoint hands to the application (joint.md §10.3). */
@@ -63,11 +63,12 @@ export class ChunkReceiver {
   private readonly failed: Uint8Array;
 
   /**
+   * @param hooks the entry's hooks, whose chunk assembler this uses
    * @param maxChunkSize largest chunk accepted (bytes)
    * @param streams stream ids 0..streams-1
    */
-  constructor(maxChunkSize: number, streams: number) {
-    this.assembler = jointClientPlatform.chunkAssembler({ maxChunkBytes: maxChunkSize, prefixBytes: chunkPrefixBytesFor(maxChunkSize), maxStreams: streams });
+  constructor(hooks: JointClientPlatform, maxChunkSize: number, streams: number) {
+    this.assembler = hooks.chunkAssembler({ maxChunkBytes: maxChunkSize, prefixBytes: chunkPrefixBytesFor(maxChunkSize), maxStreams: streams });
     this.failed = new Uint8Array(streams);
   }
 

@@ -1,8 +1,10 @@
 /**
- * The exports shared by the Node and browser entries of gamewire/peote. Browser-safe.
+ * The exports shared by the Node and browser entries of gamewire/peote. Browser-safe. What runs
+ * on an entry's platform (PeoteServer, PeoteClient, configureJointClient) is defined by each
+ * entry over its own hooks.
  */
-export { PeoteServer, type PeoteServerOptions } from './peote-server.js';
-export { PeoteClient, type PeoteClientOptions } from './peote-client.js';
+export type { PeoteServerOptions } from './peote-server.js';
+export type { PeoteClientOptions } from './peote-client.js';
 export type { PeoteMode } from './chunks.js';
 export { encodeChunk } from './chunks.js';
 export { Reason, reasonForCreateError, reasonForEnterError } from './reason.js';
@@ -20,7 +22,7 @@ export {
   type RemoteObject,
 } from './remote.js';
 export * from './limits.js';
-export { configureJointClient, type JointConnector, type JointClientPlatform } from '../joint/client-platform.js';
+export type { JointConnector, JointClientPlatform } from '../joint/client-platform.js';
 export { webSocketConnector, webSocketUrl } from '../joint/client-websocket.js';
 export { destroyAllJointConnections } from '../joint/client-connection.js';
 export { EmulatedLink, type EmulatedLinkOptions } from '../transport/offline.js';

@@ -2,6 +2,7 @@
  * PeoteClient: enters a joint owned by a PeoteServer (peote-net's API, joint.md).
  */
 import { JointClientConnection, type InJointListener } from '../joint/client-connection.js';
+import type { JointClientPlatform } from '../joint/client-platform.js';
 import { localJointKey } from '../joint/client-local.js';
 import { ChunkReceiver, checkMaxChunkSize, encodeChunk, pickMode, type PeoteMode } from './chunks.js';
 import type { LocalSession, LocalUserEnd } from './local-session.js';
@@ -72,6 +73,8 @@ export class PeoteClient implements LocalUserEnd {
   port = 0;
   jointId = '';
 
+  /** The connector and parsers of the entry this was made through. */
+  private readonly hooks: JointClientPlatform;
   private readonly options: PeoteClientOptions;
   private state = State.Idle;
   /** Bumped by every enter/leave, so late replies of an old joint are ignored. */
@@ -83,12 +86,17 @@ export class PeoteClient implements LocalUserEnd {
   private readonly remotes = new Map<number, RemoteObject>();
 
   /**
+   * The entries (`gamewire/peote`, `gamewire/peote/browser`) export a subclass that passes
+   * their own hooks; users call that one with `options` only.
+   * @param hooks connector and parsers of the entry, read when a joint starts
+   * @param options callbacks and limits (default: RPC mode, maxChunkSize 32768)
    * @throws TypeError when both onData and onDataChunk are given, or for an unknown option
    * @throws RangeError for maxChunkSize out of range
    */
-  constructor(options: PeoteClientOptions = {}) {
+  constructor(hooks: JointClientPlatform, options: PeoteClientOptions = {}) {
     rejectUnknownOptions('PeoteClient', options, CLIENT_OPTIONS);
     options ??= {};
+    this.hooks = hooks;
     this.options = options;
     this.mode = pickMode(options, 'PeoteClient');
     this.maxChunkSize = checkMaxChunkSize(options.maxChunkSize);
@@ -121,7 +129,7 @@ export class PeoteClient implements LocalUserEnd {
     this.port = port;
     this.jointId = jointId;
     const generation = ++this.generation;
-    this.receiver = this.mode === 'raw' ? null : new ChunkReceiver(this.maxChunkSize, 1);
+    this.receiver = this.mode === 'raw' ? null : new ChunkReceiver(this.hooks, this.maxChunkSize, 1);
     this.remotes.clear();
     const creator = pendingCreate(port, jointId);
     if (creator) {
@@ -152,7 +160,7 @@ export class PeoteClient implements LocalUserEnd {
       session.start();
       return;
     }
-    const connection = JointClientConnection.forEnter(host, port, id);
+    const connection = JointClientConnection.forEnter(this.hooks, host, port, id);
     this.connection = connection;
     this.state = State.Entering;
     connection.enter(id, this.listener(generation), (reason, jIn, cause) => {

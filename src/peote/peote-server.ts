@@ -2,6 +2,7 @@
  * PeoteServer: owns a joint that PeoteClients enter (peote-net's API, joint.md).
  */
 import { JointClientConnection, type OwnJointListener } from '../joint/client-connection.js';
+import type { JointClientPlatform } from '../joint/client-platform.js';
 import { LocalJointTable, localJointKey } from '../joint/client-local.js';
 import { LOCAL_USER_NR_BASE, MAX_LOCAL_USERS } from '../joint/client-limits.js';
 import { MAX_USERS_PER_JOINT } from '../joint/limits.js';
@@ -111,6 +112,8 @@ export class PeoteServer implements LocalOwnerEnd {
   port = 0;
   jointId = '';
 
+  /** The connector and parsers of the entry this was made through. */
+  private readonly hooks: JointClientPlatform;
   private readonly options: PeoteServerOptions;
   private state = State.Idle;
   private key = '';
@@ -127,12 +130,17 @@ export class PeoteServer implements LocalOwnerEnd {
   private createWaiters: (() => void)[] = [];
 
   /**
+   * The entries (`gamewire/peote`, `gamewire/peote/browser`) export a subclass that passes
+   * their own hooks; users call that one with `options` only.
+   * @param hooks connector and parsers of the entry, read when a joint starts
+   * @param options callbacks and limits (default: RPC mode, maxChunkSize 32768)
    * @throws TypeError when both onData and onDataChunk are given, or for an unknown option
    * @throws RangeError for maxChunkSize, netLag or netSpeed out of range
    */
-  constructor(options: PeoteServerOptions = {}) {
+  constructor(hooks: JointClientPlatform, options: PeoteServerOptions = {}) {
     rejectUnknownOptions('PeoteServer', options, SERVER_OPTIONS);
     options ??= {};
+    this.hooks = hooks;
     this.options = options;
     this.mode = pickMode(options, 'PeoteServer');
     this.maxChunkSize = checkMaxChunkSize(options.maxChunkSize);
@@ -177,7 +185,7 @@ export class PeoteServer implements LocalOwnerEnd {
     }
     this.key = key;
     this.state = State.Creating;
-    this.receiver = this.mode === 'raw' ? null : new ChunkReceiver(this.maxChunkSize, LOCAL_USER_NR_BASE + MAX_LOCAL_USERS);
+    this.receiver = this.mode === 'raw' ? null : new ChunkReceiver(this.hooks, this.maxChunkSize, LOCAL_USER_NR_BASE + MAX_LOCAL_USERS);
     if (this.offline) {
       const nr = localServers.takeServerNr();
       if (nr < 0) {
@@ -194,7 +202,7 @@ export class PeoteServer implements LocalOwnerEnd {
       }, this.netLag);
       return;
     }
-    const connection = JointClientConnection.get(host, port);
+    const connection = JointClientConnection.get(this.hooks, host, port);
     this.connection = connection;
     creating.add(this);
     connection.create(id, this.listener(generation), (reason, jOwn, cause) => {

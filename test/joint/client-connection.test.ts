@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import '../../src/peote/index.js';
 import {
   JointClientConnection,
   createErrorReason,
@@ -44,7 +43,7 @@ afterEach(() => {
 
 /** The connection (opening) and, once the test has queued its first joint, its stream. */
 function open(): { c: JointClientConnection; s: FakeStream } {
-  const c = JointClientConnection.get('relay', 1);
+  const c = JointClientConnection.get(fake.hooks, 'relay', 1);
   const s = new Proxy({} as FakeStream, {
     get(_t, key) {
       const stream = fake.streams.at(-1)!;
@@ -57,9 +56,9 @@ function open(): { c: JointClientConnection; s: FakeStream } {
 
 describe('JointClientConnection', () => {
   it('shares one connection per host:port', async () => {
-    const a = JointClientConnection.get('relay', 1);
-    const b = JointClientConnection.get('relay', 1);
-    const c = JointClientConnection.get('relay', 2);
+    const a = JointClientConnection.get(fake.hooks, 'relay', 1);
+    const b = JointClientConnection.get(fake.hooks, 'relay', 1);
+    const c = JointClientConnection.get(fake.hooks, 'relay', 2);
     expect(a).toBe(b);
     expect(a).not.toBe(c);
     a.enter(id('x'), inListener(), vi.fn());
@@ -250,7 +249,7 @@ describe('JointClientConnection', () => {
   it('reports DISCONNECT when the connection cannot be opened', async () => {
     fake.restore();
     fake = installFakeConnector({ fail: true });
-    const c = JointClientConnection.get('relay', 1);
+    const c = JointClientConnection.get(fake.hooks, 'relay', 1);
     const done = vi.fn();
     c.create(id('o'), ownListener(), done);
     await settle();
@@ -259,18 +258,18 @@ describe('JointClientConnection', () => {
   });
 
   it('opens a further connection to enter a joint this one already is in (§1)', async () => {
-    const a = JointClientConnection.forEnter('relay', 1, id('j'));
+    const a = JointClientConnection.forEnter(fake.hooks, 'relay', 1, id('j'));
     a.enter(id('j'), inListener(), vi.fn());
-    const b = JointClientConnection.forEnter('relay', 1, id('j'));
+    const b = JointClientConnection.forEnter(fake.hooks, 'relay', 1, id('j'));
     expect(b).not.toBe(a);
     b.enter(id('j'), inListener(), vi.fn());
-    expect(JointClientConnection.forEnter('relay', 1, id('k'))).toBe(a);
+    expect(JointClientConnection.forEnter(fake.hooks, 'relay', 1, id('k'))).toBe(a);
     a.enter(id('k'), inListener(), vi.fn());
     await settle();
     expect(fake.streams.map((s) => s.host)).toEqual(['relay', 'relay']);
     expect(JointClientConnection.find('relay', 1, 1)).toBe(b);
     fake.streams[0]!.feed([0, 3, 1, 1, 1]); // refused: the id is free on `a` again
-    expect(JointClientConnection.forEnter('relay', 1, id('j'))).toBe(a);
+    expect(JointClientConnection.forEnter(fake.hooks, 'relay', 1, id('j'))).toBe(a);
   });
 
   it('refuses an id over 255 bytes', async () => {

@@ -3,7 +3,8 @@
  * exact bytes of the joint protocol.
  */
 import type { ByteStream, StreamCloseInfo } from '../../src/transport/types.js';
-import { configureJointClient, jointClientPlatform, type JointConnector } from '../../src/joint/client-platform.js';
+import { configureJointHooks, type JointClientPlatform, type JointConnector } from '../../src/joint/client-platform.js';
+import { nodeJointHooks } from '../../src/peote/node-hooks.js';
 
 export class FakeStream implements ByteStream {
   readonly remoteAddress = '127.0.0.1';
@@ -63,9 +64,15 @@ export class FakeStream implements ByteStream {
   }
 }
 
-/** Install a connector that hands out FakeStreams; returns them as they are made and an undo. */
-export function installFakeConnector(options: { kind?: 'tcp' | 'websocket'; fail?: boolean } = {}): { streams: FakeStream[]; restore: () => void } {
-  const previous = jointClientPlatform.connect;
+/**
+ * Install a connector that hands out FakeStreams in `hooks` (default: the Node entry's, which
+ * its PeoteServer and PeoteClient use); returns them as they are made, the hooks and an undo.
+ */
+export function installFakeConnector(
+  options: { kind?: 'tcp' | 'websocket'; fail?: boolean } = {},
+  hooks: JointClientPlatform = nodeJointHooks,
+): { streams: FakeStream[]; hooks: JointClientPlatform; restore: () => void } {
+  const previous = hooks.connect;
   const streams: FakeStream[] = [];
   const connect: JointConnector = (host, port) => {
     if (options.fail) return Promise.reject(new Error('connection refused'));
@@ -73,8 +80,8 @@ export function installFakeConnector(options: { kind?: 'tcp' | 'websocket'; fail
     streams.push(stream);
     return Promise.resolve(stream);
   };
-  configureJointClient({ connect });
-  return { streams, restore: () => configureJointClient({ connect: previous }) };
+  configureJointHooks(hooks, { connect });
+  return { streams, hooks, restore: () => configureJointHooks(hooks, { connect: previous }) };
 }
 
 /** Let promises and microtasks settle. */
