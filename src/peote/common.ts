@@ -23,6 +23,6 @@ export {
 } from './remote.js';
 export * from './limits.js';
 export type { JointConnector, JointClientPlatform } from '../joint/client-platform.js';
-export { webSocketConnector, webSocketUrl } from '../joint/client-websocket.js';
+export { webSocketConnector, webSocketUrl } from '../platform/connect.js';
 export { destroyAllJointConnections } from '../joint/client-connection.js';
 export { EmulatedLink, type EmulatedLinkOptions } from '../transport/offline.js';
