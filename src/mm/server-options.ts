@@ -59,6 +59,23 @@ export interface ServerOptions extends SessionOptions, QueueOptions {
   maxHeldEvents?: number;
 }
 
+/** The options a Server adds to the session and queue options (the `satisfies` keeps the list complete). */
+export const SERVER_OWN_OPTION_KEYS: readonly string[] = Object.keys({
+  maxConnections: true,
+  maxConnectionsPerIp: true,
+  maxPendingHandshakes: true,
+  maxPendingHandshakesPerIp: true,
+  connectRatePerIp: true,
+  connectBurstPerIp: true,
+  maxTableDepth: true,
+  websocket: true,
+  maxQueuedEvents: true,
+  maxQueuedBytes: true,
+  sendHighWaterBytes: true,
+  congestedQueuedBytes: true,
+  maxHeldEvents: true,
+} satisfies Record<Exclude<keyof ServerOptions, keyof SessionOptions | keyof QueueOptions>, true>);
+
 /** Counters and gauges of a Server (`stats()`). */
 export interface ServerStats {
   /** Established connections now. */

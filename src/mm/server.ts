@@ -10,7 +10,8 @@ import { MAX_CONNECTIONS, WS_WRITE_PIECE_BYTES } from '../wire/limits.js';
 import { nodePlatform } from '../platform/node.js';
 import { CloseCode, closeFrameBody, plainFrame } from '../wire/protocol.js';
 import { Session, nowMs, type SessionLimits } from '../wire/session.js';
-import { checkAddress, checkKey, checkLimits, encodeTable, makeCodec, timerPeriod } from './checks.js';
+import { rejectUnknownOptions } from '../core/validate.js';
+import { QUEUE_OPTION_KEYS, SESSION_OPTION_KEYS, checkAddress, checkKey, checkLimits, encodeTable, makeCodec, timerPeriod } from './checks.js';
 import { Connection } from './connection.js';
 import { MmArgumentError } from './errors.js';
 import { EventType, type EventOwner, type MmEvent } from './events.js';
@@ -19,10 +20,13 @@ import { nodeContext } from './node-context.js';
 import { QueueSelector } from './queue-owner.js';
 import { ConnectionBudgets, type Admission } from './server-budgets.js';
 import { ServerIntake, readIntakeLimits } from './server-intake.js';
-import type { ServerOptions, ServerStats } from './server-options.js';
+import { SERVER_OWN_OPTION_KEYS, type ServerOptions, type ServerStats } from './server-options.js';
 import { SocketObject } from './socket-object.js';
 
 export type { ServerOptions, ServerStats } from './server-options.js';
+
+/** Every option a Server knows: the session's, the queue's and its own. */
+const SERVER_OPTION_KEYS: readonly string[] = [...SESSION_OPTION_KEYS, ...QUEUE_OPTION_KEYS, ...SERVER_OWN_OPTION_KEYS];
 
 
 /**
@@ -60,6 +64,7 @@ export class Server extends SocketObject implements EventOwner {
    */
   constructor(address: string, port?: number, key?: string, options: ServerOptions = {}) {
     super();
+    rejectUnknownOptions('Server', options, SERVER_OPTION_KEYS);
     this.address = checkAddress(address);
     const p = port ?? 0;
     if (!Number.isInteger(p) || (p !== 0 && (p < MIN_PORT || p > MAX_PORT))) {

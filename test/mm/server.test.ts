@@ -60,6 +60,11 @@ describe('Server arguments', () => {
     expect(() => new Server('127.0.0.1', 0, undefined, { maxConnections: 0 })).toThrow(/maxConnections/);
   });
 
+  it('refuses an unknown option with a TypeError naming it (issue 16 item 10)', () => {
+    expect(() => new Server('127.0.0.1', 0, undefined, { maxConections: 5 } as never)).toThrow(TypeError);
+    expect(() => new Server('127.0.0.1', 0, undefined, { maxConections: 5 } as never)).toThrow(/^Server: unknown option 'maxConections'/);
+  });
+
   it('reports a listen failure as an ERROR event and a rejected ready', async () => {
     const blocker: NetServer = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
