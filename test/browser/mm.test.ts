@@ -38,7 +38,9 @@ function connectFromPage(page: Page, port: number, key: string | undefined) {
     ({ port, key }) => {
       const gw = (window as any).gamewire;
       const state = ((window as any).mmState = { connected: null as boolean | null, received: [] as unknown[], errors: [] as string[], closes: [] as string[] });
-      const client = new gw.Client('127.0.0.1', port, key ?? undefined);
+      // Its own queue from the start: an event pushed before the first poll would otherwise stay
+      // in the global queue (the first client.pollEvents() moves only later events).
+      const client = new gw.Client('127.0.0.1', port, key ?? undefined, { ownQueue: true });
       (window as any).mmClient = client;
       const poll = () => {
         for (const ev of client.pollEvents()) {
