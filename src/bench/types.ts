@@ -100,6 +100,13 @@ export interface BenchDriver {
   fanout(sender: number): number;
   /** Whether the transport promises per-sender order (reordering is counted only then). */
   readonly ordered: boolean;
+  /**
+   * True when `send()` is done with the payload once it returns (it copied the bytes or wrote them
+   * synchronously): the engine then writes every frame of a sender into one reused buffer.
+   * Default false: every frame gets its own buffer, so a driver may keep the payload (a queued
+   * `socket.write(payload)`) until it is sent.
+   */
+  readonly copiesPayload?: boolean;
   /** Connects everything; rejects with a clear error when the target is not there. */
   open(): Promise<void>;
   /**
@@ -107,7 +114,12 @@ export interface BenchDriver {
    * it now (its buffer is full); the engine retries later with the same stamp.
    */
   send(sender: number, payload: Uint8Array): boolean;
-  /** Set by the engine: a payload arrived at `receiver` (any number; only used to count per receiver). */
+  /**
+   * Set by the engine: a payload arrived at `receiver` (any number; only used to count per
+   * receiver). The payload may be a view into the driver's receive buffer: the engine reads it
+   * during the call only. Deliveries of a sender must reach the engine of the thread that sent it
+   * (a driver keeps each delivery group, e.g. a joint's owner and users, on one thread).
+   */
   deliver: (payload: Uint8Array, receiver: number) => void;
   /** Set by the engine: something went wrong (a connection lost, a protocol error). Counted and reported. */
   fail: (error: Error) => void;
