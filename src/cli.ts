@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `gamewire` command line. `gamewire relay [options]` runs the peote-server compatible relay
- * (docs/relay.md) until SIGINT or SIGTERM, then shuts down gracefully.
+ * (docs/relay.md) until SIGINT or SIGTERM, then shuts down gracefully. `gamewire bench <kind>
+ * [options]` loads a server and reports its throughput and latency (docs/bench.md, src/bench/cli.ts).
  */
 import { readFileSync } from 'node:fs';
 import { LOG_LEVELS, Relay, createLogger, type LogLevel, type RelayOptions } from './relay/index.js';
@@ -47,6 +48,7 @@ const MAIN_USAGE = `usage: gamewire <command> [options]
 
 commands:
   relay            run a relay compatible with peote-server (gamewire relay --help: its options)
+  bench            load a game server, report its throughput and latency (gamewire bench --help)
 
   -v, --version    print the version of gamewire
   -h, --help       show this help
@@ -192,6 +194,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'relay') return runRelay(rest);
+  // Loaded on demand: running a relay does not load the load generator.
+  if (command === 'bench') return (await import('./bench/cli.js')).runBenchCli(rest);
   process.stderr.write(`gamewire: unknown command ${command}\n\n${MAIN_USAGE}`);
   return 2;
 }
