@@ -176,6 +176,8 @@ export function checkRelayOptions(o: ResolvedBenchOptions): void {
 export class RelayDriver implements BenchDriver {
   readonly senders: number;
   readonly ordered = true;
+  /** send() copies the payload into the connection's slab before it returns. */
+  readonly copiesPayload = true;
   deliver: (payload: Uint8Array, receiver: number) => void = () => {};
   fail: (error: Error) => void = () => {};
 
