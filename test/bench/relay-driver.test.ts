@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Relay, silentLogger, type RelayOptions } from '../../src/relay/index.js';
 import { createDriver, RelayDriver, type RelayDriverHooks } from '../../src/bench/drivers/relay.js';
 import { RELAY_CLOSE_TIMEOUT_MS, RELAY_MAX_PAYLOAD_BYTES } from '../../src/bench/drivers/relay-limits.js';
+import { bench } from '../../src/bench/index.js';
 import type { BenchMode, DriverContext, ResolvedBenchOptions } from '../../src/bench/types.js';
 import { FaultyRelay, type FaultyRelayOptions } from './helpers/faulty-relay.js';
 import { closeAll, TcpClient } from '../relay/raw-client.js';
@@ -431,5 +432,54 @@ describe('relay driver against the faulty relay', () => {
     const seqs = run.got.get(0)!.map((p) => new DataView(p.buffer, p.byteOffset).getUint32(4, true));
     // Frame n is sequence n - 1: 4, 8, 12 doubled; 6 and 12 held back behind the next one.
     expect(seqs).toEqual([0, 1, 2, 3, 3, 4, 6, 5, 7, 7, 8, 9, 10, 12, 11, 11]);
+  });
+});
+
+describe('gamewire bench relay, end to end', () => {
+  const quick = { kind: 'relay', host: '127.0.0.1', durationSec: 1, warmupSec: 0.2, drainMs: 500, users: 3, joints: 2 } as const;
+
+  for (const ws of [false, true]) {
+    for (const mode of ['users-to-owner', 'broadcast', 'echo'] as const) {
+      it(`${mode} over ${ws ? 'WebSocket' : 'TCP'} against gamewire relay: frames delivered, none lost, corrupted, reordered or duplicated`, async () => {
+        const relay = await startRelay();
+        const result = await bench({ ...quick, port: relay.port, mode, ws });
+        const c = result.counts;
+        expect(c.delivered).toBeGreaterThan(0);
+        expect(c.expected).toBe(c.sent * (mode === 'broadcast' ? 3 : 1));
+        expect([c.lost, c.corrupted, c.reordered, c.duplicated]).toEqual([0, 0, 0, 0]);
+        expect(c.delivered).toBe(c.expected);
+        expect(result.errors).toEqual([]);
+        expect(result.latency.p50).toBeGreaterThan(0);
+        expect(await until(() => relay.stats().connections === 0)).toBe(true);
+      });
+    }
+  }
+
+  it('reports what a misbehaving relay does: loss, corruption, reordering and duplicates', async () => {
+    const faulty = await startFaulty({ dropEvery: 11, corruptEvery: 13, reorderEvery: 17, duplicateEvery: 19 });
+    // A lost frame holds its window slot until frameTimeoutMs: short, so the load goes on.
+    const result = await bench({ ...quick, port: faulty.port, joints: 1, frameTimeoutMs: 100 });
+    const c = result.counts;
+    expect(c.delivered).toBeGreaterThan(0);
+    expect(c.lost).toBeGreaterThan(0);
+    expect(c.corrupted).toBeGreaterThan(0);
+    expect(c.reordered).toBeGreaterThan(0);
+    expect(c.duplicated).toBeGreaterThan(0);
+    expect(await until(() => faulty.connections === 0)).toBe(true);
+  });
+
+  it('with rate, a relay that stalls 200 ms shows a p99 of at least 200 ms', async () => {
+    // 2 senders × 50 frames/s; every 50th frame holds all forwarding for 200 ms (2% of the frames
+    // wait the whole stall, more than the 1% above p99).
+    const faulty = await startFaulty({ stallEvery: 50, stallMs: 200 });
+    const result = await bench({ ...quick, port: faulty.port, joints: 1, users: 2, rate: 50, drainMs: 1000 });
+    expect(faulty.faults.stalled).toBeGreaterThan(0);
+    expect(result.counts.lost).toBe(0);
+    expect(result.latency.p99).toBeGreaterThanOrEqual(200);
+    expect(result.latency.p50).toBeLessThan(200);
+  });
+
+  it('rejects a bench whose size is past the largest chunk, naming size', async () => {
+    await expect(bench({ ...quick, port: 1, size: RELAY_MAX_PAYLOAD_BYTES + 1 })).rejects.toThrow(/size/);
   });
 });
