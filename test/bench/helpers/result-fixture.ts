@@ -44,7 +44,7 @@ export function fixtureResult(shape: FixtureShape = {}): BenchResult {
   const p99 = shape.p99 ?? 2.5;
   const lost = shape.lost ?? 0;
   const options = { ...FIXTURE_OPTIONS, ...shape.options, workers: shape.workers ?? FIXTURE_OPTIONS.workers };
-  const perSecond = [fps * 0.9, fps, fps * 1.1];
+  const perSecond = [fps * 0.9, fps, fps * 1.1].map(Math.round);
   const bytes = options.size.min;
   const total = perSecond.reduce((s, v) => s + v, 0);
   return {
