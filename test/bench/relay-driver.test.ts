@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Relay, silentLogger, type RelayOptions } from '../../src/relay/index.js';
 import { createDriver, RelayDriver, type RelayDriverHooks } from '../../src/bench/drivers/relay.js';
-import { RELAY_CLOSE_TIMEOUT_MS, RELAY_MAX_PAYLOAD_BYTES } from '../../src/bench/drivers/relay-limits.js';
+import { RELAY_CLOSE_TIMEOUT_MS, RELAY_MAX_BACKLOG_BYTES, RELAY_MAX_PAYLOAD_BYTES } from '../../src/bench/drivers/relay-limits.js';
 import { bench } from '../../src/bench/index.js';
 import type { BenchMode, DriverContext, ResolvedBenchOptions } from '../../src/bench/types.js';
 import { FaultyRelay, type FaultyRelayOptions } from './helpers/faulty-relay.js';
@@ -385,6 +385,20 @@ describe('relay driver: bad targets and failures', () => {
     expect(await until(() => run.failures.length === 2)).toBe(true);
     await sleep(20);
     expect(run.failures.length).toBe(2);
+    await driver.close();
+  });
+
+  it('echo: an owner whose relay stops reading it is dropped once its echoes pass RELAY_MAX_BACKLOG_BYTES', async () => {
+    const faulty = await startFaulty({ stopReadingOwners: true });
+    const driver = makeDriver(options(faulty.port, { joints: 1, users: 4, mode: 'echo', size: { min: 32768, max: 32768 } }));
+    const run = record(driver);
+    await driver.open();
+    const big = payload(0, 0, 32768);
+    for (let i = 0; i < 20_000 && run.failures.length === 0; i++) {
+      if (!driver.send(i % 4, big)) await sleep(1);
+      else if (i % 32 === 31) await sleep(0);
+    }
+    expect(run.failures[0]?.message).toBe(`the relay stopped reading the owner: over ${RELAY_MAX_BACKLOG_BYTES} bytes of echoes unsent`);
     await driver.close();
   });
 

@@ -29,6 +29,13 @@ export const RELAY_MAX_USERS = MAX_USERS_PER_JOINT;
 export const RELAY_SEND_HIGH_WATER_BYTES = 256 * 1024;
 
 /**
+ * Largest outbound backlog of an owner's echoes (bytes), default 16 MiB. Echoes answer what the
+ * relay delivered, so they cannot be refused like a send; past it the relay is taken to have
+ * stopped reading the owner: the run is told (`fail`) and that connection is closed.
+ */
+export const RELAY_MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+
+/**
  * Outbound slab per connection (bytes), default 16 KiB: frames of one tick are written into it
  * and handed to the socket as one write (one WebSocket message) at the end of the tick. A frame
  * larger than the slab gets a slab of its own size. Kept below 64 KiB because that is the

@@ -53,7 +53,7 @@ import {
 } from '../../joint/protocol.js';
 import type { BenchDriver, BenchMode, DriverContext, DriverFactory, ResolvedBenchOptions } from '../types.js';
 import { RelayLink, targetName } from './relay-link.js';
-import { RELAY_CLOSE_TIMEOUT_MS, RELAY_MAX_PAYLOAD_BYTES, RELAY_MAX_USERS, RELAY_SEND_HIGH_WATER_BYTES, RELAY_UNITS_PER_FEED } from './relay-limits.js';
+import { RELAY_CLOSE_TIMEOUT_MS, RELAY_MAX_BACKLOG_BYTES, RELAY_MAX_PAYLOAD_BYTES, RELAY_MAX_USERS, RELAY_SEND_HIGH_WATER_BYTES, RELAY_UNITS_PER_FEED } from './relay-limits.js';
 
 /** The modes the relay driver runs. */
 export const RELAY_MODES: readonly BenchMode[] = ['users-to-owner', 'broadcast', 'echo'];
@@ -415,7 +415,15 @@ export class RelayDriver implements BenchDriver {
         const src = (units[c]! & FLAG_IN_CARRY) !== 0 ? assembler.carry() : input;
         const at = units[c + 1]!;
         const bytes = units[c + 2]!;
-        if (peer.role === Role.Owner && this.echo) this.writeChunk(peer, src, at, bytes, stream);
+        if (peer.role === Role.Owner && this.echo) {
+          // The echo is not refused like a send: bound it, or a relay that stops reading the owner
+          // while its users send would grow this process without limit.
+          if (peer.link.buffered > RELAY_MAX_BACKLOG_BYTES) {
+            this.peerFailed(peer, `the relay stopped reading the owner: over ${RELAY_MAX_BACKLOG_BYTES} bytes of echoes unsent`);
+            return;
+          }
+          this.writeChunk(peer, src, at, bytes, stream);
+        }
         else this.deliver(src.subarray(at, at + bytes), peer.receiver);
       }
       if (assembler.error !== ErrorCode.Ok) {
@@ -431,6 +439,8 @@ export class RelayDriver implements BenchDriver {
 
   /** A control message `00 len payload` (joint.md §4): a reply or a server event. */
   private control(peer: Peer, src: Uint8Array, offset: number, length: number): void {
+    // The shortest message is two bytes (`cmdNr` and a status or event).
+    if (length < 2) return this.peerFailed(peer, `protocol error from the relay: a control message of ${length} bytes`);
     const cmdNr = src[offset]!;
     if (cmdNr !== 0) {
       if (length < 3) return this.peerFailed(peer, `protocol error from the relay: a reply of ${length} bytes`);
@@ -444,7 +454,7 @@ export class RelayDriver implements BenchDriver {
       else request.reject(new Error(this.refusal(peer, request.what, value)));
       return;
     }
-    const event = length >= 2 ? src[offset + 1]! : -1;
+    const event = src[offset + 1]!;
     switch (event) {
       case ServerEvent.Keepalive:
       case ServerEvent.UserConnect:

@@ -40,6 +40,8 @@ export interface FaultyRelayOptions {
   garbageAfter?: number;
   /** After this many data frames, stop reading every connection (their senders' buffers fill). */
   stopReadingAfter?: number;
+  /** Never read an owner again once its joint is created (its echoes pile up at the owner). */
+  stopReadingOwners?: boolean;
   /** Answer every create with this error code (joint.md §3.1) instead of OK. */
   createError?: number;
 }
@@ -182,6 +184,7 @@ export class FaultyRelay {
       this.joints.set(id, joint);
       conn.own.set(jOwn, joint);
       conn.socket.write(encodeReply(cmdNr, ReplyStatus.Ok, jOwn));
+      if (this.options.stopReadingOwners) conn.socket.pause();
     } else if (cmd === Command.Enter) {
       const joint = this.joints.get(id);
       if (joint === undefined) return void conn.socket.write(encodeReply(cmdNr, ReplyStatus.Error, EnterError.NoSuchJoint));
