@@ -3,6 +3,8 @@
  */
 export type * from './types.js';
 
+import { GamewireErrorCode } from '../core/error-codes.js';
+import { GamewireRangeError } from '../core/errors.js';
 import { driverModule, type DriverModule } from './registry.js';
 import { resolveOptions } from './resolve.js';
 import { runBench } from './run.js';
@@ -36,6 +38,12 @@ export function bench(options: BenchOptions): Promise<BenchResult> {
  * @throws as bench(), and a GamewireRangeError naming workers for a factory with workers > 0
  */
 export function benchWith(driver: DriverFactory | DriverModule, options: BenchOptions): Promise<BenchResult> {
-  resolveOptions(options);
+  const resolved = resolveOptions(options);
+  if (typeof driver === 'function' && resolved.workers > 0) {
+    throw new GamewireRangeError(
+      GamewireErrorCode.BadOption,
+      'bench: workers > 0 needs the driver as a DriverModule ({ url, name, args }), not a factory function',
+    );
+  }
   return runBench(driver, options);
 }

@@ -197,13 +197,13 @@ export class LoadRunner {
       }
     }
     if (this.phase === 'sending') {
+      // Frames due before the end are sent even when this tick came late: they were due.
+      if (this.options.rate !== null) this.openLoop(now);
       if (now >= this.sendEnd) {
         this.phase = 'draining';
         this.blocked.clear();
         this.pending.fill(null);
-      } else if (this.options.rate !== null) {
-        this.openLoop(now);
-      } else {
+      } else if (this.options.rate === null) {
         // A copy: pump() may block the sender again, and a Set visits re-added members again.
         const retry = [...this.blocked];
         this.blocked.clear();

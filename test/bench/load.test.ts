@@ -1,0 +1,176 @@
+/**
+ * The load loop (src/bench/load.ts, run.ts) against the null driver: closed and open loop give
+ * consistent counts; injected loss, corruption, duplication and reordering are counted; a target
+ * that stalls shows the stall in the open loop's percentiles (coordinated omission corrected);
+ * abort, connect failures and progress behave. Counts and latencies only; no speed is asserted.
+ */
+import { describe, expect, it } from 'vitest';
+import { benchWith, nullDriver, type BenchOptions, type BenchResult, type NullDriverOptions } from '../../src/bench/index.js';
+
+const BASE = { kind: 'relay', host: '127.0.0.1', port: 1, users: 4, durationSec: 1, warmupSec: 0.2, drainMs: 500 } as const;
+
+function run(driver: NullDriverOptions, options: Partial<BenchOptions> = {}): Promise<BenchResult> {
+  return benchWith(nullDriver(driver), { ...BASE, ...options });
+}
+
+/** Invariants every result holds. */
+function consistent(r: BenchResult): void {
+  const c = r.counts;
+  expect(c.delivered + c.lost).toBe(c.expected);
+  expect(r.timeline.reduce((n, p) => n + p.frames, 0)).toBe(c.delivered);
+  expect(r.latency.samples).toBe(c.delivered);
+  expect(r.framesPerSec.total).toBe(c.delivered);
+  expect(r.timeline.length).toBe(Math.ceil(r.durationSec - 1e-9));
+  expect(r.generator.cpuMs).toBeGreaterThanOrEqual(0);
+}
+
+describe('load loop', () => {
+  it('closed loop: every frame sent is delivered, once, in order', async () => {
+    const r = await run({}, { window: 8 });
+    consistent(r);
+    expect(r.schema).toBe('gamewire-bench/1');
+    expect(r.options.window).toBe(8);
+    expect(r.options.rate).toBeNull();
+    expect(r.counts.sent).toBeGreaterThan(100);
+    expect(r.counts).toMatchObject({ lost: 0, corrupted: 0, duplicated: 0, reordered: 0, refused: 0 });
+    expect(r.counts.expected).toBe(r.counts.sent);
+    expect(r.durationSec).toBeCloseTo(1, 1);
+    expect(r.bytesPerSec.total).toBe(r.counts.delivered * 64);
+    expect(r.percentiles.at(-1)![0]).toBe(100);
+    expect(r.latency.p99).toBeLessThanOrEqual(r.latency.max);
+    expect(r.errors).toEqual([]);
+  });
+
+  it('closed loop with fanout: each frame is expected once per receiver', async () => {
+    const r = await run({ fanout: 3 }, { window: 4, size: { min: 30, max: 90 } });
+    consistent(r);
+    expect(r.counts.expected).toBe(3 * r.counts.sent);
+    expect(r.counts.lost).toBe(0);
+  });
+
+  it('open loop: sends rate x senders x duration frames', async () => {
+    const r = await run({}, { rate: 200 });
+    consistent(r);
+    expect(r.options.window).toBeNull();
+    // 4 senders x 200/s x 1 s; the schedule is exact, only frames not yet due at the end differ.
+    expect(r.counts.sent).toBeGreaterThanOrEqual(790);
+    expect(r.counts.sent).toBeLessThanOrEqual(800);
+    expect(r.counts.lost).toBe(0);
+  });
+
+  it('counts dropped frames as lost', async () => {
+    const r = await run({ dropEvery: 10 }, { window: 4, frameTimeoutMs: 100 });
+    consistent(r);
+    expect(r.counts.lost).toBeGreaterThan(0);
+    expect(Math.abs(r.counts.lost - r.counts.sent / 10)).toBeLessThanOrEqual(r.counts.sent * 0.01 + 8);
+  });
+
+  it('counts corrupted deliveries, and their frames as lost', async () => {
+    const r = await run({ corruptEvery: 7 }, { rate: 100, frameTimeoutMs: 100 });
+    consistent(r);
+    expect(r.counts.corrupted).toBeGreaterThan(0);
+    expect(Math.abs(r.counts.corrupted - r.counts.sent / 7)).toBeLessThanOrEqual(8);
+    expect(Math.abs(r.counts.lost - r.counts.corrupted)).toBeLessThanOrEqual(8);
+  });
+
+  it('counts duplicated deliveries', async () => {
+    const r = await run({ duplicateEvery: 5 }, { rate: 100 });
+    consistent(r);
+    expect(r.counts.lost).toBe(0);
+    expect(Math.abs(r.counts.duplicated - r.counts.sent / 5)).toBeLessThanOrEqual(8);
+  });
+
+  it('counts reordering on an ordered transport, not on an unordered one', async () => {
+    const ordered = await run({ reorderEvery: 4 }, { rate: 100 });
+    consistent(ordered);
+    expect(ordered.counts.reordered).toBeGreaterThan(0);
+    expect(ordered.counts.lost).toBe(0);
+    const unordered = await run({ reorderEvery: 4, ordered: false }, { rate: 100 });
+    consistent(unordered);
+    expect(unordered.counts.reordered).toBe(0);
+  });
+
+  it('open loop: a target stalling 200 ms every second shows it in p99 (latency from the intended send time)', async () => {
+    // A frame due at the stall's start waits 200 ms, one due at its end 0: 20% of the frames
+    // spread over 0-200 ms, so p99 = 200 - 1% of 1000 ms = 190 ms and p90 = 100 ms. A generator
+    // that measured from the actual send (or slowed down) would show ~0 for all of them.
+    const r = await run({ stall: { everyMs: 1000, forMs: 200 } }, { rate: 200, durationSec: 2, warmupSec: 0 });
+    consistent(r);
+    expect(r.counts.lost).toBe(0);
+    expect(r.latency.max).toBeGreaterThanOrEqual(195);
+    expect(r.latency.p99).toBeGreaterThanOrEqual(180);
+    expect(r.latency.p90).toBeGreaterThanOrEqual(85);
+  });
+
+  it('open loop: a stall of 250 ms every second gives p99 >= 200 ms, also when sends are refused meanwhile', async () => {
+    for (const refuse of [false, true]) {
+      const r = await run({ stall: { everyMs: 1000, forMs: 250, refuse } }, { rate: 200, durationSec: 2, warmupSec: 0 });
+      consistent(r);
+      expect(r.latency.p99).toBeGreaterThanOrEqual(200);
+      if (refuse) expect(r.counts.refused).toBeGreaterThan(0);
+      // Refused frames were sent later with their stamp: none is missing.
+      expect(r.counts.sent).toBeGreaterThanOrEqual(1550);
+    }
+  });
+
+  it('closed loop: a refused frame waits and is retried, its wait counted in its latency', async () => {
+    const r = await run({ stall: { everyMs: 500, forMs: 100, refuse: true } }, { window: 2, warmupSec: 0 });
+    consistent(r);
+    expect(r.counts.refused).toBeGreaterThan(0);
+    expect(r.latency.max).toBeGreaterThanOrEqual(90);
+  });
+
+  it('reports driver errors by message', async () => {
+    const r = await run({ failEvery: 50 }, { rate: 100 });
+    consistent(r);
+    const entry = r.errors.find((e) => e.message === 'null driver: injected error');
+    expect(entry?.count).toBeGreaterThan(0);
+  });
+
+  it('calls onProgress once per measured second', async () => {
+    const seen: number[] = [];
+    const r = await run({}, { rate: 100, durationSec: 2, warmupSec: 0, onProgress: (p) => {
+      seen.push(p.elapsedSec);
+      expect(p.framesPerSec).toBeGreaterThan(0);
+      expect(p.p99Ms).toBeGreaterThanOrEqual(0);
+    } });
+    consistent(r);
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it('an abort ends the measured period early and still resolves with what was measured', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 600);
+    const started = Date.now();
+    const r = await run({}, { rate: 100, durationSec: 10, warmupSec: 0.2, signal: controller.signal });
+    expect(Date.now() - started).toBeLessThan(3000);
+    consistent(r);
+    expect(r.durationSec).toBeGreaterThan(0.2);
+    expect(r.durationSec).toBeLessThan(0.8);
+    expect(r.counts.sent).toBeGreaterThan(0);
+  });
+
+  it('an abort during the warm-up resolves with an empty measured period', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const r = await run({}, { rate: 100, durationSec: 10, warmupSec: 5, signal: controller.signal });
+    expect(r.durationSec).toBe(0);
+    expect(r.counts.sent).toBe(0);
+    expect(r.timeline).toEqual([]);
+  });
+
+  it('rejects with the reason of a signal aborted before the start', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('stop before start'));
+    await expect(run({}, { signal: controller.signal })).rejects.toThrow('stop before start');
+  });
+
+  it("rejects when the driver cannot open, and when opening exceeds connectTimeoutMs", async () => {
+    await expect(run({ openError: 'connect ECONNREFUSED 127.0.0.1:1' })).rejects.toThrow('ECONNREFUSED');
+    await expect(run({ openDelayMs: 500 }, { connectTimeoutMs: 50 })).rejects.toThrow(/could not connect to 127\.0\.0\.1:1 within 50 ms/);
+  });
+
+  it('refuses a factory function with workers > 0, naming workers', () => {
+    expect(() => benchWith(nullDriver(), { ...BASE, workers: 2 })).toThrow(/workers/);
+  });
+});
