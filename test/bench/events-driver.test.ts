@@ -6,6 +6,7 @@
  * clearly; close() closes every client socket.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { bench } from '../../src/bench/index.js';
 import { createDriver, EventsDriver } from '../../src/bench/drivers/events.js';
 import { EVENTS_MAX_PAYLOAD_BYTES } from '../../src/bench/drivers/style-limits.js';
 import { eventsBenchMiddleware, serveEventsBench, type EventsBenchServer } from '../../src/bench/responders/events.js';
@@ -131,3 +132,15 @@ function hashOf(text: string): number {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }
+
+describe('gamewire bench events, end to end', () => {
+  it('event: delivered > 0, nothing lost or corrupted on loopback', async () => {
+    const server = await serve();
+    // A lost datagram is resent after 2 s (Neteria), so the drain covers one resend.
+    const result = await bench({ kind: 'events', host: '127.0.0.1', port: server.port, users: 4, durationSec: 1, warmupSec: 0.2, drainMs: 3000 });
+    expect(result.counts.delivered).toBeGreaterThan(0);
+    expect(result.counts.corrupted).toBe(0);
+    expect(result.counts.lost).toBe(0);
+    expect(result.errors).toEqual([]);
+  });
+});

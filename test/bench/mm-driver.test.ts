@@ -6,6 +6,7 @@
  * sends past the in-flight cap are refused; close() leaves no connection on the server.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { bench } from '../../src/bench/index.js';
 import { createDriver, MmDriver } from '../../src/bench/drivers/mm.js';
 import { MM_MAX_IN_FLIGHT_BYTES } from '../../src/bench/drivers/style-limits.js';
 import { mmBenchResponder, serveMmBench, type MmBenchServer } from '../../src/bench/responders/mm.js';
@@ -172,4 +173,26 @@ describe('mm bench driver', () => {
     expect(await until(() => server.server.connectionCount() === 0 && server.responder.clients === 0)).toBe(true);
     expect(await until(() => handles('Immediate') + handles('Timeout') <= before)).toBe(true);
   });
+});
+
+describe('gamewire bench mm, end to end', () => {
+  const cases = [
+    { mode: 'c2s', key: undefined, workers: 0 },
+    { mode: 'echo', key: KEY, workers: 0 },
+    { mode: 'broadcast', key: undefined, workers: 0 },
+    { mode: 'broadcast', key: KEY, workers: 2 },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.mode}${c.key ? ' with a key' : ''}${c.workers ? ` on ${c.workers} workers` : ''}: delivered > 0, nothing lost or corrupted`, async () => {
+      const server = await serve(c.key);
+      const result = await bench({ kind: 'mm', mode: c.mode, host: '127.0.0.1', port: server.port, key: c.key, users: 4, workers: c.workers, durationSec: 1, warmupSec: 0.2 });
+      expect(result.counts.delivered).toBeGreaterThan(0);
+      expect(result.counts.delivered).toBe(result.counts.expected);
+      expect(result.counts.corrupted).toBe(0);
+      expect(result.counts.lost).toBe(0);
+      expect(result.counts.reordered).toBe(0);
+      expect(result.errors).toEqual([]);
+      if (c.mode === 'broadcast') expect(result.counts.expected).toBeGreaterThan(result.counts.sent);
+    });
+  }
 });

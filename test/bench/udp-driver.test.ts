@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspect } from 'node:util';
+import { bench } from '../../src/bench/index.js';
 import { createDriver, UdpDriver } from '../../src/bench/drivers/udp.js';
 import { UDP_MAX_IN_FLIGHT_COUNT } from '../../src/bench/drivers/style-limits.js';
 import { serveUdpBench, udpBenchResponder, type UdpBenchServer } from '../../src/bench/responders/udp.js';
@@ -148,4 +149,17 @@ describe('udp bench driver', () => {
     expect(pipes.map((p) => inspect(p))).toEqual(Array(5).fill('UdpPipe { destroyed, loop mode }'));
     expect(await until(() => handles('UDPWrap') <= before + 5)).toBe(true);
   });
+});
+
+describe('gamewire bench udp, end to end', () => {
+  for (const mode of ['c2s', 'echo'] as const) {
+    it(`${mode}: delivered > 0, nothing lost or corrupted on loopback`, async () => {
+      const server = await serve();
+      const result = await bench({ kind: 'udp', mode, host: '127.0.0.1', port: server.port, users: 4, durationSec: 1, warmupSec: 0.2 });
+      expect(result.counts.delivered).toBeGreaterThan(0);
+      expect(result.counts.corrupted).toBe(0);
+      expect(result.counts.lost).toBe(0);
+      expect(result.errors).toEqual([]);
+    });
+  }
 });
