@@ -469,6 +469,18 @@ describe('gamewire bench relay, end to end', () => {
     }
   }
 
+  it('with 2 workers, splits the joints over the threads and every delivery comes back to its sender', async () => {
+    const relay = await startRelay();
+    const result = await bench({ ...quick, port: relay.port, mode: 'broadcast', joints: 3, workers: 2 });
+    const c = result.counts;
+    expect(result.generator.workers).toBe(2);
+    expect(c.delivered).toBeGreaterThan(0);
+    expect(c.expected).toBe(c.sent * 3);
+    expect([c.lost, c.corrupted, c.reordered, c.duplicated]).toEqual([0, 0, 0, 0]);
+    expect(result.errors).toEqual([]);
+    expect(await until(() => relay.stats().connections === 0)).toBe(true);
+  });
+
   it('reports what a misbehaving relay does: loss, corruption, reordering and duplicates', async () => {
     const faulty = await startFaulty({ dropEvery: 11, corruptEvery: 13, reorderEvery: 17, duplicateEvery: 19 });
     // A lost frame holds its window slot until frameTimeoutMs: short, so the load goes on.
