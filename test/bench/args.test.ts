@@ -2,7 +2,10 @@
  * The command line of `gamewire bench` (src/bench/args.ts): every flag lands on its BenchOptions
  * field, and each kind of mistake is refused with a message naming it.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/exits-by-itself.js';
 import {
   BENCH_USAGE,
   BenchUsageError,
@@ -88,6 +91,17 @@ describe('parseBenchArgs', () => {
       '--compare', '--rounds', '--no-progress', '--help']) {
       expect(BENCH_USAGE).toContain(flag);
     }
+  });
+});
+
+describe('docs/bench.md', () => {
+  it('documents every flag of the help, and every mode', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'bench.md'), 'utf8');
+    const flags = [...new Set(BENCH_USAGE.match(/--[a-z][a-z-]*/g))];
+    expect(flags.length).toBeGreaterThan(20);
+    expect(flags.filter((f) => !doc.includes(`\`${f}`))).toEqual([]);
+    const modes = [...new Set(Object.values(MODES_BY_KIND).flat())];
+    expect(modes.filter((m) => !doc.includes(`\`${m}\``))).toEqual([]);
   });
 });
 

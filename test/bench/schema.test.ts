@@ -154,6 +154,23 @@ describe('the schemas say what types.ts says', () => {
   });
 });
 
+describe('docs/bench.md', () => {
+  it('names every field of the result and the comparison', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'bench.md'), 'utf8');
+    const fields = new Set<string>();
+    const walk = (node: unknown): void => {
+      if (typeof node !== 'object' || node === null) return;
+      const props = (node as { properties?: Record<string, unknown> }).properties;
+      if (props) for (const k of Object.keys(props)) fields.add(k);
+      for (const v of Object.values(node)) walk(v);
+    };
+    walk(resultSchema);
+    walk(compareSchema);
+    expect(fields.size).toBeGreaterThan(50);
+    expect([...fields].filter((f) => !doc.includes(`\`${f}\``))).toEqual([]);
+  });
+});
+
 // ---- a real run, once the engine and the relay driver are in the tree ----
 
 const engineReady = existsSync(join(ROOT, 'src/bench/drivers/relay.ts')) && existsSync(join(ROOT, 'src/bench/run.ts'));
