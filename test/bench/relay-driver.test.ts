@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Relay, silentLogger, type RelayOptions } from '../../src/relay/index.js';
 import { createDriver, RelayDriver, type RelayDriverHooks } from '../../src/bench/drivers/relay.js';
-import { RELAY_CLOSE_TIMEOUT_MS, RELAY_MAX_BACKLOG_BYTES, RELAY_MAX_PAYLOAD_BYTES } from '../../src/bench/drivers/relay-limits.js';
+import { RELAY_CLOSE_TIMEOUT_MS, RELAY_CONNECTS_IN_FLIGHT, RELAY_MAX_BACKLOG_BYTES, RELAY_MAX_PAYLOAD_BYTES } from '../../src/bench/drivers/relay-limits.js';
 import { bench } from '../../src/bench/index.js';
 import type { BenchMode, DriverContext, ResolvedBenchOptions } from '../../src/bench/types.js';
 import { FaultyRelay, type FaultyRelayOptions } from './helpers/faulty-relay.js';
@@ -256,6 +256,19 @@ describe('relay driver against gamewire relay', () => {
     // close() resolved, so every socket of the driver is closed; the paused relay notices only
     // when it reads again.
     expect(Date.now() - started).toBeLessThan(RELAY_CLOSE_TIMEOUT_MS + 1000);
+  });
+
+  it('opens more connections than RELAY_CONNECTS_IN_FLIGHT, a slot at a time', async () => {
+    const relay = await startRelay();
+    const users = Math.ceil(RELAY_CONNECTS_IN_FLIGHT / 2);
+    const driver = makeDriver(options(relay.port, { joints: 3, users }));
+    const run = record(driver);
+    await driver.open();
+    expect(relay.stats().connections).toBe(3 * (users + 1));
+    for (let s = 0; s < driver.senders; s++) expect(driver.send(s, payload(s, 0, 24))).toBe(true);
+    expect(await until(() => run.delivered === 3 * users)).toBe(true);
+    await driver.close();
+    expect(await until(() => relay.stats().connections === 0)).toBe(true);
   });
 
   it('close() leaves joints explicitly and ends every socket; a second close() is the same promise', async () => {

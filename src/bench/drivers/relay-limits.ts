@@ -51,6 +51,13 @@ export const RELAY_SLAB_BYTES = 16 * 1024;
 export const RELAY_UNITS_PER_FEED = 256;
 
 /**
+ * Connections being opened at once (connections), default 256: the others wait for a slot, so a
+ * run of thousands of connections stays within the relay's accept queue (511 on a Node server
+ * by default) instead of losing SYNs and waiting for their retransmission.
+ */
+export const RELAY_CONNECTS_IN_FLIGHT = 256;
+
+/**
  * How long `close()` waits for the relay to close each connection after leave/delete and the
  * end of the stream (ms), default 2000. Past it the remaining sockets are destroyed.
  */

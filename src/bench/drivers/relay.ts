@@ -53,7 +53,7 @@ import {
 } from '../../joint/protocol.js';
 import type { BenchDriver, BenchMode, DriverContext, DriverFactory, ResolvedBenchOptions } from '../types.js';
 import { RelayLink, targetName } from './relay-link.js';
-import { RELAY_CLOSE_TIMEOUT_MS, RELAY_MAX_BACKLOG_BYTES, RELAY_MAX_PAYLOAD_BYTES, RELAY_MAX_USERS, RELAY_SEND_HIGH_WATER_BYTES, RELAY_UNITS_PER_FEED } from './relay-limits.js';
+import { RELAY_CLOSE_TIMEOUT_MS, RELAY_CONNECTS_IN_FLIGHT, RELAY_MAX_BACKLOG_BYTES, RELAY_MAX_PAYLOAD_BYTES, RELAY_MAX_USERS, RELAY_SEND_HIGH_WATER_BYTES, RELAY_UNITS_PER_FEED } from './relay-limits.js';
 
 /** The modes the relay driver runs. */
 export const RELAY_MODES: readonly BenchMode[] = ['users-to-owner', 'broadcast', 'echo'];
@@ -191,6 +191,9 @@ export class RelayDriver implements BenchDriver {
   private readonly echo: boolean;
   private readonly where: string;
   private phase = Phase.Idle;
+  /** Connects under way, and those waiting for a slot (RELAY_CONNECTS_IN_FLIGHT). */
+  private connecting = 0;
+  private readonly connectQueue: (() => void)[] = [];
   private abortOpen: ((error: Error) => void) | null = null;
   private closing: Promise<void> | null = null;
   /** Connections written to since the last flush (reused array). */
@@ -337,9 +340,16 @@ export class RelayDriver implements BenchDriver {
     const link = peer.link;
     link.onBytes = (data) => this.received(peer, data);
     link.onClose = (error) => this.closed(peer, error);
-    // A joint still connecting when open() failed must not open new sockets: the link was
-    // destroyed unstarted, so connect() rejects.
-    await link.connect(this.options.host, this.options.port, this.options.ws);
+    if (this.connecting >= RELAY_CONNECTS_IN_FLIGHT) await new Promise<void>((resolve) => this.connectQueue.push(resolve));
+    this.connecting++;
+    try {
+      // A joint still connecting when open() failed must not open new sockets: the link was
+      // destroyed unstarted, so connect() rejects.
+      await link.connect(this.options.host, this.options.port, this.options.ws);
+    } finally {
+      this.connecting--;
+      this.connectQueue.shift()?.();
+    }
     peer.connected = true;
   }
 
