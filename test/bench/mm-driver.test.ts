@@ -69,6 +69,16 @@ describe('mm bench driver', () => {
     }
   }
 
+  it('connects over WebSocket with ws', async () => {
+    const server = await serve();
+    const d = driver(server.port, 'echo', { users: 2, ws: true });
+    const got = new Collector(d);
+    await d.open();
+    const sent = await sendFrames(d, 0, 10, [24, 300]);
+    expect(await until(() => got.deliveries.length === sent.size)).toBe(true);
+    expect(got.deliveries.every((g) => g.intact && g.receiver === g.sender)).toBe(true);
+  });
+
   it('broadcasts within each driver (thread) only, so each engine counts its own senders', async () => {
     const server = await serve();
     const a = driver(server.port, 'broadcast', { users: 5, workers: 2 }, 0, 0, 2);

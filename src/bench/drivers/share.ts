@@ -3,16 +3,11 @@
  * first-in-first-out list of frames awaiting an answer.
  */
 import type { BenchMode, DriverContext } from '../types.js';
+import { share } from '../workers.js';
 
-/**
- * Clients this thread opens: `users` spread over the workers as evenly as possible, the first
- * `users % workers` threads taking one more (so thread w's first sender is the sum of the
- * shares before it).
- */
+/** Clients this thread opens: its share of `users`, split as the engine splits senders (workers.ts `share`). */
 export function senderShare(context: DriverContext): number {
-  const { users } = context.options;
-  const workers = Math.max(1, context.workers);
-  return Math.floor(users / workers) + (context.worker < users % workers ? 1 : 0);
+  return share(context.options.users, context.worker, context.workers).count;
 }
 
 /**
