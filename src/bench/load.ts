@@ -165,7 +165,8 @@ export class LoadRunner {
   stop(at: number): void {
     this.stopAt = Math.min(this.stopAt, at);
     this.tally?.endMeasure(this.stopAt);
-    if (this.phase === 'sending' || this.phase === 'idle') this.arm(0);
+    // Before run() (an abort while opening) there is no schedule yet: run() reads stopAt.
+    if (this.finished !== null && (this.phase === 'sending' || this.phase === 'idle')) this.arm(0);
   }
 
   /** Deliveries so far of the frames sent in measured second `second` (the progress line). */

@@ -33,17 +33,14 @@ interface Thread {
 
 class LocalThread implements Thread {
   private readonly runner: LoadRunner;
-  private opened = false;
   private ran = false;
 
   constructor(factory: DriverFactory, options: ResolvedBenchOptions) {
     this.runner = new LoadRunner(factory, { options, worker: 0, workers: 0, senderBase: 0 });
   }
 
-  async open(): Promise<number> {
-    const n = await this.runner.open();
-    this.opened = true;
-    return n;
+  open(): Promise<number> {
+    return this.runner.open();
   }
 
   run(schedule: Schedule): Promise<LoadPartial> {
@@ -60,12 +57,15 @@ class LocalThread implements Thread {
   }
 
   async dispose(): Promise<void> {
-    if (this.opened && !this.ran) await this.runner.driver.close().catch(() => undefined);
+    // Also while open() is under way (an abort): close() ends the connects too.
+    if (!this.ran) await this.runner.driver.close().catch(() => undefined);
   }
 }
 
 class WorkerThread implements Thread {
   private readonly runner: WorkerRunner;
+  private opened = false;
+  private ran = false;
 
   constructor(source: DriverModule, options: ResolvedBenchOptions, worker: number) {
     this.runner = new WorkerRunner({ source, options, worker, workers: options.workers, senderBase: worker * SENDER_ID_STRIDE });
@@ -73,11 +73,13 @@ class WorkerThread implements Thread {
 
   async open(): Promise<number> {
     const n = await this.runner.open();
+    this.opened = true;
     if (n > SENDER_ID_STRIDE) throw new Error(`bench: a worker has ${n} senders, more than ${SENDER_ID_STRIDE}`);
     return n;
   }
 
   run(schedule: Schedule): Promise<LoadPartial> {
+    this.ran = true;
     return this.runner.run(schedule);
   }
 
@@ -89,8 +91,13 @@ class WorkerThread implements Thread {
     return this.runner.progress(second);
   }
 
-  dispose(): Promise<void> {
-    return this.runner.terminate();
+  async dispose(): Promise<void> {
+    if (this.opened && !this.ran) {
+      // Another thread failed to open: this one closes its driver (an empty run) before it ends.
+      this.runner.stop(-Infinity);
+      await this.run({ start: 0, measureStart: 0, measureEnd: 0 }).catch(() => undefined);
+    }
+    await this.runner.terminate();
   }
 }
 
@@ -143,11 +150,17 @@ export async function runBench(source: DriverFactory | DriverModule, options: Be
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const startedAt = new Date().toISOString();
-    const opening = await Promise.allSettled(threads.map((t) => t.open()));
-    const failed = opening.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (failed !== undefined || signal?.aborted) {
+    const opening = Promise.allSettled(threads.map((t) => t.open()));
+    // An abort does not wait for slow connects: the threads are ended at once.
+    await Promise.race([opening, stopped]);
+    if (signal?.aborted) {
       await Promise.all(threads.map((t) => t.dispose()));
-      throw failed !== undefined ? failed.reason : abortReason(signal!);
+      throw abortReason(signal);
+    }
+    const failed = (await opening).find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.all(threads.map((t) => t.dispose()));
+      throw failed.reason;
     }
 
     const start = benchClock() + (resolved.workers > 0 ? WORKER_START_DELAY_MS : 0);

@@ -165,6 +165,14 @@ describe('load loop', () => {
     await expect(run({}, { signal: controller.signal })).rejects.toThrow('stop before start');
   });
 
+  it('rejects with the reason of an abort while the driver opens', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('stop while opening')), 50);
+    await expect(run({ openDelayMs: 200 }, { signal: controller.signal })).rejects.toThrow('stop while opening');
+    // Nothing fires after the rejection (an armed timer would throw in a later tick).
+    await new Promise((r) => setTimeout(r, 250));
+  });
+
   it("rejects when the driver cannot open, and when opening exceeds connectTimeoutMs", async () => {
     await expect(run({ openError: 'connect ECONNREFUSED 127.0.0.1:1' })).rejects.toThrow('ECONNREFUSED');
     await expect(run({ openDelayMs: 500 }, { connectTimeoutMs: 50 })).rejects.toThrow(/could not connect to 127\.0\.0\.1:1 within 50 ms/);

@@ -56,6 +56,12 @@ describe('workers', () => {
     await expect(benchWith(nullModule({ openError: 'no such target' }), { ...BASE, workers: 2 })).rejects.toThrow('no such target');
   });
 
+  it('an abort while the workers open rejects with its reason', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('stop while opening')), 50);
+    await expect(benchWith(nullModule({ openDelayMs: 2500 }), { ...BASE, workers: 2, signal: controller.signal })).rejects.toThrow('stop while opening');
+  });
+
   it('rejects naming the export when the module has no such factory', async () => {
     await expect(benchWith({ url: NULL_DRIVER_URL, name: 'missing' }, { ...BASE, workers: 1 })).rejects.toThrow(/missing/);
   });
