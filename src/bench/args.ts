@@ -8,16 +8,10 @@
  * option (most users, longest duration, smallest size...) are checked once, by the engine's
  * resolveOptions, whose RangeError the CLI reports the same way (exit 2).
  */
+import { DEFAULT_COMPARE_ROUNDS_COUNT, MAX_COMPARE_ROUNDS_COUNT } from './compare.js';
 import type { BenchKind, BenchMode, BenchOptions, BenchTarget, SizeRange } from './types.js';
 
-/** Rounds per target of `--compare` when `--rounds` is not given: enough for a median of 3. */
-export const DEFAULT_COMPARE_ROUNDS_COUNT = 3;
-
-/**
- * Most rounds per target of `--compare` (rounds), 100: each round is a whole run with its warm-up,
- * so more is a typo rather than a plan. Past it: a usage error (the API: RangeError).
- */
-export const MAX_COMPARE_ROUNDS_COUNT = 100;
+export { DEFAULT_COMPARE_ROUNDS_COUNT, MAX_COMPARE_ROUNDS_COUNT };
 
 /** The kinds, in the order the help lists them. */
 export const BENCH_KINDS: readonly BenchKind[] = ['relay', 'mm', 'udp', 'events'];

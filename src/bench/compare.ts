@@ -7,8 +7,16 @@
  * drops the round that drift spoiled.
  */
 import { GamewireRangeError, GamewireTypeError } from '../core/errors.js';
-import { DEFAULT_COMPARE_ROUNDS_COUNT, MAX_COMPARE_ROUNDS_COUNT } from './args.js';
 import type { BenchComparison, BenchOptions, BenchResult, BenchTarget, ComparedFigures } from './types.js';
+
+/** Rounds per target of `--compare` when `--rounds` is not given: enough for a median of 3. */
+export const DEFAULT_COMPARE_ROUNDS_COUNT = 3;
+
+/**
+ * Most rounds per target of `--compare` (rounds), 100: each round is a whole run with its warm-up,
+ * so more is a typo rather than a plan. Past it: a usage error (the API: RangeError).
+ */
+export const MAX_COMPARE_ROUNDS_COUNT = 100;
 
 /** Runs one bench (the engine's `bench`, or a stand-in in tests). */
 export type RunBench = (options: BenchOptions) => Promise<BenchResult>;
@@ -28,7 +36,7 @@ export interface CompareHooks {
  */
 export async function loadBench(): Promise<RunBench> {
   const engine = (await import('./index.js')) as { bench?: RunBench };
-  if (typeof engine.bench !== 'function') throw new Error('gamewire bench: the load engine is not available in this build');
+  if (typeof engine.bench !== 'function') throw new Error('bench: the load engine is not available in this build');
   return engine.bench;
 }
 

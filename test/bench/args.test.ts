@@ -2,7 +2,7 @@
  * The command line of `gamewire bench` (src/bench/args.ts): every flag lands on its BenchOptions
  * field, and each kind of mistake is refused with a message naming it.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/exits-by-itself.js';
@@ -83,6 +83,12 @@ describe('parseBenchArgs', () => {
     for (const [kind, modes] of Object.entries(MODES_BY_KIND)) {
       for (const mode of modes) expect(parse(kind, ...TARGET, '--mode', mode).options.mode).toBe(mode);
     }
+  });
+
+  // The engine keeps its own table (resolve.ts); the two must not drift.
+  it.skipIf(!existsSync(join(ROOT, 'src/bench/resolve.ts')))('knows the same modes per kind as the engine', async () => {
+    const engine = (await import('../../src/bench/resolve.js')) as unknown as { MODES_BY_KIND: unknown };
+    expect(MODES_BY_KIND).toEqual(engine.MODES_BY_KIND);
   });
 
   it('the help names every flag it reads', () => {
