@@ -231,6 +231,8 @@ export class LoadRunner {
 
   /** Intended time of the open loop's global frame `g` (sender g % S, its frame g / S). */
   private openDueAt(g: number): number {
+    // A thread without senders (fewer users than workers) has nothing ever due.
+    if (this.senders === 0) return Infinity;
     return this.schedule.start + (g * this.intervalMs) / this.senders;
   }
 

@@ -36,6 +36,13 @@ describe('workers', () => {
     expect(r.counts.lost).toBe(0);
   });
 
+  it('a worker without senders (users < workers) idles and the run still adds up', async () => {
+    const r = await benchWith(nullModule(), { ...BASE, users: 1, rate: 100, workers: 2 });
+    consistent(r);
+    expect(r.counts.sent).toBeGreaterThanOrEqual(98);
+    expect(r.counts.sent).toBeLessThanOrEqual(100);
+  });
+
   it('workers: 2 merges faults counted in each thread', async () => {
     const r = await benchWith(nullModule({ duplicateEvery: 5, dropEvery: 7 }), { ...BASE, rate: 100, workers: 2, frameTimeoutMs: 100 });
     consistent(r);
