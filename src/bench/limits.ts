@@ -39,6 +39,13 @@ export const DEFAULT_WINDOW_COUNT = 16;
  */
 export const MAX_IN_FLIGHT_COUNT = 65_536;
 
+/**
+ * Tally entries of one thread (frames), 2^22: one per frame that may be in flight, 13 bytes each
+ * (~52 MiB), shared by the thread's senders. Each sender's ring is cut to its share (at least 32
+ * frames); `window x users x joints` above it is a RangeError naming `window`.
+ */
+export const MAX_TALLY_ENTRIES_COUNT = 1 << 22;
+
 /** Open loop: most frames per second per sender, 1000000 (beyond any one connection). Past it: RangeError. */
 export const MAX_RATE_PER_SEC = 1_000_000;
 

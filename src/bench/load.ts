@@ -15,7 +15,7 @@
  */
 import type { Histogram } from 'hdr-histogram-js';
 import { encodeHistogram } from './histogram.js';
-import { MAX_IN_FLIGHT_COUNT, RETRY_MS, TICK_MAX_MS } from './limits.js';
+import { MAX_IN_FLIGHT_COUNT, MAX_TALLY_ENTRIES_COUNT, RETRY_MS, TICK_MAX_MS } from './limits.js';
 import { benchClock, writeStamp } from './stamp.js';
 import { Tally, type MutableCounts } from './tally.js';
 import type { BenchDriver, DriverContext, DriverFactory, ResolvedBenchOptions } from './types.js';
@@ -47,17 +47,23 @@ export interface ProgressSample {
   readonly histogram: Histogram | null;
 }
 
-/** The least ring a sender gets (frames): small windows still leave room for one stuck frame. */
-const MIN_RING_COUNT = 64;
+/** The least ring a sender gets (frames): the receive windows are bitmaps of 32-bit words. */
+const MIN_RING_COUNT = 32;
+
+/** The ring a closed loop wants beyond its window, so a frame stuck until its timeout does not stall it. */
+const CLOSED_RING_FACTOR = 4;
 
 /**
- * Ring entries per sender: frames in flight it may have. Closed loop: 4 x window, so a frame
- * stuck until its timeout does not stall the window. Open loop: a frame timeout's worth of frames.
+ * Ring entries per sender: frames in flight it may have (a power of two). Closed loop: 4 x window
+ * (never less than the window); open loop: a frame timeout's worth of frames. Cut to the thread's
+ * share of MAX_TALLY_ENTRIES_COUNT, and to MAX_IN_FLIGHT_COUNT.
  */
-export function ringCapacity(options: ResolvedBenchOptions): number {
-  const want = options.rate !== null ? (options.rate * options.frameTimeoutMs) / 1000 : 4 * options.window!;
+export function ringCapacity(options: ResolvedBenchOptions, senders: number): number {
+  const want = options.rate !== null ? (options.rate * options.frameTimeoutMs) / 1000 : CLOSED_RING_FACTOR * options.window!;
+  const budget = Math.max(MIN_RING_COUNT, MAX_TALLY_ENTRIES_COUNT / Math.max(1, senders));
+  const floor = options.window ?? MIN_RING_COUNT;
   let capacity = MIN_RING_COUNT;
-  while (capacity < want && capacity < MAX_IN_FLIGHT_COUNT) capacity *= 2;
+  while (capacity < MAX_IN_FLIGHT_COUNT && (capacity < floor || (capacity < want && capacity * 2 <= budget))) capacity *= 2;
   return capacity;
 }
 
@@ -126,7 +132,7 @@ export class LoadRunner {
     }
     const n = this.driver.senders;
     this.senders = n;
-    const capacity = ringCapacity(this.options);
+    const capacity = ringCapacity(this.options, n);
     this.tally = new Tally({
       senderBase: this.senderBase,
       senders: n,

@@ -24,6 +24,7 @@ import {
   MAX_JOINTS_COUNT,
   MAX_RATE_PER_SEC,
   MAX_SIZE_BYTES,
+  MAX_TALLY_ENTRIES_COUNT,
   MAX_USERS_COUNT,
   MAX_WARMUP_SEC,
   MAX_WORKERS_COUNT,
@@ -146,6 +147,13 @@ export function resolveOptions(options: BenchOptions): ResolvedBenchOptions {
   }
   const rate = o.rate === undefined ? null : real('rate', o.rate, 0, 0, MAX_RATE_PER_SEC, true);
   const window = integer('window', o.window, DEFAULT_WINDOW_COUNT, 1, MAX_IN_FLIGHT_COUNT);
+  const users = integer('users', o.users, DEFAULT_USERS_COUNT, 1, MAX_USERS_COUNT);
+  if (rate === null && window * users * joints > MAX_TALLY_ENTRIES_COUNT) {
+    throw new GamewireRangeError(
+      BadOption,
+      `bench: window x users x joints must be at most ${MAX_TALLY_ENTRIES_COUNT} frames in flight, got ${window} x ${users} x ${joints}`,
+    );
+  }
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     throw new GamewireTypeError(BadOption, `bench: onProgress must be a function, got ${typeof o.onProgress}`);
   }
@@ -157,7 +165,7 @@ export function resolveOptions(options: BenchOptions): ResolvedBenchOptions {
     host: o.host,
     port: o.port,
     mode,
-    users: integer('users', o.users, DEFAULT_USERS_COUNT, 1, MAX_USERS_COUNT),
+    users,
     joints,
     size: size(o.size),
     ws,

@@ -42,6 +42,7 @@ describe('resolveOptions', () => {
     ['size.min', { size: { min: 10, max: 100 } }],
     ['size.min', { size: { min: 100, max: 50 } }],
     ['window', { window: 0 }],
+    ['window', { window: 65536, users: 100, joints: 1 }],
     ['rate', { rate: 0 }],
     ['rate', { rate: Infinity }],
     ['durationSec', { durationSec: 0 }],

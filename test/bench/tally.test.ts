@@ -3,7 +3,11 @@
  * (sender, receiver), and memory stays bounded by the frames in flight.
  */
 import { describe, expect, it } from 'vitest';
+import { MAX_IN_FLIGHT_COUNT, MAX_TALLY_ENTRIES_COUNT } from '../../src/bench/limits.js';
+import { ringCapacity } from '../../src/bench/load.js';
+import { resolveOptions } from '../../src/bench/resolve.js';
 import { writeStamp } from '../../src/bench/stamp.js';
+import type { ResolvedBenchOptions } from '../../src/bench/types.js';
 import { FOREIGN_SENDER, LATE_DELIVERY, Tally, UNSENT_FRAME, type TallyOptions } from '../../src/bench/tally.js';
 
 const SIZE = 40;
@@ -32,6 +36,23 @@ function setup(options: Partial<TallyOptions> = {}) {
   };
   return { tally, freed, frames, send };
 }
+
+describe('ringCapacity', () => {
+  const options = (patch: Partial<ResolvedBenchOptions>) => ({ ...resolveOptions({ kind: 'relay', host: 'h', port: 1 }), ...patch });
+
+  it('gives a closed loop 4 x window, never less than the window, cut to the thread budget', () => {
+    expect(ringCapacity(options({ window: 16 }), 10)).toBe(64);
+    expect(ringCapacity(options({ window: 1 }), 10)).toBe(32);
+    expect(ringCapacity(options({ window: 1000 }), 1_000_000)).toBe(1024);
+  });
+
+  it('gives an open loop a frame timeout of frames, within MAX_IN_FLIGHT_COUNT and the thread budget', () => {
+    expect(ringCapacity(options({ window: null, rate: 100, frameTimeoutMs: 5000 }), 10)).toBe(512);
+    expect(ringCapacity(options({ window: null, rate: 1e6, frameTimeoutMs: 5000 }), 1)).toBe(MAX_IN_FLIGHT_COUNT);
+    expect(ringCapacity(options({ window: null, rate: 1000, frameTimeoutMs: 5000 }), 100_000)).toBe(32);
+    expect(ringCapacity(options({ window: null, rate: 1000, frameTimeoutMs: 5000 }), 1000) * 1000).toBeLessThanOrEqual(MAX_TALLY_ENTRIES_COUNT);
+  });
+});
 
 describe('Tally', () => {
   it('counts in-order deliveries and records their latency', () => {
