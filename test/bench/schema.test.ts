@@ -181,7 +181,7 @@ describe('a real result', () => {
     for (const c of cleanups.splice(0)) await c();
   });
 
-  it.skipIf(!engineReady)('bench() against our Relay validates, and so does compare() against two', async () => {
+  it.skipIf(!engineReady)(`bench() against our Relay validates, and so does compare() against two${engineReady ? '' : ' [skipped: needs the bench engine and src/bench/drivers/relay.ts]'}`, async () => {
     const { Relay, silentLogger } = await import('../../src/relay/index.js');
     const { bench } = (await import('../../src/bench/index.js')) as unknown as { bench: (o: object) => Promise<BenchResult> };
     const { compare } = await import('../../src/bench/compare.js');

@@ -17,6 +17,7 @@ import { fixtureResult } from '../bench/helpers/result-fixture.js';
 import { ROOT } from '../helpers/exits-by-itself.js';
 
 const engineReady = existsSync(join(ROOT, 'src/bench/drivers/relay.ts')) && existsSync(join(ROOT, 'src/bench/run.ts'));
+const SKIP_REASON = 'needs the bench engine and src/bench/drivers/relay.ts';
 
 interface Exit {
   code: number | null;
@@ -157,16 +158,15 @@ describe('runBenchCli', () => {
     expect(misuse).toMatchObject({ code: 2, stdout: '', stderr: 'gamewire bench: size must be at least 24 bytes, got 4; see gamewire bench --help\n' });
   });
 
-  it.skipIf(!engineReady)("an option past the engine's bounds: one line, exit 2", async () => {
+  it.skipIf(!engineReady)(`an option past the engine's bounds: one line, exit 2${engineReady ? '' : ` [skipped: ${SKIP_REASON}]`}`, async () => {
     expectUsageError(await runInProcess(['relay', '--host', '127.0.0.1', '--port', '1', '--size', '4']), /size/);
   });
 });
 
 // ---- whole runs ----
 
-const SKIP_REASON = 'needs the bench engine and src/bench/drivers/relay.ts';
 
-describe.skipIf(!engineReady)(`gamewire bench against our Relay (${engineReady ? 'engine present' : SKIP_REASON})`, () => {
+describe.skipIf(!engineReady)(`gamewire bench against our Relay${engineReady ? '' : ` [skipped: ${SKIP_REASON}]`}`, () => {
   const cleanups: (() => unknown)[] = [];
   afterAll(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
