@@ -10,7 +10,11 @@ export class LowestFree {
     return this.count;
   }
 
-  private readonly words: Uint32Array;
+  /**
+   * Taken bits, 32 numbers per word, grown as numbers are taken: a plain array of a word or two
+   * costs tens of bytes where a typed array costs hundreds (issue 13: memory per idle connection).
+   */
+  private words: number[] = NO_WORDS;
   private count = 0;
 
   /**
@@ -19,13 +23,18 @@ export class LowestFree {
    */
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 65536) throw new RangeError(`capacity must be 1..65536, got ${capacity}`);
-    this.words = new Uint32Array((capacity + 31) >>> 5);
   }
 
   /** Take the lowest free number. @returns it, or -1 when all are in use. */
   take(): number {
     if (this.count >= this.capacity) return -1;
-    const words = this.words;
+    let words = this.words;
+    // Every word full (count < capacity, so one more fits): add a word. The first array is made
+    // with exactly one (an empty array grows to 17 slots at its first push).
+    if (this.count === words.length << 5) {
+      if (words === NO_WORDS) this.words = words = [0];
+      else words.push(0);
+    }
     for (let w = 0; w < words.length; w++) {
       const free = ~words[w]!;
       if (free === 0) continue;
@@ -49,7 +58,10 @@ export class LowestFree {
 
   /** True when `n` is taken. */
   has(n: number): boolean {
-    if (!(n >= 0 && n < this.capacity)) return false;
+    if (!(n >= 0 && n < this.capacity) || n >>> 5 >= this.words.length) return false;
     return (this.words[n >>> 5]! & (1 << (n & 31))) !== 0;
   }
 }
+
+/** The words of a set that never took a number, shared (replaced before the first write). */
+const NO_WORDS: number[] = [];

@@ -7,12 +7,20 @@ import { LowestFree } from './numbers.js';
 import { CreateError, EnterError, WireReason } from './protocol.js';
 import { MAX_ID_BYTES, MAX_IN_JOINTS, MAX_OWN_JOINTS, MAX_USERS_PER_JOINT } from './limits.js';
 
+/**
+ * The empty table every endpoint and joint starts with, shared: tables grow as numbers are taken
+ * (lowest free first, so they stay dense), and an idle connection or an empty joint holds none of
+ * its own (issues 13 and 14: memory per idle connection, a create storm). Frozen, so a write that
+ * forgot to make a table first fails loudly instead of corrupting every endpoint.
+ */
+const NO_SLOTS: never[] = Object.freeze([]) as never[];
+
 /** Per-connection numbering and tables; one per relay connection. */
 export class JointEndpoint {
-  /** Own joints by `jOwn`. */
-  readonly own: (Joint | undefined)[];
-  /** Entered joints by `jIn`. */
-  readonly entered: (Membership | undefined)[];
+  /** Own joints by `jOwn` (the shared empty table until the first create). */
+  own: (Joint | undefined)[] = NO_SLOTS;
+  /** Entered joints by `jIn` (the shared empty table until the first enter). */
+  entered: (Membership | undefined)[] = NO_SLOTS;
   // Number pools made at the first create or enter: most connections only own or only enter,
   // and an idle relay connection should cost little (issue 13).
   private ownPool: LowestFree | null = null;
@@ -25,12 +33,7 @@ export class JointEndpoint {
   constructor(
     private readonly maxOwnJoints = MAX_OWN_JOINTS,
     private readonly maxInJoints = MAX_IN_JOINTS,
-  ) {
-    // Grown as numbers are taken (lowest free first, so they stay dense): an idle connection
-    // pays for the joints it has, not for 128 slots of each kind.
-    this.own = [];
-    this.entered = [];
-  }
+  ) {}
 
   /** Joints this connection owns now (without making its pool). */
   get ownedCount(): number {
@@ -50,10 +53,10 @@ export class JointEndpoint {
 
 /** A joint: an id, its owner, and its users by `userNr`. */
 export class Joint {
-  /** Users by userNr. */
-  readonly users: (Membership | undefined)[];
-  /** The same users, densely packed for broadcast (order not meaningful). */
-  readonly members: Membership[] = [];
+  /** Users by userNr (the shared empty table until the first enter). */
+  users: (Membership | undefined)[] = NO_SLOTS;
+  /** The same users, densely packed for broadcast (order not meaningful); shared empty until the first enter. */
+  members: Membership[] = NO_SLOTS;
   // Made at the first enter: an empty joint holds no pool (issue 14: a create storm's memory).
   private userPool: LowestFree | null = null;
 
@@ -75,11 +78,7 @@ export class Joint {
     readonly owner: JointEndpoint,
     readonly jOwn: number,
     private readonly maxUsers: number,
-  ) {
-    // Grown as users arrive (userNr is the lowest free, so it stays dense): an empty joint costs
-    // a few hundred bytes, not a 256-slot table (issue 14: a create storm's memory).
-    this.users = [];
-  }
+  ) {}
 }
 
 /** A user's place in a joint. */
@@ -171,7 +170,9 @@ export class JointState {
     const jOwn = owner.ownNumbers.take();
     if (jOwn < 0) return -CreateError.Max;
     const joint = new Joint(key, owner, jOwn, this.maxUsersPerJoint);
-    owner.own[jOwn] = joint;
+    // The first table holds exactly its first joint (jOwn 0); an empty array would grow to 17 slots.
+    if (owner.own === NO_SLOTS) owner.own = [joint];
+    else owner.own[jOwn] = joint;
     this.byId.set(key, joint);
     return jOwn;
   }
@@ -192,10 +193,17 @@ export class JointState {
     const jIn = user.inNumbers.take();
     const m = new Membership(joint, user, userNr, jIn);
     m.seq = ++this.enterSeq;
-    joint.users[userNr] = m;
+    // First tables hold exactly their first entry (number 0); an empty array would grow to 17 slots.
     m.index = joint.members.length;
-    joint.members.push(m);
-    user.entered[jIn] = m;
+    if (joint.members === NO_SLOTS) {
+      joint.users = [m];
+      joint.members = [m];
+    } else {
+      joint.users[userNr] = m;
+      joint.members.push(m);
+    }
+    if (user.entered === NO_SLOTS) user.entered = [m];
+    else user.entered[jIn] = m;
     this.userCount++;
     return m;
   }

@@ -57,8 +57,19 @@ export class Commands {
   admit(conn: RelayConnection): boolean {
     const rate = this.options.commandsPerSec;
     if (rate === 0) return true;
+    // The first command needs no bucket (a full one always has a token): most connections send
+    // one create or enter and go quiet, and then hold none (issue 13). The second makes the
+    // bucket and pays for both, which at worst counts the first a moment late.
+    if (!conn.commandSeen) {
+      conn.commandSeen = true;
+      return true;
+    }
     const now = Date.now();
-    const bucket = (conn.commandBucket ??= new TokenBucket(rate, this.options.commandBurst, now));
+    let bucket = conn.commandBucket;
+    if (bucket === null) {
+      bucket = conn.commandBucket = new TokenBucket(rate, this.options.commandBurst, now);
+      bucket.take(1, now);
+    }
     if (bucket.take(1, now)) return true;
     this.drop(conn, DisconnectReason.RateLimit, 'commands/s');
     return false;

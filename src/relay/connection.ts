@@ -52,7 +52,9 @@ export class RelayConnection extends JointEndpoint {
   waiters: Set<RelayConnection> | null = null;
   /** Queued user → owner data during the current read; checked for congestion after the flush. */
   fed = false;
-  /** Its command budget (`commandsPerSec`), made at its first command. */
+  /** It has sent a command (the first needs no budget; see `Commands.admit`). */
+  commandSeen = false;
+  /** Its command budget (`commandsPerSec`), made at its second command. */
   commandBucket: TokenBucket | null = null;
   /** When its backlog last made progress or began (ms); the stall timeout counts from here. */
   progressMs = 0;

@@ -26,20 +26,21 @@ export class IpLimiter {
 
   /**
    * Admit a connection from `address`.
-   * @returns a release function (idempotent) to call when it closes, or null when the IP is at its cap.
+   * @returns the IP it is counted under, to hand to `release` once when it closes, or null when
+   *   the IP is at its cap.
    */
-  admit(address: string): (() => void) | null {
+  admit(address: string): string | null {
     const ip = normalizeIp(address);
     const now = this.counts.get(ip) ?? 0;
     if (this.max > 0 && now >= this.max) return null;
     this.counts.set(ip, now + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.counts.get(ip) ?? 1) - 1;
-      if (left <= 0) this.counts.delete(ip);
-      else this.counts.set(ip, left);
-    };
+    return ip;
+  }
+
+  /** A connection admitted under `ip` closed (call once per admission). */
+  release(ip: string): void {
+    const left = (this.counts.get(ip) ?? 1) - 1;
+    if (left <= 0) this.counts.delete(ip);
+    else this.counts.set(ip, left);
   }
 }

@@ -24,7 +24,7 @@ export class Outbox {
    */
   private slabBytes = OUTBOX_SLAB_BYTES;
   /** Byte-stream peers: buffers queued before the slab's pending bytes (shared broadcast runs). */
-  private chunks: Buffer[] = [];
+  private chunks: Buffer[] = NO_CHUNKS;
   private chunkBytes = 0;
 
   /** @param messages true for a WebSocket peer: keep unit boundaries. */
@@ -42,6 +42,7 @@ export class Outbox {
    * pending, without a copy.
    */
   appendShared(bytes: Buffer): void {
+    if (this.chunks === NO_CHUNKS) this.chunks = [];
     if (this.end > this.start) {
       this.chunks.push(this.buf.subarray(this.start, this.end));
       this.chunkBytes += this.end - this.start;
@@ -98,7 +99,7 @@ export class Outbox {
     const ends = this.unitEnds;
     if (this.chunkBytes > 0) {
       for (let i = 0; i < this.chunks.length; i++) write.call(stream, this.chunks[i]!);
-      this.chunks = [];
+      this.chunks = NO_CHUNKS;
       this.chunkBytes = 0;
     }
     if (ends === null) {
@@ -163,7 +164,7 @@ export class Outbox {
 
   /** Forget anything pending (the peer is gone). */
   clear(): void {
-    this.chunks = [];
+    this.chunks = NO_CHUNKS;
     this.chunkBytes = 0;
     this.buf = EMPTY;
     this.start = this.end = 0;
@@ -172,3 +173,5 @@ export class Outbox {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** No shared chunks: one empty list for every outbox (replaced by a fresh array before a push). */
+const NO_CHUNKS: Buffer[] = [];

@@ -75,9 +75,12 @@ export class Relay implements JointStateListener {
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweepEveryMs = KEEPALIVE_SWEEP_MAX_MS;
   private nextId = 1;
+  /** Commands read so far (framesIn counts them too): tells a read of commands only. */
+  private commandsIn = 0;
   private openStreams = 0;
   private streamsDrained: (() => void) | null = null;
   private closing: Promise<void> | null = null;
+  private readonly handlers: Pick<ByteStream, 'onData' | 'onClose' | 'onWritten'>;
 
   private constructor(options: ResolvedRelayOptions, log: Logger) {
     this.options = options;
@@ -92,6 +95,20 @@ export class Relay implements JointStateListener {
     this.backpressure = new Backpressure(options, this.statsData);
     this.forwarder = new Forwarder(options, this.statsData, this.state, this.backpressure, drop);
     this.commands = new Commands(options, this.statsData, log, this.state, this.forwarder, drop);
+    // Stream handlers made once for every connection: the stream calls them as its methods, and
+    // its `owner` is the connection (issue 13: an idle connection holds no closures of ours).
+    const relay = this;
+    this.handlers = {
+      onData(this: ByteStream, data: Uint8Array): void {
+        relay.onData(this.owner as RelayConnection, data);
+      },
+      onClose(this: ByteStream, info: StreamCloseInfo): void {
+        relay.onStreamClose(this.owner as RelayConnection, info);
+      },
+      onWritten(this: ByteStream): void {
+        relay.backpressure.onWritten(this.owner as RelayConnection);
+      },
+    };
   }
 
   /**
@@ -124,17 +141,19 @@ export class Relay implements JointStateListener {
             this.log.info('connection refused: total cap', { ip: address, max: o.maxConnections });
             return null;
           }
-          const release = this.ipLimiter.admit(address);
-          if (release === null) {
+          const ip = this.ipLimiter.admit(address);
+          if (ip === null) {
             this.statsData.refusedPerIp++;
             this.log.info('connection refused: per-IP cap', { ip: address, max: o.maxConnectionsPerIp });
             return null;
           }
           this.admitted++;
-          return () => {
-            this.admitted--;
-            release();
-          };
+          // The admission is the counted IP, released by one shared function (no closure per connection).
+          return ip;
+        },
+        release: (ip) => {
+          this.admitted--;
+          this.ipLimiter.release(ip);
         },
         onStream: (stream) => this.accept(stream),
       });
@@ -257,9 +276,10 @@ export class Relay implements JointStateListener {
     this.openStreams++;
     this.statsData.connections++;
     this.statsData.accepted++;
-    stream.onData = (data) => this.onData(conn, data);
-    stream.onClose = (info) => this.onStreamClose(conn, info);
-    stream.onWritten = () => this.backpressure.onWritten(conn);
+    stream.owner = conn;
+    stream.onData = this.handlers.onData;
+    stream.onClose = this.handlers.onClose;
+    stream.onWritten = this.handlers.onWritten;
     this.log.debug('connection open', { conn: conn.id, kind: stream.kind, ip: stream.remoteAddress, port: stream.remotePort });
   }
 
@@ -318,6 +338,8 @@ export class Relay implements JointStateListener {
     }
     const input = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const parser = conn.parser ?? (conn.parser = this.spareParsers.pop() ?? createJointParser({ direction: JointDirection.ToRelay, maxUnits: PARSER_UNITS_PER_FEED }));
+    const framesBefore = this.statsData.framesIn;
+    const commandsBefore = this.commandsIn;
     let offset = 0;
     let left = length;
     for (;;) {
@@ -337,6 +359,11 @@ export class Relay implements JointStateListener {
       if (consumed > 0) conn.parserIdle = endsAtBoundary(parser.units, count, offset);
       if (left <= 0 || consumed === 0) break;
     }
+    // A read of commands only (create, enter: rare, and a connection that just made one often
+    // goes quiet) gives its parser back at once; one with data keeps it until a sweep of silence.
+    // Without this, a burst of new connections makes a parser each, dropped later: churn that
+    // costs the process more than the parsers themselves (issue 13: memory per idle connection).
+    if (conn.parserIdle && !conn.closed && this.statsData.framesIn - framesBefore === this.commandsIn - commandsBefore) this.giveBackParser(conn);
     this.forwarder.flushDirty();
     this.backpressure.pressBack(conn);
   }
@@ -412,6 +439,7 @@ export class Relay implements JointStateListener {
         fwd.broadcast(conn, a - OWN_JOINT_FLAG, b, input, offset, length);
       } else if (kind === KIND_COMMAND) {
         this.statsData.framesIn++;
+        this.commandsIn++;
         if (!this.commands.admit(conn)) break;
         const src = (flags & FLAG_IN_CARRY) !== 0 ? parser.carry() : input;
         this.commands.run(conn, a, b, src, offset, length);

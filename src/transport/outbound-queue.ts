@@ -12,14 +12,16 @@ export interface WrittenHookOwner {
 
 /** Chunks queued for the next flush, oldest first, and their byte total. */
 export class OutboundQueue {
-  private chunks: Uint8Array[] = [];
+  /** Queued chunks; the shared empty list while nothing is queued (no array per idle stream). */
+  private chunks: Uint8Array[] = NONE;
   private queuedBytes = 0;
   private isClosed = false;
   private readonly owner: WrittenHookOwner;
-  /** Write callback of a flush's last chunk, made once (no closure per flush). */
-  private readonly written = (): void => {
-    if (!this.isClosed) this.owner.onWritten?.();
-  };
+  /**
+   * Write callback of a flush's last chunk: made at the first flush that needs it, then reused
+   * (no closure per flush, none for a stream never flushed with a hook).
+   */
+  private written: (() => void) | null = null;
 
   /** @param owner the stream; its `onWritten` is read at each flush, so it may be set later. */
   constructor(owner: WrittenHookOwner) {
@@ -39,6 +41,7 @@ export class OutboundQueue {
   /** Queue a copy of `data` (callers reuse their buffers, STYLE.md §5; one memcpy per message). */
   write(data: Uint8Array): void {
     if (this.isClosed || data.length === 0) return;
+    if (this.chunks === NONE) this.chunks = [];
     this.chunks.push(Uint8Array.prototype.slice.call(data));
     this.queuedBytes += data.length;
   }
@@ -46,6 +49,7 @@ export class OutboundQueue {
   /** Queue `data` itself: the caller hands it over and never changes those bytes again. */
   writeOwned(data: Uint8Array): void {
     if (this.isClosed || data.length === 0) return;
+    if (this.chunks === NONE) this.chunks = [];
     this.chunks.push(data);
     this.queuedBytes += data.length;
   }
@@ -57,7 +61,7 @@ export class OutboundQueue {
   take(): Uint8Array[] | null {
     if (this.isClosed || this.chunks.length === 0) return null;
     const chunks = this.chunks;
-    this.chunks = [];
+    this.chunks = NONE;
     this.queuedBytes = 0;
     return chunks;
   }
@@ -69,12 +73,15 @@ export class OutboundQueue {
    * @returns undefined when the owner has no `onWritten` hook (nothing to call back).
    */
   lastWriteCallback(): (() => void) | undefined {
-    return this.owner.onWritten === undefined ? undefined : this.written;
+    if (this.owner.onWritten === undefined) return undefined;
+    return (this.written ??= () => {
+      if (!this.isClosed) this.owner.onWritten?.();
+    });
   }
 
   /** Drop everything queued (the stream is being destroyed). */
   clear(): void {
-    this.chunks = [];
+    this.chunks = NONE;
     this.queuedBytes = 0;
   }
 
@@ -84,3 +91,6 @@ export class OutboundQueue {
     this.clear();
   }
 }
+
+/** The empty queue, shared: never pushed to (writes replace it with a fresh array first). */
+const NONE: Uint8Array[] = [];

@@ -172,25 +172,32 @@ export function listenStreams<A = () => void>(options: StreamListenerOptions<A>)
   // so a refused socket is never read, and no TCP_NODELAY until admitted (TcpStream and ws set
   // it). A refusal is a FIN, not a reset: a client whose connect raced the reset would see
   // ECONNRESET from connect() instead of a closed connection.
+  // One close handler for every socket (this = the socket): an idle connection holds no closure.
+  function onSocketClose(this: Socket): void {
+    pending.delete(this);
+    upgrading.delete(this);
+    clearHandshakeTimer(this);
+    const admitted = admissions.get(this);
+    if (admitted !== undefined) {
+      admissions.delete(this);
+      release(admitted);
+    }
+  }
+
   const server: Server = createServer({ pauseOnConnect: true }, (socket) => {
     let admitted: A | undefined;
     if (options.admit) {
       const a = options.admit(socket.remoteAddress ?? '');
       if (a === null) {
-        socket.on('error', () => {});
+        socket.on('error', ignoreError);
         socket.destroy();
         return;
       }
       admitted = a;
       admissions.set(socket, a);
     }
-    socket.once('close', () => {
-      pending.delete(socket);
-      upgrading.delete(socket);
-      clearHandshakeTimer(socket);
-      if (admitted !== undefined) release(admitted);
-    });
-    socket.on('error', () => {});
+    socket.on('close', onSocketClose);
+    socket.on('error', ignoreError);
     pending.add(socket);
     if (handshakeTimeoutMs > 0) timers.set(socket, setTimeout(() => socket.destroy(), handshakeTimeoutMs));
     socket.once('data', (first: Buffer) => {
@@ -238,3 +245,5 @@ export function listenStreams<A = () => void>(options: StreamListenerOptions<A>)
     });
   });
 }
+
+function ignoreError(): void {}

@@ -10,9 +10,10 @@ export class TcpStream implements ByteStream {
   readonly kind = 'tcp' as const;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  onData: (data: Uint8Array) => void = () => {};
-  onClose: (info: StreamCloseInfo) => void = () => {};
+  onData: (data: Uint8Array) => void = ignore;
+  onClose: (info: StreamCloseInfo) => void = ignore;
   onWritten: (() => void) | undefined = undefined;
+  owner: unknown = undefined;
 
   private readonly socket: Socket;
   /** Writes until the next flush; closed when the socket is. */
@@ -28,14 +29,12 @@ export class TcpStream implements ByteStream {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
     socket.setNoDelay(true);
-    socket.on('data', (data: Buffer) => {
-      if (!this.out.closed) this.onData(data);
-    });
-    socket.on('error', (err) => {
-      this.lastError = err;
-    });
-    socket.on('close', () => this.finish());
-    if (initial && initial.length > 0) queueMicrotask(() => !this.out.closed && this.onData(initial));
+    // Handlers shared by every stream (this = the socket), so an idle connection holds no closures.
+    (socket as SocketWithStream)[STREAM] = this;
+    socket.on('data', onSocketData);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    if (initial && initial.length > 0) queueMicrotask(deliverInitial.bind(this, initial));
   }
 
   get open(): boolean {
@@ -89,11 +88,44 @@ export class TcpStream implements ByteStream {
     this.socket.destroy();
   }
 
-  private finish(): void {
+  /** @internal the socket's handlers below. */
+  receive(data: Uint8Array): void {
+    if (!this.out.closed) this.onData(data);
+  }
+
+  /** @internal */
+  failed(err: Error): void {
+    this.lastError = err;
+  }
+
+  /** @internal */
+  finish(): void {
     if (this.out.closed) return;
     this.out.close();
     this.onClose(this.lastError ? { clean: false, error: this.lastError } : { clean: true });
   }
+}
+
+const STREAM = Symbol('gamewire.tcpStream');
+type SocketWithStream = Socket & { [STREAM]: TcpStream };
+
+function ignore(): void {}
+
+function onSocketData(this: SocketWithStream, data: Buffer): void {
+  this[STREAM].receive(data);
+}
+
+function onSocketError(this: SocketWithStream, err: Error): void {
+  this[STREAM].failed(err);
+}
+
+function onSocketClose(this: SocketWithStream): void {
+  this[STREAM].finish();
+}
+
+/** Bytes a protocol sniffer read before the stream existed, delivered first (bound, not a closure). */
+function deliverInitial(this: TcpStream, initial: Uint8Array): void {
+  this.receive(initial);
 }
 
 /**

@@ -53,4 +53,11 @@ export interface ByteStream {
    * browsers (their WebSocket reports no write completion).
    */
   onWritten?: () => void;
+  /**
+   * The consumer's own object for this stream (the relay's connection). The stream calls
+   * `onData`, `onClose` and `onWritten` as its methods, so a consumer can give every stream the
+   * same handlers and find its object as `this.owner`, instead of closures per stream (issue 13:
+   * memory per idle connection).
+   */
+  owner?: unknown;
 }

@@ -18,6 +18,8 @@ export interface WebSocketLike {
 }
 
 const OPEN = 1;
+
+function ignore(): void {}
 const textEncoder = new TextEncoder();
 
 /**
@@ -28,9 +30,10 @@ export class WsStream implements ByteStream {
   readonly kind = 'websocket' as const;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  onData: (data: Uint8Array) => void = () => {};
-  onClose: (info: StreamCloseInfo) => void = () => {};
+  onData: (data: Uint8Array) => void = ignore;
+  onClose: (info: StreamCloseInfo) => void = ignore;
   onWritten: (() => void) | undefined = undefined;
+  owner: unknown = undefined;
 
   private readonly socket: WebSocketLike;
   /** Writes until the next flush; closed when the socket is. */

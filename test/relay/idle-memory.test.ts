@@ -43,13 +43,27 @@ describe('idle connections', () => {
     b.send('00 01 01 01 61'); // enter "a"
     expect([...(await b.read(5))]).toEqual([0, 3, 1, 0, 0]);
     await a.read(6); // userConnect
-    await sleep(150);
-    expect(held(relay)).toMatchObject({ parsers: 0, slabs: 0 });
-    expect(held(relay).spares).toBe(2);
-    // Talking again takes a spare parser: data flows as before.
+    // A read of commands only gives its parser back at once: one parser served both.
+    expect(held(relay)).toMatchObject({ parsers: 0, spares: 1 });
+    // Talking data takes the spare and keeps it while talking...
     b.send('04 00 41 42 43');
     expect([...(await a.read(6))]).toEqual([5, 0x80, 0, 0x41, 0x42, 0x43]);
-    expect(held(relay).spares).toBeLessThan(2);
+    expect(held(relay)).toMatchObject({ parsers: 1, spares: 0 });
+    // ...until a sweep of silence, which gives back the parser and both slabs.
+    await sleep(150);
+    expect(held(relay)).toMatchObject({ parsers: 0, slabs: 0, spares: 1 });
+  });
+
+  it('makes no parser per connection in a burst of creates (each read of commands only gives its parser back)', async () => {
+    relay = await Relay.listen(FAST_SWEEP);
+    const clients = await Promise.all(Array.from({ length: 20 }, () => TcpClient.connect(relay!.port)));
+    clients.forEach((c, i) => c.send(`00 00 01 01 ${(0x41 + i).toString(16)}`));
+    for (const c of clients) expect([...(await c.read(5))]).toEqual([0, 3, 1, 0, 0]);
+    const now = held(relay);
+    expect(now.parsers).toBe(0);
+    // Reads may overlap, but far fewer parsers than connections were ever made.
+    expect(now.spares).toBeLessThanOrEqual(clients.length);
+    expect(now.spares).toBeGreaterThanOrEqual(1);
   });
 
   it('keeps the parser of a connection that went silent inside a unit, and finishes the unit later', async () => {

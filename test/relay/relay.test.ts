@@ -268,12 +268,13 @@ describe('limits and timers', () => {
     expect(await create(d, 'j')).toEqual([0, 0]);
     expect(r.stats().refusedPerIp).toBe(1);
     const limiter = new IpLimiter(1);
-    const release = limiter.admit('::ffff:10.0.0.1');
+    const ip = limiter.admit('::ffff:10.0.0.1');
+    expect(ip).toBe('10.0.0.1');
     expect(limiter.admit('10.0.0.1')).toBeNull();
     expect(limiter.admit('10.0.0.2')).not.toBeNull();
-    release!();
-    release!();
+    limiter.release(ip!);
     expect(limiter.count('10.0.0.1')).toBe(0);
+    expect(limiter.admit('10.0.0.1')).toBe('10.0.0.1');
   });
 
   it('caps connections in all (maxConnections), refusing with no bytes and freeing a slot on close', async () => {
