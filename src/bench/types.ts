@@ -57,7 +57,11 @@ export interface BenchOptions extends BenchTarget {
   readonly warmupSec?: number;
   /** After the measured period, how long frames in flight may still arrive before they count as lost. Default 2000. */
   readonly drainMs?: number;
-  /** Closed loop: a frame not delivered within this is counted lost and frees its window slot. Default 5000. */
+  /**
+   * A frame not delivered within this (from when it was handed to the driver) is counted lost and
+   * frees its window slot (closed loop) or its place among the frames in flight (open loop, which
+   * bounds the generator's memory). Default 5000.
+   */
   readonly frameTimeoutMs?: number;
   /** Worker threads the connections are spread over (0 = all on the calling thread). Default 0. */
   readonly workers?: number;
