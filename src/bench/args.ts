@@ -81,7 +81,7 @@ load (closed loop by default):
   --duration <s>         measured seconds (default 10)
   --warmup <s>           seconds of load before measuring (default 1)
   --drain-ms <n>         after the measured period, how long late frames may arrive (default 2000)
-  --frame-timeout-ms <n> closed loop: a frame missing this long is lost (default 5000)
+  --frame-timeout-ms <n> a frame not delivered this long after it was sent is lost (default 5000)
   --connect-timeout-ms <n> give up connecting after this long (default 10000)
   --workers <n>          worker threads to spread the connections over (default 0)
 
