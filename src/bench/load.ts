@@ -92,6 +92,7 @@ export class LoadRunner {
   private blocked = new Set<number>();
 
   // Open loop.
+  private lastSweep = -Infinity;
   private intervalMs = 0;
   private cursor = 0;
   private due: Float64Array = new Float64Array(0);
@@ -194,7 +195,11 @@ export class LoadRunner {
     this.timer = null;
     const tally = this.tally!;
     const now = benchClock();
-    tally.sweep(now);
+    // Sweeping visits every sender: at most once per TICK_MAX_MS, not on every 1 ms open-loop tick.
+    if (now - this.lastSweep >= TICK_MAX_MS || this.phase === 'draining') {
+      tally.sweep(now);
+      this.lastSweep = now;
+    }
     if (this.phase === 'idle' && now >= this.schedule.start) {
       if (this.stopAt <= this.schedule.start) {
         this.phase = 'draining';
