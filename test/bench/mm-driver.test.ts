@@ -136,6 +136,21 @@ describe('mm bench driver', () => {
     await expect(d.open()).rejects.toThrow(/no bench responder answered at 127\.0\.0\.1:\d+ within 500 ms.*mmBenchResponder/);
   });
 
+  it('rejects open() with a hint when the server refuses more connections from one address', async () => {
+    // Default budgets: 20 connects per IP in a burst, 32 connections per IP.
+    const server = await Server.listen('127.0.0.1', 0, undefined, { ownQueue: true });
+    const responder = mmBenchResponder(server);
+    const timer = setInterval(() => {
+      for (const ev of server.pollEvents()) responder.handle(ev);
+    }, 1);
+    cleanups.push(async () => {
+      clearInterval(timer);
+      await server.close();
+    });
+    const d = driver(server.getPort(), 'echo', { users: 40 });
+    await expect(d.open()).rejects.toThrow(/^mm: cannot connect to 127\.0\.0\.1:\d+: connection lost.* \(a load generator .*maxConnectionsPerIp: 0/);
+  });
+
   it('rejects open() when the key does not match the server', async () => {
     const server = await serve(KEY);
     const d = driver(server.port, 'c2s', { key: 'A'.repeat(32), connectTimeoutMs: 2000 });

@@ -30,6 +30,8 @@ import { PollLoop } from './poll-loop.js';
 import { PairFifo, checkMode, corrupted, senderShare } from './share.js';
 
 const MODES: readonly BenchMode[] = ['c2s', 'broadcast', 'echo'];
+const REFUSAL_HINT =
+  ' (a load generator opens many connections from one address: the server must allow them, e.g. maxConnectionsPerIp: 0, connectRatePerIp: 0 and maxConnections >= users; docs/bench.md)';
 
 const enum State {
   Fresh,
@@ -225,7 +227,11 @@ export class MmDriver implements BenchDriver {
     if (this.state === State.Closed || this.errored[i]) return;
     this.errored[i] = 1;
     const { host, port } = this.context.options;
-    if (this.state === State.Opening) this.opening?.reject(new Error(`mm: cannot connect to ${host}:${port}: ${reason}`));
+    if (this.state === State.Opening) {
+      // A Server refuses past its per-IP budgets by closing without a word (docs/mm.md).
+      const hint = reason.startsWith('connection lost') || reason === 'server full' ? REFUSAL_HINT : '';
+      this.opening?.reject(new Error(`mm: cannot connect to ${host}:${port}: ${reason}${hint}`));
+    }
     else this.fail(new Error(prefix + reason));
   }
 
