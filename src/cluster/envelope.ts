@@ -20,7 +20,7 @@ export const FLAG_ACK = 2;
 
 /** Record types; each name is the joint.md event it carries across nodes. */
 export const RecordType = {
-  /** user node → owner node: a user asks to enter. `reqId u32, userRef u32, idLen u8, id` */
+  /** user node → owner node: a user asks to enter. `reqId u32, userRef u32, flags u8, idLen u8, id` (flags: ENTER_AT_MAX) */
   Enter: 0x01,
   /** owner node → user node: entered. `reqId u32, jointRef u32, userNr u8` */
   EnterOk: 0x02,
@@ -48,7 +48,7 @@ export const RecordType = {
 
 /** Bytes of each record before its variable part (type byte included). */
 export const RecordBytes = {
-  Enter: 10,
+  Enter: 11,
   EnterOk: 10,
   EnterErr: 6,
   Leave: 6,
@@ -62,6 +62,13 @@ export const RecordBytes = {
   ResumeJoint: 5,
 } as const;
 
+/**
+ * ENTER flag: the user's connection already is in 128 joints. The owner node then answers
+ * error 5 (MAX) unless error 1 (no joint) or 4 (full) comes first, which is joint.md §3.1's order
+ * on one relay; the user node cannot check it alone without reordering the codes.
+ */
+export const ENTER_AT_MAX = 1;
+
 /** `exclude` of a broadcast to every user. */
 export const NO_EXCLUDE = 0xffff;
 
@@ -72,7 +79,7 @@ export const EnvelopeError = {
   Truncated: 1,
   /** A record type outside RecordType. */
   UnknownType: 2,
-  /** A field out of its range (a broadcast's exclude neither 0..255 nor 0xFFFF, a JOINT_GONE reason above 1). */
+  /** A field out of its range (unknown ENTER flags, a broadcast's exclude neither 0..255 nor 0xFFFF, a JOINT_GONE reason above 1). */
   BadField: 3,
 } as const;
 export type EnvelopeError = (typeof EnvelopeError)[keyof typeof EnvelopeError];
@@ -82,7 +89,7 @@ export type EnvelopeError = (typeof EnvelopeError)[keyof typeof EnvelopeError];
  * (`data` + offset/length, `id`) are borrowed: valid during the call only.
  */
 export interface LinkHandler {
-  enter(from: NodeRefLike, reqId: number, userRef: number, id: Uint8Array): void;
+  enter(from: NodeRefLike, reqId: number, userRef: number, flags: number, id: Uint8Array): void;
   enterOk(from: NodeRefLike, reqId: number, jointRef: number, userNr: number): void;
   enterErr(from: NodeRefLike, reqId: number, err: number): void;
   leave(from: NodeRefLike, jointRef: number, userNr: number): void;
@@ -145,10 +152,12 @@ export function decodeRecords(from: NodeRefLike, buf: Uint8Array, offset: number
       }
       case RecordType.Enter: {
         if (left < RecordBytes.Enter) return EnvelopeError.Truncated;
-        const idLen = buf[p + 9]!;
+        const flags = buf[p + 9]!;
+        if ((flags & ~ENTER_AT_MAX) !== 0) return EnvelopeError.BadField;
+        const idLen = buf[p + 10]!;
         if (left < RecordBytes.Enter + idLen) return EnvelopeError.Truncated;
         const start = p + RecordBytes.Enter;
-        handler.enter(from, u32(buf, p + 1), u32(buf, p + 5), buf.subarray(start, start + idLen));
+        handler.enter(from, u32(buf, p + 1), u32(buf, p + 5), flags, buf.subarray(start, start + idLen));
         p = start + idLen;
         break;
       }

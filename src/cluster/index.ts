@@ -14,6 +14,7 @@ export { Cluster, resolveClusterOptions, type ClusterOptions, type ClusterEvents
 export { JointDirectory, directoryKey, jointIdOfKey, type ClaimResult, type DirectoryOptions, type DirectoryStats } from './directory.js';
 export {
   decodeRecords,
+  ENTER_AT_MAX,
   EnvelopeError,
   ENVELOPE_VERSION,
   BATCH_HEAD_BYTES,

@@ -16,6 +16,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   BATCH_HEAD_BYTES,
   decodeRecords,
+  ENTER_AT_MAX,
   ENVELOPE_VERSION,
   EnvelopeError,
   FLAG_ACK,
@@ -150,8 +151,11 @@ export class LinkChannel {
 
   // ---- records: each returns true while below the high-water mark, false when congested or failed ----
 
-  /** ENTER: a user of this node asks to enter `id` owned by the peer. `id` is copied. */
-  enter(reqId: number, userRef: number, id: Uint8Array): boolean {
+  /**
+   * ENTER: a user of this node asks to enter `id` owned by the peer. `id` is copied.
+   * @param atMax true when the user's connection is already in 128 joints (see ENTER_AT_MAX).
+   */
+  enter(reqId: number, userRef: number, id: Uint8Array, atMax = false): boolean {
     if (id.length > 255) throw new GamewireRangeError(GamewireErrorCode.BadOption, `id must be 0..255 bytes, got ${id.length}`);
     const p = this.reserve(RecordBytes.Enter + id.length);
     if (p < 0) return false;
@@ -159,7 +163,8 @@ export class LinkChannel {
     b[p] = RecordType.Enter;
     putU32(b, p + 1, reqId);
     putU32(b, p + 5, userRef);
-    b[p + 9] = id.length;
+    b[p + 9] = atMax ? ENTER_AT_MAX : 0;
+    b[p + 10] = id.length;
     b.set(id, p + RecordBytes.Enter);
     return this.wrote();
   }

@@ -33,6 +33,7 @@ function allRecords(): Uint8Array {
   const ch = link.channel(B);
   const data = Buffer.from('hello');
   ch.enter(7, 0xfffffffe, Buffer.from('room-1'));
+  ch.enter(8, 3, new Uint8Array(0), true);
   ch.enterOk(7, 42, 255);
   ch.enterErr(8, 4);
   ch.leave(42, 3);
@@ -61,7 +62,8 @@ describe('node link envelope', () => {
     const handler = new RecordingHandler();
     expect(decodeRecords(A, batch, head, batch.length, handler)).toBe(EnvelopeError.Ok);
     expect(handler.records.map((r) => [r.type, ...r.fields, r.data?.toString('latin1')])).toEqual([
-      ['enter', 7, 0xfffffffe, 'room-1'],
+      ['enter', 7, 0xfffffffe, 0, 'room-1'],
+      ['enter', 8, 3, 1, ''],
       ['enterOk', 7, 42, 255, undefined],
       ['enterErr', 8, 4, undefined],
       ['leave', 42, 3, undefined],
@@ -100,6 +102,7 @@ describe('node link envelope', () => {
     expect(handler.records).toHaveLength(1);
     expect(decodeRecords(A, Uint8Array.from([0x0d]), 0, 1, handler)).toBe(EnvelopeError.UnknownType);
     expect(decodeRecords(A, Uint8Array.from([RecordType.JointGone, 1, 0, 0, 0, 2]), 0, 6, handler)).toBe(EnvelopeError.BadField);
+    expect(decodeRecords(A, Uint8Array.from([RecordType.Enter, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0]), 0, 11, handler)).toBe(EnvelopeError.BadField);
     expect(decodeRecords(A, Uint8Array.from([RecordType.Broadcast, 1, 0, 0, 0, 0x00, 0x01, 1, 0, 0x41]), 0, 10, handler)).toBe(EnvelopeError.BadField);
     expect(handler.records).toHaveLength(1);
   });

@@ -54,8 +54,8 @@ export class RecordingHandler implements LinkHandler {
   onData: ((from: string, jointRef: number, userNr: number, data: Uint8Array, offset: number, length: number) => void) | null = null;
   keepData = true;
 
-  enter(from: NodeRefLike, reqId: number, userRef: number, id: Uint8Array): void {
-    this.records.push({ type: 'enter', from: from.nodeId, fields: [reqId, userRef], data: Buffer.from(id) });
+  enter(from: NodeRefLike, reqId: number, userRef: number, flags: number, id: Uint8Array): void {
+    this.records.push({ type: 'enter', from: from.nodeId, fields: [reqId, userRef, flags], data: Buffer.from(id) });
   }
   enterOk(from: NodeRefLike, reqId: number, jointRef: number, userNr: number): void {
     this.records.push({ type: 'enterOk', from: from.nodeId, fields: [reqId, jointRef, userNr] });
