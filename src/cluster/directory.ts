@@ -142,9 +142,10 @@ export class JointDirectory extends EventEmitter<DirectoryEvents> {
   /**
    * Claim `id` for this node: atomic cluster-wide, exactly one of concurrent claimers gets
    * `claimed`. A second claim of an id this node already holds is `taken` (the relay checks its
-   * own table first).
+   * own table first). An id still held by an earlier incarnation of this node is freed and
+   * claimed again (`retry`, once).
    */
-  async claim(id: Uint8Array): Promise<ClaimResult> {
+  async claim(id: Uint8Array, retry = true): Promise<ClaimResult> {
     const key = directoryKey(id);
     this.stats.claims++;
     if (this.owned.has(key)) {
@@ -158,7 +159,7 @@ export class JointDirectory extends EventEmitter<DirectoryEvents> {
     } catch (error) {
       if (isConflict(error)) {
         // The holder may be a dead node not swept yet: free it now if so, and try once more.
-        if (await this.freeIfOrphan(key)) return this.claim(id);
+        if (retry && (await this.freeIfOrphan(key))) return this.claim(id, false);
         this.stats.claimsTaken++;
         return 'taken';
       }
