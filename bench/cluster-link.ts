@@ -137,6 +137,21 @@ async function main(): Promise<void> {
     if (msg) worker.send(msg);
     return reply;
   };
+  try {
+    await cases(nats, worker, ask, seconds);
+  } finally {
+    worker.kill('SIGKILL');
+    await nats.dispose();
+  }
+}
+
+async function cases(
+  nats: { url: string; pid: number | undefined },
+  worker: ReturnType<typeof fork>,
+  ask: (msg: ToWorker | null) => Promise<FromWorker>,
+  seconds: number,
+): Promise<void> {
+  const { natsServerPath } = await import('../test/helpers/nats-server.js');
   const ready = (await ask(null)) as { op: 'ready'; epoch: number };
   const aHandler = new CountingHandler();
   const a = await Cluster.join({ servers: nats.url, nodeId: 'a', name: CLUSTER, ...linkOptions() }, aHandler);
@@ -288,5 +303,4 @@ async function main(): Promise<void> {
 
   await ask({ op: 'close' });
   await a.close();
-  await nats.dispose();
 }

@@ -90,6 +90,17 @@ function greets(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Servers of this process still running, and store dirs not yet removed: killed and removed when
+ * the process exits, so a test or bench that fails before its cleanup leaves no nats-server behind.
+ */
+const live = new Set<ChildProcess>();
+const dirs = new Set<string>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface NatsServerOptions {
@@ -134,6 +145,7 @@ export class NatsServer {
     if (binary === null) throw new Error('nats-server is not installed (bash scripts/install-nats.sh)');
     const port = options.port ?? (await freePort());
     const storeDir = options.jetstream === false ? null : mkdtempSync(join(tmpdir(), 'gamewire-nats-'));
+    if (storeDir !== null) dirs.add(storeDir);
     const server = new NatsServer(binary, port, storeDir);
     try {
       await server.start();
@@ -151,16 +163,19 @@ export class NatsServer {
     if (this.storeDir !== null) args.push('-js', '-sd', this.storeDir);
     const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
+    live.add(child);
     this.log = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       if (this.log.length < MAX_LOG_BYTES) this.log += chunk.toString('utf8');
     });
     this.exited = new Promise((resolve) => {
       child.once('exit', () => {
+        live.delete(child);
         if (this.child === child) this.child = null;
         resolve();
       });
       child.once('error', () => {
+        live.delete(child);
         if (this.child === child) this.child = null;
         resolve();
       });
@@ -200,7 +215,10 @@ export class NatsServer {
   /** Stop it and remove its store dir. */
   async dispose(): Promise<void> {
     await this.stop();
-    if (this.storeDir !== null) rmSync(this.storeDir, { recursive: true, force: true });
+    if (this.storeDir !== null) {
+      rmSync(this.storeDir, { recursive: true, force: true });
+      dirs.delete(this.storeDir);
+    }
   }
 }
 
