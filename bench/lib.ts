@@ -5,10 +5,12 @@
  * `{"suite","node","cpu","implementations","results":[{"case","subject","baseline","ratio",...}]}`.
  * Ratio = subject ops/s ÷ baseline ops/s, both measured in the same run.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BenchProgress, BenchResult } from '../src/bench/index.js';
 
 export interface BenchRow {
   /** Stable case id `<component>-<op>-<size>`, never renamed (STYLE.md §10). */
@@ -59,4 +61,175 @@ export function report(suite: string, results: BenchRow[], extra: Record<string,
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, `${suite}.json`), JSON.stringify({ ...header, results: rows }, null, 2) + '\n');
+}
+
+// ---- the engine's runs (issue 17: one load generator in the project) ---------------------------
+
+/** CPU seconds (user + system) a child has used so far, from /proc (NaN where there is none). */
+export function childCpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // Fields 14 and 15 (utime, stime) in clock ticks; after the ") " split they are at 11 and 12.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** Clock ticks per second of /proc (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/** A server child of a suite: it prints `{"port":n}` on its first stdout line once listening. */
+export interface ServerChild {
+  readonly child: ChildProcess;
+  readonly port: number;
+}
+
+/**
+ * Start `script --serve <args>` in a child process (servers never share the load generator's
+ * event loop or CPU) and wait for its port.
+ * @param script the suite file (its `--serve` branch)
+ * @param args what to serve
+ * @param nodeFlags extra node flags (e.g. --cpu-prof)
+ */
+export function spawnServer(script: string, args: string[], nodeFlags: string[] = []): Promise<ServerChild> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, '--serve', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      child.stdout!.off('data', onData);
+      resolve({ child, port: (JSON.parse(out.slice(0, nl)) as { port: number }).port });
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`bench server ${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+/** In a server child: exit with the parent (its stdin closes when the parent goes) or on SIGTERM. */
+export function serveUntilParentGoes(): void {
+  process.stdin.on('close', () => process.exit(0));
+  process.on('SIGTERM', () => process.exit(0));
+  process.stdin.resume();
+}
+
+/** In a server child: announce the port to the parent. */
+export function announcePort(port: number): void {
+  process.stdout.write(JSON.stringify({ port }) + '\n');
+}
+
+/** Stop a server child and wait for it to exit. */
+export async function stopServer(server: ServerChild): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  const exited = new Promise((r) => server.child.once('exit', r));
+  server.child.kill();
+  await exited;
+}
+
+/** What one engine run measured of one subject, plus the server child's CPU. */
+export interface EngineFigures {
+  /** Deliveries per second (broadcast: every receiver's delivery counts). */
+  framesPerSec: number;
+  /** Payload MB/s delivered (1 MB = 10^6 bytes). */
+  mbPerSec: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  /** CPU µs of the server child per delivered frame (from the 2nd measured second to the end). */
+  serverCpuUsPerFrame: number;
+  /** CPU µs of the load generator (this process) per delivered frame: the engine's own figure. */
+  loadCpuUsPerFrame: number;
+  /** The generator's CPU as a share of one core, in percent. */
+  loadCpuPercent: number;
+  lost: number;
+  corrupted: number;
+  errors: number;
+}
+
+/**
+ * Runs the engine (`run(onProgress)` calls bench() or benchWith() with that progress callback)
+ * against `server`, and reads the server child's CPU at the first and last progress calls, so its
+ * CPU per frame covers measured seconds only (the frames of seconds 1..D-1 of the timeline).
+ * Prints a warning when anything was lost or corrupted, or a run reported errors.
+ * @param label what the warning names
+ */
+export async function engineRun(
+  label: string,
+  server: ServerChild,
+  durationSec: number,
+  run: (onProgress: (p: BenchProgress) => void) => Promise<BenchResult>,
+): Promise<EngineFigures> {
+  if (!Number.isInteger(durationSec) || durationSec < 2) throw new RangeError(`durationSec must be an integer >= 2, got ${durationSec}`);
+  let cpuFirst = NaN;
+  let cpuLast = NaN;
+  const result = await run((p) => {
+    if (p.elapsedSec === 1) cpuFirst = childCpuSeconds(server.child.pid);
+    if (p.elapsedSec === durationSec) cpuLast = childCpuSeconds(server.child.pid);
+  });
+  const framesLater = result.timeline.slice(1, durationSec).reduce((sum, s) => sum + s.frames, 0);
+  const { counts, latency, generator } = result;
+  const errors = result.errors.reduce((sum, e) => sum + e.count, 0);
+  if (counts.delivered === 0) process.stderr.write(`warning: ${label}: nothing delivered in the measured period (sent ${counts.sent})\n`);
+  if (counts.lost > 0 || counts.corrupted > 0 || counts.reordered > 0 || counts.duplicated > 0 || errors > 0) {
+    const what = result.errors.map((e) => `${e.message} x${e.count}`).join('; ');
+    process.stderr.write(
+      `warning: ${label}: lost ${counts.lost}, corrupted ${counts.corrupted}, reordered ${counts.reordered}, duplicated ${counts.duplicated} of ${counts.expected} expected${what ? `; errors: ${what}` : ''}\n`,
+    );
+  }
+  if (generator.cpuPercent >= GENERATOR_CEILING_PERCENT) {
+    process.stderr.write(`note: ${label}: the load generator used ${generator.cpuPercent.toFixed(0)}% of a core: the figures may be its limit\n`);
+  }
+  return {
+    framesPerSec: result.framesPerSec.mean,
+    mbPerSec: result.bytesPerSec.mean / 1e6,
+    p50Ms: latency.p50,
+    p90Ms: latency.p90,
+    p99Ms: latency.p99,
+    serverCpuUsPerFrame: ((cpuLast - cpuFirst) * 1e6) / framesLater,
+    loadCpuUsPerFrame: generator.cpuUsPerFrame,
+    loadCpuPercent: generator.cpuPercent,
+    lost: counts.lost,
+    corrupted: counts.corrupted,
+    errors,
+  };
+}
+
+/** The generator's CPU (percent of one core, it runs on one thread) past which a run says it may be its limit (docs/bench.md). */
+const GENERATOR_CEILING_PERCENT = 90;
+
+/**
+ * The row fields every engine-driven case carries: throughput, MB/s, p50/p90/p99, CPU per frame
+ * of the server and the generator, and the lost/corrupted counts of both sides (all must be 0).
+ */
+export function engineFields(subject: EngineFigures, baseline: EngineFigures): Record<string, number> {
+  return {
+    subjectOpsPerSec: round3(subject.framesPerSec),
+    baselineOpsPerSec: round3(baseline.framesPerSec),
+    subjectMBPerSec: round3(subject.mbPerSec),
+    baselineMBPerSec: round3(baseline.mbPerSec),
+    subjectP50Ms: round3(subject.p50Ms),
+    baselineP50Ms: round3(baseline.p50Ms),
+    subjectP90Ms: round3(subject.p90Ms),
+    baselineP90Ms: round3(baseline.p90Ms),
+    subjectP99Ms: round3(subject.p99Ms),
+    baselineP99Ms: round3(baseline.p99Ms),
+    subjectServerCpuUsPerFrame: round3(subject.serverCpuUsPerFrame),
+    baselineServerCpuUsPerFrame: round3(baseline.serverCpuUsPerFrame),
+    subjectLoadCpuUsPerFrame: round3(subject.loadCpuUsPerFrame),
+    baselineLoadCpuUsPerFrame: round3(baseline.loadCpuUsPerFrame),
+    subjectLoadCpuPercent: Math.round(subject.loadCpuPercent),
+    baselineLoadCpuPercent: Math.round(baseline.loadCpuPercent),
+    subjectLost: subject.lost,
+    baselineLost: baseline.lost,
+    subjectCorrupted: subject.corrupted,
+    baselineCorrupted: baseline.corrupted,
+  };
+}
+
+/** The median of a few numbers. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

@@ -37,23 +37,25 @@
  * `--profile-servers <dir>` of the relay and the forwarders. Each row also gives the CPU time the
  * server and the load generator spent per delivered frame (robust on a loaded machine).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, connect, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createJointParser, implementationOf, JOINT_UNIT_STRIDE, JointDirection, JointUnitKind, UnitFlag, type JointParser } from '../src/core/index.js';
-import { report, round3, type BenchRow } from './lib.js';
+import { implementationOf } from '../src/core/index.js';
+import { bench, benchWith, type BenchOptions } from '../src/bench/index.js';
+import { forwarderDriver, type ForwarderTopology } from './drivers/tcp-forwarder.js';
+import { engineFields, engineRun, median, report, round3, serveUntilParentGoes, spawnServer, stopServer, type BenchRow, type EngineFigures } from './lib.js';
 
+/** This file: its `--serve <kind>` branch runs the server children. */
+const SELF = fileURLToPath(import.meta.url);
 const USERS = 32;
-const WARMUP_MS = 500;
+/** Warm-up of each run (s): connections, JIT and socket buffers settle; not measured. */
+const WARMUP_SEC = 0.5;
 /**
  * Payload bytes in flight (sent and not yet delivered, counted at the receivers: a broadcast
- * frame counts once per user) that the closed loop allows.
+ * frame counts once per user) that the closed loop allows; the engine's window (frames per
+ * sender) is derived from it per case (windowFrames).
  */
 const WINDOW_BYTES = 1024 * 1024;
-/** Frames per socket write of the load generator. */
-const FRAMES_PER_WRITE = 16;
-const TS_BYTES = 8;
 
 type Subject = 'relay' | 'forwarder' | 'pairs';
 type Mode = 'users-to-owner' | 'broadcast';
@@ -117,6 +119,11 @@ function answerRss(): void {
   });
 }
 
+/** A joint frame's size header (joint.md §2.2): one byte below 128, else two. */
+function sizeHeader(size: number): number[] {
+  return size < 128 ? [size] : [(size >> 8) + 0x80, size & 0xff];
+}
+
 /** Largest owner frame data (joint.md §2.5): the funnel splits longer reads. */
 const FUNNEL_MAX_DATA = 32765;
 
@@ -167,272 +174,45 @@ let profileDir: string | undefined;
 /** `--profile-servers <dir>`: profile the forwarder children too. */
 let profileAll = false;
 
-function spawnServer(args: string[], nodeFlags: string[] = []): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const profile = profileDir !== undefined && (args[1] === 'relay' || profileAll) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${args[1]}`] : [];
-    const child = spawn(process.execPath, [...profile, ...nodeFlags, '--import', 'tsx', fileURLToPath(import.meta.url), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve({ child, port: (JSON.parse(out.slice(0, nl)) as { port: number }).port });
-    });
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
-}
+// ---- load: the engine of gamewire bench (src/bench) -------------------------------------------
 
-// ---- load generator -----------------------------------------------------------------------------
-
-function tcp(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1');
-    s.setNoDelay(true);
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-function readExactly(s: Socket, n: number): Promise<Buffer> {
-  return new Promise((resolve) => {
-    let got = Buffer.alloc(0);
-    const on = (d: Buffer) => {
-      got = Buffer.concat([got, d]);
-      if (got.length >= n) {
-        s.removeListener('data', on);
-        s.pause();
-        resolve(got);
-      }
-    };
-    s.on('data', on);
-    s.resume();
-  });
-}
+/** The forwarder child of each baseline topology. */
+const FORWARDER_KIND: Record<ForwarderTopology, string> = { funnel: 'funnel', fanout: 'fanout', pair: 'pair' };
 
 /**
- * Counts delivered payload per route and samples latency from the timestamp at each frame's start.
- * With `nested` (the funnel), each route's data is the user's own frame stream, forwarded as is:
- * it goes through a second parser per route, as an owner of a funnel would have to do, so the
- * load generator does the same per-frame work for the relay's output and the funnel's.
+ * Frames in flight per sender: WINDOW_BYTES of payload in flight, counted at the receivers, over
+ * the senders (users-to-owner: 32 users; broadcast: the owner, whose frames reach 32 users).
  */
-class Receiver {
-  private readonly parser = createJointParser({ direction: JointDirection.ToClient });
-  private readonly inner = new Map<number, JointParser>();
-  /** Payload bytes seen per route (a * 256 + b + 1), to find where each sent frame begins. */
-  private readonly offsets = new Float64Array(256 * 256 + 1);
-  private readonly view = new DataView(new ArrayBuffer(TS_BYTES));
-  private readonly tsBytes = new Uint8Array(this.view.buffer);
-  private now = 0;
-
-  constructor(
-    private readonly payload: number,
-    private readonly sink: { delivered: number; samples: number[]; sampling: boolean },
-    private readonly nested = false,
-  ) {}
-
-  feed(chunk: Buffer): void {
-    this.now = this.sink.sampling ? performance.now() : 0;
-    this.parse(this.parser, chunk, 0, chunk.length, -1);
-  }
-
-  /** Parse `chunk[offset, offset + length)`; `route` >= 0 for a nested stream, which counts under it. */
-  private parse(parser: JointParser, chunk: Buffer, offset: number, length: number, route: number): void {
-    const end = offset + length;
-    while (offset < end) {
-      const n = parser.feed(chunk, offset, end - offset);
-      const u = parser.units;
-      for (let i = 0; i < n * JOINT_UNIT_STRIDE; i += JOINT_UNIT_STRIDE) {
-        if (u[i] !== JointUnitKind.Data || (u[i + 1]! & UnitFlag.InCarry) !== 0) continue;
-        const key = route >= 0 ? route : u[i + 2]! * 256 + u[i + 3]! + 1;
-        if (this.nested && route < 0) {
-          let p = this.inner.get(key);
-          if (p === undefined) this.inner.set(key, (p = createJointParser({ direction: JointDirection.ToClient })));
-          this.parse(p, chunk, u[i + 4]!, u[i + 5]!, key);
-        } else {
-          this.count(key, chunk, u[i + 4]!, u[i + 5]!);
-        }
-      }
-      if (parser.error !== 0 || parser.consumed === 0) throw new Error(`receiver parse error ${parser.error}`);
-      offset += parser.consumed;
-    }
-  }
-
-  /** A piece of payload on route `key` at `chunk[start, start + length)`. */
-  private count(key: number, chunk: Buffer, start: number, length: number): void {
-    const seen = this.offsets[key]!;
-    this.sink.delivered += length;
-    if (this.sink.sampling) {
-      // Frame starts inside this piece: where the route's byte count is a multiple of payload.
-      for (let at = (this.payload - (seen % this.payload)) % this.payload; at + TS_BYTES <= length; at += this.payload) {
-        for (let k = 0; k < TS_BYTES; k++) this.tsBytes[k] = chunk[start + at + k]!;
-        this.sink.samples.push(this.now - this.view.getFloat64(0, true));
-      }
-    }
-    this.offsets[key] = (seen + length) % this.payload;
-  }
-}
-
-/** A batch of frames `header + payload` whose timestamps are rewritten at each send. */
-class Batch {
-  readonly bytes: Buffer;
-  private readonly stamps: number[] = [];
-
-  constructor(prefix: number[], payload: number) {
-    const frames: Buffer[] = [];
-    let at = 0;
-    for (let f = 0; f < FRAMES_PER_WRITE; f++) {
-      const data = Buffer.alloc(payload, 0x5a);
-      const frame = Buffer.concat([Buffer.from(prefix), data]);
-      this.stamps.push(at + prefix.length);
-      at += frame.length;
-      frames.push(frame);
-    }
-    this.bytes = Buffer.concat(frames);
-  }
-
-  /** A fresh copy stamped with `now` (the socket may still hold the previous one). */
-  stamped(now: number): Buffer {
-    const out = Buffer.allocUnsafe(this.bytes.length);
-    this.bytes.copy(out);
-    for (const s of this.stamps) out.writeDoubleLE(now, s);
-    return out;
-  }
-}
-
-function sizeHeader(size: number): number[] {
-  return size < 128 ? [size] : [(size >> 8) + 0x80, size & 0xff];
-}
-
-/** CPU seconds (user + system) a child has used so far, from /proc (NaN where there is none). */
-function childCpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // Fields 14 and 15 (utime, stime) in clock ticks; after the ") " split they are at 11 and 12.
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-/** Clock ticks per second of /proc (USER_HZ, 100 on Linux). */
-const CLOCK_TICKS = 100;
-
-interface CaseResult {
-  /** CPU µs the server (relay or forwarder) and the load generator spent per delivered frame. */
-  serverCpuUsPerFrame: number;
-  loadCpuUsPerFrame: number;
-  framesPerSec: number;
-  mbPerSec: number;
-  p99Ms: number;
-  p50Ms: number;
-}
-
-async function runCase(subject: Subject, mode: Mode, payload: number, seconds: number): Promise<CaseResult> {
-  const kind = subject === 'relay' ? 'relay' : mode === 'broadcast' ? 'fanout' : subject === 'pairs' ? 'pair' : 'funnel';
-  const server = await spawnServer(['--serve', kind]);
-  const sockets: Socket[] = [];
-  const sink = { delivered: 0, samples: [] as number[], sampling: false };
-  let sentPayload = 0;
+function windowFrames(mode: Mode, payload: number): number {
+  const senders = mode === 'broadcast' ? 1 : USERS;
   const fanout = mode === 'broadcast' ? USERS : 1;
-  /** The funnel forwards each user's own frames: the receiver parses them per user. */
-  const nested = kind === 'funnel';
-  try {
-    // Connect: senders write batches, receivers parse and count.
-    const senders: { socket: Socket; batch: Batch }[] = [];
-    const receivers: Socket[] = [];
-    if (subject === 'relay') {
-      const owner = await tcp(server.port);
-      sockets.push(owner);
-      owner.write(Buffer.from('0000010162', 'hex'));
-      await readExactly(owner, 5);
-      for (let i = 0; i < USERS; i++) {
-        const user = await tcp(server.port);
-        sockets.push(user);
-        user.write(Buffer.from('0001010162', 'hex'));
-        await readExactly(user, 5);
-        receivers.push(user);
-        if (mode === 'users-to-owner') senders.push({ socket: user, batch: new Batch([...sizeHeader(payload + 1), 0], payload) });
-      }
-      await readExactly(owner, 6 * USERS);
-      if (mode === 'users-to-owner') receivers.splice(0, receivers.length, owner);
-      else senders.push({ socket: owner, batch: new Batch([1, 1, ...sizeHeader(payload + 1), 0x80], payload) });
-    } else if (kind === 'funnel') {
-      const owner = await tcp(server.port);
-      sockets.push(owner);
-      receivers.push(owner);
-      await new Promise((r) => setTimeout(r, 20));
-      const header = [...sizeHeader(payload + 1), 0];
-      for (let i = 0; i < USERS; i++) {
-        const user = await tcp(server.port);
-        sockets.push(user);
-        senders.push({ socket: user, batch: new Batch(header, payload) });
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    } else if (mode === 'users-to-owner') {
-      for (let i = 0; i < USERS; i++) {
-        const ownerSide = await tcp(server.port);
-        const user = await tcp(server.port);
-        sockets.push(ownerSide, user);
-        receivers.push(ownerSide);
-        senders.push({ socket: user, batch: new Batch([...sizeHeader(payload + 1), 0], payload) });
-      }
-    } else {
-      const owner = await tcp(server.port);
-      sockets.push(owner);
-      for (let i = 0; i < USERS; i++) {
-        const user = await tcp(server.port);
-        sockets.push(user);
-        receivers.push(user);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-      senders.push({ socket: owner, batch: new Batch([...sizeHeader(payload + 1), 0], payload) });
-    }
+  return Math.max(1, Math.round(WINDOW_BYTES / (payload * senders * fanout)));
+}
 
-    let next = 0;
-    const batchPayload = payload * FRAMES_PER_WRITE;
-    const pump = () => {
-      const now = performance.now();
-      while (sentPayload * fanout - sink.delivered < WINDOW_BYTES) {
-        const s = senders[next]!;
-        next = (next + 1) % senders.length;
-        s.socket.write(s.batch.stamped(now));
-        sentPayload += batchPayload;
-      }
+/** One subject of one case, driven by the engine: the relay with the relay driver, a forwarder with its own. */
+async function runCase(subject: Subject, mode: Mode, payload: number, seconds: number): Promise<EngineFigures> {
+  const topology: ForwarderTopology = mode === 'broadcast' ? 'fanout' : subject === 'pairs' ? 'pair' : 'funnel';
+  const kind = subject === 'relay' ? 'relay' : FORWARDER_KIND[topology];
+  const profile = profileDir !== undefined && (kind === 'relay' || profileAll) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${kind}`] : [];
+  const server = await spawnServer(SELF, [kind], profile);
+  try {
+    const options: BenchOptions = {
+      kind: 'relay',
+      host: '127.0.0.1',
+      port: server.port,
+      mode,
+      users: USERS,
+      size: payload,
+      window: windowFrames(mode, payload),
+      durationSec: seconds,
+      warmupSec: WARMUP_SEC,
     };
-    for (const r of receivers) {
-      const receiver = new Receiver(payload, sink, nested);
-      r.on('data', (chunk: Buffer) => {
-        receiver.feed(chunk);
-        pump();
-      });
-      r.resume();
-    }
-    pump();
-    await new Promise((r) => setTimeout(r, WARMUP_MS));
-    sink.sampling = true;
-    sink.samples.length = 0;
-    const d0 = sink.delivered;
-    const t0 = performance.now();
-    const c0 = childCpuSeconds(server.child.pid);
-    const l0 = process.cpuUsage();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
-    const delivered = sink.delivered - d0;
-    const elapsed = (performance.now() - t0) / 1000;
-    const serverCpu = childCpuSeconds(server.child.pid) - c0;
-    const l1 = process.cpuUsage(l0);
-    const frames = delivered / payload;
-    sink.sampling = false;
-    const samples = Float64Array.from(sink.samples).sort();
-    const pick = (q: number) => (samples.length === 0 ? NaN : samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!);
-    return {
-      serverCpuUsPerFrame: (serverCpu * 1e6) / frames,
-      loadCpuUsPerFrame: (l1.user + l1.system) / frames,
-      framesPerSec: delivered / payload / elapsed,
-      mbPerSec: delivered / elapsed / 1e6,
-      p99Ms: pick(0.99),
-      p50Ms: pick(0.5),
-    };
+    const label = `${mode} ${payload} B ${subject}`;
+    return await engineRun(label, server, seconds, (onProgress) =>
+      subject === 'relay' ? bench({ ...options, onProgress }) : benchWith(forwarderDriver(topology), { ...options, onProgress }),
+    );
   } finally {
-    for (const s of sockets) s.destroy();
-    server.child.kill();
+    await stopServer(server);
   }
 }
 
@@ -444,12 +224,6 @@ const IDLE_SOURCES = 8;
 /** Rounds of the idle-memory case (each server measured once per round, alternately); medians are reported. */
 const IDLE_ROUNDS = 3;
 
-/** The median of a few numbers. */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Connections opened at once while filling. */
 const IDLE_CONNECT_BATCH = 200;
@@ -493,7 +267,7 @@ function idleConnection(port: number, localAddress: string, id: string): Promise
 async function idleKiBPerConnection(kind: 'idle-relay' | 'idle-bare'): Promise<number> {
   // A fixed young generation in both children: V8 grows and shrinks it with the allocation rate,
   // which would swing RSS by megabytes either way and hide a few KiB per connection.
-  const server = await spawnServer(['--serve', kind], ['--expose-gc', '--min-semi-space-size=8', '--max-semi-space-size=8']);
+  const server = await spawnServer(SELF, [kind], ['--expose-gc', '--min-semi-space-size=8', '--max-semi-space-size=8']);
   const sockets: Socket[] = [];
   try {
     // Warm up the code paths. Both servers answer the create with 5 bytes.
@@ -521,7 +295,7 @@ async function idleKiBPerConnection(kind: 'idle-relay' | 'idle-bare'): Promise<n
 /** Run every case against both subjects and write bench/results/relay.json. */
 export async function run(args: string[] = []): Promise<BenchRow[]> {
   const at = args.indexOf('--seconds');
-  const seconds = at >= 0 ? Number(args[at + 1]) : 2;
+  const seconds = at >= 0 ? Number(args[at + 1]) : 3;
   const cases: [string, Mode, number][] = [
     ['relay-users-to-owner-64B', 'users-to-owner', 64],
     ['relay-users-to-owner-1KiB', 'users-to-owner', 1024],
@@ -548,24 +322,21 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
       subject: 'gamewire relay',
       baseline: mode === 'users-to-owner' ? 'node tcp funnel' : 'node tcp forwarder',
       ratio: relay.framesPerSec / forwarder.framesPerSec,
-      subjectOpsPerSec: round3(relay.framesPerSec),
-      baselineOpsPerSec: round3(forwarder.framesPerSec),
-      subjectMBPerSec: round3(relay.mbPerSec),
-      baselineMBPerSec: round3(forwarder.mbPerSec),
-      subjectP99Ms: round3(relay.p99Ms),
-      baselineP99Ms: round3(forwarder.p99Ms),
-      subjectP50Ms: round3(relay.p50Ms),
-      baselineP50Ms: round3(forwarder.p50Ms),
-      subjectServerCpuUsPerFrame: round3(relay.serverCpuUsPerFrame),
-      baselineServerCpuUsPerFrame: round3(forwarder.serverCpuUsPerFrame),
-      subjectLoadCpuUsPerFrame: round3(relay.loadCpuUsPerFrame),
-      baselineLoadCpuUsPerFrame: round3(forwarder.loadCpuUsPerFrame),
+      ...engineFields(relay, forwarder),
       ...(pairs === undefined
         ? {}
-        : { pairsBaselineOpsPerSec: round3(pairs.framesPerSec), pairsBaselineP99Ms: round3(pairs.p99Ms), ratioVsPairs: round3(relay.framesPerSec / pairs.framesPerSec) }),
+        : {
+            pairsBaselineOpsPerSec: round3(pairs.framesPerSec),
+            pairsBaselineP50Ms: round3(pairs.p50Ms),
+            pairsBaselineP99Ms: round3(pairs.p99Ms),
+            pairsBaselineLost: pairs.lost,
+            pairsBaselineCorrupted: pairs.corrupted,
+            ratioVsPairs: round3(relay.framesPerSec / pairs.framesPerSec),
+          }),
       users: USERS,
       payloadBytes: payload,
       windowBytes: WINDOW_BYTES,
+      windowFramesPerSender: windowFrames(mode, payload),
     });
   }
   if ('relay-idle-memory-10k'.includes(filter)) {
@@ -596,8 +367,10 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
     jointParser: implementationOf('jointParser'),
     users: USERS,
     secondsPerCase: seconds,
+    generator: 'gamewire bench engine (src/bench), one thread, closed loop; subject: the relay driver; baselines: bench/drivers/tcp-forwarder.ts',
+    warmupSec: WARMUP_SEC,
     note:
-      'ops/s = delivered frames/s (broadcast: frames received by all users together); p99 = send to delivery under closed-loop load; users-to-owner baseline = funnel (32 users into one owner socket, as the relay), pairs = 32 separate pipes (reported, not the ratio); relay-idle-memory-10k: ratio = median relay KiB of RSS per idle connection ÷ median KiB of a bare Node server doing the same I/O (3 alternating rounds; lower is better)',
+      'ops/s = delivered frames/s (broadcast: frames received by all users together); p50/p90/p99 = send to delivery (HdrHistogram of every delivery) under closed-loop load, WINDOW_BYTES of payload in flight; LoadCpu = generator CPU per delivered frame; users-to-owner baseline = funnel (32 users into one owner socket, as the relay), pairs = 32 separate pipes (reported, not the ratio); relay-idle-memory-10k: ratio = median relay KiB of RSS per idle connection ÷ median KiB of a bare Node server doing the same I/O (3 alternating rounds; lower is better)',
   });
   for (const r of rows) {
     if (r.subjectKiBPerConnection !== undefined) {
@@ -605,8 +378,8 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
       continue;
     }
     process.stdout.write(
-      `# ${r.case}: relay ${r.subjectMBPerSec} MB/s p99 ${r.subjectP99Ms} ms cpu ${r.subjectServerCpuUsPerFrame}+${r.subjectLoadCpuUsPerFrame} us/frame | ` +
-        `forwarder ${r.baselineMBPerSec} MB/s p99 ${r.baselineP99Ms} ms cpu ${r.baselineServerCpuUsPerFrame}+${r.baselineLoadCpuUsPerFrame} us/frame\n`,
+      `# ${r.case}: relay ${r.subjectMBPerSec} MB/s p50 ${r.subjectP50Ms} p99 ${r.subjectP99Ms} ms cpu ${r.subjectServerCpuUsPerFrame}+${r.subjectLoadCpuUsPerFrame} us/frame lost ${r.subjectLost} | ` +
+        `${r.baseline} ${r.baselineMBPerSec} MB/s p50 ${r.baselineP50Ms} p99 ${r.baselineP99Ms} ms cpu ${r.baselineServerCpuUsPerFrame}+${r.baselineLoadCpuUsPerFrame} us/frame lost ${r.baselineLost}\n`,
     );
   }
   return rows;
@@ -614,10 +387,7 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
 
 const serveAt = process.argv.indexOf('--serve');
 if (serveAt >= 0) {
-  // A server child lives as long as its parent: its stdin closes when the parent goes.
-  process.stdin.on('close', () => process.exit(0));
-  process.on('SIGTERM', () => process.exit(0));
-  process.stdin.resume();
+  serveUntilParentGoes();
   const kind = process.argv[serveAt + 1];
   if (kind === 'relay') void serveRelay();
   else if (kind === 'idle-relay') void serveIdleRelay();

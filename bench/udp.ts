@@ -1,153 +1,152 @@
 /**
- * UDP sessions bench: messages/s of 64 B datagrams client → server through an established
- * UdpPipe session (event-loop mode), against raw `node:dgram` send/receive in the same run,
- * same process, same flow control (at most WINDOW datagrams in flight, so the loopback never
- * drops and both sides measure end-to-end throughput, not the sender's speed).
- * Run with `npm run bench -- udp`; writes bench/results/udp.json. About 20 s
- * (BENCH_UDP_ROUNDS × 2 × BENCH_UDP_ROUND_MS plus set-up).
+ * UDP sessions bench: 64 B datagrams client → server through an established UdpPipe session
+ * (event-loop mode), each acknowledged by the server, against raw `node:dgram` sockets carrying the
+ * same datagrams and acks, measured in the same run. Run with `npm run bench -- udp`; writes
+ * bench/results/udp.json. About 40 s (BENCH_UDP_ROUNDS × 2 runs of warm-up + BENCH_UDP_SECONDS).
+ *
+ * Load: the engine of `gamewire bench` (src/bench), closed loop, WINDOW datagrams in flight (well
+ * below the default socket receive buffer, so the loopback does not drop), every payload stamped
+ * and checked. The session is driven by the udp driver against a UdpPipe server running the udp
+ * bench responder (serveUdpBench); the baseline by bench/drivers/raw-dgram.ts against a raw
+ * dgram responder. Both servers run in child processes (their CPU is read there).
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { performance } from 'node:perf_hooks';
-import { setImmediate as tick } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
-import { UdpPipe } from '../src/udp/index.js';
-import { report, type BenchRow } from './lib.js';
+import { createSocket } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { bench, benchWith, type BenchOptions } from '../src/bench/index.js';
+import { serveUdpBench } from '../src/bench/responders/udp.js';
+import { rawAnswer, rawDgramDriver } from './drivers/raw-dgram.js';
+import { announcePort, engineFields, engineRun, median, report, serveUntilParentGoes, spawnServer, stopServer, type BenchRow, type EngineFigures } from './lib.js';
 
+const SELF = fileURLToPath(import.meta.url);
 const PAYLOAD_BYTES = 64;
-/** Datagrams in flight at most: well below the default socket receive buffer. */
-const WINDOW = 256;
-/** Datagrams sent per turn of the event loop. */
-const BATCH = 64;
-// Many short alternating rounds, ratio per pair: the machine is shared, so drift is cancelled
-// by pairing rather than averaged into both figures.
-const ROUND_MS = Number(process.env.BENCH_UDP_ROUND_MS ?? 1000);
-const ROUNDS = Number(process.env.BENCH_UDP_ROUNDS ?? 8);
+/**
+ * Datagrams in flight at most. Each small datagram costs about 1 KiB of a socket's receive buffer
+ * (its kernel buffer, not its bytes): 256 in flight overflowed the default 208 KiB on a loaded
+ * machine, and every drop stalls the closed loop until FRAME_TIMEOUT_MS.
+ */
+const WINDOW = 64;
+/** A datagram or ack lost on the loopback frees its slot after this (ms); the engine counts it lost. */
+const FRAME_TIMEOUT_MS = 500;
+const CLIENTS = 1;
+const WARMUP_SEC = 0.5;
+// Alternating rounds, ratio per pair: the machine is shared, so drift is cancelled by pairing
+// rather than averaged into both figures.
+const SECONDS = Number(process.env.BENCH_UDP_SECONDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_UDP_ROUNDS ?? 5);
 
-/** A sender and a receive counter under test. */
-interface Path {
-  send(payload: Buffer): void;
-  received(): number;
-  close(): void;
-}
+type Subject = 'session' | 'dgram';
 
-async function rawPath(): Promise<Path> {
-  let count = 0;
-  const server = createSocket('udp4');
-  server.on('message', () => count++);
-  await new Promise<void>((r) => server.bind(0, '127.0.0.1', () => r()));
-  const port = server.address().port;
-  const client: Socket = createSocket('udp4');
-  await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
-  return {
-    send: (p) => client.send(p, port, '127.0.0.1'),
-    received: () => count,
-    close: () => {
-      client.close();
-      server.close();
-    },
-  };
-}
+// ---- server children ----------------------------------------------------------------------------
 
-async function sessionPath(): Promise<Path> {
-  let count = 0;
-  // Keepalive as in production (1 s), so its cost is included.
-  const server = new UdpPipe({ token: 'bench-token' });
-  server.onNewMessage = () => count++;
-  const port = await server.start(0, '127.0.0.1');
-  const client = new UdpPipe({ token: 'bench-token' });
-  const session = client.connect('127.0.0.1', port);
-  await new Promise<void>((resolve, reject) => {
-    client.onConnect = () => resolve();
-    client.onDisconnect = (_s, r) => reject(new Error(`handshake failed: ${r}`));
-  });
-  return {
-    send: (p) => {
-      client.send(p);
-    },
-    received: () => count,
-    close: () => {
-      void session;
-      client.destroy();
-      server.destroy();
-    },
-  };
-}
-
-/** Messages per wall-clock second and per CPU second (user + system of this process, both ends) through `path` during `ms`. */
-async function measure(path: Path, ms: number): Promise<{ wall: number; cpu: number }> {
-  const payload = Buffer.alloc(PAYLOAD_BYTES, 0x61);
-  let sent = 0;
-  const base = path.received();
-  const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  while (performance.now() - start < ms) {
-    for (let i = 0; i < BATCH && sent - (path.received() - base) < WINDOW; i++) {
-      path.send(payload);
-      sent++;
-    }
-    await tick();
+async function serve(kind: Subject): Promise<void> {
+  if (kind === 'session') {
+    // Keepalive as in production (UdpPipe's default), so its cost is included.
+    const server = await serveUdpBench();
+    announcePort(server.port);
+    return;
   }
-  const elapsed = performance.now() - start;
-  const cpu = process.cpuUsage(cpu0);
-  const n = path.received() - base;
-  return { wall: n / (elapsed / 1000), cpu: n / ((cpu.user + cpu.system) / 1e6) };
+  const socket = createSocket('udp4');
+  socket.on('message', (msg, from) => {
+    const answer = rawAnswer(msg);
+    if (answer !== null) socket.send(answer, from.port, from.address);
+  });
+  socket.bind(0, '127.0.0.1', () => announcePort(socket.address().port));
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+// ---- load ---------------------------------------------------------------------------------------
+
+async function measure(subject: Subject): Promise<EngineFigures> {
+  const server = await spawnServer(SELF, [subject]);
+  try {
+    const options: BenchOptions = {
+      kind: 'udp',
+      host: '127.0.0.1',
+      port: server.port,
+      mode: 'c2s',
+      users: CLIENTS,
+      size: PAYLOAD_BYTES,
+      window: WINDOW,
+      frameTimeoutMs: FRAME_TIMEOUT_MS,
+      durationSec: SECONDS,
+      warmupSec: WARMUP_SEC,
+    };
+    return await engineRun(`udp ${subject}`, server, SECONDS, (onProgress) =>
+      subject === 'session' ? bench({ ...options, onProgress }) : benchWith(rawDgramDriver, { ...options, onProgress }),
+    );
+  } finally {
+    await stopServer(server);
+  }
+}
+
+/** CPU µs per datagram of both ends (server child + generator). */
+function cpuUsPerMsg(f: EngineFigures): number {
+  return f.serverCpuUsPerFrame + f.loadCpuUsPerFrame;
 }
 
 /** Run the suite and write bench/results/udp.json. */
 export async function run(): Promise<BenchRow[]> {
-  const raw = await rawPath();
-  const session = await sessionPath();
-  // warm-up both paths
-  await measure(raw, 300);
-  await measure(session, 300);
-  const rawRates: number[] = [];
-  const sessionRates: number[] = [];
+  const raws: EngineFigures[] = [];
+  const sessions: EngineFigures[] = [];
   const ratios: number[] = [];
   const cpuRatios: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     // alternate which path goes first
     const first = r % 2 === 0;
-    const a = await measure(first ? raw : session, ROUND_MS);
-    const b = await measure(first ? session : raw, ROUND_MS);
-    const rawRate = first ? a : b;
-    const sessionRate = first ? b : a;
-    rawRates.push(rawRate.wall);
-    sessionRates.push(sessionRate.wall);
-    ratios.push(sessionRate.wall / rawRate.wall);
-    cpuRatios.push(sessionRate.cpu / rawRate.cpu);
+    const a = await measure(first ? 'dgram' : 'session');
+    const b = await measure(first ? 'session' : 'dgram');
+    const raw = first ? a : b;
+    const session = first ? b : a;
+    raws.push(raw);
+    sessions.push(session);
+    ratios.push(session.framesPerSec / raw.framesPerSec);
+    cpuRatios.push(cpuUsPerMsg(raw) / cpuUsPerMsg(session));
   }
-  raw.close();
-  session.close();
-  const subject = median(sessionRates);
-  const baseline = median(rawRates);
+  const subject = median(sessions.map((s) => s.framesPerSec));
+  const baseline = median(raws.map((s) => s.framesPerSec));
+  // The figures of the round whose ratio is the median (its p50/p99 and CPU belong together).
+  const ratio = median(ratios);
+  const mid = ratios.map((x) => Math.abs(x - ratio)).reduce((m, d, i, all) => (d < all[m]! ? i : m), 0);
   const rows: BenchRow[] = [
     {
       case: `udp-session-send-${PAYLOAD_BYTES}B`,
       subject: 'UdpPipe session',
       baseline: 'raw node:dgram',
       // median of the per-round ratios (each round measures both paths back to back)
-      ratio: median(ratios),
+      ratio,
       ratioOfMedians: subject / baseline,
-      // messages per CPU second (both ends run in this process): insensitive to other load on the machine
+      // datagrams per CPU second of both ends: insensitive to other load on the machine
       cpuRatio: median(cpuRatios),
-      subjectOpsPerSec: subject,
-      baselineOpsPerSec: baseline,
+      ...engineFields(sessions[mid]!, raws[mid]!),
+      subjectMedianOpsPerSec: Math.round(subject),
+      baselineMedianOpsPerSec: Math.round(baseline),
       rounds: ROUNDS,
-      roundMs: ROUND_MS,
+      secondsPerRun: SECONDS,
       window: WINDOW,
-      subjectRounds: sessionRates.map(Math.round),
-      baselineRounds: rawRates.map(Math.round),
+      subjectRounds: sessions.map((s) => Math.round(s.framesPerSec)),
+      baselineRounds: raws.map((s) => Math.round(s.framesPerSec)),
     },
   ];
-  report('udp', rows, { payloadBytes: PAYLOAD_BYTES, direction: 'client to server', target: 'ratio >= 0.8' });
+  report('udp', rows, {
+    payloadBytes: PAYLOAD_BYTES,
+    direction: 'client to server, each datagram acknowledged',
+    generator: 'gamewire bench engine (src/bench), one thread, closed loop; session: the udp driver + serveUdpBench; baseline: bench/drivers/raw-dgram.ts',
+    clients: CLIENTS,
+    warmupSec: WARMUP_SEC,
+    note: 'ops/s, p50/p90/p99 and CPU figures: the round whose ratio is the median; p50/p90/p99 = send to ack; LoadCpu = generator CPU per datagram; cpuRatio = raw ÷ session CPU (server + generator) per datagram, median of the rounds',
+    target: 'ratio >= 0.8',
+  });
+  const r = rows[0]!;
+  process.stdout.write(
+    `# ${r.case}: session p50 ${r.subjectP50Ms} p99 ${r.subjectP99Ms} ms cpu ${r.subjectServerCpuUsPerFrame}+${r.subjectLoadCpuUsPerFrame} us | ` +
+      `raw p50 ${r.baselineP50Ms} p99 ${r.baselineP99Ms} ms cpu ${r.baselineServerCpuUsPerFrame}+${r.baselineLoadCpuUsPerFrame} us\n`,
+  );
   return rows;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+const serveAt = process.argv.indexOf('--serve');
+if (serveAt >= 0) {
+  serveUntilParentGoes();
+  void serve(process.argv[serveAt + 1] as Subject);
+} else if (process.argv[1] === SELF) {
   await run();
 }
