@@ -13,7 +13,7 @@ import { HAS_NATS, NATS_SKIP_REASON, startNatsServer, type NatsServer } from '..
 import { FAST, Nodes, waitFor } from './harness.js';
 
 /** What a detection may take beyond peerTimeoutMs: the check period, a hop, a loaded machine. */
-const SLACK_MS = 400;
+const SLACK_MS = 800;
 
 describe.skipIf(!HAS_NATS)(`cluster membership${NATS_SKIP_REASON}`, () => {
   let nats: NatsServer;
