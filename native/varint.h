@@ -1,5 +1,5 @@
 // The N-byte varint of joint.md §10.1, shared by the chunk layer (N = prefix width) and the
-// byte I/O layer (N = 4). Twin of src/codec/varint.ts: same rules, same results.
+// byte I/O layer (N = 4). Twin of src/core/varint.ts: same rules, same results.
 //
 // Bytes 1..N-1 carry 7 value bits each, least significant group first, bit 7 = "another byte
 // follows". Byte N, if reached, carries 8 full value bits and no flag. Encoders emit the
@@ -13,7 +13,7 @@
 
 namespace gamewire {
 
-// Format facts (joint.md §10.1); src/codec/varint.ts exports the same values.
+// Format facts (joint.md §10.1); src/core/varint.ts exports the same values.
 constexpr int32_t kMinVarintBytes = 1;
 constexpr int32_t kMaxVarintBytes = 4;
 // The continuation flag of bytes 1..N-1.
