@@ -161,6 +161,8 @@ export interface ClusterEvents {
   'nats-up': [downMs: number];
   /** NATS is back after an isolation: this node is the incarnation `self` now; `lost` ids are someone else's (close those joints). */
   rejoined: [self: NodeRef, lost: Uint8Array[]];
+  /** An id this node holds was freed or taken by another node (see JointDirectory 'lost'): close that joint, its users get reason 1. */
+  lost: [id: Uint8Array];
   /** Another process runs with this node's id. */
   conflict: [epoch: number];
   /** A background directory operation failed (logged by the relay; the cluster goes on). */
@@ -306,6 +308,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     membership.on('peer-down', (peer, reason) => this.peerDown(peer, reason));
     membership.on('conflict', (epoch) => this.emit('conflict', epoch));
     directory.on('warning', (error) => this.emit('warning', error));
+    directory.on('lost', (id) => this.emit('lost', id));
     link.on('drain', (peer) => this.emit('drain', peer));
     link.on('overflow', (peer) => this.emit('link-failed', peer, 'overflow'));
     link.on('stalled', (peer) => this.emit('link-failed', peer, 'stalled'));

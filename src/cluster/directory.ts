@@ -44,6 +44,12 @@ export interface DirectoryStats {
 export interface DirectoryEvents {
   /** A directory operation failed in the background (sweep, watch); the directory goes on. */
   warning: [error: Error];
+  /**
+   * An id this node holds was freed or taken by another node: the peers declared this node dead
+   * while it still ran (a one-sided partition, a nats-server slow to shut down). The relay must
+   * close that joint (its users get reason 1): the id may belong to someone else already.
+   */
+  lost: [id: Uint8Array];
 }
 
 interface MirrorEntry {
@@ -105,6 +111,8 @@ export class JointDirectory extends EventEmitter<DirectoryEvents> {
   private watcher: QueuedIterator<KvWatchEntry> | null = null;
   private lastRevision = 0;
   private closed = false;
+  /** True while `reassert` runs: it reports its own losses, and the watch sees its intermediate steps. */
+  private reasserting = false;
   readonly stats: DirectoryStats = { claims: 0, claimsTaken: 0, releases: 0, lookups: 0, freed: 0, failures: 0 };
 
   private constructor(
@@ -250,6 +258,16 @@ export class JointDirectory extends EventEmitter<DirectoryEvents> {
     this.selfRef = self;
     const lost: Uint8Array[] = [];
     const value = encodeOwner(self);
+    this.reasserting = true;
+    try {
+      await this.reassertAll(value, lost);
+    } finally {
+      this.reasserting = false;
+    }
+    return lost;
+  }
+
+  private async reassertAll(value: string, lost: Uint8Array[]): Promise<void> {
     for (const [key, revision] of [...this.owned]) {
       try {
         let next: number;
@@ -266,7 +284,6 @@ export class JointDirectory extends EventEmitter<DirectoryEvents> {
         lost.push(jointIdOfKey(key)!);
       }
     }
-    return lost;
   }
 
   /** Forget when owners were first seen dead (after an outage, when this node saw no heartbeats). */
@@ -345,13 +362,25 @@ export class JointDirectory extends EventEmitter<DirectoryEvents> {
 
   private apply(entry: KvWatchEntry): void {
     if (entry.revision > this.lastRevision) this.lastRevision = entry.revision;
-    if (entry.operation !== 'PUT') {
-      this.mirror.delete(entry.key);
+    const owner = entry.operation === 'PUT' ? decodeOwner(entry.value) : null;
+    this.checkOwned(entry.key, entry.revision, owner);
+    if (owner === null) this.mirror.delete(entry.key);
+    else this.mirror.set(entry.key, { owner, revision: entry.revision, orphanSinceMs: 0 });
+  }
+
+  /**
+   * Self-fencing: a change to a key this node holds, newer than its claim and not its own, means
+   * the key is no longer this node's (freed by a survivor that believed it dead, or taken since).
+   */
+  private checkOwned(key: string, revision: number, owner: NodeRef | null): void {
+    const mine = this.owned.get(key);
+    if (mine === undefined || revision <= mine || this.reasserting) return;
+    if (owner !== null && owner.nodeId === this.selfRef.nodeId && owner.epoch === this.selfRef.epoch) {
+      this.owned.set(key, revision);
       return;
     }
-    const owner = decodeOwner(entry.value);
-    if (owner === null) return;
-    this.mirror.set(entry.key, { owner, revision: entry.revision, orphanSinceMs: 0 });
+    this.owned.delete(key);
+    this.emit('lost', jointIdOfKey(key)!);
   }
 }
 

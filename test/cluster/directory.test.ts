@@ -127,6 +127,31 @@ describe.skipIf(!HAS_NATS)(`cluster joint directory${NATS_SKIP_REASON}`, () => {
     expect(await again.directory.lookup(id)).toEqual(again.self);
   });
 
+  it('tells a node that is still running when a survivor freed its id (self-fencing)', async () => {
+    const cluster = name();
+    const a = await nodes.join(nats.url, 'a', { name: cluster });
+    const b = await nodes.join(nats.url, 'b', { name: cluster });
+    const id = Buffer.from('fenced');
+    const other = Buffer.from('kept');
+    expect(await a.directory.claim(id)).toBe('claimed');
+    expect(await a.directory.claim(other)).toBe('claimed');
+    await waitFor(() => b.directory.cached(id) !== null && b.directory.cached(other) !== null, 1000, "b's mirror");
+    const lost: string[] = [];
+    a.on('lost', (x) => lost.push(Buffer.from(x).toString()));
+    // b believes a dead (a one-sided partition) and frees a's ids; then takes one of them.
+    expect(await b.directory.freeNode(a.self)).toBe(2);
+    expect(await b.directory.claim(id)).toBe('claimed');
+    await waitFor(() => lost.length === 2, 2000, 'a told');
+    expect(lost.sort()).toEqual(['fenced', 'kept']);
+    expect(a.directory.holds(id)).toBe(false);
+    expect(a.directory.ownedCount).toBe(0);
+    // Its own later claims and releases raise nothing.
+    expect(await a.directory.claim(other)).toBe('claimed');
+    expect(await a.directory.release(other)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(lost).toHaveLength(2);
+  });
+
   it('answers unavailable, not forever, when NATS is gone', async () => {
     const own = await startNatsServer();
     try {
