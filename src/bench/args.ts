@@ -29,6 +29,7 @@ const FLAG_KIND: Readonly<Record<string, BenchKind>> = {
   '--joints': 'relay',
   '--ws': 'relay',
   '--key': 'mm',
+  '--token': 'udp',
 };
 
 /** What `gamewire bench` was asked to do. */
@@ -64,6 +65,7 @@ target:
   --port <n>             the server's port (required)
   --ws                   relay: connect over WebSocket instead of raw TCP
   --key <hex>            mm: the server's key, 32 or 64 hex digits (AES-GCM)
+  --token <text>         udp: the UdpPipe handshake token (default UdpPipe's)
 
 traffic:
   --mode <mode>          relay: users-to-owner (default) | broadcast | echo
@@ -111,6 +113,7 @@ const VALUE_FLAGS: Readonly<Record<string, Reader>> = {
   '--joints': 'positive-int',
   '--size': 'string',
   '--key': 'string',
+  '--token': 'string',
   '--window': 'positive-int',
   '--rate': 'positive-number',
   '--duration': 'positive-number',
@@ -253,6 +256,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
     ...(size !== undefined && { size: parseSize(size) }),
     ...(values.has('--ws') && { ws: true }),
     ...(key !== undefined && { key }),
+    ...(values.has('--token') && { token: values.get('--token') as string }),
     ...(num('--window') !== undefined && { window: num('--window') }),
     ...(num('--rate') !== undefined && { rate: num('--rate') }),
     ...(num('--duration') !== undefined && { durationSec: num('--duration') }),

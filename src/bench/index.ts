@@ -16,6 +16,12 @@ export { nullDriver, NULL_DRIVER_URL, type NullDriverOptions } from './null-driv
 export { share, SENDER_ID_STRIDE } from './workers.js';
 export { driverModule, loadFactory, type DriverModule } from './registry.js';
 export * from './limits.js';
+export { compare, type RunBench, type CompareHooks, DEFAULT_COMPARE_ROUNDS_COUNT, MAX_COMPARE_ROUNDS_COUNT } from './compare.js';
+export { mmBenchResponder, serveMmBench, type MmBenchResponder, type MmBenchServer, type MmBenchServerOptions } from './responders/mm.js';
+export { udpBenchResponder, serveUdpBench, type UdpBenchResponder, type UdpBenchServer, type UdpBenchServerOptions } from './responders/udp.js';
+export { eventsBenchMiddleware, serveEventsBench, type EventsBenchServer, type EventsBenchServerOptions } from './responders/events.js';
+export * from './drivers/style-limits.js';
+export * from './drivers/relay-limits.js';
 
 /**
  * Runs one bench against `options.host:port` with the driver of `options.kind`

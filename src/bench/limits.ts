@@ -104,3 +104,10 @@ export const TICK_MAX_MS = 10;
 
 /** A sender whose send was refused is retried after this (ms), 1 (the timer resolution). */
 export const RETRY_MS = 1;
+
+/**
+ * Time the engine gives a driver past `connectTimeoutMs` before its own timer rejects (ms),
+ * default 500: a driver that times out by itself says more ("3 of 11 connections ready") than the
+ * engine can, so its message should win the race.
+ */
+export const CONNECT_TIMEOUT_GRACE_MS = 500;

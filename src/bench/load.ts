@@ -15,7 +15,7 @@
  */
 import type { Histogram } from 'hdr-histogram-js';
 import { encodeHistogram } from './histogram.js';
-import { MAX_IN_FLIGHT_COUNT, MAX_TALLY_ENTRIES_COUNT, RETRY_MS, TICK_MAX_MS } from './limits.js';
+import { CONNECT_TIMEOUT_GRACE_MS, MAX_IN_FLIGHT_COUNT, MAX_TALLY_ENTRIES_COUNT, RETRY_MS, TICK_MAX_MS } from './limits.js';
 import { benchClock, writeStamp } from './stamp.js';
 import { Tally, type MutableCounts } from './tally.js';
 import type { BenchDriver, DriverContext, DriverFactory, ResolvedBenchOptions } from './types.js';
@@ -120,7 +120,7 @@ export class LoadRunner {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new Error(`bench: could not connect to ${host}:${port} within ${connectTimeoutMs} ms`)),
-        connectTimeoutMs,
+        connectTimeoutMs + CONNECT_TIMEOUT_GRACE_MS,
       );
     });
     try {

@@ -41,7 +41,7 @@ export const MODES_BY_KIND: Readonly<Record<BenchKind, readonly BenchMode[]>> = 
 };
 
 const KNOWN_OPTIONS = new Set<string>([
-  'kind', 'host', 'port', 'mode', 'users', 'joints', 'size', 'ws', 'key', 'window', 'rate', 'durationSec',
+  'kind', 'host', 'port', 'mode', 'users', 'joints', 'size', 'ws', 'key', 'token', 'window', 'rate', 'durationSec',
   'warmupSec', 'drainMs', 'frameTimeoutMs', 'workers', 'connectTimeoutMs', 'onProgress', 'signal',
 ]);
 
@@ -145,6 +145,15 @@ export function resolveOptions(options: BenchOptions): ResolvedBenchOptions {
     if (kind !== 'mm') throw new GamewireRangeError(BadKey, `bench: key is for kind mm only (kind is ${kind})`);
     key = o.key;
   }
+  let token: string | null = null;
+  if (o.token !== undefined) {
+    if (typeof o.token !== 'string') throw new GamewireTypeError(BadOption, `bench: token must be a string, got ${typeof o.token}`);
+    if (!/^[\x21-\x7e]{1,64}$/.test(o.token)) {
+      throw new GamewireRangeError(BadOption, 'bench: token must be 1-64 printable ASCII characters without spaces (a UdpPipe token)');
+    }
+    if (kind !== 'udp') throw new GamewireRangeError(BadOption, `bench: token is for kind udp only (kind is ${kind})`);
+    token = o.token;
+  }
   const rate = o.rate === undefined ? null : real('rate', o.rate, 0, 0, MAX_RATE_PER_SEC, true);
   const window = integer('window', o.window, DEFAULT_WINDOW_COUNT, 1, MAX_IN_FLIGHT_COUNT);
   const users = integer('users', o.users, DEFAULT_USERS_COUNT, 1, MAX_USERS_COUNT);
@@ -170,6 +179,7 @@ export function resolveOptions(options: BenchOptions): ResolvedBenchOptions {
     size: size(o.size),
     ws,
     key,
+    token,
     window: rate === null ? window : null,
     rate,
     durationSec: real('durationSec', o.durationSec, DEFAULT_DURATION_SEC, 0, MAX_DURATION_SEC, true),

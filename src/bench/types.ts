@@ -47,6 +47,8 @@ export interface BenchOptions extends BenchTarget {
   readonly ws?: boolean;
   /** mm: the server's hex key (AES-GCM). */
   readonly key?: string;
+  /** udp: the UdpPipe handshake token of the target (1-64 printable ASCII); default UdpPipe's. */
+  readonly token?: string;
   /** Closed loop: frames in flight per sender. Default 16. Ignored when `rate` is set. */
   readonly window?: number;
   /** Open loop: frames per second per sender, latency from the intended send time. */
@@ -145,6 +147,8 @@ export interface ResolvedBenchOptions {
   readonly size: SizeRange;
   readonly ws: boolean;
   readonly key: string | null;
+  /** udp: the handshake token, or null for UdpPipe's default. */
+  readonly token: string | null;
   /** null in an open-loop run. */
   readonly window: number | null;
   /** null in a closed-loop run. */

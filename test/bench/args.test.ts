@@ -63,6 +63,7 @@ describe('parseBenchArgs', () => {
     const key = 'ab'.repeat(16);
     expect(parse('mm', ...TARGET, `--key=${key}`, '--mode=broadcast').options).toMatchObject({ key, mode: 'broadcast' });
     expect(parse('mm', ...TARGET, '--key', 'AB'.repeat(32)).options.key).toBe('AB'.repeat(32));
+    expect(parse('udp', ...TARGET, '--token', 's3cret').options.token).toBe('s3cret');
   });
 
   it('takes the kind anywhere among the flags', () => {
@@ -151,6 +152,7 @@ describe('parseBenchArgs refuses', () => {
     expect(refusal('mm', ...TARGET, '--ws')).toBe('--ws applies to relay only, not mm');
     expect(refusal('udp', ...TARGET, '--joints', '2')).toBe('--joints applies to relay only, not udp');
     expect(refusal('relay', ...TARGET, '--key', 'ab'.repeat(16))).toBe('--key applies to mm only, not relay');
+    expect(refusal('mm', ...TARGET, '--token', 'x')).toBe('--token applies to udp only, not mm');
   });
 
   it('--window with --rate', () => {

@@ -68,6 +68,7 @@ function options(port: number, o: Partial<ResolvedBenchOptions> = {}): ResolvedB
     size: { min: 24, max: 24 },
     ws: false,
     key: null,
+    token: null,
     window: 16,
     rate: null,
     durationSec: 1,

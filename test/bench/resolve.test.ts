@@ -12,7 +12,7 @@ describe('resolveOptions', () => {
   it('applies the documented defaults', () => {
     expect(resolveOptions(BASE)).toEqual({
       kind: 'relay', host: '127.0.0.1', port: 7680, mode: 'users-to-owner', users: 10, joints: 1,
-      size: { min: 64, max: 64 }, ws: false, key: null, window: 16, rate: null, durationSec: 10,
+      size: { min: 64, max: 64 }, ws: false, key: null, token: null, window: 16, rate: null, durationSec: 10,
       warmupSec: 1, drainMs: 2000, frameTimeoutMs: 5000, workers: 0, connectTimeoutMs: 10000,
     });
     expect(resolveOptions({ ...BASE, kind: 'mm' }).mode).toBe('c2s');
@@ -56,6 +56,8 @@ describe('resolveOptions', () => {
     ['ws', { kind: 'udp', ws: true }],
     ['key', { kind: 'mm', key: 'xyz' }],
     ['key', { key: 'ab'.repeat(16) }],
+    ['token', { kind: 'udp', token: 'has space' }],
+    ['token', { token: 'abc' }],
   ];
   it.each(RANGE)('throws a RangeError naming %s', (name, patch) => {
     const options = { ...BASE, ...patch } as BenchOptions;

@@ -47,7 +47,7 @@ describe('udp bench driver', () => {
     for (const mode of ['c2s', 'echo'] as const) {
       it(`delivers every payload intact to its sender: ${mode}${token ? ' with a token' : ''}`, async () => {
         const server = await serve(token);
-        const d = driver(server.port, mode, { users: 4, key: token ?? null });
+        const d = driver(server.port, mode, { users: 4, token: token ?? null });
         const got = new Collector(d);
         await d.open();
         expect(d.senders).toBe(4);
@@ -101,7 +101,7 @@ describe('udp bench driver', () => {
 
   it('rejects open() when the token is wrong', async () => {
     const server = await serve('right');
-    const d = driver(server.port, 'echo', { users: 1, key: 'wrong', connectTimeoutMs: 2000 });
+    const d = driver(server.port, 'echo', { users: 1, token: 'wrong', connectTimeoutMs: 2000 });
     await expect(d.open()).rejects.toThrow(/^udp: cannot open a session to 127\.0\.0\.1:\d+: refused/);
   });
 

@@ -52,7 +52,7 @@ export class UdpDriver implements BenchDriver {
   private state = State.Fresh;
 
   /**
-   * @param context this thread's share; `options.mode` c2s or echo; `options.key`, when set, is
+   * @param context this thread's share; `options.mode` c2s or echo; `options.token`, when set, is
    *   the UdpPipe token
    * @throws RangeError for another mode, or a size whose datagram exceeds 65507 bytes
    */
@@ -86,7 +86,7 @@ export class UdpDriver implements BenchDriver {
   async open(): Promise<void> {
     if (this.state !== State.Fresh) throw new Error('udp driver: open() called twice');
     this.state = State.Opening;
-    const { host, port, key, connectTimeoutMs } = this.context.options;
+    const { host, port, token, connectTimeoutMs } = this.context.options;
     const where = `${host}:${port}`;
     let probeTimer: NodeJS.Timeout | undefined;
     let deadline: NodeJS.Timeout | undefined;
@@ -124,7 +124,7 @@ export class UdpDriver implements BenchDriver {
           const pipe = new UdpPipe({
             handshakeTimeoutMs: connectTimeoutMs,
             maxDatagramBytes: this.maxDatagramBytes,
-            ...(key !== null ? { token: key } : {}),
+            ...(token !== null ? { token } : {}),
           });
           this.pipes.push(pipe);
           const receiver = this.base + i;

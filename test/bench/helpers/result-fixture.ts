@@ -14,6 +14,7 @@ export const FIXTURE_OPTIONS: ResolvedBenchOptions = {
   size: { min: 64, max: 64 },
   ws: false,
   key: null,
+  token: null,
   window: 16,
   rate: null,
   durationSec: 3,

@@ -28,6 +28,7 @@ export function benchOptions(kind: BenchKind, mode: BenchMode, port: number, o: 
     size: { min: 24, max: 300 },
     ws: false,
     key: null,
+    token: null,
     window: 16,
     rate: null,
     durationSec: 1,
