@@ -1,11 +1,17 @@
 /**
  * `npm run bench -- relay`: one owner and 32 users on one joint, through the relay and through a
  * minimal Node TCP forwarder (written here: one process piping bytes between sockets, no parsing),
- * both run as child processes and driven by the same closed-loop load from this process.
+ * both run as child processes and driven by the same closed-loop load from this process: the
+ * engine of `gamewire bench` (src/bench; one load generator in the project, issue 17), which
+ * stamps every payload and checks every delivery (lost and corrupted counts must be 0), and keeps
+ * latency in an HdrHistogram. The relay is loaded by the relay driver (src/bench/drivers/relay.ts);
+ * the forwarders cannot answer a joint create or enter, so they get a driver of their own
+ * (bench/drivers/tcp-forwarder.ts) that sends the same joint frames and chunks and parses what
+ * arrives the same way.
  *
  * Cases (ids never renamed): relay-users-to-owner-64B / -1KiB (every user sends frames to the
  * owner), relay-broadcast-64B / -1KiB (the owner broadcasts to all 32 users). Figures: delivered
- * frames/s (ops/s), MB/s of payload, p99 latency (send to delivery, in ms). Ratio = relay frames/s
+ * frames/s (ops/s), MB/s of payload, p50/p90/p99 latency (send to delivery, in ms). Ratio = relay frames/s
  * ÷ forwarder frames/s. The forwarder copies the owner's bytes to every user (broadcast), and for
  * users to owner funnels every user's bytes into one owner socket, as the relay does ("funnel").
  *
@@ -21,7 +27,8 @@
  * `pipe` writes a chunk. The owner side of the load generator demultiplexes by userNr and parses
  * each user's forwarded frames with its own parser, as any owner of such a funnel must to find
  * the frames, so it does the same per-frame work for both subjects (with the relay's output it
- * parses the frames once; with the funnel's, the one extra header per forwarded read too). The
+ * parses the frames once; with the funnel's, the one extra header per forwarded read too); both
+ * then reassemble the chunks. The
  * pairs figure is still measured and reported (`pairsBaselineOpsPerSec`, `ratioVsPairs`).
  *
  * relay-idle-memory-10k (issue 13): KiB of RSS per idle connection. 10,000 connections, spread
@@ -32,10 +39,16 @@
  * the socket's cost, not the relay's) are each measured in a child process of their own (same fixed
  * young-generation size), RSS after rounds of forced GC before and after, divided by the connections. Ratio = relay KiB ÷ bare KiB (a cost: lower is better; the target is at most 2).
  *
- * Options: `--seconds <n>` measured seconds per case and subject (default 2); `--only <text>`
+ * Options: `--seconds <n>` measured seconds per run (default 2, at least 2: the server's CPU is
+ * read from the 2nd measured second on); `--rounds <n>` alternating rounds per case (default 3;
+ * the ratio is the median of the rounds' ratios, the other figures those of the median round,
+ * ops/s of the pairs their median); `--only <text>`
  * runs the cases whose id contains it; `--profile-relay <dir>` writes CPU profiles of the relay,
  * `--profile-servers <dir>` of the relay and the forwarders. Each row also gives the CPU time the
- * server and the load generator spent per delivered frame (robust on a loaded machine).
+ * server and the load generator spent per delivered frame (robust on a loaded machine). The
+ * generator stamps and checks every byte of every payload, so it costs several times what the
+ * hand-written loop it replaced did (which only wrote a timestamp): on two cores its CPU bounds
+ * the throughput of both subjects alike, and the servers' CPU per frame is the sharper comparison.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createServer, connect, type Socket } from 'node:net';
@@ -295,7 +308,9 @@ async function idleKiBPerConnection(kind: 'idle-relay' | 'idle-bare'): Promise<n
 /** Run every case against both subjects and write bench/results/relay.json. */
 export async function run(args: string[] = []): Promise<BenchRow[]> {
   const at = args.indexOf('--seconds');
-  const seconds = at >= 0 ? Number(args[at + 1]) : 3;
+  const seconds = at >= 0 ? Number(args[at + 1]) : 2;
+  const roundsAt = args.indexOf('--rounds');
+  const roundCount = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 3;
   const cases: [string, Mode, number][] = [
     ['relay-users-to-owner-64B', 'users-to-owner', 64],
     ['relay-users-to-owner-1KiB', 'users-to-owner', 1024],
@@ -314,24 +329,41 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const [id, mode, payload] of cases) {
     if (!id.includes(filter)) continue;
-    const pairs = mode === 'users-to-owner' ? await runCase('pairs', mode, payload, seconds) : undefined;
-    const forwarder = await runCase('forwarder', mode, payload, seconds);
-    const relay = await runCase('relay', mode, payload, seconds);
+    // Alternating rounds (the relay first in odd rounds), ratio per round: the machine is shared,
+    // and one round of each swung the ratio by ±30% between runs here.
+    const rounds: { relay: EngineFigures; forwarder: EngineFigures; pairs?: EngineFigures }[] = [];
+    for (let r = 0; r < roundCount; r++) {
+      const relayFirst = r % 2 === 1;
+      const early = relayFirst ? await runCase('relay', mode, payload, seconds) : undefined;
+      const pairsRun = mode === 'users-to-owner' ? await runCase('pairs', mode, payload, seconds) : undefined;
+      const forwarderRun = await runCase('forwarder', mode, payload, seconds);
+      const relayRun = early ?? (await runCase('relay', mode, payload, seconds));
+      rounds.push({ relay: relayRun, forwarder: forwarderRun, ...(pairsRun === undefined ? {} : { pairs: pairsRun }) });
+    }
+    const ratios = rounds.map((x) => x.relay.framesPerSec / x.forwarder.framesPerSec);
+    const ratio = median(ratios);
+    // The figures of the round whose ratio is the median: its latency and CPU belong together.
+    const mid = rounds[ratios.map((x) => Math.abs(x - ratio)).reduce((m, d, i, all) => (d < all[m]! ? i : m), 0)]!;
+    const { relay, forwarder } = mid;
+    const pairsMedian = mode === 'users-to-owner' ? median(rounds.map((x) => x.pairs!.framesPerSec)) : undefined;
+    const pairs = mid.pairs;
     rows.push({
       case: id,
       subject: 'gamewire relay',
       baseline: mode === 'users-to-owner' ? 'node tcp funnel' : 'node tcp forwarder',
-      ratio: relay.framesPerSec / forwarder.framesPerSec,
+      ratio,
       ...engineFields(relay, forwarder),
-      ...(pairs === undefined
+      subjectRounds: rounds.map((x) => round3(x.relay.framesPerSec)),
+      baselineRounds: rounds.map((x) => round3(x.forwarder.framesPerSec)),
+      ...(pairs === undefined || pairsMedian === undefined
         ? {}
         : {
-            pairsBaselineOpsPerSec: round3(pairs.framesPerSec),
+            pairsBaselineOpsPerSec: round3(pairsMedian),
             pairsBaselineP50Ms: round3(pairs.p50Ms),
             pairsBaselineP99Ms: round3(pairs.p99Ms),
             pairsBaselineLost: pairs.lost,
             pairsBaselineCorrupted: pairs.corrupted,
-            ratioVsPairs: round3(relay.framesPerSec / pairs.framesPerSec),
+            ratioVsPairs: round3(median(rounds.map((x) => x.relay.framesPerSec / x.pairs!.framesPerSec))),
           }),
       users: USERS,
       payloadBytes: payload,
@@ -367,10 +399,11 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
     jointParser: implementationOf('jointParser'),
     users: USERS,
     secondsPerCase: seconds,
+    rounds: roundCount,
     generator: 'gamewire bench engine (src/bench), one thread, closed loop; subject: the relay driver; baselines: bench/drivers/tcp-forwarder.ts',
     warmupSec: WARMUP_SEC,
     note:
-      'ops/s = delivered frames/s (broadcast: frames received by all users together); p50/p90/p99 = send to delivery (HdrHistogram of every delivery) under closed-loop load, WINDOW_BYTES of payload in flight; LoadCpu = generator CPU per delivered frame; users-to-owner baseline = funnel (32 users into one owner socket, as the relay), pairs = 32 separate pipes (reported, not the ratio); relay-idle-memory-10k: ratio = median relay KiB of RSS per idle connection ÷ median KiB of a bare Node server doing the same I/O (3 alternating rounds; lower is better)',
+      'ops/s = delivered frames/s (broadcast: frames received by all users together); p50/p90/p99 = send to delivery (HdrHistogram of every delivery) under closed-loop load, WINDOW_BYTES of payload in flight; LoadCpu = generator CPU per delivered frame; ratio = median over the alternating rounds of relay ÷ baseline ops/s, the other figures from the median round; users-to-owner baseline = funnel (32 users into one owner socket, as the relay), pairs = 32 separate pipes (reported, not the ratio); relay-idle-memory-10k: ratio = median relay KiB of RSS per idle connection ÷ median KiB of a bare Node server doing the same I/O (3 alternating rounds; lower is better)',
   });
   for (const r of rows) {
     if (r.subjectKiBPerConnection !== undefined) {

@@ -2,7 +2,8 @@
  * UDP sessions bench: 64 B datagrams client → server through an established UdpPipe session
  * (event-loop mode), each acknowledged by the server, against raw `node:dgram` sockets carrying the
  * same datagrams and acks, measured in the same run. Run with `npm run bench -- udp`; writes
- * bench/results/udp.json. About 40 s (BENCH_UDP_ROUNDS × 2 runs of warm-up + BENCH_UDP_SECONDS).
+ * bench/results/udp.json. About 40 s (BENCH_UDP_ROUNDS × 2 runs of warm-up + BENCH_UDP_SECONDS, each
+ * with a server child of its own).
  *
  * Load: the engine of `gamewire bench` (src/bench), closed loop, WINDOW datagrams in flight (well
  * below the default socket receive buffer, so the loopback does not drop), every payload stamped
@@ -20,9 +21,9 @@ import { announcePort, engineFields, engineRun, median, report, serveUntilParent
 const SELF = fileURLToPath(import.meta.url);
 const PAYLOAD_BYTES = 64;
 /**
- * Datagrams in flight at most. Each small datagram costs about 1 KiB of a socket's receive buffer
- * (its kernel buffer, not its bytes): 256 in flight overflowed the default 208 KiB on a loaded
- * machine, and every drop stalls the closed loop until FRAME_TIMEOUT_MS.
+ * Datagrams in flight at most. 256 (the hand-written loop's window) lost datagrams on this loaded
+ * 2-core machine: a small datagram holds far more of a socket's receive buffer than its bytes
+ * (its kernel buffer), and each loss holds a slot of the engine's ring until FRAME_TIMEOUT_MS.
  */
 const WINDOW = 64;
 /** A datagram or ack lost on the loopback frees its slot after this (ms); the engine counts it lost. */
