@@ -32,7 +32,7 @@ const WINDOW = 256;
 const WARMUP_SEC = 0.5;
 const MEASURE_S = Number(process.argv[2] ?? 2);
 /** Each subject runs ROUNDS times, interleaved with the others; the best round counts (the machine is shared). */
-const ROUNDS = Number(process.env.BENCH_MM_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_MM_ROUNDS ?? 5);
 
 type Direction = 'c2s' | 'broadcast';
 type Subject = 'mm' | 'mm-aes' | JsonTransport;
