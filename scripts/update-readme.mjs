@@ -9,6 +9,22 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const readmePath = join(root, 'README.md');
 
+/**
+ * Columns of a bench table after case, subject, baseline and ratio, each shown when a row has it:
+ * throughput, latency percentiles of the suites driven by `gamewire bench`'s engine (relay, mm,
+ * udp: ms, send to delivery), and the idle-memory figures of the relay suite.
+ */
+const BENCH_COLUMNS = [
+  'subjectOpsPerSec',
+  'baselineOpsPerSec',
+  'subjectP50Ms',
+  'baselineP50Ms',
+  'subjectP99Ms',
+  'baselineP99Ms',
+  'subjectKiBPerConnection',
+  'baselineKiBPerConnection',
+];
+
 /** Markdown table of one results file. */
 export function renderResults(json) {
   const rows = json.results ?? [];
@@ -16,7 +32,7 @@ export function renderResults(json) {
   const standard = ['case', 'subject', 'baseline', 'ratio'];
   const isBench = rows.every((r) => standard.every((k) => k in r));
   const keys = isBench
-    ? [...standard, ...['subjectOpsPerSec', 'baselineOpsPerSec', 'subjectKiBPerConnection', 'baselineKiBPerConnection'].filter((k) => rows.some((r) => k in r))]
+    ? [...standard, ...BENCH_COLUMNS.filter((k) => rows.some((r) => k in r))]
     : [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const fmt = (v) => (typeof v === 'number' ? String(+v.toPrecision(3)) : v === undefined ? '' : String(v));
   const head = `| ${keys.join(' | ')} |\n|${keys.map(() => '---').join('|')}|`;
