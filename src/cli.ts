@@ -41,6 +41,9 @@ options:
   --inbound-policy <p>           throttle (pause reading; default) | disconnect, past a rate
   --kick                         enable the kick extension (cmd 4); off by default
   --no-websocket                 raw TCP only
+  --cluster <url>                join a relay cluster over NATS (nats://host:4222; several: comma-separated);
+                                 see docs/cluster.md
+  --node-id <id>                 this node's id in the cluster ([A-Za-z0-9_-], 1..64; default generated)
   -h, --help                     show this help
 `;
 
@@ -94,6 +97,8 @@ class UsageError extends Error {}
 function parseRelayArgs(args: string[]): RelayOptions & { help?: boolean } {
   const flags: Record<string, unknown> = {};
   let config: string | undefined;
+  let clusterUrl: string | undefined;
+  let nodeId: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const eq = arg.indexOf('=');
@@ -111,6 +116,8 @@ function parseRelayArgs(args: string[]): RelayOptions & { help?: boolean } {
     else if (name === '--host') flags.host = value();
     else if (name === '--metrics-host') flags.metricsHost = value();
     else if (name === '--config') config = value();
+    else if (name === '--cluster') clusterUrl = value();
+    else if (name === '--node-id') nodeId = value();
     else if (name === '--inbound-policy') {
       const p = value();
       if (p !== 'throttle' && p !== 'disconnect') throw new UsageError('--inbound-policy must be throttle or disconnect');
@@ -137,6 +144,12 @@ function parseRelayArgs(args: string[]): RelayOptions & { help?: boolean } {
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--config ${config} must hold a JSON object`);
     fromFile = parsed as Record<string, unknown>;
+  }
+  if (nodeId !== undefined && clusterUrl === undefined && fromFile.cluster === undefined) throw new UsageError('--node-id needs --cluster');
+  if (clusterUrl !== undefined || nodeId !== undefined) {
+    const base = (fromFile.cluster ?? {}) as Record<string, unknown>;
+    const servers = clusterUrl !== undefined ? clusterUrl.split(',').filter((u) => u.length > 0) : base.servers;
+    flags.cluster = { ...base, servers, ...(nodeId !== undefined ? { nodeId } : {}) };
   }
   return { port: DEFAULT_PORT, ...fromFile, ...flags } as RelayOptions;
 }

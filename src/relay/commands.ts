@@ -23,6 +23,8 @@ import {
   type WireReason,
 } from '../joint/protocol.js';
 import type { JointState, Membership } from '../joint/relay-state.js';
+import type { ClusterBridge } from './cluster-bridge.js';
+import type { RemoteOwner } from './cluster-remote.js';
 import type { DropConnection, RelayConnection } from './connection.js';
 import type { Forwarder } from './forwarding.js';
 import { normalizeIp } from './ip-limiter.js';
@@ -35,6 +37,8 @@ import { TokenBucket } from './token-bucket.js';
 export class Commands {
   /** Joints owned per source IP (`maxJointsPerIp`); an address owning none has no entry. */
   private readonly jointsByIp = new Map<string, number>();
+  /** With the `cluster` option: creates claim ids, enters reach joints of other nodes. */
+  cluster: ClusterBridge | null = null;
 
   /**
    * @param state the joint tables; changed here and by closes, read by the data plane.
@@ -75,8 +79,18 @@ export class Commands {
     return false;
   }
 
-  /** Run command `cmd` numbered `cmdNr` with the payload at `src[offset, offset + length)` (joint.md §3). */
+  /**
+   * Run command `cmd` numbered `cmdNr` with the payload at `src[offset, offset + length)` (joint.md
+   * §3), or queue it (copied) behind one of `conn`'s commands that waits for the cluster.
+   */
   run(conn: RelayConnection, cmd: number, cmdNr: number, src: Uint8Array, offset: number, length: number): void {
+    const queue = conn.cmdQueue;
+    if (queue !== null) queue.push({ cmd, cmdNr, payload: Buffer.from(src.subarray(offset, offset + length)) });
+    else this.exec(conn, cmd, cmdNr, src, offset, length);
+  }
+
+  /** Run a command now (`run`, or the cluster bridge for the queued ones). */
+  exec(conn: RelayConnection, cmd: number, cmdNr: number, src: Uint8Array, offset: number, length: number): void {
     switch (cmd) {
       case Command.Create: {
         // joint.md §3.1 order: "id taken" (2) before any "too many" (1); the relay-wide and per-IP
@@ -87,6 +101,7 @@ export class Commands {
           this.log.debug('create refused: joint cap', { conn: conn.id, joints: this.state.joints });
           return;
         }
+        if (this.cluster !== null) return this.cluster.create(conn, cmdNr, src, offset, length);
         const result = this.state.create(conn, src, offset, length);
         if (result >= 0) this.countJoints(conn, 1);
         if (result >= 0) this.reply(conn, cmdNr, ReplyStatus.Ok, result);
@@ -95,6 +110,7 @@ export class Commands {
         return;
       }
       case Command.Enter: {
+        if (this.cluster !== null && this.state.find(src, offset, length) === undefined) return this.cluster.enter(conn, cmdNr, src, offset, length);
         const result = this.state.enter(conn, src, offset, length);
         if (typeof result === 'number') {
           this.reply(conn, cmdNr, ReplyStatus.Error, -result);
@@ -102,20 +118,20 @@ export class Commands {
         }
         // joint.md §6.1: the OK to the user, then userConnect to the owner.
         this.reply(conn, cmdNr, ReplyStatus.Ok, result.jIn);
-        const owner = result.joint.owner as RelayConnection;
-        const box = owner.outbox;
-        const at = box.reserve(USER_CONNECT_BYTES);
-        box.commit(writeUserConnect(box.buf, at, result.joint.jOwn, result.userNr));
-        this.stats.framesOut++;
-        this.out.markDirty(owner);
+        this.userConnect(result);
         return;
       }
-      case Command.Leave:
+      case Command.Leave: {
+        const m = conn.entered[src[offset]!];
+        if (m !== undefined && (m.joint.owner as RemoteOwner).remote) return this.cluster!.leave(m);
         // joint.md §3: an unknown jIn is ignored.
         this.state.leave(conn, src[offset]!);
         return;
+      }
       case Command.Delete: {
         const before = conn.ownedCount;
+        const joint = conn.own[src[offset]!];
+        if (joint !== undefined && this.cluster !== null) this.cluster.jointEnding(joint, 0);
         this.state.delete(conn, src[offset]!);
         this.countJoints(conn, conn.ownedCount - before);
         return;
@@ -140,6 +156,16 @@ export class Commands {
     }
   }
 
+  /** joint.md §6.1: the owner of `m`'s joint hears userConnect. */
+  userConnect(m: Membership): void {
+    const owner = m.joint.owner as RelayConnection;
+    const box = owner.outbox;
+    const at = box.reserve(USER_CONNECT_BYTES);
+    box.commit(writeUserConnect(box.buf, at, m.joint.jOwn, m.userNr));
+    this.stats.framesOut++;
+    this.out.markDirty(owner);
+  }
+
   /** A user left: tell the owner userDisconnect (joint.md §4.2). */
   userGone(m: Membership, reason: WireReason): void {
     const owner = m.joint.owner as RelayConnection;
@@ -154,6 +180,7 @@ export class Commands {
   /** A joint is gone for a user: tell it inDisconnect (joint.md §4.2). */
   jointGone(m: Membership, reason: WireReason): void {
     const user = m.user as RelayConnection;
+    if (user.remote) return this.cluster!.userLeft(m, reason);
     if (user.closed) return;
     const box = user.outbox;
     const at = box.reserve(IN_DISCONNECT_BYTES);
@@ -182,7 +209,7 @@ export class Commands {
    * Reply `00 03 nr status value` (joint.md §4.1). With `cmdNr` 0 ("no reply expected") nothing
    * is sent: a reply numbered 0 would read as a server event.
    */
-  private reply(conn: RelayConnection, cmdNr: number, status: number, value: number): void {
+  reply(conn: RelayConnection, cmdNr: number, status: number, value: number): void {
     if (cmdNr === 0) return;
     const box = conn.outbox;
     const at = box.reserve(REPLY_BYTES);

@@ -15,6 +15,13 @@ import type { TokenBucket } from './token-bucket.js';
  */
 export type DropConnection = (conn: RelayConnection, reason: DisconnectReason, detail?: string) => void;
 
+/** A command held back behind one that waits for the cluster; `payload` is a copy. */
+export interface QueuedCommand {
+  cmd: number;
+  cmdNr: number;
+  payload: Buffer;
+}
+
 export class RelayConnection extends JointEndpoint {
   /**
    * The joint byte stream parser (joint.md §2.1), native when the loader picked it; lent by the
@@ -58,6 +65,13 @@ export class RelayConnection extends JointEndpoint {
   commandBucket: TokenBucket | null = null;
   /** When its backlog last made progress or began (ms); the stall timeout counts from here. */
   progressMs = 0;
+  /**
+   * Cluster only: commands read while one of its commands waits for the cluster (a create's
+   * claim, a cross-node enter), run in order once it is answered; null while none waits.
+   */
+  cmdQueue: QueuedCommand[] | null = null;
+  /** False: a socket here (the cluster's remote endpoints say true; kept on the prototype). */
+  declare readonly remote: boolean;
 
   constructor(
     /** Per-relay connection number, for logs. */
@@ -74,3 +88,6 @@ export class RelayConnection extends JointEndpoint {
     this.outbox = new Outbox(stream.kind === 'websocket');
   }
 }
+
+// On the prototype, not per connection: an idle connection pays nothing for it (issue 13).
+Object.defineProperty(RelayConnection.prototype, 'remote', { value: false });

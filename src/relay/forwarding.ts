@@ -14,6 +14,8 @@ import { MAX_FRAME_DATA_BYTES, MAX_FRAME_SIZE } from '../joint/limits.js';
 import { frameHeaderBytes, MAX_FRAME_HEADER_BYTES, writeOwnerFrameHeader, writeUserFrameHeader } from '../joint/protocol.js';
 import type { Joint, JointState, Membership } from '../joint/relay-state.js';
 import type { Backpressure } from './backpressure.js';
+import type { ClusterBridge } from './cluster-bridge.js';
+import type { RemoteUser } from './cluster-remote.js';
 import type { DropConnection, RelayConnection } from './connection.js';
 import type { ResolvedRelayOptions } from './options.js';
 import { Outbox } from './outbox.js';
@@ -55,6 +57,10 @@ export class Forwarder {
   private readonly runMembers: RelayConnection[][] = [];
   private readonly runBoxes: Outbox[] = [];
   private runSingles: Membership[] = [];
+  /** Cluster: one remote user per node with users in the run's joint (one BROADCAST per node). */
+  private runNodes: RemoteUser[] = [];
+  /** With the `cluster` option: carries traffic to and from the other nodes. */
+  cluster: ClusterBridge | null = null;
 
   /**
    * @param state the joint tables the data plane reads (changed only by commands and closes).
@@ -81,6 +87,8 @@ export class Forwarder {
    */
   userRun(conn: RelayConnection, units: Int32Array, p: number, stop: number, input: Buffer): number {
     const jIn = units[p + 2]!;
+    // A joint of another node: piece by piece (TO_OWNER records), not a run.
+    if ((conn.entered[jIn]?.joint.owner as RelayConnection | undefined)?.remote === true) return p;
     let end = p;
     let outBytes = 0;
     let prevEnd = -1;
@@ -145,6 +153,7 @@ export class Forwarder {
     }
     const joint = m.joint;
     const owner = joint.owner as RelayConnection;
+    if (owner.remote) return this.cluster!.toOwner(conn, m, src, offset, length);
     this.toOwner(owner, joint.jOwn, m.userNr, src, offset, length);
     this.backpressure.feed(owner);
   }
@@ -157,7 +166,9 @@ export class Forwarder {
       this.stats.drops++;
       return;
     }
-    this.toUser(m.user as RelayConnection, m.jIn, src, offset, length);
+    const user = m.user as RelayConnection;
+    if (user.remote) return this.cluster!.toUser(conn, m, src, offset, length);
+    this.toUser(user, m.jIn, src, offset, length);
   }
 
   /** Broadcast (joint.md §5): to every user of own joint `jOwn`, or all but `excluded`. */
@@ -176,6 +187,7 @@ export class Forwarder {
     }
     const singles = this.runSingles;
     for (let i = 0; i < singles.length; i++) this.toUser(singles[i]!.user as RelayConnection, singles[i]!.jIn, src, offset, length);
+    if (this.runNodes.length > 0) this.cluster!.broadcast(conn, joint, excluded, this.runNodes, src, offset, length);
     const groups = this.runGroups;
     for (let g = 0; g < groups.length; g++) {
       const jIn = groups[g]!;
@@ -204,6 +216,7 @@ export class Forwarder {
     const seq = conn.frameSeq;
     this.runSingles = [];
     this.runGroups = [];
+    this.runNodes = NO_NODES;
     let shareable = true;
     for (let i = 0; i < members.length; i++) {
       const m = members[i]!;
@@ -213,6 +226,10 @@ export class Forwarder {
         continue;
       }
       const user = m.user as RelayConnection;
+      if (user.remote) {
+        this.addNode(m.user as RemoteUser);
+        continue;
+      }
       if (user.stream.kind !== 'tcp') {
         this.runSingles.push(m);
         continue;
@@ -249,14 +266,26 @@ export class Forwarder {
     }
     this.runGroups = [];
     this.runSingles = [];
+    this.runNodes = NO_NODES;
     this.runJoint = null;
     this.runExcluded = -2;
   }
 
-  /** Queue `length` data bytes to an owner as frames of at most 32767 (joint.md §2.5, D1). */
-  private toOwner(owner: RelayConnection, jOwn: number, userNr: number, src: Buffer, offset: number, length: number): void {
+  /** Cluster: count `user`'s node once in the broadcast run. */
+  private addNode(user: RemoteUser): void {
+    if (this.runNodes === NO_NODES) this.runNodes = [];
+    const nodes = this.runNodes;
+    for (let i = 0; i < nodes.length; i++) if (nodes[i]!.peer.nodeId === user.peer.nodeId) return;
+    nodes.push(user);
+  }
+
+  /**
+   * Queue `length` data bytes to an owner as frames of at most 32767 (joint.md §2.5, D1).
+   * @param share false when `src` is borrowed (a cluster record): large pieces are copied too.
+   */
+  toOwner(owner: RelayConnection, jOwn: number, userNr: number, src: Buffer, offset: number, length: number, share = true): void {
     const box = owner.outbox;
-    const shareInput = owner.stream.kind === 'tcp';
+    const shareInput = share && owner.stream.kind === 'tcp';
     while (length > 0) {
       const n = length < MAX_OWNER_FRAME_DATA ? length : MAX_OWNER_FRAME_DATA;
       let at = box.reserve(n + MAX_FRAME_HEADER_BYTES);
@@ -277,7 +306,7 @@ export class Forwarder {
   }
 
   /** Queue `length` data bytes to a user as frames of at most 32767. */
-  private toUser(user: RelayConnection, jIn: number, src: Buffer, offset: number, length: number): void {
+  toUser(user: RelayConnection, jIn: number, src: Buffer, offset: number, length: number): void {
     this.stats.framesOut += this.writeUserFrames(user.outbox, jIn, src, offset, length);
     this.markDirty(user);
   }
@@ -338,6 +367,9 @@ export class Forwarder {
     }
   }
 }
+
+/** No remote nodes in the broadcast run: one shared empty list (replaced before a push). */
+const NO_NODES: RemoteUser[] = [];
 
 /** Copy bytes between Buffers; a byte loop below 64 bytes beats the native call (bench relay). */
 function copyBytes(src: Buffer, offset: number, length: number, dst: Buffer, at: number): void {

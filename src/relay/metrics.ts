@@ -4,15 +4,20 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { DisconnectReason, type RelayStats } from './stats.js';
+import { DisconnectReason, type RelayClusterStats, type RelayStats } from './stats.js';
 
 /** Metric names, all prefixed `gamewire_relay_`. */
 export const METRIC_PREFIX = 'gamewire_relay_';
 
 /**
  * Build the registry over `stats`; `joints` and `users` are read from the relay state.
+ * @param cluster the cluster figures of a cluster node, null otherwise (the cluster metrics read 0).
  */
-export function createRelayRegistry(stats: RelayStats, counts: () => { joints: number; users: number; backlogBytes: number; pendingConnections: number; pendingUpgrades: number }): Registry {
+export function createRelayRegistry(
+  stats: RelayStats,
+  counts: () => { joints: number; users: number; backlogBytes: number; pendingConnections: number; pendingUpgrades: number },
+  cluster: () => RelayClusterStats | null = () => null,
+): Registry {
   const registry = new Registry();
   const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({
@@ -51,6 +56,28 @@ export function createRelayRegistry(stats: RelayStats, counts: () => { joints: n
   counter('throttled_total', 'Connections paused for exceeding the inbound rate', () => stats.throttled);
   counter('backpressured_total', 'Senders paused because a peer they feed passed the outbound high-water mark', () => stats.backpressured);
   gauge('backpressured', 'Senders paused by backpressure now', () => stats.backpressuredNow);
+  const c = (read: (s: RelayClusterStats) => number) => () => {
+    const s = cluster();
+    return s === null ? 0 : read(s);
+  };
+  gauge('cluster_peers', 'Cluster: live peer nodes', c((s) => s.peers));
+  gauge('cluster_remote_users', 'Cluster: users of other nodes in joints owned here', c((s) => s.remoteUsers));
+  gauge('cluster_remote_memberships', 'Cluster: memberships of connections here in joints of other nodes', c((s) => s.remoteMemberships));
+  counter('cluster_frames_out_total', 'Cluster: data records sent to other nodes', c((s) => s.framesOut));
+  counter('cluster_frames_in_total', 'Cluster: data records received from other nodes', c((s) => s.framesIn));
+  counter('cluster_bytes_out_total', 'Cluster: data bytes sent to other nodes', c((s) => s.bytesOut));
+  counter('cluster_bytes_in_total', 'Cluster: data bytes received from other nodes', c((s) => s.bytesIn));
+  counter('cluster_drops_total', 'Cluster: records from other nodes that did not resolve', c((s) => s.drops));
+  counter('cluster_link_batches_sent_total', 'Cluster: NATS messages published with records', c((s) => s.linkBatchesSent));
+  counter('cluster_link_bytes_sent_total', 'Cluster: bytes published on the node link', c((s) => s.linkBytesSent));
+  counter('cluster_link_bytes_received_total', 'Cluster: bytes received on the node link', c((s) => s.linkBytesReceived));
+  counter('cluster_link_failures_total', 'Cluster: node links failed (overflow, stalled, gap)', c((s) => s.linkFailures));
+  counter('cluster_peers_down_total', 'Cluster: peer incarnations ended (died, left, replaced, isolated)', c((s) => s.peersDown));
+  counter('cluster_directory_claims_total', 'Cluster: joint id claims', c((s) => s.directoryClaims));
+  counter('cluster_directory_claims_taken_total', 'Cluster: claims refused, the id held elsewhere', c((s) => s.directoryClaimsTaken));
+  counter('cluster_directory_releases_total', 'Cluster: joint ids released', c((s) => s.directoryReleases));
+  counter('cluster_directory_lookups_total', 'Cluster: directory lookups', c((s) => s.directoryLookups));
+  counter('cluster_directory_failures_total', 'Cluster: directory operations failed or unanswered', c((s) => s.directoryFailures));
   new Counter({
     name: METRIC_PREFIX + 'disconnects_total',
     help: 'Connections closed, by reason',

@@ -2,6 +2,7 @@
  * Relay options: every limit and timer, with the original peote-server values as defaults
  * (joint.md §7). `resolveRelayOptions` checks them once at startup (misuse throws).
  */
+import type { ClusterOptions } from '../cluster/cluster.js';
 import { rejectUnknownOptions } from '../core/validate.js';
 import type { Logger, LogLevel } from './logger.js';
 import {
@@ -109,6 +110,12 @@ export interface RelayOptions {
   metricsHost?: string;
   /** On `close()`, milliseconds to wait for peers to finish closing before destroying them (default 1000). */
   closeGraceMs?: number;
+  /**
+   * Join a relay cluster over NATS (docs/cluster.md): `{ servers, nodeId?, name?, ...limits }`.
+   * Joint ids are then unique across the cluster and any node's users can enter any node's joints.
+   * Default: none (a single relay).
+   */
+  cluster?: ClusterOptions;
 }
 
 /**
@@ -147,6 +154,7 @@ const RELAY_OPTION_KEYS = Object.keys({
   metricsPort: true,
   metricsHost: true,
   closeGraceMs: true,
+  cluster: true,
 } satisfies Record<keyof RelayOptions, true>);
 
 /** Options with every default filled in and checked. */
@@ -180,6 +188,11 @@ export interface ResolvedRelayOptions {
   metricsPort: number | undefined;
   metricsHost: string;
   closeGraceMs: number;
+  /**
+   * The cluster options as given (checked by `Relay.listen`, which loads the NATS client only
+   * then), or undefined for a single relay.
+   */
+  cluster: ClusterOptions | undefined;
 }
 
 function int(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -245,6 +258,7 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
     metricsPort: options.metricsPort === undefined ? undefined : int('metricsPort', options.metricsPort, 0, 0, 65535),
     metricsHost: options.metricsHost ?? host,
     closeGraceMs: int('closeGraceMs', options.closeGraceMs, CLOSE_GRACE_MS, 0, MAX_TIMER_MS),
+    cluster: options.cluster,
   };
 }
 

@@ -22,12 +22,14 @@ import { Backpressure, PauseCause, setPaused } from './backpressure.js';
 import { Commands } from './commands.js';
 import { RelayConnection } from './connection.js';
 import { Forwarder } from './forwarding.js';
+import type { ClusterBridge } from './cluster-bridge.js';
 import { IpLimiter } from './ip-limiter.js';
+import { listenError } from './listen-error.js';
 import { KEEPALIVE_SWEEP_MAX_MS, PARSER_SPARES_MAX, PARSER_UNITS_PER_FEED } from './limits.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRelayRegistry, serveMetrics } from './metrics.js';
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js';
-import { DisconnectReason, RelayStats, type RelayStatsSnapshot } from './stats.js';
+import { DisconnectReason, RelayStats, snapshotOf, type RelayStatsSnapshot } from './stats.js';
 import { TokenBucket } from './token-bucket.js';
 
 const KIND_COMMAND = JointUnitKind.Command;
@@ -70,6 +72,8 @@ export class Relay implements JointStateListener {
   private readonly backpressure: Backpressure;
   private readonly forwarder: Forwarder;
   private readonly commands: Commands;
+  /** With the `cluster` option: this node's part of the cluster (cluster-bridge.ts). */
+  private bridge: ClusterBridge | null = null;
   private listener: StreamListener | null = null;
   private metricsServer: Server | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -128,6 +132,12 @@ export class Relay implements JointStateListener {
 
   private async start(): Promise<void> {
     const o = this.options;
+    if (o.cluster !== undefined) {
+      // Loaded only here: a single relay never loads the NATS client.
+      const { ClusterBridge } = await import('./cluster-bridge.js');
+      const host = { state: this.state, commands: this.commands, forwarder: this.forwarder, log: this.log, drop: (c: RelayConnection, r: DisconnectReason, d?: string) => this.drop(c, r, d) };
+      this.bridge = this.commands.cluster = this.forwarder.cluster = await ClusterBridge.join(o.cluster, host);
+    }
     try {
       this.listener = await listenStreams({
         host: o.host,
@@ -158,17 +168,20 @@ export class Relay implements JointStateListener {
         onStream: (stream) => this.accept(stream),
       });
     } catch (err) {
+      await this.bridge?.close();
       throw listenError(err, o.host, o.port);
     }
     (this as { port: number }).port = this.listener.port;
     if (o.metricsPort !== undefined) {
       try {
-        const registry = createRelayRegistry(this.statsData, () => ({ joints: this.state.joints, users: this.state.users, backlogBytes: this.backlogBytes(), pendingConnections: this.listener?.pendingCount ?? 0, pendingUpgrades: this.listener?.pendingUpgrades ?? 0 }));
+        const counts = () => ({ joints: this.state.joints, users: this.state.users, backlogBytes: this.backlogBytes(), pendingConnections: this.listener?.pendingCount ?? 0, pendingUpgrades: this.listener?.pendingUpgrades ?? 0 });
+        const registry = createRelayRegistry(this.statsData, counts, () => this.bridge?.stats() ?? null);
         const served = await serveMetrics(registry, o.metricsHost, o.metricsPort);
         this.metricsServer = served.server;
         (this as { metricsPort: number | undefined }).metricsPort = served.port;
       } catch (err) {
         await this.listener.close();
+        await this.bridge?.close();
         throw err;
       }
     }
@@ -183,33 +196,14 @@ export class Relay implements JointStateListener {
       metricsPort: this.metricsPort,
       websocket: o.websocket,
       kick: o.kick,
+      node: this.bridge?.self.nodeId,
     });
   }
 
   /** Counters and gauges now (the same figures the metrics endpoint serves). */
   stats(): RelayStatsSnapshot {
-    const s = this.statsData;
-    return {
-      connections: s.connections,
-      pendingConnections: this.listener?.pendingCount ?? 0,
-      pendingUpgrades: this.listener?.pendingUpgrades ?? 0,
-      accepted: s.accepted,
-      refusedPerIp: s.refusedPerIp,
-      refusedTotal: s.refusedTotal,
-      jointsRefused: s.jointsRefused,
-      joints: this.state.joints,
-      users: this.state.users,
-      bytesIn: s.bytesIn,
-      bytesOut: s.bytesOut,
-      framesIn: s.framesIn,
-      framesOut: s.framesOut,
-      drops: s.drops,
-      throttled: s.throttled,
-      backpressured: s.backpressured,
-      backpressuredNow: s.backpressuredNow,
-      backlogBytes: this.backlogBytes(),
-      disconnects: { ...s.disconnects },
-    };
+    const live = { pendingConnections: this.listener?.pendingCount ?? 0, pendingUpgrades: this.listener?.pendingUpgrades ?? 0, joints: this.state.joints, users: this.state.users, backlogBytes: this.backlogBytes() };
+    return snapshotOf(this.statsData, live, this.bridge?.stats());
   }
 
   /** One line for `console.log(relay)`: where it listens and what it carries, not its internals. */
@@ -248,6 +242,8 @@ export class Relay implements JointStateListener {
     clearTimeout(timer);
     for (const stream of this.streams) stream.destroy();
     await listenerClosed;
+    // After the connections: their joints' ids are being released, and peers hear goodbye.
+    await this.bridge?.close();
     if (this.metricsServer !== null) {
       const server = this.metricsServer;
       server.closeAllConnections();
@@ -317,6 +313,7 @@ export class Relay implements JointStateListener {
     this.statsData.connections--;
     this.statsData.disconnects[reason]++;
     conn.outbox.clear();
+    this.bridge?.connectionClosing(conn);
     this.state.removeEndpoint(conn);
     if (graceful) conn.stream.end();
     else if (reason !== DisconnectReason.PeerClosed && reason !== DisconnectReason.SocketError) conn.stream.destroy();
@@ -494,20 +491,6 @@ export class Relay implements JointStateListener {
     }
     this.forwarder.flushDirty();
   }
-}
-
-/**
- * The error `Relay.listen` rejects with when the port cannot be bound: one line that says where
- * and why (`EADDRINUSE` → "address already in use"), keeping `code`, `address` and `port` as Node's
- * errors have them, and the original as `cause`.
- */
-function listenError(err: unknown, host: string, port: number): Error {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  const why =
-    code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : (err as Error)?.message ?? String(err);
-  const out = new Error(`relay cannot listen on ${host}:${port}: ${why}${code ? ` (${code})` : ''}`, { cause: err });
-  // Keep Node's fields (`code`, `address`, `port`, ...) for callers that read them.
-  return Object.assign(out, { code, address: host, port });
 }
 
 /**

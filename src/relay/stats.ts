@@ -21,6 +21,8 @@ export const DisconnectReason = {
   Idle: 'idle',
   /** The relay is shutting down. */
   Shutdown: 'shutdown',
+  /** Cluster: another node took or freed an id this connection's joint held (this node was declared dead); see docs/cluster.md. */
+  ClusterLost: 'cluster_lost',
 } as const;
 export type DisconnectReason = (typeof DisconnectReason)[keyof typeof DisconnectReason];
 
@@ -60,6 +62,7 @@ export class RelayStats {
     stalled: 0,
     idle: 0,
     shutdown: 0,
+    cluster_lost: 0,
   };
 }
 
@@ -87,4 +90,72 @@ export interface RelayStatsSnapshot {
   /** Bytes queued toward all peers and not yet taken by their sockets (gauge). */
   backlogBytes: number;
   disconnects: Record<DisconnectReason, number>;
+  /** With the `cluster` option: this node and its links (`Cluster.stats()` plus cross-node counts). */
+  cluster?: RelayClusterStats;
+}
+
+/** The cluster part of `Relay.stats()`. */
+export interface RelayClusterStats {
+  nodeId: string;
+  epoch: number;
+  /** Live peer nodes. */
+  peers: number;
+  /** This node's NATS connection: `up`, `down` or `isolated`. */
+  nats: string;
+  /** Users of other nodes in joints owned here (one per membership). */
+  remoteUsers: number;
+  /** Memberships of connections here in joints owned by other nodes. */
+  remoteMemberships: number;
+  /** Data records sent to / received from other nodes (TO_OWNER, TO_USER, BROADCAST). */
+  framesOut: number;
+  framesIn: number;
+  /** Data bytes in those records. */
+  bytesOut: number;
+  bytesIn: number;
+  /** Records from other nodes that did not resolve (a joint or user already gone, or not theirs). */
+  drops: number;
+  linkBatchesSent: number;
+  linkBatchesReceived: number;
+  linkBytesSent: number;
+  linkBytesReceived: number;
+  linkFailures: number;
+  directoryClaims: number;
+  directoryClaimsTaken: number;
+  directoryReleases: number;
+  directoryLookups: number;
+  directoryFailures: number;
+  peersDown: number;
+}
+
+/**
+ * `Relay.stats()`: the counters of `s` copied, with the gauges the relay reads from its parts
+ * (`live`) and, on a cluster node, the cluster's figures.
+ */
+export function snapshotOf(
+  s: RelayStats,
+  live: Pick<RelayStatsSnapshot, 'pendingConnections' | 'pendingUpgrades' | 'joints' | 'users' | 'backlogBytes'>,
+  cluster: RelayClusterStats | undefined,
+): RelayStatsSnapshot {
+  return {
+    connections: s.connections,
+    pendingConnections: live.pendingConnections,
+    pendingUpgrades: live.pendingUpgrades,
+    accepted: s.accepted,
+    refusedPerIp: s.refusedPerIp,
+    refusedTotal: s.refusedTotal,
+    jointsRefused: s.jointsRefused,
+    joints: live.joints,
+    users: live.users,
+    bytesIn: s.bytesIn,
+    bytesOut: s.bytesOut,
+    framesIn: s.framesIn,
+    framesOut: s.framesOut,
+    drops: s.drops,
+    throttled: s.throttled,
+    backpressured: s.backpressured,
+    backpressuredNow: s.backpressuredNow,
+    backlogBytes: live.backlogBytes,
+    disconnects: { ...s.disconnects },
+    ...(cluster !== undefined ? { cluster } : {}),
+  };
 }
