@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { benchWith, nullDriver, type BenchOptions, type BenchResult, type NullDriverOptions } from '../../src/bench/index.js';
+import { expectConsistent } from './helpers/consistent.js';
 
 const BASE = { kind: 'relay', host: '127.0.0.1', port: 1, users: 4, durationSec: 1, warmupSec: 0.2, drainMs: 500 } as const;
 
@@ -13,21 +14,10 @@ function run(driver: NullDriverOptions, options: Partial<BenchOptions> = {}): Pr
   return benchWith(nullDriver(driver), { ...BASE, ...options });
 }
 
-/** Invariants every result holds. */
-function consistent(r: BenchResult): void {
-  const c = r.counts;
-  expect(c.delivered + c.lost).toBe(c.expected);
-  expect(r.timeline.reduce((n, p) => n + p.frames, 0)).toBe(c.delivered);
-  expect(r.latency.samples).toBe(c.delivered);
-  expect(r.framesPerSec.total).toBe(c.delivered);
-  expect(r.timeline.length).toBe(Math.ceil(r.durationSec - 1e-9));
-  expect(r.generator.cpuMs).toBeGreaterThanOrEqual(0);
-}
-
 describe('load loop', () => {
   it('closed loop: every frame sent is delivered, once, in order', async () => {
     const r = await run({}, { window: 8 });
-    consistent(r);
+    expectConsistent(r);
     expect(r.schema).toBe('gamewire-bench/1');
     expect(r.options.window).toBe(8);
     expect(r.options.rate).toBeNull();
@@ -43,14 +33,14 @@ describe('load loop', () => {
 
   it('closed loop with fanout: each frame is expected once per receiver', async () => {
     const r = await run({ fanout: 3 }, { window: 4, size: { min: 30, max: 90 } });
-    consistent(r);
+    expectConsistent(r);
     expect(r.counts.expected).toBe(3 * r.counts.sent);
     expect(r.counts.lost).toBe(0);
   });
 
   it('open loop: sends rate x senders x duration frames', async () => {
     const r = await run({}, { rate: 200 });
-    consistent(r);
+    expectConsistent(r);
     expect(r.options.window).toBeNull();
     // 4 senders x 200/s x 1 s; the schedule is exact, only frames not yet due at the end differ.
     expect(r.counts.sent).toBeGreaterThanOrEqual(790);
@@ -60,14 +50,14 @@ describe('load loop', () => {
 
   it('counts dropped frames as lost', async () => {
     const r = await run({ dropEvery: 10 }, { window: 4, frameTimeoutMs: 100 });
-    consistent(r);
+    expectConsistent(r);
     expect(r.counts.lost).toBeGreaterThan(0);
     expect(Math.abs(r.counts.lost - r.counts.sent / 10)).toBeLessThanOrEqual(r.counts.sent * 0.01 + 8);
   });
 
   it('counts corrupted deliveries, and their frames as lost', async () => {
     const r = await run({ corruptEvery: 7 }, { rate: 100, frameTimeoutMs: 100 });
-    consistent(r);
+    expectConsistent(r);
     expect(r.counts.corrupted).toBeGreaterThan(0);
     expect(Math.abs(r.counts.corrupted - r.counts.sent / 7)).toBeLessThanOrEqual(8);
     expect(Math.abs(r.counts.lost - r.counts.corrupted)).toBeLessThanOrEqual(8);
@@ -75,18 +65,18 @@ describe('load loop', () => {
 
   it('counts duplicated deliveries', async () => {
     const r = await run({ duplicateEvery: 5 }, { rate: 100 });
-    consistent(r);
+    expectConsistent(r);
     expect(r.counts.lost).toBe(0);
     expect(Math.abs(r.counts.duplicated - r.counts.sent / 5)).toBeLessThanOrEqual(8);
   });
 
   it('counts reordering on an ordered transport, not on an unordered one', async () => {
     const ordered = await run({ reorderEvery: 4 }, { rate: 100 });
-    consistent(ordered);
+    expectConsistent(ordered);
     expect(ordered.counts.reordered).toBeGreaterThan(0);
     expect(ordered.counts.lost).toBe(0);
     const unordered = await run({ reorderEvery: 4, ordered: false }, { rate: 100 });
-    consistent(unordered);
+    expectConsistent(unordered);
     expect(unordered.counts.reordered).toBe(0);
   });
 
@@ -95,7 +85,7 @@ describe('load loop', () => {
     // spread over 0-200 ms, so p99 = 200 - 1% of 1000 ms = 190 ms and p90 = 100 ms. A generator
     // that measured from the actual send (or slowed down) would show ~0 for all of them.
     const r = await run({ stall: { everyMs: 1000, forMs: 200 } }, { rate: 200, durationSec: 2, warmupSec: 0 });
-    consistent(r);
+    expectConsistent(r);
     expect(r.counts.lost).toBe(0);
     expect(r.latency.max).toBeGreaterThanOrEqual(195);
     expect(r.latency.p99).toBeGreaterThanOrEqual(180);
@@ -105,7 +95,7 @@ describe('load loop', () => {
   it('open loop: a stall of 250 ms every second gives p99 >= 200 ms, also when sends are refused meanwhile', async () => {
     for (const refuse of [false, true]) {
       const r = await run({ stall: { everyMs: 1000, forMs: 250, refuse } }, { rate: 200, durationSec: 2, warmupSec: 0 });
-      consistent(r);
+      expectConsistent(r);
       expect(r.latency.p99).toBeGreaterThanOrEqual(200);
       if (refuse) expect(r.counts.refused).toBeGreaterThan(0);
       // Refused frames were sent later with their stamp: none is missing.
@@ -115,14 +105,14 @@ describe('load loop', () => {
 
   it('closed loop: a refused frame waits and is retried, its wait counted in its latency', async () => {
     const r = await run({ stall: { everyMs: 500, forMs: 100, refuse: true } }, { window: 2, warmupSec: 0 });
-    consistent(r);
+    expectConsistent(r);
     expect(r.counts.refused).toBeGreaterThan(0);
     expect(r.latency.max).toBeGreaterThanOrEqual(90);
   });
 
   it('reports driver errors by message', async () => {
     const r = await run({ failEvery: 50 }, { rate: 100 });
-    consistent(r);
+    expectConsistent(r);
     const entry = r.errors.find((e) => e.message === 'null driver: injected error');
     expect(entry?.count).toBeGreaterThan(0);
   });
@@ -134,7 +124,7 @@ describe('load loop', () => {
       expect(p.framesPerSec).toBeGreaterThan(0);
       expect(p.p99Ms).toBeGreaterThanOrEqual(0);
     } });
-    consistent(r);
+    expectConsistent(r);
     expect(seen).toEqual([1, 2]);
   });
 
@@ -144,7 +134,7 @@ describe('load loop', () => {
     const started = Date.now();
     const r = await run({}, { rate: 100, durationSec: 10, warmupSec: 0.2, signal: controller.signal });
     expect(Date.now() - started).toBeLessThan(3000);
-    consistent(r);
+    expectConsistent(r);
     expect(r.durationSec).toBeGreaterThan(0.2);
     expect(r.durationSec).toBeLessThan(0.8);
     expect(r.counts.sent).toBeGreaterThan(0);

@@ -10,25 +10,15 @@ import { Relay, silentLogger, type RelayOptions } from '../../src/relay/index.js
 import { createDriver, RelayDriver, type RelayDriverHooks } from '../../src/bench/drivers/relay.js';
 import { RELAY_CLOSE_TIMEOUT_MS, RELAY_CONNECTS_IN_FLIGHT, RELAY_MAX_BACKLOG_BYTES, RELAY_MAX_PAYLOAD_BYTES } from '../../src/bench/drivers/relay-limits.js';
 import { bench } from '../../src/bench/index.js';
-import type { BenchMode, DriverContext, ResolvedBenchOptions } from '../../src/bench/types.js';
+import type { BenchMode, ResolvedBenchOptions } from '../../src/bench/types.js';
 import { FaultyRelay, type FaultyRelayOptions } from './helpers/faulty-relay.js';
+import { benchOptions, driverContext, sleep, until } from './helpers/style-drivers.js';
 import { closeAll, TcpClient } from '../relay/raw-client.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(predicate: () => boolean, timeoutMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) return false;
-    await sleep(5);
-  }
-  return true;
-}
 
 async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const relay = await Relay.listen({ logger: silentLogger, maxConnectionsPerIp: 0, ...options });
@@ -58,31 +48,11 @@ async function silentServer(): Promise<{ port: number }> {
 }
 
 function options(port: number, o: Partial<ResolvedBenchOptions> = {}): ResolvedBenchOptions {
-  return {
-    kind: 'relay',
-    host: '127.0.0.1',
-    port,
-    mode: 'users-to-owner',
-    users: 3,
-    joints: 2,
-    size: { min: 24, max: 24 },
-    ws: false,
-    key: null,
-    token: null,
-    window: 16,
-    rate: null,
-    durationSec: 1,
-    warmupSec: 0,
-    drainMs: 1000,
-    frameTimeoutMs: 5000,
-    workers: 0,
-    connectTimeoutMs: 3000,
-    ...o,
-  };
+  return benchOptions('relay', 'users-to-owner', port, { users: 3, joints: 2, size: { min: 24, max: 24 }, ...o });
 }
 
 function makeDriver(o: ResolvedBenchOptions, hooks?: RelayDriverHooks, worker = 0, workers = 0): RelayDriver {
-  const context: DriverContext = { options: o, worker, workers, senderBase: 0 };
+  const context = driverContext(o, worker, workers);
   const driver = hooks === undefined ? (createDriver(context) as RelayDriver) : new RelayDriver(context, hooks);
   cleanups.push(() => driver.close());
   return driver;

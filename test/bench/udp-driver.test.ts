@@ -14,7 +14,7 @@ import { serveUdpBench, udpBenchResponder, type UdpBenchServer } from '../../src
 import { UDP_BENCH_MARK, UdpKind } from '../../src/bench/responders/wire.js';
 import { UdpPipe } from '../../src/udp/index.js';
 import type { BenchMode, ResolvedBenchOptions } from '../../src/bench/types.js';
-import { benchOptions, Collector, driverContext, handles, sendFrames, until } from './helpers/style-drivers.js';
+import { benchOptions, Collector, driverContext, expectEachBackOnce, handles, sendFrames, until } from './helpers/style-drivers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -55,17 +55,7 @@ describe('udp bench driver', () => {
         expect(d.fanout(3)).toBe(1);
         const sent = await sendFrames(d, 0, 25, [24, 64, 300, 1000]);
         // Loopback does not drop 100 datagrams in flight; UDP would be allowed to.
-        expect(await until(() => got.deliveries.length >= sent.size)).toBe(true);
-        expect(got.failures).toEqual([]);
-        expect(got.deliveries.length).toBe(sent.size);
-        const seen = new Set<string>();
-        for (const g of got.deliveries) {
-          expect(g.intact).toBe(true);
-          expect(g.receiver).toBe(g.sender);
-          expect(g.size).toBe(sent.get(`${g.sender}:${g.sequence}`));
-          expect(seen.has(`${g.sender}:${g.sequence}`)).toBe(false);
-          seen.add(`${g.sender}:${g.sequence}`);
-        }
+        await expectEachBackOnce(got, sent);
       });
     }
   }

@@ -4,19 +4,13 @@
  * result; a worker whose driver cannot open fails the run.
  */
 import { describe, expect, it } from 'vitest';
-import { benchWith, NULL_DRIVER_URL, share, type BenchResult, type NullDriverOptions } from '../../src/bench/index.js';
+import { benchWith, NULL_DRIVER_URL, share, type NullDriverOptions } from '../../src/bench/index.js';
+import { expectConsistent } from './helpers/consistent.js';
 
 const BASE = { kind: 'relay', host: '127.0.0.1', port: 1, users: 5, durationSec: 1, warmupSec: 0.2, drainMs: 500 } as const;
 
 function nullModule(options: NullDriverOptions = {}) {
   return { url: NULL_DRIVER_URL, name: 'nullDriver', args: [options] };
-}
-
-function consistent(r: BenchResult): void {
-  const c = r.counts;
-  expect(c.delivered + c.lost).toBe(c.expected);
-  expect(r.timeline.reduce((n, p) => n + p.frames, 0)).toBe(c.delivered);
-  expect(r.latency.samples).toBe(c.delivered);
 }
 
 describe('workers', () => {
@@ -28,7 +22,7 @@ describe('workers', () => {
 
   it('workers: 2 merges the totals of both threads (open loop: rate x all senders x duration)', async () => {
     const r = await benchWith(nullModule(), { ...BASE, rate: 100, workers: 2 });
-    consistent(r);
+    expectConsistent(r);
     expect(r.generator.workers).toBe(2);
     // 5 senders (3 + 2) x 100/s x 1 s.
     expect(r.counts.sent).toBeGreaterThanOrEqual(490);
@@ -38,14 +32,14 @@ describe('workers', () => {
 
   it('a worker without senders (users < workers) idles and the run still adds up', async () => {
     const r = await benchWith(nullModule(), { ...BASE, users: 1, rate: 100, workers: 2 });
-    consistent(r);
+    expectConsistent(r);
     expect(r.counts.sent).toBeGreaterThanOrEqual(98);
     expect(r.counts.sent).toBeLessThanOrEqual(100);
   });
 
   it('workers: 2 merges faults counted in each thread', async () => {
     const r = await benchWith(nullModule({ duplicateEvery: 5, dropEvery: 7 }), { ...BASE, rate: 100, workers: 2, frameTimeoutMs: 100 });
-    consistent(r);
+    expectConsistent(r);
     expect(r.counts.duplicated).toBeGreaterThan(0);
     expect(r.counts.lost).toBeGreaterThan(0);
   });
@@ -53,7 +47,7 @@ describe('workers', () => {
   it('closed loop over 2 workers, with progress', async () => {
     const seen: number[] = [];
     const r = await benchWith(nullModule(), { ...BASE, window: 8, workers: 2, onProgress: (p) => seen.push(p.framesPerSec) });
-    consistent(r);
+    expectConsistent(r);
     expect(r.counts.sent).toBeGreaterThan(100);
     // Only the count of calls: a starved worker may not have delivered anything in that second.
     expect(seen.length).toBe(1);

@@ -1,8 +1,10 @@
 /**
  * Driving the mm, udp and events bench drivers by hand, as the engine does: options with every
  * default resolved, a DriverContext, payloads stamped with (sender, sequence) and a filler
- * derived from both, and a collector of what the driver delivers.
+ * derived from both, and a collector of what the driver delivers. The relay driver's test takes
+ * the options, context and waits from here too.
  */
+import { expect } from 'vitest';
 import type { BenchDriver, BenchKind, BenchMode, DriverContext, ResolvedBenchOptions } from '../../../src/bench/types.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -109,6 +111,25 @@ export async function sendFrames(driver: BenchDriver, senderBase: number, perSen
     }
   }
   return sent;
+}
+
+/**
+ * Waits for every frame in `sent` (from `sendFrames`) to come back, then checks that each came
+ * back once, intact, to its own sender, and that nothing failed: the echo-style contract of the
+ * udp and events drivers (fanout 1, order not promised).
+ */
+export async function expectEachBackOnce(got: Collector, sent: Map<string, number>): Promise<void> {
+  expect(await until(() => got.deliveries.length >= sent.size)).toBe(true);
+  expect(got.failures).toEqual([]);
+  expect(got.deliveries.length).toBe(sent.size);
+  const seen = new Set<string>();
+  for (const g of got.deliveries) {
+    expect(g.intact).toBe(true);
+    expect(g.receiver).toBe(g.sender);
+    expect(g.size).toBe(sent.get(`${g.sender}:${g.sequence}`));
+    expect(seen.has(`${g.sender}:${g.sequence}`)).toBe(false);
+    seen.add(`${g.sender}:${g.sequence}`);
+  }
 }
 
 /** Active handles of one kind ('UDPWrap', 'TCPSocketWrap', 'Timeout'...), for leak checks. */
