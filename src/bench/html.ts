@@ -10,8 +10,8 @@
  * Every string that reaches the page goes through `escapeHtml`, every coordinate through
  * `coord`: a result file is data from elsewhere (a host name, an error message from the target).
  */
-import { describeLoad, formatCount, formatMBps, formatMs, formatRatio, formatTarget, ceilingWarning } from './report.js';
-import type { BenchComparison, BenchResult, ComparedFigures } from './types.js';
+import { comparisonLabels, describeLoad, formatCount, formatMBps, formatMs, formatTarget, ceilingWarning, medianRows, roundRows } from './report.js';
+import type { BenchComparison, BenchResult } from './types.js';
 
 /** Replace the five characters that can end a text node or an attribute value. */
 export function escapeHtml(text: unknown): string {
@@ -310,10 +310,7 @@ function medianRound(comparison: BenchComparison, target: 'a' | 'b'): BenchResul
 
 /** The page of `--compare`: medians side by side, every round's percentile curve, the rounds. */
 export function renderComparisonHtml(comparison: BenchComparison): string {
-  const a = `a ${formatTarget(comparison.a)}`;
-  const b = `b ${formatTarget(comparison.b)}`;
-  const s = comparison.summary;
-  const row = (name: string, get: (f: ComparedFigures) => number, format: (n: number) => string) => [name, format(get(s.a)), format(get(s.b)), formatRatio(get(s.ratio))];
+  const { a, b } = comparisonLabels(comparison);
   const first = comparison.rounds[0]?.result;
   const colour = (t: 'a' | 'b') => (t === 'a' ? COLOURS[0]! : COLOURS[1]!);
   const curves: Curve[] = comparison.rounds.map((r, i) => ({
@@ -330,34 +327,14 @@ export function renderComparisonHtml(comparison: BenchComparison): string {
   const body = [
     `<h1>gamewire bench: ${escapeHtml(formatTarget(comparison.a))} vs ${escapeHtml(formatTarget(comparison.b))}</h1>`,
     `<p class="sub">${first ? escapeHtml(describeLoad(first.options)) : 'no rounds'}; rounds alternate a, b, a, b ...; figures are the medians of each target's rounds</p>`,
-    htmlTable([
-      ['', a, b, 'b/a'],
-      row('frames/s', (f) => f.framesPerSec, formatCount),
-      row('MB/s', (f) => f.bytesPerSec, formatMBps),
-      row('p50 ms', (f) => f.p50Ms, formatMs),
-      row('p99 ms', (f) => f.p99Ms, formatMs),
-      row('lost', (f) => f.lost, formatCount),
-    ], 'Medians'),
+    htmlTable([['', a, b, 'b/a'], ...medianRows(comparison.summary)], 'Medians'),
     '<div class="charts">',
     percentileChart('Latency by percentile, every round', curves),
     throughputOverTime(medians, 'Throughput over time, median round of each target'),
     ...(ma ? [latencyOverTime(ma, `Latency over time, ${a} (median round)`)] : []),
     ...(mb ? [latencyOverTime(mb, `Latency over time, ${b} (median round)`)] : []),
     '</div>',
-    htmlTable([
-      ['#', 'target', 'frames/s', 'MB/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'cpu %'],
-      ...comparison.rounds.map((r, i) => [
-        String(i + 1),
-        r.target === 'a' ? a : b,
-        formatCount(r.result.framesPerSec.mean),
-        formatMBps(r.result.bytesPerSec.mean),
-        formatMs(r.result.latency.p50),
-        formatMs(r.result.latency.p99),
-        formatMs(r.result.latency.max),
-        formatCount(r.result.counts.lost),
-        String(Math.round(r.result.generator.cpuPercent)),
-      ]),
-    ], 'Rounds'),
+    htmlTable([['#', 'target', 'frames/s', 'MB/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'cpu %'], ...roundRows(comparison, { a, b }, String)], 'Rounds'),
     ...(first ? [optionsTable(first)] : []),
   ].join('\n');
   return page(`gamewire bench compare ${formatTarget(comparison.a)} vs ${formatTarget(comparison.b)}`, body);

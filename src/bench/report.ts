@@ -188,6 +188,45 @@ function figuresRow(name: string, get: (f: ComparedFigures) => number, format: (
   return [name, format(get(s.a)), format(get(s.b)), formatRatio(get(s.ratio))];
 }
 
+/** The names of a comparison's targets in its tables: `a host:port` and `b host:port`. */
+export function comparisonLabels(comparison: BenchComparison): { a: string; b: string } {
+  return { a: `a ${formatTarget(comparison.a)}`, b: `b ${formatTarget(comparison.b)}` };
+}
+
+/**
+ * The body of the Medians table (text and HTML): per figure, both targets' medians and b/a.
+ * @returns rows of [figure, a, b, b/a]; the header row is the caller's
+ */
+export function medianRows(s: BenchComparison['summary']): string[][] {
+  return [
+    figuresRow('frames/s', (f) => f.framesPerSec, formatCount, s),
+    figuresRow('MB/s', (f) => f.bytesPerSec, formatMBps, s),
+    figuresRow('p50 ms', (f) => f.p50Ms, formatMs, s),
+    figuresRow('p99 ms', (f) => f.p99Ms, formatMs, s),
+    figuresRow('lost', (f) => f.lost, formatCount, s),
+  ];
+}
+
+/**
+ * The body of the Rounds table (text and HTML): every round in the order it ran.
+ * @param labels the targets' names, from `comparisonLabels`
+ * @param cpu formats the generator's CPU, rounded to a whole percent (the HTML puts `%` in the header)
+ * @returns rows of [#, target, frames/s, MB/s, p50 ms, p99 ms, max ms, lost, cpu]; the header row is the caller's
+ */
+export function roundRows(comparison: BenchComparison, labels: { a: string; b: string }, cpu: (percent: number) => string): string[][] {
+  return comparison.rounds.map((r, i) => [
+    String(i + 1),
+    r.target === 'a' ? labels.a : labels.b,
+    formatCount(r.result.framesPerSec.mean),
+    formatMBps(r.result.bytesPerSec.mean),
+    formatMs(r.result.latency.p50),
+    formatMs(r.result.latency.p99),
+    formatMs(r.result.latency.max),
+    formatCount(r.result.counts.lost),
+    cpu(Math.round(r.result.generator.cpuPercent)),
+  ]);
+}
+
 /**
  * The report of `--compare`: the medians of both targets side by side with b/a, then every
  * round in the order it ran.
@@ -198,19 +237,8 @@ export function formatComparison(comparison: BenchComparison, options: ReportOpt
   const first = comparison.rounds[0]?.result;
   const perTarget = Math.ceil(comparison.rounds.length / 2);
   const head = first ? `${describeLoad(first.options)}, ${plural(perTarget, 'round')} per target` : 'no rounds';
-  const a = `a ${formatTarget(comparison.a)}`;
-  const b = `b ${formatTarget(comparison.b)}`;
-  const rounds = comparison.rounds.map((r, i) => [
-    String(i + 1),
-    r.target === 'a' ? a : b,
-    formatCount(r.result.framesPerSec.mean),
-    formatMBps(r.result.bytesPerSec.mean),
-    formatMs(r.result.latency.p50),
-    formatMs(r.result.latency.p99),
-    formatMs(r.result.latency.max),
-    formatCount(r.result.counts.lost),
-    `${Math.round(r.result.generator.cpuPercent)}%`,
-  ]);
+  const labels = comparisonLabels(comparison);
+  const rounds = roundRows(comparison, labels, (percent) => `${percent}%`);
   const warnings = comparison.rounds
     .map((r, i) => (ceilingWarning(r.result, cores) === null ? null : `round ${i + 1} (${r.target}): ${ceilingWarning(r.result, cores)!.replace(/^warning: /, '')}`))
     .filter((w): w is string => w !== null)
@@ -219,14 +247,7 @@ export function formatComparison(comparison: BenchComparison, options: ReportOpt
     `gamewire bench --compare: ${head}`,
     '',
     'Medians',
-    table([
-      ['', a, b, 'b/a'],
-      figuresRow('frames/s', (f) => f.framesPerSec, formatCount, s),
-      figuresRow('MB/s', (f) => f.bytesPerSec, formatMBps, s),
-      figuresRow('p50 ms', (f) => f.p50Ms, formatMs, s),
-      figuresRow('p99 ms', (f) => f.p99Ms, formatMs, s),
-      figuresRow('lost', (f) => f.lost, formatCount, s),
-    ]),
+    table([['', labels.a, labels.b, 'b/a'], ...medianRows(s)]),
     '',
     'Rounds',
     table([['#', 'target', 'frames/s', 'MB/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'cpu'], ...rounds], ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right']),
