@@ -69,7 +69,7 @@ export class ClusterBridge {
   private flushQueued = false;
   private closed = false;
   private remoteUserCount = 0;
-  private readonly counts = { framesOut: 0, framesIn: 0, bytesOut: 0, bytesIn: 0, drops: 0, linkFailures: 0, peersDown: 0 };
+  private readonly counts = { framesOut: 0, framesIn: 0, bytesOut: 0, bytesIn: 0, drops: 0, linkFailures: 0, peersDown: 0, linkPauses: 0 };
   /** The NATS message buffer of the records being delivered, as a Buffer view (one per batch). */
   private lastData: Uint8Array | null = null;
   private lastBuf: Buffer = Buffer.alloc(0);
@@ -589,6 +589,7 @@ export class ClusterBridge {
     if (set === undefined) this.waiting.set(peer.nodeId, (set = new Set()));
     if (set.has(conn)) return;
     set.add(conn);
+    this.counts.linkPauses++;
     setPaused(conn, PauseCause.Link, true);
   }
 

@@ -119,6 +119,8 @@ export interface RelayClusterStats {
   linkBytesSent: number;
   linkBytesReceived: number;
   linkFailures: number;
+  /** Times a connection here was paused because the link it fed was past its high-water mark. */
+  linkPauses: number;
   directoryClaims: number;
   directoryClaimsTaken: number;
   directoryReleases: number;

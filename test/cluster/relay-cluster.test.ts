@@ -166,6 +166,51 @@ describe.skipIf(!HAS_NATS)(`relay cluster: three relays, one NATS${NATS_SKIP_REA
     expect(s.remoteMemberships).toBe(0);
   });
 
+  it('pauses a user whose node link is congested and delivers its flood intact and in order', async () => {
+    name = `relay${process.pid}x${n++}`;
+    const small = { linkHighWaterBytes: 8192, linkLowWaterBytes: 2048, linkWindowBytes: 4096, linkMaxBatchBytes: 1024 };
+    const opts = (nodeId: string) => ({ logger: silentLogger, maxConnectionsPerIp: 0, cluster: { servers: nats.url, nodeId, name, ...FAST, ...small } });
+    const [x, y] = await Promise.all([Relay.listen(opts('x')), Relay.listen(opts('y'))]);
+    relays.push(x, y);
+    await waitFor(() => peersSeen(1), 3000, 'x and y to see each other');
+    const owner = await TcpClient.connect(x.port);
+    expect(await create(owner, 'flood')).toEqual([0, 0]);
+    const user = await TcpClient.connect(y.port);
+    expect(await enter(user, 'flood')).toEqual([0, 0]);
+    await owner.read(6);
+    // 512 frames of 1 KiB, numbered, in one write: far past the link's high-water mark.
+    const frames: Buffer[] = [];
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 512; i++) {
+      const data = Buffer.concat([Buffer.of(i & 0xff, i >> 8), pattern(1022, i)]);
+      frames.push(frame(Buffer.concat([Buffer.of(0), data])));
+      expected.push(data);
+    }
+    user.send(Buffer.concat(frames));
+    // The relay may re-fragment (joint.md §8): compare the data of route jOwn 0 / userNr 0.
+    const want = Buffer.concat(expected);
+    const got: Buffer[] = [];
+    let have = 0;
+    let pending = Buffer.alloc(0);
+    while (have < want.length) {
+      pending = Buffer.concat([pending, await owner.read(1, 10_000), owner.takeAll()]);
+      for (;;) {
+        if (pending.length < 1) break;
+        const two = pending[0]! >= 0x80;
+        if (two && pending.length < 2) break;
+        const size = two ? ((pending[0]! - 0x80) << 8) | pending[1]! : pending[0]!;
+        const head = two ? 2 : 1;
+        if (pending.length < head + size) break;
+        expect(hexOf(pending.subarray(head, head + 2))).toBe('80 00');
+        got.push(pending.subarray(head + 2, head + size));
+        have += size - 2;
+        pending = pending.subarray(head + size);
+      }
+    }
+    expect(Buffer.concat(got).equals(want)).toBe(true);
+    expect(y.stats().cluster!.linkPauses).toBeGreaterThan(0);
+  });
+
   it('gives an id created on two nodes at once to exactly one of them (10 rounds)', async () => {
     await three();
     const ca = await TcpClient.connect(a.port);
