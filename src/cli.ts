@@ -5,6 +5,8 @@
  * [options]` loads a server and reports its throughput and latency (docs/bench.md, src/bench/cli.ts).
  */
 import { readFileSync } from 'node:fs';
+import nodeCluster, { type Worker } from 'node:cluster';
+import { checkNodeId, generateNodeId } from './cluster/node-id.js';
 import { LOG_LEVELS, Relay, createLogger, type LogLevel, type RelayOptions } from './relay/index.js';
 import { DEFAULT_PORT } from './relay/limits.js';
 
@@ -44,6 +46,8 @@ options:
   --cluster <url>                join a relay cluster over NATS (nats://host:4222; several: comma-separated);
                                  see docs/cluster.md
   --node-id <id>                 this node's id in the cluster ([A-Za-z0-9_-], 1..64; default generated)
+  --workers <n>                  run n relay processes on the port (node:cluster), each a cluster node
+                                 <id>-w<k> (needs --cluster; default 1); --metrics-port p: worker k on p+k-1
   -h, --help                     show this help
 `;
 
@@ -87,6 +91,14 @@ const NUMERIC_FLAGS: Record<string, keyof RelayOptions> = {
   '--inbound-units-per-sec': 'inboundUnitsPerSec',
 };
 
+/** Relay options and what only the command line has. */
+type RelayArgs = RelayOptions & { help?: boolean; workers?: number };
+
+/** Most `--workers`: more processes than this on one machine is a misconfiguration. */
+const MAX_WORKERS = 256;
+/** A worker that dies is started again after this long (ms), as a new incarnation of its node. */
+const WORKER_RESTART_MS = 1000;
+
 /** Thrown for a bad command line; printed with the usage. */
 class UsageError extends Error {}
 
@@ -94,11 +106,12 @@ class UsageError extends Error {}
  * Parse `relay` arguments into options.
  * @throws UsageError on an unknown flag or a bad value.
  */
-function parseRelayArgs(args: string[]): RelayOptions & { help?: boolean } {
+function parseRelayArgs(args: string[]): RelayArgs {
   const flags: Record<string, unknown> = {};
   let config: string | undefined;
   let clusterUrl: string | undefined;
   let nodeId: string | undefined;
+  let workers = 1;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const eq = arg.indexOf('=');
@@ -118,6 +131,11 @@ function parseRelayArgs(args: string[]): RelayOptions & { help?: boolean } {
     else if (name === '--config') config = value();
     else if (name === '--cluster') clusterUrl = value();
     else if (name === '--node-id') nodeId = value();
+    else if (name === '--workers') {
+      const text = value();
+      workers = Number(text);
+      if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new UsageError(`--workers must be an integer in 1..${MAX_WORKERS}, got ${text}`);
+    }
     else if (name === '--inbound-policy') {
       const p = value();
       if (p !== 'throttle' && p !== 'disconnect') throw new UsageError('--inbound-policy must be throttle or disconnect');
@@ -151,11 +169,12 @@ function parseRelayArgs(args: string[]): RelayOptions & { help?: boolean } {
     const servers = clusterUrl !== undefined ? clusterUrl.split(',').filter((u) => u.length > 0) : base.servers;
     flags.cluster = { ...base, servers, ...(nodeId !== undefined ? { nodeId } : {}) };
   }
-  return { port: DEFAULT_PORT, ...fromFile, ...flags } as RelayOptions;
+  if (workers > 1 && flags.cluster === undefined && fromFile.cluster === undefined) throw new UsageError('--workers needs --cluster: the workers share joints through it');
+  return { port: DEFAULT_PORT, ...fromFile, ...flags, ...(workers > 1 ? { workers } : {}) } as RelayOptions;
 }
 
 async function runRelay(args: string[]): Promise<number> {
-  let options: RelayOptions & { help?: boolean };
+  let options: RelayArgs;
   try {
     options = parseRelayArgs(args);
   } catch (err) {
@@ -167,7 +186,16 @@ async function runRelay(args: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const logger = createLogger({ level: options.logLevel ?? 'info', base: { component: 'relay' } });
+  const workers = options.workers ?? 1;
+  delete options.workers;
+  if (workers > 1 && nodeCluster.isPrimary) return runPrimary(options, workers);
+  const k = Number(process.env.GAMEWIRE_RELAY_WORKER ?? 0);
+  if (k > 0 && options.cluster !== undefined) {
+    // A worker: its own node of the cluster, its own metrics port.
+    options.cluster = { ...options.cluster, nodeId: `${process.env.GAMEWIRE_RELAY_NODE_ID}-w${k}` };
+    if (options.metricsPort !== undefined && options.metricsPort > 0) options.metricsPort += k - 1;
+  }
+  const logger = createLogger({ level: options.logLevel ?? 'info', base: { component: 'relay', ...(k > 0 ? { worker: k } : {}) } });
   let relay: Relay;
   try {
     relay = await Relay.listen({ ...options, logger });
@@ -185,6 +213,46 @@ async function runRelay(args: string[]): Promise<number> {
       stopping = true;
       logger.info('shutting down', { signal });
       relay.close().then(resolve, resolve);
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+/**
+ * `--workers n`: fork n relay processes that share the port (node:cluster hands each accepted
+ * connection to one of them), each its own cluster node `<id>-w<k>`, joined through the same NATS.
+ * A worker that dies is started again; SIGINT/SIGTERM stop them all.
+ */
+async function runPrimary(options: RelayOptions, workers: number): Promise<number> {
+  const logger = createLogger({ level: options.logLevel ?? 'info', base: { component: 'relay', role: 'primary' } });
+  const base = options.cluster?.nodeId ?? generateNodeId();
+  checkNodeId(`${base}-w${workers}`, '--node-id');
+  let stopping = false;
+  const live = new Map<number, Worker>();
+  const fork = (k: number): void => {
+    const worker = nodeCluster.fork({ GAMEWIRE_RELAY_WORKER: String(k), GAMEWIRE_RELAY_NODE_ID: base });
+    live.set(k, worker);
+    worker.once('exit', (code, signal) => {
+      live.delete(k);
+      if (stopping) return;
+      logger.error('relay worker died; starting it again', { worker: k, code: code ?? undefined, signal: signal ?? undefined });
+      setTimeout(() => !stopping && fork(k), WORKER_RESTART_MS).unref();
+    });
+  };
+  for (let k = 1; k <= workers; k++) fork(k);
+  logger.info('relay workers started', { workers, node: base });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      logger.info('shutting down', { signal, workers: live.size });
+      if (live.size === 0) resolve();
+      for (const worker of live.values()) {
+        worker.once('exit', () => live.size === 0 && resolve());
+        worker.process.kill('SIGTERM');
+      }
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));

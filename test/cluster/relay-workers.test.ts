@@ -1,0 +1,83 @@
+/**
+ * `gamewire relay --workers 2 --cluster <url>`: two relay processes on one port, each its own
+ * cluster node `<id>-w<k>`; connections spread over both still meet in one joint, and SIGTERM to
+ * the primary stops them all.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { HAS_NATS, NATS_SKIP_REASON, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { TcpClient, closeAll, hexOf } from '../relay/raw-client.js';
+import { waitFor } from './harness.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const NODE_ARGS = ['--import', 'tsx', join(root, 'src', 'cli.ts')];
+
+describe('gamewire relay --workers (CLI)', () => {
+  it('refuses --workers without --cluster, and a bad count', () => {
+    const a = spawnSync(process.execPath, [...NODE_ARGS, 'relay', '--workers', '2'], { cwd: root, encoding: 'utf8', timeout: 15_000 });
+    expect(a.status).toBe(2);
+    expect(a.stderr).toMatch(/--workers needs --cluster/);
+    const b = spawnSync(process.execPath, [...NODE_ARGS, 'relay', '--workers', '0', '--cluster', 'nats://127.0.0.1:1'], { cwd: root, encoding: 'utf8', timeout: 15_000 });
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/--workers must be an integer/);
+  });
+});
+
+describe.skipIf(!HAS_NATS)(`gamewire relay --workers 2${NATS_SKIP_REASON}`, () => {
+  let nats: NatsServer;
+  let child: ChildProcess | null = null;
+  beforeAll(async () => {
+    nats = await startNatsServer();
+  });
+  afterEach(() => {
+    closeAll();
+    // The primary and, by their process group, its workers.
+    if (child !== null && child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    child = null;
+  });
+  afterAll(() => nats?.dispose());
+
+  it('runs two cluster nodes on one port whose users meet in one joint, and stops on SIGTERM', async () => {
+    child = spawn(process.execPath, [...NODE_ARGS, 'relay', '--port', '0', '--workers', '2', '--cluster', nats.url, '--node-id', 'wk', '--log-level', 'debug'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const lines: string[] = [];
+    let buffered = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        lines.push(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+      }
+    });
+    const listening = (): { port: number; node: string }[] => lines.filter((l) => l.includes('"relay listening"')).map((l) => JSON.parse(l) as { port: number; node: string });
+    await waitFor(() => listening().length === 2, 20_000, 'two workers listening');
+    const [w1, w2] = listening();
+    expect(w1!.port).toBe(w2!.port);
+    expect([w1!.node, w2!.node].sort()).toEqual(['wk-w1', 'wk-w2']);
+    await waitFor(() => lines.filter((l) => l.includes('"cluster peer up"')).length >= 2, 5000, 'the workers to see each other');
+    const port = w1!.port;
+    const owner = await TcpClient.connect(port);
+    owner.send('00 00 01 01 62');
+    expect(hexOf(await owner.read(5))).toBe('00 03 01 00 00');
+    // Enough users that both workers get some (node:cluster deals connections round-robin).
+    const users = await Promise.all(Array.from({ length: 4 }, () => TcpClient.connect(port)));
+    for (let i = 0; i < users.length; i++) {
+      users[i]!.send('00 01 01 01 62');
+      expect(hexOf(await users[i]!.read(5))).toBe('00 03 01 00 00');
+      expect(hexOf(await owner.read(6))).toBe(`00 04 00 00 00 0${i}`);
+    }
+    owner.send('01 01 04 80 41 42 43');
+    for (const u of users) expect(hexOf(await u.read(5))).toBe('04 00 41 42 43');
+    for (let i = 0; i < users.length; i++) users[i]!.send(`03 00 7${i} 7${i}`);
+    const got = await owner.read(5 * users.length);
+    for (let i = 0; i < users.length; i++) expect(hexOf(got.subarray(i * 5, i * 5 + 5)).startsWith('04 80')).toBe(true);
+    // Both workers took connections.
+    const opened = lines.filter((l) => l.includes('"connection open"')).map((l) => (JSON.parse(l) as { worker: number }).worker);
+    expect(new Set(opened)).toEqual(new Set([1, 2]));
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
