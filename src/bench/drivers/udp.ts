@@ -8,19 +8,17 @@
  * datagrams come back whole; a c2s datagram is answered by a 10-byte ack carrying its token and
  * the checksum of its payload, and the driver delivers the copy it kept. UdpPipe promises
  * neither delivery nor order, so `ordered` is false; a lost datagram or answer is counted lost by
- * the engine, and its slot in the client's ring is reused after the frame timeout.
+ * the engine, and its slot in the client's ring (udp-ring.ts) is reused after the frame timeout.
  */
 import { MAX_DATAGRAM_BYTES, MAX_DATAGRAM_BYTES_LIMIT } from '../../udp/limits.js';
 import { UdpPipe } from '../../udp/udp-pipe.js';
 import type { BenchDriver, BenchMode, DriverContext, DriverFactory } from '../types.js';
-import { UDP_ACK_BYTES, UDP_BENCH_MARK, UDP_HEADER_BYTES, UdpKind, checksumBytes } from '../responders/wire.js';
-import { UDP_CLOSE_WAIT_MS, UDP_MAX_IN_FLIGHT_COUNT, UDP_PROBE_INTERVAL_MS } from './style-limits.js';
-import { checkMode, corrupted, senderShare } from './share.js';
+import { UDP_BENCH_MARK, UDP_HEADER_BYTES, UdpKind } from '../responders/wire.js';
+import { UDP_CLOSE_WAIT_MS, UDP_PROBE_INTERVAL_MS } from './style-limits.js';
+import { checkMode, senderShare } from './share.js';
+import { DatagramRing, PROBE_TOKEN } from './udp-ring.js';
 
 const MODES: readonly BenchMode[] = ['c2s', 'echo'];
-const RING_MASK = UDP_MAX_IN_FLIGHT_COUNT - 1;
-/** Token of the open-time probe; frames skip it. */
-const PROBE_TOKEN = 0xffffffff;
 
 const enum State {
   Fresh,
@@ -39,15 +37,9 @@ export class UdpDriver implements BenchDriver {
   deliver: (payload: Uint8Array, receiver: number) => void = () => {};
   fail: (error: Error) => void = () => {};
 
-  private readonly kind: number;
   private readonly base: number;
   private readonly pipes: UdpPipe[] = [];
-  private readonly next: Uint32Array;
-  // Ring slots, UDP_MAX_IN_FLIGHT_COUNT per client: send time (0 = free), token, kept datagram (c2s).
-  private readonly sentAt: Float64Array;
-  private readonly tokens: Uint32Array;
-  private readonly kept: Array<Buffer | null>;
-  private readonly frameTimeoutMs: number;
+  private readonly ring: DatagramRing;
   private readonly maxDatagramBytes: number;
   private state = State.Fresh;
 
@@ -58,7 +50,6 @@ export class UdpDriver implements BenchDriver {
    */
   constructor(private readonly context: DriverContext) {
     const mode = checkMode('udp', context.options.mode, MODES);
-    this.kind = mode === 'c2s' ? UdpKind.C2s : UdpKind.Echo;
     const largest = context.options.size.max + UDP_HEADER_BYTES;
     if (largest > MAX_DATAGRAM_BYTES_LIMIT) {
       throw new RangeError(`size must be at most ${MAX_DATAGRAM_BYTES_LIMIT - UDP_HEADER_BYTES} bytes for udp (a datagram holds 65507 with the 6-byte bench header), got ${context.options.size.max}`);
@@ -66,11 +57,8 @@ export class UdpDriver implements BenchDriver {
     this.maxDatagramBytes = Math.max(MAX_DATAGRAM_BYTES, largest);
     this.senders = senderShare(context);
     this.base = context.senderBase;
-    this.frameTimeoutMs = context.options.frameTimeoutMs;
-    this.next = new Uint32Array(this.senders);
-    this.sentAt = new Float64Array(this.senders * UDP_MAX_IN_FLIGHT_COUNT);
-    this.tokens = new Uint32Array(this.senders * UDP_MAX_IN_FLIGHT_COUNT);
-    this.kept = mode === 'c2s' ? new Array<Buffer | null>(this.senders * UDP_MAX_IN_FLIGHT_COUNT).fill(null) : [];
+    const kind = mode === 'c2s' ? UdpKind.C2s : UdpKind.Echo;
+    this.ring = new DatagramRing(this.senders, kind, context.options.frameTimeoutMs, (sender, datagram) => this.pipes[sender]!.send(datagram));
   }
 
   /** Echo and c2s: each frame reaches its sender once. */
@@ -133,7 +121,8 @@ export class UdpDriver implements BenchDriver {
               if (this.state === State.Opening && probing) answered();
               return;
             }
-            this.receive(i, receiver, msg);
+            const payload = this.ring.answer(i, msg);
+            if (payload !== null) this.deliver(payload, receiver);
           };
           pipe.onConnect = () => {
             if (++connected === this.senders) startProbe();
@@ -166,28 +155,10 @@ export class UdpDriver implements BenchDriver {
    */
   send(sender: number, payload: Uint8Array): boolean {
     if (this.state !== State.Open) return false;
-    const pipe = this.pipes[sender]!;
-    const session = pipe.session;
+    const session = this.pipes[sender]!.session;
     // A stalled session would queue (and drop its oldest): refuse instead, the engine retries.
     if (session === null || !session.open || session.stalled) return false;
-    let token = this.next[sender]!;
-    if (token === PROBE_TOKEN) token = 0;
-    const slot = sender * UDP_MAX_IN_FLIGHT_COUNT + (token & RING_MASK);
-    const now = performance.now();
-    const at = this.sentAt[slot]!;
-    if (at !== 0 && now - at < this.frameTimeoutMs) return false;
-    // A new buffer per datagram: the socket holds it until sent, and c2s keeps it for the ack.
-    const datagram = Buffer.allocUnsafe(UDP_HEADER_BYTES + payload.length);
-    datagram[0] = UDP_BENCH_MARK;
-    datagram[1] = this.kind;
-    datagram.writeUInt32BE(token, 2);
-    datagram.set(payload, UDP_HEADER_BYTES);
-    if (!pipe.send(datagram)) return false;
-    this.sentAt[slot] = now;
-    this.tokens[slot] = token;
-    if (this.kind === UdpKind.C2s) this.kept[slot] = datagram;
-    this.next[sender] = token + 1;
-    return true;
+    return this.ring.send(sender, payload);
   }
 
   /** Close every session (waiting at most UDP_CLOSE_WAIT_MS for CLOSED) and every socket. */
@@ -202,34 +173,13 @@ export class UdpDriver implements BenchDriver {
         pipe.destroy();
       }),
     );
-    this.kept.fill(null);
+    this.ring.clear();
   }
 
   private shutdown(): void {
     this.state = State.Closed;
     for (const pipe of this.pipes) pipe.destroy();
-    this.kept.fill(null);
-  }
-
-  private receive(i: number, receiver: number, msg: Buffer): void {
-    if (msg.length < UDP_HEADER_BYTES || msg[0] !== UDP_BENCH_MARK) return;
-    const token = msg.readUInt32BE(2);
-    const slot = i * UDP_MAX_IN_FLIGHT_COUNT + (token & RING_MASK);
-    const mine = this.sentAt[slot] !== 0 && this.tokens[slot] === token;
-    if (msg[1] === UdpKind.Echo) {
-      if (mine) this.sentAt[slot] = 0;
-      // Delivered even when late or duplicated: the engine counts those.
-      this.deliver(msg.subarray(UDP_HEADER_BYTES), receiver);
-    } else if (msg[1] === UdpKind.Ack && msg.length >= UDP_ACK_BYTES && mine) {
-      // An ack whose frame is gone (answered already, or past the frame timeout) cannot be
-      // checked against its payload: ignored, so c2s never reports duplicates.
-      const datagram = this.kept[slot]!;
-      this.sentAt[slot] = 0;
-      this.kept[slot] = null;
-      const payload = datagram.subarray(UDP_HEADER_BYTES);
-      const intact = msg.readUInt32BE(6) === checksumBytes(datagram, UDP_HEADER_BYTES, datagram.length);
-      this.deliver(intact ? payload : corrupted(payload), receiver);
-    }
+    this.ring.clear();
   }
 }
 

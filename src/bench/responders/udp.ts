@@ -8,7 +8,7 @@ import type { UdpPipeOptions } from '../../udp/options.js';
 import type { UdpSession } from '../../udp/session.js';
 import { UdpPipe } from '../../udp/udp-pipe.js';
 import { BENCH_SERVER_MAX_CLIENTS } from '../drivers/style-limits.js';
-import { UDP_ACK_BYTES, UDP_BENCH_MARK, UDP_HEADER_BYTES, UdpKind, checksumBytes } from './wire.js';
+import { UDP_BENCH_MARK, UDP_HEADER_BYTES, UdpKind, udpAck } from './wire.js';
 
 /** Answers the bench datagrams of one UdpPipe server. */
 export interface UdpBenchResponder {
@@ -42,16 +42,7 @@ export function udpBenchResponder(pipe: UdpPipe): UdpBenchResponder {
       if (kind === UdpKind.Echo) {
         pipe.send(msg, session);
       } else if (kind === UdpKind.C2s) {
-        // A new buffer per ack: the socket may still hold the previous one this turn.
-        const ack = Buffer.allocUnsafe(UDP_ACK_BYTES);
-        ack[0] = UDP_BENCH_MARK;
-        ack[1] = UdpKind.Ack;
-        ack[2] = msg[2]!;
-        ack[3] = msg[3]!;
-        ack[4] = msg[4]!;
-        ack[5] = msg[5]!;
-        ack.writeUInt32BE(checksumBytes(msg, UDP_HEADER_BYTES, msg.length), 6);
-        pipe.send(ack, session);
+        pipe.send(udpAck(msg), session);
       }
       return true;
     },

@@ -71,3 +71,20 @@ export function checksumBytes(bytes: Uint8Array, start: number, end: number): nu
   for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
   return h >>> 0;
 }
+
+/**
+ * The ack of a c2s bench datagram: `[mark, Ack, its token, checksum of its payload]`.
+ * @param datagram a c2s datagram, at least UDP_HEADER_BYTES long (the caller checked its mark and kind)
+ * @returns a new UDP_ACK_BYTES buffer: the socket may still hold the previous ack this turn
+ */
+export function udpAck(datagram: Uint8Array): Buffer {
+  const ack = Buffer.allocUnsafe(UDP_ACK_BYTES);
+  ack[0] = UDP_BENCH_MARK;
+  ack[1] = UdpKind.Ack;
+  ack[2] = datagram[2]!;
+  ack[3] = datagram[3]!;
+  ack[4] = datagram[4]!;
+  ack[5] = datagram[5]!;
+  ack.writeUInt32BE(checksumBytes(datagram, UDP_HEADER_BYTES, datagram.length), 6);
+  return ack;
+}
