@@ -1,9 +1,10 @@
 /**
  * The udp bench driver (src/bench/drivers/udp.ts) driven by hand against the udp bench responder
  * (src/bench/responders/udp.ts): every payload reaches its sender intact in c2s and echo, with the
- * default and a custom token; an ack vouching for other bytes delivers the frame corrupted; a
- * dead port, a wrong token and a server without responder make open() reject clearly; the ring
- * refuses sends past UDP_MAX_IN_FLIGHT_COUNT unanswered; close() ends every session and socket.
+ * default and a custom token; an ack vouching for other bytes delivers the frame corrupted, an
+ * ack to an echo datagram is ignored; a dead port, a wrong token and a server without responder
+ * make open() reject clearly; the ring refuses sends past UDP_MAX_IN_FLIGHT_COUNT unanswered;
+ * close() ends every session and socket.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspect } from 'node:util';
@@ -79,6 +80,26 @@ describe('udp bench driver', () => {
     await sendFrames(d, 0, 5, [64]);
     expect(await until(() => got.deliveries.length === 10)).toBe(true);
     expect(got.deliveries.every((g) => !g.intact)).toBe(true);
+  });
+
+  it('ignores an ack to an echo datagram (a server that acks echo too) and still delivers the echo', async () => {
+    const responder = { current: null as ReturnType<typeof udpBenchResponder> | null };
+    const pipe = await customServer((p, msg, session) => {
+      if (msg[1] === UdpKind.Echo && msg.readUInt32BE(2) !== 0xffffffff) {
+        const ack = Buffer.alloc(10);
+        ack[0] = UDP_BENCH_MARK;
+        ack[1] = UdpKind.Ack;
+        msg.copy(ack, 2, 2, 6);
+        p.send(ack, session);
+      }
+      responder.current!.handle(msg, session);
+    });
+    responder.current = udpBenchResponder(pipe);
+    const d = driver(pipe.port, 'echo', { users: 2 });
+    const got = new Collector(d);
+    await d.open();
+    const sent = await sendFrames(d, 0, 5, [64]);
+    await expectEachBackOnce(got, sent);
   });
 
   it('rejects open() clearly when no server answers', async () => {

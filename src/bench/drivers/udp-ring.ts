@@ -85,9 +85,10 @@ export class DatagramRing {
       // Delivered even when late or duplicated: the engine counts those.
       return msg.subarray(UDP_HEADER_BYTES);
     }
-    if (msg[1] === UdpKind.Ack && msg.length >= UDP_ACK_BYTES && mine) {
+    if (msg[1] === UdpKind.Ack && msg.length >= UDP_ACK_BYTES && mine && this.kind === UdpKind.C2s) {
       // An ack whose frame is gone (answered already, or past the frame timeout) cannot be
-      // checked against its payload: ignored, so c2s never reports duplicates.
+      // checked against its payload: ignored, so c2s never reports duplicates. An ack to an echo
+      // datagram has no kept copy to deliver: ignored too (the echo itself still counts).
       const datagram = this.kept[slot]!;
       this.sentAt[slot] = 0;
       this.kept[slot] = null;
