@@ -3,8 +3,9 @@
  * parse nothing, so they cannot answer a joint create or enter and the relay driver cannot load
  * them. This driver sends and reads the same bytes the relay driver does where the forwarder lets
  * it: every payload is one chunk (joint.md §10) in joint frames, written into a slab per
- * connection and pushed once per tick (RelayLink), and every receiver parses frames with a
- * JointParser and payloads with a ChunkAssembler. The generator thus does the relay driver's
+ * connection and pushed once per tick by the relay driver's own code (relay-chunk.ts writeChunk,
+ * relay-link.ts RelayLink and TickFlush), and every receiver parses frames with a JointParser
+ * and payloads with a ChunkAssembler. The generator thus does the relay driver's
  * per-frame work against both targets; what differs is what the server does.
  *
  * Topologies (the forwarder child numbers connections in accept order; connects are sequential):
@@ -32,19 +33,16 @@ import {
   type ChunkAssembler,
   type JointParser,
 } from '../../src/core/index.js';
-import { encodeChunkPrefix } from '../../src/core/varint.js';
 import { MAX_FRAME_DATA_BYTES } from '../../src/joint/limits.js';
-import { OWN_JOINT_FLAG, writeUserFrameHeader } from '../../src/joint/protocol.js';
-import { RelayLink } from '../../src/bench/drivers/relay-link.js';
+import { OWN_JOINT_FLAG } from '../../src/joint/protocol.js';
+import { CHUNK_PREFIX_BYTES, writeChunk } from '../../src/bench/drivers/relay-chunk.js';
+import { RelayLink, TickFlush } from '../../src/bench/drivers/relay-link.js';
 import { RELAY_SEND_HIGH_WATER_BYTES, RELAY_UNITS_PER_FEED } from '../../src/bench/drivers/relay-limits.js';
 import type { BenchDriver, DriverContext, DriverFactory } from '../../src/bench/index.js';
 
 /** What the forwarder child does with its connections (see the file comment). */
 export type ForwarderTopology = 'funnel' | 'fanout' | 'pair';
 
-// joint.md §10.2: the prefix width of the default maxChunkSize, as the relay driver writes it.
-const CHUNK_PREFIX_BYTES = 2;
-const ONE_BYTE_PREFIX_MAX_LENGTH = 128;
 /** Largest payload: one chunk in one frame (the suite sends 64 B and 1 KiB). */
 const MAX_PAYLOAD_BYTES = MAX_FRAME_DATA_BYTES - CHUNK_PREFIX_BYTES;
 /** The forwarder numbers connections as it accepts them: give it this long to accept the first (ms). */
@@ -76,15 +74,9 @@ class ForwarderDriver implements BenchDriver {
   private readonly users: number;
   private readonly conns: Conn[] = [];
   private readonly senderConns: Conn[] = [];
-  private readonly dirty: Conn[] = [];
-  private flushQueued = false;
+  private readonly flush = new TickFlush();
   private open_ = false;
   private closing = false;
-  private readonly flushAll = (): void => {
-    this.flushQueued = false;
-    for (const c of this.dirty) c.link.push();
-    this.dirty.length = 0;
-  };
 
   constructor(
     private readonly context: DriverContext,
@@ -127,23 +119,9 @@ class ForwarderDriver implements BenchDriver {
     const conn = this.senderConns[sender]!;
     if (conn.link.closed) return true;
     if (conn.link.buffered > RELAY_SEND_HIGH_WATER_BYTES) return false;
-    const length = payload.byteLength;
-    const prefixBytes = length <= ONE_BYTE_PREFIX_MAX_LENGTH ? 1 : CHUNK_PREFIX_BYTES;
-    const data = prefixBytes + length;
-    const link = conn.link;
-    const slab = link.room(data + 3);
-    let at = writeUserFrameHeader(slab, link.fill, 0, data);
-    at += encodeChunkPrefix(length, CHUNK_PREFIX_BYTES, slab, at);
-    slab.set(payload, at);
-    link.fill = at + length;
-    if (!link.dirty) {
-      link.dirty = true;
-      this.dirty.push(conn);
-      if (!this.flushQueued) {
-        this.flushQueued = true;
-        queueMicrotask(this.flushAll);
-      }
-    }
+    // As a user of joint 0: the forwarders pass the frames on without reading the joint number.
+    writeChunk(conn.link, true, 0, -1, payload, 0, payload.byteLength);
+    this.flush.mark(conn.link);
     return true;
   }
 

@@ -174,6 +174,35 @@ export class RelayLink {
   }
 }
 
+/**
+ * The links written to in this tick, each pushed once in a microtask: every frame a driver
+ * writes in one tick leaves its link in one socket write. Shared by the relay driver and the
+ * tcp forwarder baseline (bench/drivers/tcp-forwarder.ts), so both pay the same write cost.
+ */
+export class TickFlush {
+  /** Links marked since the last flush (reused array). */
+  private readonly links: RelayLink[] = [];
+  private queued = false;
+  /** The flush of a tick, made once (no closure per tick). */
+  private readonly flushAll = (): void => {
+    this.queued = false;
+    const links = this.links;
+    for (let i = 0; i < links.length; i++) links[i]!.push();
+    links.length = 0;
+  };
+
+  /** Call after writing into `link`'s slab: it is pushed at the end of this tick. */
+  mark(link: RelayLink): void {
+    if (link.dirty) return;
+    link.dirty = true;
+    this.links.push(link);
+    if (!this.queued) {
+      this.queued = true;
+      queueMicrotask(this.flushAll);
+    }
+  }
+}
+
 /** The one line `open()` rejects with when a connection cannot be made. */
 function connectError(where: string, err: Error | null): Error {
   const code = (err as NodeJS.ErrnoException | null)?.code;

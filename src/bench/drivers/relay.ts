@@ -32,8 +32,6 @@ import {
   type ChunkAssembler,
   type JointParser,
 } from '../../core/index.js';
-import { encodeChunkPrefix } from '../../core/varint.js';
-import { MAX_FRAME_DATA_BYTES } from '../../joint/limits.js';
 import {
   CreateError,
   encodeCreate,
@@ -41,31 +39,19 @@ import {
   encodeEnter,
   encodeLeave,
   EnterError,
-  LEAD_BROADCAST,
-  MAX_FRAME_HEADER_BYTES,
   OWN_JOINT_FLAG,
   ReplyStatus,
   ServerEvent,
   WireReason,
-  writeFrameSize,
-  writeOwnerFrameHeader,
-  writeUserFrameHeader,
 } from '../../joint/protocol.js';
 import type { BenchDriver, BenchMode, DriverContext, DriverFactory, ResolvedBenchOptions } from '../types.js';
-import { RelayLink, targetName } from './relay-link.js';
+import { CHUNK_PREFIX_BYTES, writeChunk } from './relay-chunk.js';
+import { RelayLink, targetName, TickFlush } from './relay-link.js';
 import { RELAY_CLOSE_TIMEOUT_MS, RELAY_CONNECTS_IN_FLIGHT, RELAY_MAX_BACKLOG_BYTES, RELAY_MAX_PAYLOAD_BYTES, RELAY_MAX_USERS, RELAY_SEND_HIGH_WATER_BYTES, RELAY_UNITS_PER_FEED } from './relay-limits.js';
 
 /** The modes the relay driver runs. */
 export const RELAY_MODES: readonly BenchMode[] = ['users-to-owner', 'broadcast', 'echo'];
 
-// joint.md §10.2: the chunk prefix width with the default maxChunkSize 32768, as the original uses.
-const CHUNK_PREFIX_BYTES = 2;
-// A prefix of N = 2 holds length - 1 below 128 in one byte (joint.md §10.1, C1: 128 → 7F).
-const ONE_BYTE_PREFIX_MAX_LENGTH = 128;
-// Mode byte of `01 mode`: 1 = every user of the joint (joint.md §5).
-const BROADCAST_ALL = 1;
-// Bytes before a broadcast's frame: `01 mode` (joint.md §5).
-const BROADCAST_PREFIX_BYTES = 2;
 // The only request a connection has in flight (one create or one enter), so cmdNr is always 1.
 const REQUEST_NR = 1;
 
@@ -196,16 +182,8 @@ export class RelayDriver implements BenchDriver {
   private readonly connectQueue: (() => void)[] = [];
   private abortOpen: ((error: Error) => void) | null = null;
   private closing: Promise<void> | null = null;
-  /** Connections written to since the last flush (reused array). */
-  private readonly dirty: Peer[] = [];
-  private flushQueued = false;
-  /** The flush of a tick, made once (no closure per tick). */
-  private readonly flushAll = (): void => {
-    this.flushQueued = false;
-    const dirty = this.dirty;
-    for (let i = 0; i < dirty.length; i++) dirty[i]!.link.push();
-    dirty.length = 0;
-  };
+  /** Connections written to in this tick, each pushed once at its end. */
+  private readonly flush = new TickFlush();
 
   /**
    * @param context the engine's context; this thread loads joints j with `j % workers === worker`.
@@ -289,7 +267,7 @@ export class RelayDriver implements BenchDriver {
     const peer = this.senderPeers[sender]!;
     if (peer.failed) return true;
     if (peer.link.buffered > RELAY_SEND_HIGH_WATER_BYTES) return false;
-    this.writeChunk(peer, payload, 0, payload.length, -1);
+    this.sendChunk(peer, payload, 0, payload.length, -1);
     return true;
   }
 
@@ -432,7 +410,7 @@ export class RelayDriver implements BenchDriver {
             this.peerFailed(peer, `the relay stopped reading the owner: over ${RELAY_MAX_BACKLOG_BYTES} bytes of echoes unsent`);
             return;
           }
-          this.writeChunk(peer, src, at, bytes, stream);
+          this.sendChunk(peer, src, at, bytes, stream);
         }
         else this.deliver(src.subarray(at, at + bytes), peer.receiver);
       }
@@ -539,53 +517,10 @@ export class RelayDriver implements BenchDriver {
 
   // ---- outbound ----------------------------------------------------------------------------
 
-  /**
-   * Write `src[offset, offset + length)` from `peer` as one chunk: prefix and payload in one frame,
-   * split into frames of at most 32765 data bytes only past that (joint.md §2.5). A user writes
-   * to its owner (`jIn`); an owner broadcasts (broadcast mode) or answers `userNr` (echo).
-   */
-  private writeChunk(peer: Peer, src: Uint8Array, offset: number, length: number, userNr: number): void {
-    const link = peer.link;
-    const prefixBytes = length <= ONE_BYTE_PREFIX_MAX_LENGTH ? 1 : CHUNK_PREFIX_BYTES;
-    let data = prefixBytes + length;
-    const frames = Math.ceil(data / MAX_FRAME_DATA_BYTES);
-    const slab = link.room(data + frames * (BROADCAST_PREFIX_BYTES + MAX_FRAME_HEADER_BYTES));
-    let at = link.fill;
-    let from = offset;
-    let first = true;
-    const jointNr = peer.jointNr;
-    while (data > 0) {
-      const piece = data < MAX_FRAME_DATA_BYTES ? data : MAX_FRAME_DATA_BYTES;
-      if (peer.role === Role.User) at = writeUserFrameHeader(slab, at, jointNr, piece);
-      else if (userNr >= 0) at = writeOwnerFrameHeader(slab, at, jointNr, userNr, piece);
-      else {
-        // joint.md §5: every frame of a long broadcast repeats `01 mode`.
-        slab[at] = LEAD_BROADCAST;
-        slab[at + 1] = BROADCAST_ALL;
-        at = writeFrameSize(slab, at + BROADCAST_PREFIX_BYTES, piece + 1);
-        slab[at++] = jointNr + OWN_JOINT_FLAG;
-      }
-      let copy = piece;
-      if (first) {
-        at += encodeChunkPrefix(length, CHUNK_PREFIX_BYTES, slab, at);
-        copy -= prefixBytes;
-        first = false;
-      }
-      // Buffer#copy takes a range without making a view (no allocation per frame).
-      Buffer.prototype.copy.call(src, slab, at, from, from + copy);
-      at += copy;
-      from += copy;
-      data -= piece;
-    }
-    link.fill = at;
-    if (!link.dirty) {
-      link.dirty = true;
-      this.dirty.push(peer);
-      if (!this.flushQueued) {
-        this.flushQueued = true;
-        queueMicrotask(this.flushAll);
-      }
-    }
+  /** Write `src[offset, offset + length)` from `peer` as one chunk (relay-chunk.ts), sent at the end of the tick. */
+  private sendChunk(peer: Peer, src: Uint8Array, offset: number, length: number, userNr: number): void {
+    writeChunk(peer.link, peer.role === Role.User, peer.jointNr, userNr, src, offset, length);
+    this.flush.mark(peer.link);
   }
 }
 
