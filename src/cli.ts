@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import nodeCluster, { type Worker } from 'node:cluster';
 import { checkNodeId, generateNodeId } from './cluster/node-id.js';
 import { LOG_LEVELS, Relay, createLogger, type LogLevel, type RelayOptions } from './relay/index.js';
-import { DEFAULT_PORT } from './relay/limits.js';
+import { DEFAULT_PORT, MAX_WORKERS_COUNT, WORKER_RESTART_MS } from './relay/limits.js';
 
 const USAGE = `usage: gamewire relay [options]
 
@@ -94,10 +94,6 @@ const NUMERIC_FLAGS: Record<string, keyof RelayOptions> = {
 /** Relay options and what only the command line has. */
 type RelayArgs = RelayOptions & { help?: boolean; workers?: number };
 
-/** Most `--workers`: more processes than this on one machine is a misconfiguration. */
-const MAX_WORKERS = 256;
-/** A worker that dies is started again after this long (ms), as a new incarnation of its node. */
-const WORKER_RESTART_MS = 1000;
 
 /** Thrown for a bad command line; printed with the usage. */
 class UsageError extends Error {}
@@ -134,7 +130,7 @@ function parseRelayArgs(args: string[]): RelayArgs {
     else if (name === '--workers') {
       const text = value();
       workers = Number(text);
-      if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new UsageError(`--workers must be an integer in 1..${MAX_WORKERS}, got ${text}`);
+      if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS_COUNT) throw new UsageError(`--workers must be an integer in 1..${MAX_WORKERS_COUNT}, got ${text}`);
     }
     else if (name === '--inbound-policy') {
       const p = value();

@@ -136,3 +136,17 @@ export const PARSER_SPARES_MAX = 64;
 
 /** Longest interval of the keepalive sweep (ms); shorter keepalives sweep at a quarter of their period. */
 export const KEEPALIVE_SWEEP_MAX_MS = 1000;
+
+/**
+ * Most relay processes of `gamewire relay --workers n` (processes), default 256. More processes
+ * than this on one machine is a misconfiguration (each is a whole relay and a cluster node);
+ * past it the command line is refused (exit 2).
+ */
+export const MAX_WORKERS_COUNT = 256;
+
+/**
+ * Delay before a `--workers` process that died is started again (ms), default 1000: long enough
+ * that a worker failing at start does not spin the CPU, short enough to be back well within the
+ * peers' `peerTimeoutMs` bookkeeping. It comes back as a new incarnation of its cluster node.
+ */
+export const WORKER_RESTART_MS = 1000;
