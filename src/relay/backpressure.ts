@@ -21,6 +21,8 @@ export const PauseCause = {
   Command: 4,
   /** Cluster: the node link it feeds is past its high-water mark; read again on its `drain`. */
   Link: 8,
+  /** Cluster: the owner of a joint it is in, on another node, is past its high-water mark (PAUSE_JOINT). */
+  RemoteOwner: 16,
 } as const;
 
 /** Pause or resume reading `conn` for one cause; the socket reads only while no cause holds. */

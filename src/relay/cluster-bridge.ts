@@ -21,7 +21,9 @@ import { RemoteOwner, RemoteUser } from './cluster-remote.js';
 import type { Commands } from './commands.js';
 import type { DropConnection, RelayConnection } from './connection.js';
 import type { Forwarder } from './forwarding.js';
+import { REMOTE_RESUME_CHECK_MS } from './limits.js';
 import type { Logger } from './logger.js';
+import type { ResolvedRelayOptions } from './options.js';
 import { DisconnectReason, type RelayClusterStats } from './stats.js';
 
 /** A membership of a connection here in a joint owned on another node. */
@@ -41,6 +43,7 @@ interface PendingEnter {
 
 /** What the bridge needs of the relay. */
 export interface BridgeHost {
+  readonly options: Readonly<ResolvedRelayOptions>;
   readonly state: JointState;
   readonly commands: Commands;
   readonly forwarder: Forwarder;
@@ -66,10 +69,19 @@ export class ClusterBridge {
   /** Sources paused because the link toward a node is congested, by node id. */
   private readonly waiting = new Map<string, Set<RelayConnection>>();
   private readonly releases = new Set<Promise<unknown>>();
+  /** Owner side: joints here fed by remote users during the batch being delivered. */
+  private readonly fedJoints = new Set<Joint>();
+  /** Owner side: joints whose owner is congested, and the nodes told PAUSE_JOINT for them. */
+  private readonly pausedJoints = new Map<Joint, NodeRef[]>();
+  private resumeTimer: NodeJS.Timeout | null = null;
+  /** User side: stand-in joints paused by their owner node. */
+  private readonly pausedProxies = new Set<Joint>();
+  /** User side: paused stand-in joints each connection here is in. */
+  private readonly holds = new Map<RelayConnection, number>();
   private flushQueued = false;
   private closed = false;
   private remoteUserCount = 0;
-  private readonly counts = { framesOut: 0, framesIn: 0, bytesOut: 0, bytesIn: 0, drops: 0, linkFailures: 0, peersDown: 0, linkPauses: 0 };
+  private readonly counts = { framesOut: 0, framesIn: 0, bytesOut: 0, bytesIn: 0, drops: 0, linkFailures: 0, peersDown: 0, linkPauses: 0, jointPauses: 0 };
   /** The NATS message buffer of the records being delivered, as a Buffer view (one per batch). */
   private lastData: Uint8Array | null = null;
   private lastBuf: Buffer = Buffer.alloc(0);
@@ -295,9 +307,8 @@ export class ClusterBridge {
     broadcast: (from, jointRef, exclude, data, offset, length) => this.onBroadcast(from, jointRef, exclude, data, offset, length),
     kick: (from, userRef) => this.onKick(from, userRef),
     jointGone: (from, jointRef, reason) => this.onJointGone(from, jointRef, reason),
-    // PAUSE_JOINT / RESUME_JOINT: not sent by this version (docs/cluster.md §12).
-    pauseJoint: () => undefined,
-    resumeJoint: () => undefined,
+    pauseJoint: (from, jointRef) => this.onPauseJoint(from, jointRef, true),
+    resumeJoint: (from, jointRef) => this.onPauseJoint(from, jointRef, false),
   };
 
   /** ENTER: a user of `from` enters a joint here (joint.md §3.1 order, §6.1). */
@@ -368,6 +379,7 @@ export class ClusterBridge {
     if (Object.isFrozen(conn.entered)) conn.entered = [];
     conn.entered[jIn] = m;
     this.byUserRef.set(reqId, m);
+    if (this.pausedProxies.has(joint)) this.hold(conn, 1);
     this.host.commands.reply(conn, p.cmdNr, ReplyStatus.Ok, jIn);
     this.finish(conn);
   }
@@ -412,6 +424,7 @@ export class ClusterBridge {
     this.counts.bytesIn += length;
     // The NATS buffer is borrowed: copied into the owner's outbox, never shared.
     this.host.forwarder.toOwner(joint.owner as RelayConnection, joint.jOwn, userNr, this.view(data), offset, length, false);
+    this.fedJoints.add(joint);
     this.scheduleFlush();
   }
 
@@ -563,6 +576,76 @@ export class ClusterBridge {
     }
   }
 
+  /**
+   * PAUSE_JOINT / RESUME_JOINT (the cross-node form of `pressBack`): the owner of that joint is
+   * congested, so its users here are not read until it drains.
+   */
+  private onPauseJoint(from: NodeRefLike, jointRef: number, pause: boolean): void {
+    const joint = this.proxies.get(`${from.nodeId}/${from.epoch}/${jointRef}`);
+    if (joint === undefined) return;
+    if (pause ? this.pausedProxies.has(joint) : !this.pausedProxies.delete(joint)) return;
+    if (pause) this.pausedProxies.add(joint);
+    for (const m of joint.members) this.hold(m.user as RelayConnection, pause ? 1 : -1);
+  }
+
+  private hold(conn: RelayConnection, delta: number): void {
+    const n = (this.holds.get(conn) ?? 0) + delta;
+    if (n <= 0) this.holds.delete(conn);
+    else this.holds.set(conn, n);
+    if (conn.closed) return;
+    if (delta > 0 && n === 1) setPaused(conn, PauseCause.RemoteOwner, true);
+    else if (n <= 0) setPaused(conn, PauseCause.RemoteOwner, false);
+  }
+
+  /**
+   * After a batch's flush: each owner here that remote users fed past `outboundHighWaterBytes`
+   * gets its joint paused on the users' nodes (PAUSE_JOINT), until its backlog is back at
+   * `outboundLowWaterBytes` (checked every REMOTE_RESUME_CHECK_MS).
+   */
+  private pressBackRemote(): void {
+    const high = this.host.options.outboundHighWaterBytes;
+    for (const joint of this.fedJoints) {
+      const owner = joint.owner as RelayConnection;
+      if (high === 0 || owner.closed || this.pausedJoints.has(joint) || owner.stream.bufferedBytes <= high) continue;
+      const ref = this.refOfJoint.get(joint);
+      if (ref === undefined) continue;
+      const nodes: NodeRef[] = [];
+      for (const m of joint.members) {
+        const user = m.user as RemoteUser;
+        if (!user.remote || nodes.some((p) => p.nodeId === user.peer.nodeId)) continue;
+        nodes.push(user.peer);
+        this.cluster.link.channel(user.peer).pauseJoint(ref);
+      }
+      this.counts.jointPauses++;
+      this.pausedJoints.set(joint, nodes);
+    }
+    this.fedJoints.clear();
+    if (this.pausedJoints.size > 0 && this.resumeTimer === null) {
+      this.resumeTimer = setInterval(() => this.resumeOwners(), REMOTE_RESUME_CHECK_MS);
+      this.resumeTimer.unref();
+    }
+  }
+
+  private resumeOwners(): void {
+    const low = this.host.options.outboundLowWaterBytes;
+    for (const [joint, nodes] of this.pausedJoints) {
+      const owner = joint.owner as RelayConnection;
+      const ref = this.refOfJoint.get(joint);
+      // A joint that ended told its nodes JOINT_GONE, which ends the pause there too.
+      if (ref === undefined || owner.closed) {
+        this.pausedJoints.delete(joint);
+        continue;
+      }
+      if (owner.stream.bufferedBytes > low) continue;
+      this.pausedJoints.delete(joint);
+      for (const peer of nodes) this.cluster.link.channel(peer).resumeJoint(ref);
+    }
+    if (this.pausedJoints.size === 0 && this.resumeTimer !== null) {
+      clearInterval(this.resumeTimer);
+      this.resumeTimer = null;
+    }
+  }
+
   /** Take a membership of a connection here in a remote joint out of both tables. */
   private removeHere(m: RemoteMembership): void {
     const joint = m.joint;
@@ -577,7 +660,9 @@ export class ClusterBridge {
     m.user.entered[m.jIn] = undefined;
     m.user.inNumbers.free(m.jIn);
     this.byUserRef.delete(m.userRef);
+    if (this.pausedProxies.has(joint)) this.hold(m.user as RelayConnection, -1);
     if (joint.members.length === 0) {
+      this.pausedProxies.delete(joint);
       const owner = joint.owner as RemoteOwner;
       this.proxies.delete(`${owner.peer.nodeId}/${owner.peer.epoch}/${owner.jointRef}`);
     }
@@ -622,7 +707,9 @@ export class ClusterBridge {
     queueMicrotask(() => {
       this.flushQueued = false;
       this.lastData = null;
-      if (!this.closed) this.host.forwarder.flushDirty();
+      if (this.closed) return;
+      this.host.forwarder.flushDirty();
+      if (this.fedJoints.size > 0) this.pressBackRemote();
     });
   }
 
@@ -657,6 +744,8 @@ export class ClusterBridge {
   async close(abrupt = false): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.resumeTimer !== null) clearInterval(this.resumeTimer);
+    this.resumeTimer = null;
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
     if (!abrupt) await Promise.allSettled([...this.releases]);

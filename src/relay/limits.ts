@@ -150,3 +150,11 @@ export const MAX_WORKERS_COUNT = 256;
  * peers' `peerTimeoutMs` bookkeeping. It comes back as a new incarnation of its cluster node.
  */
 export const WORKER_RESTART_MS = 1000;
+
+/**
+ * Cluster: how often an owner whose remote users were paused (PAUSE_JOINT) is checked for a
+ * backlog back at `outboundLowWaterBytes` (ms), default 20. The timer runs only while some joint
+ * is paused; the remote users wait at most this long past the drain (a local user is resumed at
+ * the drain itself).
+ */
+export const REMOTE_RESUME_CHECK_MS = 20;

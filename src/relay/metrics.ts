@@ -73,6 +73,7 @@ export function createRelayRegistry(
   counter('cluster_link_bytes_received_total', 'Cluster: bytes received on the node link', c((s) => s.linkBytesReceived));
   counter('cluster_link_failures_total', 'Cluster: node links failed (overflow, stalled, gap)', c((s) => s.linkFailures));
   counter('cluster_link_paused_total', 'Cluster: connections paused because the node link they fed was congested', c((s) => s.linkPauses));
+  counter('cluster_joint_paused_total', 'Cluster: joints whose remote users were paused (PAUSE_JOINT) because their owner here was congested', c((s) => s.jointPauses));
   counter('cluster_peers_down_total', 'Cluster: peer incarnations ended (died, left, replaced, isolated)', c((s) => s.peersDown));
   counter('cluster_directory_claims_total', 'Cluster: joint id claims', c((s) => s.directoryClaims));
   counter('cluster_directory_claims_taken_total', 'Cluster: claims refused, the id held elsewhere', c((s) => s.directoryClaimsTaken));

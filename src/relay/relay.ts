@@ -135,7 +135,7 @@ export class Relay implements JointStateListener {
     if (o.cluster !== undefined) {
       // Loaded only here: a single relay never loads the NATS client.
       const { ClusterBridge } = await import('./cluster-bridge.js');
-      const host = { state: this.state, commands: this.commands, forwarder: this.forwarder, log: this.log, drop: (c: RelayConnection, r: DisconnectReason, d?: string) => this.drop(c, r, d) };
+      const host = { options: o, state: this.state, commands: this.commands, forwarder: this.forwarder, log: this.log, drop: (c: RelayConnection, r: DisconnectReason, d?: string) => this.drop(c, r, d) };
       this.bridge = this.commands.cluster = this.forwarder.cluster = await ClusterBridge.join(o.cluster, host);
     }
     try {

@@ -121,6 +121,8 @@ export interface RelayClusterStats {
   linkFailures: number;
   /** Times a connection here was paused because the link it fed was past its high-water mark. */
   linkPauses: number;
+  /** Times a joint here was paused on its users' nodes (PAUSE_JOINT): its owner was congested by remote users. */
+  jointPauses: number;
   directoryClaims: number;
   directoryClaimsTaken: number;
   directoryReleases: number;

@@ -211,6 +211,56 @@ describe.skipIf(!HAS_NATS)(`relay cluster: three relays, one NATS${NATS_SKIP_REA
     expect(y.stats().cluster!.linkPauses).toBeGreaterThan(0);
   });
 
+  it('pauses the users on other nodes of an owner that stops reading (PAUSE_JOINT) instead of dropping it', async () => {
+    name = `relay${process.pid}x${n++}`;
+    const small = { linkHighWaterBytes: 131072, linkLowWaterBytes: 32768, linkWindowBytes: 65536 };
+    const opts = (nodeId: string): RelayOptions => ({
+      logger: silentLogger,
+      maxConnectionsPerIp: 0,
+      // Without PAUSE_JOINT the owner would be dropped (slow_reader) past twice 2 MiB.
+      maxOutboundBytes: 2 * 1024 * 1024,
+      outboundHighWaterBytes: 65536,
+      outboundLowWaterBytes: 16384,
+      cluster: { servers: nats.url, nodeId, name, ...FAST, ...small },
+    });
+    const [x, y] = await Promise.all([Relay.listen(opts('x')), Relay.listen(opts('y'))]);
+    relays.push(x, y);
+    await waitFor(() => peersSeen(1), 3000, 'x and y to see each other');
+    const owner = await TcpClient.connect(x.port);
+    expect(await create(owner, 'slow')).toEqual([0, 0]);
+    const user = await TcpClient.connect(y.port);
+    expect(await enter(user, 'slow')).toEqual([0, 0]);
+    await owner.read(6);
+    owner.socket.pause();
+    const chunk = frame(Buffer.concat([Buffer.of(0), pattern(30_000, 3)]));
+    const total = 12 * 1024 * 1024;
+    let sent = 0;
+    // Write until the owner's node pauses the joint (or 16 MiB, which would drop an owner nobody protects).
+    while (sent < total && x.stats().cluster!.jointPauses === 0) {
+      const more = user.socket.write(chunk);
+      sent += chunk.length;
+      if (!more) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(x.stats().cluster!.jointPauses).toBeGreaterThan(0);
+    // And more, three times what would get the owner dropped: it queues in this client's socket.
+    while (sent < 12 * 1024 * 1024) {
+      user.socket.write(chunk);
+      sent += chunk.length;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(owner.closed).toBe(false);
+    expect(x.stats().disconnects.slow_reader).toBe(0);
+    // The owner reads again: everything sent arrives.
+    owner.socket.resume();
+    const want = (sent / chunk.length) * (30_000 + 2);
+    let got = 0;
+    await waitFor(() => {
+      got += owner.takeAll().length;
+      return got >= want;
+    }, 20_000, 'the flood at the owner');
+    expect(owner.closed).toBe(false);
+  });
+
   it('gives an id created on two nodes at once to exactly one of them (10 rounds)', async () => {
     await three();
     const ca = await TcpClient.connect(a.port);
