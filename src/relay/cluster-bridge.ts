@@ -68,6 +68,8 @@ export class ClusterBridge {
   private nextReqId = 1;
   /** Sources paused because the link toward a node is congested, by node id. */
   private readonly waiting = new Map<string, Set<RelayConnection>>();
+  /** Congested nodes each paused source waits for (read again when none is left). */
+  private readonly linkHolds = new Map<RelayConnection, number>();
   private readonly releases = new Set<Promise<unknown>>();
   /** Owner side: joints here fed by remote users during the batch being delivered. */
   private readonly fedJoints = new Set<Joint>();
@@ -674,6 +676,9 @@ export class ClusterBridge {
     if (set === undefined) this.waiting.set(peer.nodeId, (set = new Set()));
     if (set.has(conn)) return;
     set.add(conn);
+    const n = (this.linkHolds.get(conn) ?? 0) + 1;
+    this.linkHolds.set(conn, n);
+    if (n > 1) return;
     this.counts.linkPauses++;
     setPaused(conn, PauseCause.Link, true);
   }
@@ -682,7 +687,15 @@ export class ClusterBridge {
     const set = this.waiting.get(nodeId);
     if (set === undefined) return;
     this.waiting.delete(nodeId);
-    for (const conn of set) if (!conn.closed) setPaused(conn, PauseCause.Link, false);
+    for (const conn of set) {
+      const n = (this.linkHolds.get(conn) ?? 1) - 1;
+      if (n > 0) {
+        this.linkHolds.set(conn, n);
+        continue;
+      }
+      this.linkHolds.delete(conn);
+      if (!conn.closed) setPaused(conn, PauseCause.Link, false);
+    }
   }
 
   private release(id: Uint8Array): void {
