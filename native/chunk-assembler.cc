@@ -1,12 +1,7 @@
 // Twin of src/core/chunk-assembler.ts; read them side by side (STYLE.md §2).
 #include "chunk-assembler.h"
 
-#include <algorithm>
 #include <cassert>
-#include <cstring>
-#include <utility>
-
-#include "pending-buffer.h"
 
 namespace gamewire {
 
@@ -39,7 +34,7 @@ void ChunkAssembler::DropStream(int32_t stream) {
 int32_t ChunkAssembler::Feed(int32_t stream, const uint8_t* input, size_t length, int32_t* units,
                              int32_t max_units) {
   consumed_ = 0;
-  carry_size_ = 0;  // non-zero afterwards only when this call produced an InCarry unit
+  carry_.size = 0;  // non-zero afterwards only when this call produced an InCarry unit
   assert(stream >= 0 && static_cast<size_t>(stream) < streams_.size());
   if (stream < 0 || static_cast<size_t>(stream) >= streams_.size()) return 0;
   Stream& s = streams_[static_cast<size_t>(stream)];
@@ -97,45 +92,27 @@ int32_t ChunkAssembler::Feed(int32_t stream, const uint8_t* input, size_t length
           step = static_cast<int32_t>(Status::kChunkTooLarge);
           break;
         }
-        s.pending_fill = 0;
+        // The collector is empty here: a chunk handed out and DropStream() both leave it so.
         s.state = State::Payload;
         break;
       }
       case State::Payload: {
-        const size_t avail = length - pos;
-        if (s.pending_fill == 0 && avail >= s.chunk_length) {
+        int32_t* unit = units + count * kChunkUnitStride;
+        if (s.body.fill() == 0 && length - pos >= s.chunk_length) {
           // Wholly inside this input: a borrowed view, no copy.
-          int32_t* unit = units + count * kChunkUnitStride;
           unit[0] = kWholeChunk;
           unit[1] = static_cast<int32_t>(pos);
           unit[2] = static_cast<int32_t>(s.chunk_length);
-          ++count;
           pos += s.chunk_length;
-          s.state = State::Prefix;
-          break;
+        } else {
+          const size_t next = s.body.Collect(input, pos, length, s.chunk_length, max_chunk_bytes_, carry_, unit);
+          if (next == kBodyNeedMore) {
+            pos = length;
+            step = kStepStop;
+            break;
+          }
+          pos = next;
         }
-        if (avail == 0) {
-          step = kStepStop;
-          break;
-        }
-        const size_t take = std::min(avail, static_cast<size_t>(s.chunk_length) - s.pending_fill);
-        // Grow with the bytes that arrived, not the declared length: a bare prefix must not
-        // make us allocate max_chunk_bytes_ per stream (memory amplification by a hostile peer).
-        AppendPending(s.pending, s.pending_fill, input + pos, take, max_chunk_bytes_);
-        s.pending_fill += take;
-        pos += take;
-        if (s.pending_fill < s.chunk_length) {
-          step = kStepStop;
-          break;
-        }
-        // Complete: hand it out from carry_, and give the stream the old carry_ to reuse.
-        std::swap(s.pending, carry_);
-        carry_size_ = s.chunk_length;
-        s.pending_fill = 0;
-        int32_t* unit = units + count * kChunkUnitStride;
-        unit[0] = kWholeChunk | kFlagInCarry;
-        unit[1] = 0;
-        unit[2] = static_cast<int32_t>(s.chunk_length);
         ++count;
         s.state = State::Prefix;
         break;

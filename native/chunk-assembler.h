@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "carry-buffer.h"
 #include "common.h"
 #include "varint.h"
 
@@ -38,8 +39,8 @@ class ChunkAssembler {
   Status error() const { return error_; }
   // The buffer InCarry units point into; valid until the next Feed. carry_size() is the length
   // of the last Feed's InCarry unit, 0 when that Feed produced none.
-  const uint8_t* carry_data() const { return carry_.data(); }
-  size_t carry_size() const { return carry_size_; }
+  const uint8_t* carry_data() const { return carry_.bytes.data(); }
+  size_t carry_size() const { return carry_.size; }
 
   uint32_t max_chunk_bytes() const { return max_chunk_bytes_; }
   int32_t prefix_bytes() const { return prefix_bytes_; }
@@ -54,11 +55,10 @@ class ChunkAssembler {
     // Prefix bytes read so far (0..N-1 between calls) and the value decoded from them.
     int32_t prefix_have = 0;
     uint32_t prefix_value = 0;
-    // Length of the chunk being read and how much of it is in pending.
+    // Length of the chunk being read.
     uint32_t chunk_length = 0;
-    size_t pending_fill = 0;
     // A chunk split across calls is assembled here (grown up to max_chunk_bytes, reused).
-    std::vector<uint8_t> pending;
+    BodyCollector body;
   };
 
   const uint32_t max_chunk_bytes_;
@@ -68,8 +68,7 @@ class ChunkAssembler {
   size_t consumed_ = 0;
   // A completed split chunk is swapped here from its stream's pending buffer, so a new partial
   // chunk later in the same call cannot overwrite it.
-  std::vector<uint8_t> carry_;
-  size_t carry_size_ = 0;
+  CarryBuffer carry_;
 };
 
 }  // namespace gamewire

@@ -1,12 +1,7 @@
 // Twin of src/core/frame-decoder.ts; read them side by side (STYLE.md §2).
 #include "frame-decoder.h"
 
-#include <algorithm>
 #include <cassert>
-#include <cstring>
-#include <utility>
-
-#include "pending-buffer.h"
 
 namespace gamewire {
 
@@ -33,13 +28,13 @@ void FrameDecoder::Reset() {
   prefix_have_ = 0;
   prefix_value_ = 0;
   body_length_ = 0;
-  pending_fill_ = 0;
-  carry_size_ = 0;
+  body_.Reset();
+  carry_.size = 0;
 }
 
 int32_t FrameDecoder::Feed(const uint8_t* input, size_t length, int32_t* units, int32_t max_units) {
   consumed_ = 0;
-  carry_size_ = 0;  // non-zero afterwards only when this call produced an InCarry unit
+  carry_.size = 0;  // non-zero afterwards only when this call produced an InCarry unit
   if (error_ != Status::kOk) return 0;  // sticky until Reset()
   size_t pos = 0;
   size_t unit_start = 0;  // where the frame being read began in this input (0 if earlier)
@@ -84,45 +79,27 @@ int32_t FrameDecoder::Feed(const uint8_t* input, size_t length, int32_t* units, 
           step = static_cast<int32_t>(Status::kFrameTooLarge);
           break;
         }
-        pending_fill_ = 0;
+        // The collector is empty here: a body handed out and Reset() both leave it so.
         state_ = State::Body;
         break;
       }
       case State::Body: {
-        const size_t avail = length - pos;
-        if (pending_fill_ == 0 && avail >= body_length_) {
+        int32_t* unit = units + count * kFrameUnitStride;
+        if (body_.fill() == 0 && length - pos >= body_length_) {
           // Wholly inside this input: a borrowed view, no copy.
-          int32_t* unit = units + count * kFrameUnitStride;
           unit[0] = kWholeFrame;
           unit[1] = static_cast<int32_t>(pos);
           unit[2] = static_cast<int32_t>(body_length_);
-          ++count;
           pos += body_length_;
-          state_ = State::Prefix;
-          break;
+        } else {
+          const size_t next = body_.Collect(input, pos, length, body_length_, max_frame_bytes_, carry_, unit);
+          if (next == kBodyNeedMore) {
+            pos = length;
+            step = kStepStop;
+            break;
+          }
+          pos = next;
         }
-        if (avail == 0) {
-          step = kStepStop;
-          break;
-        }
-        const size_t take = std::min(avail, static_cast<size_t>(body_length_) - pending_fill_);
-        // Grow with the bytes that arrived, not the declared length: a bare prefix must not
-        // make us allocate max_frame_bytes_ (memory amplification by a hostile peer).
-        AppendPending(pending_, pending_fill_, input + pos, take, max_frame_bytes_);
-        pending_fill_ += take;
-        pos += take;
-        if (pending_fill_ < body_length_) {
-          step = kStepStop;
-          break;
-        }
-        // Complete: hand it out from carry_, and keep the old carry_ for the next partial frame.
-        std::swap(pending_, carry_);
-        carry_size_ = body_length_;
-        pending_fill_ = 0;
-        int32_t* unit = units + count * kFrameUnitStride;
-        unit[0] = kWholeFrame | kFlagInCarry;
-        unit[1] = 0;
-        unit[2] = static_cast<int32_t>(body_length_);
         ++count;
         state_ = State::Prefix;
         break;

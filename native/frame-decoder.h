@@ -6,8 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
+#include "carry-buffer.h"
 #include "common.h"
 
 namespace gamewire {
@@ -35,8 +35,8 @@ class FrameDecoder {
   Status error() const { return error_; }
   // The buffer InCarry units point into; valid until the next Feed. carry_size() is the length
   // of the last Feed's InCarry unit, 0 when that Feed produced none.
-  const uint8_t* carry_data() const { return carry_.data(); }
-  size_t carry_size() const { return carry_size_; }
+  const uint8_t* carry_data() const { return carry_.bytes.data(); }
+  size_t carry_size() const { return carry_.size; }
 
   // Forgets all state and any error; keeps the buffers for reuse.
   void Reset();
@@ -51,14 +51,12 @@ class FrameDecoder {
   // Prefix bytes seen so far (0..3 between calls) and their value.
   int32_t prefix_have_ = 0;
   uint32_t prefix_value_ = 0;
-  // Body length of the frame being read and how much of it is in pending_.
+  // Body length of the frame being read.
   uint32_t body_length_ = 0;
-  size_t pending_fill_ = 0;
-  // A frame split across calls is assembled in pending_; once complete it is swapped into
+  // A frame split across calls is assembled in body_; once complete it is swapped into
   // carry_, so a new partial frame later in the same call cannot overwrite it.
-  std::vector<uint8_t> pending_;
-  std::vector<uint8_t> carry_;
-  size_t carry_size_ = 0;
+  BodyCollector body_;
+  CarryBuffer carry_;
 };
 
 }  // namespace gamewire

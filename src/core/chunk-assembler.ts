@@ -3,7 +3,8 @@
  * check order, same codes, same units (STYLE.md §2). Reassembles chunks (joint.md §10: varint of
  * length - 1 with N bytes, then the payload) per stream, across arbitrary splits.
  */
-import { appendPending, EMPTY_BYTES } from './carry-buffer.js';
+import * as carryBuffer from './carry-buffer.js';
+import { BodyCollector, CarryBuffer } from './carry-buffer.js';
 import { ErrorCode } from './errors.js';
 import { CHUNK_UNIT_STRIDE, UnitFlag, type ChunkAssembler, type ChunkAssemblerOptions } from './types.js';
 import { checkFeedSpan, checkStream, chunkAssemblerOptions } from './validate.js';
@@ -22,6 +23,9 @@ const STEP_STOP = -2;
 // Whole chunks only: every unit is both the start and the end of its chunk.
 const WHOLE_CHUNK = UnitFlag.FrameStart | UnitFlag.FrameEnd;
 
+// Held file-locally, as the varint consts below and for the same reason.
+const BODY_NEED_MORE = carryBuffer.BODY_NEED_MORE;
+
 // joint.md §10.1 varint bytes (flag, value bits, bits per group), held in file-local consts:
 // the prefix loop reads them per byte, and reading the imported bindings there made the
 // 32-1400 B feed 10-20% slower (a local node --import tsx run against the file-local literals).
@@ -36,11 +40,10 @@ class Stream {
   // Prefix bytes read so far (0..N-1 between feeds) and the value decoded from them.
   prefixHave = 0;
   prefixValue = 0;
-  // Length of the chunk being read and how much of it is in `pending`.
+  // Length of the chunk being read.
   chunkLength = 0;
-  pendingFill = 0;
   // A chunk split across feeds is assembled here (grown up to maxChunkBytes, reused).
-  pending: Uint8Array = EMPTY_BYTES;
+  readonly body = new BodyCollector();
 }
 
 /**
@@ -66,7 +69,7 @@ export class ChunkAssemblerJs implements ChunkAssembler {
   private consumedBytes = 0;
   // A completed split chunk is swapped here from its stream's pending buffer, so a new partial
   // chunk later in the same feed cannot overwrite it.
-  private carryBuf: Uint8Array = EMPTY_BYTES;
+  private readonly carryBuf = new CarryBuffer();
 
   /**
    * @param options.maxChunkBytes largest chunk, 1..min(varintMax(prefixBytes) + 1, MAX_CHUNK_BYTES_LIMIT)
@@ -98,7 +101,7 @@ export class ChunkAssemblerJs implements ChunkAssembler {
 
   /** The buffer `InCarry` units point into. Borrowed until the next `feed()`. */
   carry(): Uint8Array {
-    return this.carryBuf;
+    return this.carryBuf.bytes;
   }
 
   /**
@@ -173,46 +176,27 @@ export class ChunkAssemblerJs implements ChunkAssembler {
             step = ErrorCode.ChunkTooLarge;
             break;
           }
-          s.pendingFill = 0;
+          // The collector is empty here: a chunk handed out and dropStream() both leave it so.
           s.state = State.Payload;
           break;
         }
         case State.Payload: {
-          const avail = end - pos;
-          if (s.pendingFill === 0 && avail >= s.chunkLength) {
+          const u = count * CHUNK_UNIT_STRIDE;
+          if (s.body.fill === 0 && end - pos >= s.chunkLength) {
             // Wholly inside this input: a borrowed view, no copy.
-            const u = count * CHUNK_UNIT_STRIDE;
             units[u] = WHOLE_CHUNK;
             units[u + 1] = pos;
             units[u + 2] = s.chunkLength;
-            count++;
             pos += s.chunkLength;
-            s.state = State.Prefix;
-            break;
+          } else {
+            const next = s.body.collect(input, pos, end, s.chunkLength, this.maxChunkBytes, this.carryBuf, units, u);
+            if (next === BODY_NEED_MORE) {
+              pos = end;
+              step = STEP_STOP;
+              break;
+            }
+            pos = next;
           }
-          if (avail === 0) {
-            step = STEP_STOP;
-            break;
-          }
-          const take = Math.min(avail, s.chunkLength - s.pendingFill);
-          // Grow with the bytes that arrived, not the declared length: a bare prefix must not
-          // make us allocate maxChunkBytes per stream (memory amplification by a hostile peer).
-          s.pending = appendPending(s.pending, s.pendingFill, input, pos, take, this.maxChunkBytes);
-          s.pendingFill += take;
-          pos += take;
-          if (s.pendingFill < s.chunkLength) {
-            step = STEP_STOP;
-            break;
-          }
-          // Complete: hand it out from carryBuf, and give the stream the old carryBuf to reuse.
-          const done = s.pending;
-          s.pending = this.carryBuf;
-          this.carryBuf = done;
-          s.pendingFill = 0;
-          const u = count * CHUNK_UNIT_STRIDE;
-          units[u] = WHOLE_CHUNK | UnitFlag.InCarry;
-          units[u + 1] = 0;
-          units[u + 2] = s.chunkLength;
           count++;
           s.state = State.Prefix;
           break;

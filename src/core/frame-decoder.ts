@@ -3,7 +3,8 @@
  * order, same codes, same units (STYLE.md §2). Splits gamewire's frames, `u32 LE body length`
  * then the body (docs/protocol.md), across arbitrary splits of the byte stream.
  */
-import { appendPending, EMPTY_BYTES } from './carry-buffer.js';
+import * as carryBuffer from './carry-buffer.js';
+import { BodyCollector, CarryBuffer } from './carry-buffer.js';
 import { ErrorCode } from './errors.js';
 import { FRAME_PREFIX_BYTES } from './limits.js';
 import { FRAME_UNIT_STRIDE, UnitFlag, type FrameDecoder, type FrameDecoderOptions } from './types.js';
@@ -21,6 +22,10 @@ const STEP_STOP = -2;
 
 // Whole frames only: every unit is both the start and the end of its frame.
 const WHOLE_FRAME = UnitFlag.FrameStart | UnitFlag.FrameEnd;
+
+// Held file-locally, as chunk-assembler.ts holds its varint consts and for the same reason: an
+// imported binding read in the loop is slower than a local const.
+const BODY_NEED_MORE = carryBuffer.BODY_NEED_MORE;
 
 /**
  * Splits gamewire's length-prefixed frames, enforcing `maxFrameBytes`.
@@ -42,13 +47,12 @@ export class FrameDecoderJs implements FrameDecoder {
   // Prefix bytes seen so far (0..3 between feeds) and their value.
   private prefixHave = 0;
   private prefixValue = 0;
-  // Body length of the frame being read and how much of it is in `pending`.
+  // Body length of the frame being read.
   private bodyLength = 0;
-  private pendingFill = 0;
-  // A frame split across feeds is assembled in `pending`; once complete it is swapped into
+  // A frame split across feeds is assembled in `body`; once complete it is swapped into
   // `carryBuf`, so a new partial frame later in the same feed cannot overwrite it.
-  private pending: Uint8Array = EMPTY_BYTES;
-  private carryBuf: Uint8Array = EMPTY_BYTES;
+  private readonly body = new BodyCollector();
+  private readonly carryBuf = new CarryBuffer();
 
   /**
    * @param options.maxFrameBytes largest body length, 1..MAX_FRAME_BYTES_LIMIT (default `MAX_FRAME_BYTES`)
@@ -74,7 +78,7 @@ export class FrameDecoderJs implements FrameDecoder {
 
   /** The buffer `InCarry` units point into. Borrowed until the next `feed()`. */
   carry(): Uint8Array {
-    return this.carryBuf;
+    return this.carryBuf.bytes;
   }
 
   /**
@@ -134,46 +138,27 @@ export class FrameDecoderJs implements FrameDecoder {
             step = ErrorCode.FrameTooLarge;
             break;
           }
-          this.pendingFill = 0;
+          // The collector is empty here: a body handed out and reset() both leave it so.
           this.state = State.Body;
           break;
         }
         case State.Body: {
-          const avail = end - pos;
-          if (this.pendingFill === 0 && avail >= this.bodyLength) {
+          const u = count * FRAME_UNIT_STRIDE;
+          if (this.body.fill === 0 && end - pos >= this.bodyLength) {
             // Wholly inside this input: a borrowed view, no copy.
-            const u = count * FRAME_UNIT_STRIDE;
             units[u] = WHOLE_FRAME;
             units[u + 1] = pos;
             units[u + 2] = this.bodyLength;
-            count++;
             pos += this.bodyLength;
-            this.state = State.Prefix;
-            break;
+          } else {
+            const next = this.body.collect(input, pos, end, this.bodyLength, this.maxFrameBytes, this.carryBuf, units, u);
+            if (next === BODY_NEED_MORE) {
+              pos = end;
+              step = STEP_STOP;
+              break;
+            }
+            pos = next;
           }
-          if (avail === 0) {
-            step = STEP_STOP;
-            break;
-          }
-          const take = Math.min(avail, this.bodyLength - this.pendingFill);
-          // Grow with the bytes that arrived, not the declared length: a bare prefix must not
-          // make us allocate maxFrameBytes (memory amplification by a hostile peer).
-          this.pending = appendPending(this.pending, this.pendingFill, input, pos, take, this.maxFrameBytes);
-          this.pendingFill += take;
-          pos += take;
-          if (this.pendingFill < this.bodyLength) {
-            step = STEP_STOP;
-            break;
-          }
-          // Complete: hand it out from carryBuf, and keep the old carryBuf for the next partial frame.
-          const done = this.pending;
-          this.pending = this.carryBuf;
-          this.carryBuf = done;
-          this.pendingFill = 0;
-          const u = count * FRAME_UNIT_STRIDE;
-          units[u] = WHOLE_FRAME | UnitFlag.InCarry;
-          units[u + 1] = 0;
-          units[u + 2] = this.bodyLength;
           count++;
           this.state = State.Prefix;
           break;
@@ -197,6 +182,6 @@ export class FrameDecoderJs implements FrameDecoder {
     this.prefixHave = 0;
     this.prefixValue = 0;
     this.bodyLength = 0;
-    this.pendingFill = 0;
+    this.body.reset();
   }
 }
