@@ -1,0 +1,338 @@
+/**
+ * The send side of the node link toward one node incarnation (docs/cluster.md §4): records are
+ * written into the batch being built, sealed at the end of the tick or at `maxBatchBytes`, and
+ * published while the window (`windowBytes` unacknowledged) admits them; the rest waits here and
+ * its size is the backpressure signal. The channel also keeps the receive sequence of that node,
+ * since acks for it ride in the headers of the batches sent to it.
+ */
+import {
+  ENTER_AT_MAX,
+  FLAG_RECORDS,
+  getU32,
+  NO_EXCLUDE,
+  putU16,
+  putU32,
+  RecordBytes,
+  RecordType,
+} from './envelope.js';
+import { MAX_RECORD_DATA_BYTES } from './limits.js';
+import type { NodeLink } from './node-link.js';
+import type { NodeRef } from './node-id.js';
+import { GamewireErrorCode } from '../core/error-codes.js';
+import { GamewireRangeError } from '../core/errors.js';
+
+/** Largest record: a broadcast header and 65535 data bytes. */
+const MAX_RECORD_BYTES = RecordBytes.Broadcast + MAX_RECORD_DATA_BYTES;
+/** Compact the in-flight size queue once this many entries were consumed. */
+const COMPACT_AFTER_COUNT = 1024;
+/**
+ * One destination node incarnation, both directions: what this node sends it (the batch being
+ * built, sealed batches waiting for the window, batches in flight) and the sequence of what it
+ * receives from it. The relay keeps a reference per remote node and calls its record methods.
+ */
+export class LinkChannel {
+  /** Set once the channel failed (overflow, stall, dropped); sends are refused from then on. */
+  failed = false;
+  /** True while the queued bytes are past the high-water mark (sends return false). */
+  congested = false;
+
+  // ---- send side ----
+  private scratch: Buffer | null = null;
+  private pos = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private inflightSizes: number[] = [];
+  private inflightHead = 0;
+  private inflightBytes = 0;
+  private firstInflightSeq = 0;
+  private nextSeq = 1;
+  /** @internal */ lastAckProgressMs = 0;
+  /** @internal */ dirty = false;
+
+  // ---- receive side ----
+  /** @internal next batch number expected from the peer, -1 before the first. */
+  recvExpected = -1;
+  /** @internal last batch delivered (acknowledged in our next header). */
+  recvDelivered = 0;
+  /** @internal */ ackOwed = false;
+  /** @internal */ paused = false;
+  /** @internal batches held while paused (copies), bounded by the peer's window. */
+  held: Buffer[] = [];
+  /** @internal */ heldBytes = 0;
+
+  /** @internal built by NodeLink.channel */
+  constructor(
+    private readonly link: NodeLink,
+    /** The destination incarnation. */
+    readonly peer: NodeRef,
+    /** @internal */ readonly subject: string,
+  ) {}
+
+  /** Bytes queued toward the peer: the batch being built, sealed and waiting, and in flight. */
+  get bufferedBytes(): number {
+    return (this.pos > 0 ? this.pos - this.link.headBytes : 0) + this.pendingBytes + this.inflightBytes;
+  }
+
+  /** Bytes published and not yet acknowledged. */
+  get inflight(): number {
+    return this.inflightBytes;
+  }
+
+  // ---- records: each returns true while below the high-water mark, false when congested or failed ----
+
+  /**
+   * ENTER: a user of this node asks to enter `id` owned by the peer. `id` is copied.
+   * @param atMax true when the user's connection is already in 128 joints (see ENTER_AT_MAX).
+   */
+  enter(reqId: number, userRef: number, id: Uint8Array, atMax = false): boolean {
+    if (id.length > 255) throw new GamewireRangeError(GamewireErrorCode.BadOption, `id must be 0..255 bytes, got ${id.length}`);
+    const p = this.reserve(RecordBytes.Enter + id.length);
+    if (p < 0) return false;
+    const b = this.scratch!;
+    b[p] = RecordType.Enter;
+    putU32(b, p + 1, reqId);
+    putU32(b, p + 5, userRef);
+    b[p + 9] = atMax ? ENTER_AT_MAX : 0;
+    b[p + 10] = id.length;
+    b.set(id, p + RecordBytes.Enter);
+    return this.wrote();
+  }
+
+  /** ENTER_OK: the user entered `jointRef` with `userNr`. */
+  enterOk(reqId: number, jointRef: number, userNr: number): boolean {
+    const p = this.reserve(RecordBytes.EnterOk);
+    if (p < 0) return false;
+    const b = this.scratch!;
+    b[p] = RecordType.EnterOk;
+    putU32(b, p + 1, reqId);
+    putU32(b, p + 5, jointRef);
+    b[p + 9] = userNr;
+    return this.wrote();
+  }
+
+  /** ENTER_ERR: the enter failed with joint.md §3.1 code `err`. */
+  enterErr(reqId: number, err: number): boolean {
+    const p = this.reserve(RecordBytes.EnterErr);
+    if (p < 0) return false;
+    const b = this.scratch!;
+    b[p] = RecordType.EnterErr;
+    putU32(b, p + 1, reqId);
+    b[p + 5] = err;
+    return this.wrote();
+  }
+
+  /** LEAVE: user `userNr` of `jointRef` sent leave (the owner gets reason 0). */
+  leave(jointRef: number, userNr: number): boolean {
+    return this.refNr(RecordType.Leave, jointRef, userNr);
+  }
+
+  /** USER_GONE: the connection of user `userNr` of `jointRef` closed (the owner gets reason 1). */
+  userGone(jointRef: number, userNr: number): boolean {
+    return this.refNr(RecordType.UserGone, jointRef, userNr);
+  }
+
+  /** TO_OWNER: user data for the owner of `jointRef`. The bytes are copied. */
+  toOwner(jointRef: number, userNr: number, data: Uint8Array, offset: number, length: number): boolean {
+    checkData(data, offset, length);
+    const p = this.reserve(RecordBytes.ToOwner + length);
+    if (p < 0) return false;
+    const b = this.scratch!;
+    b[p] = RecordType.ToOwner;
+    putU32(b, p + 1, jointRef);
+    b[p + 5] = userNr;
+    putU16(b, p + 6, length);
+    b.set(data.subarray(offset, offset + length), p + RecordBytes.ToOwner);
+    return this.wrote();
+  }
+
+  /** TO_USER: owner data for one user. The bytes are copied. */
+  toUser(userRef: number, data: Uint8Array, offset: number, length: number): boolean {
+    checkData(data, offset, length);
+    const p = this.reserve(RecordBytes.ToUser + length);
+    if (p < 0) return false;
+    const b = this.scratch!;
+    b[p] = RecordType.ToUser;
+    putU32(b, p + 1, userRef);
+    putU16(b, p + 5, length);
+    b.set(data.subarray(offset, offset + length), p + RecordBytes.ToUser);
+    return this.wrote();
+  }
+
+  /** BROADCAST: owner data for every user of `jointRef` on the peer except `exclude` (-1: none). */
+  broadcast(jointRef: number, exclude: number, data: Uint8Array, offset: number, length: number): boolean {
+    checkData(data, offset, length);
+    const p = this.reserve(RecordBytes.Broadcast + length);
+    if (p < 0) return false;
+    const b = this.scratch!;
+    b[p] = RecordType.Broadcast;
+    putU32(b, p + 1, jointRef);
+    putU16(b, p + 5, exclude < 0 ? NO_EXCLUDE : exclude);
+    putU16(b, p + 7, length);
+    b.set(data.subarray(offset, offset + length), p + RecordBytes.Broadcast);
+    return this.wrote();
+  }
+
+  /** KICK: the owner removed the user (it gets inDisconnect reason 2). */
+  kick(userRef: number): boolean {
+    return this.ref(RecordType.Kick, userRef);
+  }
+
+  /** JOINT_GONE: `jointRef` is gone, reason 0 (deleted) or 1 (the owner's connection closed). */
+  jointGone(jointRef: number, reason: 0 | 1): boolean {
+    const p = this.reserve(RecordBytes.JointGone);
+    if (p < 0) return false;
+    const b = this.scratch!;
+    b[p] = RecordType.JointGone;
+    putU32(b, p + 1, jointRef);
+    b[p + 5] = reason;
+    return this.wrote();
+  }
+
+  /** PAUSE_JOINT: the owner of `jointRef` is congested; the peer stops reading that joint's users. */
+  pauseJoint(jointRef: number): boolean {
+    return this.ref(RecordType.PauseJoint, jointRef);
+  }
+
+  /** RESUME_JOINT: see `pauseJoint`. */
+  resumeJoint(jointRef: number): boolean {
+    return this.ref(RecordType.ResumeJoint, jointRef);
+  }
+
+  private ref(type: number, ref: number): boolean {
+    const p = this.reserve(5);
+    if (p < 0) return false;
+    this.scratch![p] = type;
+    putU32(this.scratch!, p + 1, ref);
+    return this.wrote();
+  }
+
+  private refNr(type: number, ref: number, nr: number): boolean {
+    const p = this.reserve(6);
+    if (p < 0) return false;
+    const b = this.scratch!;
+    b[p] = type;
+    putU32(b, p + 1, ref);
+    b[p + 5] = nr;
+    return this.wrote();
+  }
+
+  /** Room for `n` bytes in the batch being built; -1 when refused (failed or past the cap). */
+  private reserve(n: number): number {
+    if (this.failed) return -1;
+    const link = this.link;
+    if (this.bufferedBytes + n > link.options.maxBufferedBytes) {
+      link.failChannel(this, 'overflow');
+      return -1;
+    }
+    if (this.scratch === null) this.scratch = Buffer.allocUnsafe(link.options.maxBatchBytes + link.headBytes + MAX_RECORD_BYTES);
+    if (this.pos === 0) this.pos = link.headBytes;
+    const p = this.pos;
+    this.pos = p + n;
+    return p;
+  }
+
+  /** After a record: seal at the size threshold, schedule the tick's flush, say whether congested. */
+  private wrote(): boolean {
+    const link = this.link;
+    link.stats.recordsSent++;
+    if (this.pos >= link.options.maxBatchBytes) this.seal();
+    else if (!this.dirty) link.markDirty(this);
+    if (!this.congested && this.bufferedBytes > link.options.highWaterBytes) this.congested = true;
+    return !this.congested;
+  }
+
+  /** @internal Close the batch being built (publish it, or queue it for the window). */
+  seal(): void {
+    const link = this.link;
+    const head = link.headBytes;
+    if (this.pos <= head) return;
+    const b = this.scratch!;
+    const seq = this.nextSeq;
+    this.nextSeq = (seq + 1) >>> 0;
+    link.writeHeader(b, this, FLAG_RECORDS, seq);
+    const batch = Buffer.allocUnsafe(this.pos);
+    b.copy(batch, 0, 0, this.pos);
+    this.pos = 0;
+    if (this.pending.length === 0 && this.fits(batch.length)) this.publish(batch, seq);
+    else {
+      this.pending.push(batch);
+      this.pendingBytes += batch.length - head;
+    }
+  }
+
+  /** @internal Send an ack-only batch when one is owed and no batch carried it. */
+  flushAck(): void {
+    if (!this.ackOwed || this.failed) return;
+    const link = this.link;
+    const b = Buffer.allocUnsafe(link.headBytes);
+    link.writeHeader(b, this, 0, 0);
+    if (link.publishRaw(this.subject, b)) link.stats.acksSent++;
+  }
+
+  /** @internal The peer acknowledged every batch up to `ack`. */
+  onAck(ack: number, nowMs: number): void {
+    const count = this.inflightSizes.length - this.inflightHead;
+    const d = (ack - this.firstInflightSeq) >>> 0;
+    if (d >= count) return;
+    const head = this.link.headBytes;
+    for (let i = 0; i <= d; i++) this.inflightBytes -= this.inflightSizes[this.inflightHead++]! - head;
+    this.firstInflightSeq = (ack + 1) >>> 0;
+    this.lastAckProgressMs = nowMs;
+    if (this.inflightHead >= COMPACT_AFTER_COUNT) {
+      this.inflightSizes = this.inflightSizes.slice(this.inflightHead);
+      this.inflightHead = 0;
+    }
+    while (this.pending.length > 0 && this.fits(this.pending[0]!.length)) {
+      const batch = this.pending.shift()!;
+      this.pendingBytes -= batch.length - head;
+      this.publish(batch, getU32(batch, 18));
+    }
+    if (this.congested && this.bufferedBytes <= this.link.options.lowWaterBytes) {
+      this.congested = false;
+      this.link.emit('drain', this.peer);
+    }
+  }
+
+  /** @internal Forget everything queued (the channel failed or was dropped). */
+  discard(): void {
+    this.failed = true;
+    this.scratch = null;
+    this.pos = 0;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.inflightSizes = [];
+    this.inflightHead = 0;
+    this.inflightBytes = 0;
+    this.held = [];
+    this.heldBytes = 0;
+  }
+
+  /** @internal True when there are bytes in flight. */
+  hasInflight(): boolean {
+    return this.inflightBytes > 0;
+  }
+
+  /** The window admits a batch of `size` bytes (a lone batch always goes, whatever its size). */
+  private fits(size: number): boolean {
+    return this.inflightBytes === 0 || this.inflightBytes + size - this.link.headBytes <= this.link.options.windowBytes;
+  }
+
+  private publish(batch: Buffer, seq: number): void {
+    if (this.inflightSizes.length === this.inflightHead) {
+      this.firstInflightSeq = seq;
+      this.lastAckProgressMs = Date.now();
+    }
+    this.inflightSizes.push(batch.length);
+    this.inflightBytes += batch.length - this.link.headBytes;
+    if (this.link.publishRaw(this.subject, batch)) this.link.stats.batchesSent++;
+  }
+}
+
+function checkData(data: Uint8Array, offset: number, length: number): void {
+  if (!(offset >= 0 && length >= 0 && offset + length <= data.length)) {
+    throw new GamewireRangeError(GamewireErrorCode.BadOption, `offset ${offset} + length ${length} must lie within data (${data.length} bytes)`);
+  }
+  if (length > MAX_RECORD_DATA_BYTES) {
+    throw new GamewireRangeError(GamewireErrorCode.BadOption, `length must be at most ${MAX_RECORD_DATA_BYTES}, got ${length}`);
+  }
+}
