@@ -6,7 +6,9 @@
  * The time is shared equally between the chosen targets (default: all, 1 minute in total).
  * Inputs with a new behaviour signature are saved to `test/corpus/<target>/` (replayed by
  * `npm test`); failing inputs are saved as `failure-*.bin` and printed. Executions and failures
- * per target and implementation go to `bench/results/fuzz.json`. Exits 1 on any failure.
+ * per target and implementation go to `bench/results/fuzz.json`. `--no-save` writes nothing: no
+ * corpus file, no failure file, no fuzz.json (a trial run leaves the tree clean). Exits 1 on any
+ * failure.
  *
  * `--asan` fuzzes the addon built with AddressSanitizer + UBSan: the options go to
  * scripts/fuzz-asan.sh, which (re)builds build-asan/ and runs this runner again with the
@@ -215,6 +217,12 @@ async function main(): Promise<void> {
     }
     results.push(...rows);
   }
+  const failed = results.reduce((s, r) => s + r.failures, 0);
+  const executions = results.reduce((s, r) => s + r.executions, 0);
+  if (!args.save) {
+    process.stdout.write(`# ${executions} executions, ${failed} failures; --no-save: ${RESULTS} not written\n`);
+    process.exit(failed ? 1 : 0);
+  }
   // Keep earlier figures of targets not run this time.
   let previous: TargetResult[] = [];
   if (existsSync(RESULTS)) {
@@ -233,8 +241,7 @@ async function main(): Promise<void> {
     RESULTS,
     JSON.stringify({ suite: 'fuzz', node: process.version, date: new Date().toISOString(), seed: args.seed, minutes: args.minutes, results: merged }, null, 2) + '\n',
   );
-  const failed = results.reduce((s, r) => s + r.failures, 0);
-  process.stdout.write(`# ${results.reduce((s, r) => s + r.executions, 0)} executions, ${failed} failures; wrote ${RESULTS}\n`);
+  process.stdout.write(`# ${executions} executions, ${failed} failures; wrote ${RESULTS}\n`);
   process.exit(failed ? 1 : 0);
 }
 
