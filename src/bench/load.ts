@@ -47,6 +47,14 @@ export interface ProgressSample {
   readonly histogram: Histogram | null;
 }
 
+/**
+ * Error entry counting the times a sender was held up by its full ring. In a closed loop that
+ * takes a frame lost (or very late) 4 x window frames ago: the sender waits out frameTimeoutMs,
+ * which may span the whole measured period, so it must not pass silently.
+ */
+export const RING_FULL =
+  'times a sender was held up because its ring of frames in flight was full: its oldest frame was still awaiting delivery or frameTimeoutMs';
+
 /** The least ring a sender gets (frames): the receive windows are bitmaps of 32-bit words. */
 const MIN_RING_COUNT = 32;
 
@@ -90,6 +98,8 @@ export class LoadRunner {
   private reuse: Array<Uint8Array | null> = [];
   private pumping: Uint8Array = new Uint8Array(0);
   private blocked = new Set<number>();
+  /** 1 while sender s waits for its full ring (counted once per wait in RING_FULL). */
+  private ringFull: Uint8Array = new Uint8Array(0);
 
   // Open loop.
   private lastSweep = -Infinity;
@@ -145,6 +155,7 @@ export class LoadRunner {
     this.pending = new Array<Uint8Array | null>(n).fill(null);
     this.pendingAt = new Float64Array(n);
     this.pumping = new Uint8Array(n);
+    this.ringFull = new Uint8Array(n);
     this.due = new Float64Array(n);
     const { size } = this.options;
     this.reuse = new Array<Uint8Array | null>(n).fill(null);
@@ -263,7 +274,7 @@ export class LoadRunner {
     const tally = this.tally!;
     const n = this.senders;
     while (tally.nextSequence(s) < this.due[s]!) {
-      if (!tally.hasRoom(s)) return false;
+      if (!tally.hasRoom(s)) return this.heldByRing(s);
       const k = tally.nextSequence(s);
       if (!this.sendOne(s, this.schedule.start + ((k * n + s) * this.intervalMs) / n, now)) return false;
     }
@@ -286,6 +297,7 @@ export class LoadRunner {
         }
         now = benchClock();
       }
+      if (tally.inFlight(s) < window && !tally.hasRoom(s)) this.heldByRing(s);
     } finally {
       this.pumping[s] = 0;
     }
@@ -319,6 +331,7 @@ export class LoadRunner {
     }
     if (ok) {
       this.pending[s] = null;
+      this.ringFull[s] = 0;
       return true;
     }
     tally.unsent(s, sentAt, fanout);
@@ -326,6 +339,15 @@ export class LoadRunner {
       this.pending[s] = payload;
       this.pendingAt[s] = sentAt;
       tally.refused(sentAt);
+    }
+    return false;
+  }
+
+  /** Sender s cannot send for its full ring: counts the wait once. @returns false */
+  private heldByRing(s: number): false {
+    if (this.ringFull[s] === 0) {
+      this.ringFull[s] = 1;
+      this.error(RING_FULL);
     }
     return false;
   }

@@ -4,8 +4,8 @@
  * threads, not averaged), errors by message, the timeline second by second.
  */
 import { addEncoded, latencyHistogram, percentileCurve, percentileMs, summarize } from './histogram.js';
-import type { LoadPartial } from './load.js';
-import { ErrorTally, type MutableCounts } from './tally.js';
+import { RING_FULL, type LoadPartial } from './load.js';
+import { ErrorTally, WARMUP_LOST, type MutableCounts } from './tally.js';
 import type { BenchResult, RateSummary, ResolvedBenchOptions, TimelinePoint } from './types.js';
 
 /** What the coordinator measured itself. */
@@ -29,6 +29,27 @@ export function rateSummary(perSecond: readonly number[], durationSec: number): 
   let sq = 0;
   for (const r of rates) sq += (r - mean) * (r - mean);
   return { mean, stdev: Math.sqrt(sq / rates.length), min: Math.min(...rates), max: Math.max(...rates), total };
+}
+
+/**
+ * The error entry of a measured period that delivered nothing although deliveries were due (or no
+ * frame went out at all), with the reasons the errors and counts show. Without it such a run
+ * reads as a clean one: 0 delivered, 0 lost.
+ * @returns null when something was delivered, or nothing was measured (an abort in the warm-up)
+ */
+export function nothingDelivered(counts: MutableCounts, errors: ErrorTally, options: ResolvedBenchOptions, durationSec: number): string | null {
+  if (durationSec <= 0 || counts.delivered > 0 || (counts.sent > 0 && counts.expected === 0)) return null;
+  const why: string[] = [];
+  if (errors.byMessage.has(RING_FULL)) why.push(`senders were held up by frames in flight awaiting frameTimeoutMs (${options.frameTimeoutMs} ms)`);
+  if (errors.byMessage.has(WARMUP_LOST)) {
+    const wait = options.rate === null ? ` (a closed-loop sender waits frameTimeoutMs, ${options.frameTimeoutMs} ms, before it counts such a frame lost and sends more)` : '';
+    why.push(`frames of the warm-up were lost${wait}`);
+  }
+  if (counts.sent === 0 && counts.refused > 0) why.push('the transport refused the sends');
+  if (counts.sent > 0 && counts.lost === counts.expected) why.push('every expected delivery was lost');
+  if (counts.corrupted > 0) why.push('deliveries arrived corrupted');
+  const sent = counts.sent === 0 ? 'no frame was sent in it' : `${counts.sent} frames were sent in it, ${counts.lost} of ${counts.expected} expected deliveries lost`;
+  return `the measured period delivered nothing: ${sent}${why.length > 0 ? `; ${why.join('; ')}` : ''}`;
 }
 
 /** The BenchResult of a run from its threads' partials. */
@@ -72,6 +93,9 @@ export function mergeResult(facts: RunFacts, partials: readonly LoadPartial[]): 
   const percentiles = percentileCurve(total);
   total.destroy();
   const { durationSec, cpuMs } = facts;
+  const nothing = nothingDelivered(counts, errors, facts.options, durationSec);
+  // Set, not add(): past MAX_ERROR_MESSAGES_COUNT add() would fold it into 'other errors'.
+  if (nothing !== null) errors.byMessage.set(nothing, 1);
   return {
     schema: 'gamewire-bench/1',
     options: facts.options,

@@ -47,6 +47,20 @@ export const FOREIGN_SENDER = 'deliveries stamped by a sender of another thread 
 /** Error entry of intact stamps of a frame not sent yet. */
 export const UNSENT_FRAME = 'deliveries of a frame never sent (counted corrupted)';
 
+/**
+ * Error entries of what went wrong with the warm-up's frames. `counts` covers the measured period
+ * only, so without these a loss before it (which may block a sender well into it) would be silent.
+ */
+export const WARMUP_LOST = 'expected deliveries of frames sent during the warm-up were lost (not in counts, which cover the measured period)';
+export const WARMUP_CORRUPTED = 'deliveries during the warm-up were corrupted (not in counts, which cover the measured period)';
+export const WARMUP_DUPLICATED = 'deliveries of frames sent during the warm-up were duplicated (not in counts, which cover the measured period)';
+export const WARMUP_REORDERED = 'deliveries of frames sent during the warm-up were reordered (not in counts, which cover the measured period)';
+
+/** What a frame in a sender's ring belongs to (SenderTrack.measured). */
+const AFTER = 0;
+const MEASURED = 1;
+const WARMUP = 2;
+
 function emptyCounts(): MutableCounts {
   return { sent: 0, expected: 0, delivered: 0, lost: 0, reordered: 0, corrupted: 0, duplicated: 0, refused: 0 };
 }
@@ -74,6 +88,7 @@ class SenderTrack {
   readonly remaining: Int32Array;
   /** When each frame was really handed to the driver (its timeout runs from here). */
   readonly sentReal: Float64Array;
+  /** AFTER, MEASURED or WARMUP. */
   readonly measured: Uint8Array;
   readonly pairs = new Map<number, PairTrack>();
 
@@ -106,6 +121,8 @@ export class Tally {
   readonly seconds: SecondTally[] = [];
   /** Measured frames still in flight (the drain ends early when none are left). */
   measuredLive = 0;
+  /** What befell the warm-up's frames; finish() reports it in `errors`. */
+  readonly warmup = { lost: 0, corrupted: 0, duplicated: 0, reordered: 0 };
 
   private readonly tracks: SenderTrack[] = [];
   private readonly mask: number;
@@ -131,6 +148,10 @@ export class Tally {
 
   isMeasured(sentAt: number): boolean {
     return sentAt >= this.measureStart && sentAt < this.measureEnd;
+  }
+
+  private phaseOf(sentAt: number): number {
+    return sentAt < this.measureStart ? WARMUP : sentAt < this.measureEnd ? MEASURED : AFTER;
   }
 
   /** Next sequence of `sender` (local index). */
@@ -161,7 +182,8 @@ export class Tally {
   sent(sender: number, sentAt: number, now: number, fanout: number): void {
     const t = this.tracks[sender]!;
     const idx = t.next & this.mask;
-    const measured = this.isMeasured(sentAt);
+    const phase = this.phaseOf(sentAt);
+    const measured = phase === MEASURED;
     t.next++;
     if (measured) {
       this.counts.sent++;
@@ -173,7 +195,7 @@ export class Tally {
     }
     t.remaining[idx] = fanout;
     t.sentReal[idx] = now;
-    t.measured[idx] = measured ? 1 : 0;
+    t.measured[idx] = phase;
     t.live++;
     if (measured) this.measuredLive++;
   }
@@ -196,7 +218,7 @@ export class Tally {
     const idx = t.next & this.mask;
     t.remaining[idx] = 0;
     t.live--;
-    if (t.measured[idx]) this.measuredLive--;
+    if (t.measured[idx] === MEASURED) this.measuredLive--;
   }
 
   /**
@@ -209,16 +231,18 @@ export class Tally {
     const counts = this.counts;
     if (!r.read(payload)) {
       if (now >= this.measureStart) counts.corrupted++;
+      else this.warmup.corrupted++;
       return;
     }
     const measured = this.isMeasured(r.sentAt);
+    const warmup = r.sentAt < this.measureStart;
     const sender = r.sender - this.options.senderBase;
     const t = sender >= 0 && sender < this.tracks.length ? this.tracks[sender]! : undefined;
     if (t === undefined || r.sequence >= t.next) {
       if (now >= this.measureStart) {
         counts.corrupted++;
         this.errors.add(t === undefined ? FOREIGN_SENDER : UNSENT_FRAME);
-      }
+      } else this.warmup.corrupted++;
       return;
     }
     const seq = r.sequence;
@@ -239,9 +263,11 @@ export class Tally {
     } else {
       if ((bits[(seq & bitMask) >>> 5]! & (1 << (seq & 31))) !== 0) {
         if (measured) counts.duplicated++;
+        else if (warmup) this.warmup.duplicated++;
         return;
       }
       if (this.options.ordered && measured) counts.reordered++;
+      else if (this.options.ordered && warmup) this.warmup.reordered++;
     }
     bits[(seq & bitMask) >>> 5] |= 1 << (seq & 31);
 
@@ -269,7 +295,7 @@ export class Tally {
         const idx = t.tail & this.mask;
         if (t.remaining[idx]! > 0) {
           if (t.sentReal[idx]! > deadline) break;
-          if (t.measured[idx]) this.counts.lost += t.remaining[idx]!;
+          this.lose(t.measured[idx]!, t.remaining[idx]!);
           t.remaining[idx] = 0;
           this.free(t, s, idx);
         } else t.tail++;
@@ -277,18 +303,31 @@ export class Tally {
     }
   }
 
-  /** End of the drain: every measured frame still in flight is lost. */
+  /**
+   * End of the drain: every frame still in flight is lost (the warm-up's too, reported apart), and
+   * what befell the warm-up's frames goes into `errors`.
+   */
   finish(): void {
     for (const t of this.tracks) {
       for (let seq = t.tail; seq < t.next; seq++) {
         const idx = seq & this.mask;
-        if (t.remaining[idx]! > 0 && t.measured[idx]) this.counts.lost += t.remaining[idx]!;
+        if (t.remaining[idx]! > 0) this.lose(t.measured[idx]!, t.remaining[idx]!);
         t.remaining[idx] = 0;
       }
       t.tail = t.next;
       t.live = 0;
     }
     this.measuredLive = 0;
+    const w = this.warmup;
+    if (w.lost > 0) this.errors.add(WARMUP_LOST, w.lost);
+    if (w.corrupted > 0) this.errors.add(WARMUP_CORRUPTED, w.corrupted);
+    if (w.duplicated > 0) this.errors.add(WARMUP_DUPLICATED, w.duplicated);
+    if (w.reordered > 0) this.errors.add(WARMUP_REORDERED, w.reordered);
+  }
+
+  private lose(phase: number, deliveries: number): void {
+    if (phase === MEASURED) this.counts.lost += deliveries;
+    else if (phase === WARMUP) this.warmup.lost += deliveries;
   }
 
   /** The timeline entry of the measured second a frame intended at `sentAt` belongs to. */
@@ -300,7 +339,7 @@ export class Tally {
 
   private free(t: SenderTrack, sender: number, idx: number): void {
     t.live--;
-    if (t.measured[idx]) this.measuredLive--;
+    if (t.measured[idx] === MEASURED) this.measuredLive--;
     while (t.tail < t.next && t.remaining[t.tail & this.mask] === 0) t.tail++;
     this.options.onFree(sender);
   }

@@ -2,13 +2,24 @@
  * The load loop (src/bench/load.ts, run.ts) against the null driver: closed and open loop give
  * consistent counts; injected loss, corruption, duplication and reordering are counted; a target
  * that stalls shows the stall in the open loop's percentiles (coordinated omission corrected);
- * abort, connect failures and progress behave. Counts and latencies only; no speed is asserted.
+ * abort, connect failures and progress behave. What befalls the warm-up's frames, a sender held up
+ * by its full ring and a measured period that delivered nothing are reported in `errors` (issue
+ * 17: nothing is silent). Counts and latencies only; no speed is asserted.
  */
 import { describe, expect, it } from 'vitest';
 import { benchWith, nullDriver, type BenchOptions, type BenchResult, type NullDriverOptions } from '../../src/bench/index.js';
+import { RING_FULL } from '../../src/bench/load.js';
+import { WARMUP_CORRUPTED, WARMUP_DUPLICATED, WARMUP_LOST, WARMUP_REORDERED } from '../../src/bench/tally.js';
 import { expectConsistent } from './helpers/consistent.js';
 
 const BASE = { kind: 'relay', host: '127.0.0.1', port: 1, users: 4, durationSec: 1, warmupSec: 0.2, drainMs: 500 } as const;
+
+/** The count of the error entry `message`, 0 without one. */
+function errorCount(r: BenchResult, message: string): number {
+  return r.errors.find((e) => e.message === message)?.count ?? 0;
+}
+
+const NOTHING_DELIVERED = 'the measured period delivered nothing';
 
 function run(driver: NullDriverOptions, options: Partial<BenchOptions> = {}): Promise<BenchResult> {
   return benchWith(nullDriver(driver), { ...BASE, ...options });
@@ -53,6 +64,52 @@ describe('load loop', () => {
     expectConsistent(r);
     expect(r.counts.lost).toBeGreaterThan(0);
     expect(Math.abs(r.counts.lost - r.counts.sent / 10)).toBeLessThanOrEqual(r.counts.sent * 0.01 + 8);
+    // The warm-up's drops are reported apart; counts.lost above is the measured period's alone.
+    expect(errorCount(r, WARMUP_LOST)).toBeGreaterThan(0);
+    expect(r.errors.some((e) => e.message.startsWith(NOTHING_DELIVERED))).toBe(false);
+  });
+
+  it('a frame lost in the warm-up that holds its closed-loop sender up past the measured period is reported, and so is the empty period', async () => {
+    // One sender, window 2, ring 32: frame 40 (sequence 39) is dropped in the warm-up, 31 more go,
+    // then the ring is full until frameTimeoutMs (5 s, past the run): nothing is sent or lost
+    // in the measured period, so the counts alone would read as a clean run.
+    const r = await run({ dropEvery: 40 }, { users: 1, window: 2 });
+    expectConsistent(r);
+    expect(r.counts).toMatchObject({ sent: 0, expected: 0, delivered: 0, lost: 0 });
+    expect(errorCount(r, WARMUP_LOST)).toBe(1);
+    expect(errorCount(r, RING_FULL)).toBe(1);
+    const nothing = r.errors.filter((e) => e.message.startsWith(NOTHING_DELIVERED));
+    expect(nothing).toHaveLength(1);
+    expect(nothing[0]!.count).toBe(1);
+    expect(nothing[0]!.message).toContain('no frame was sent in it');
+    expect(nothing[0]!.message).toContain('awaiting frameTimeoutMs (5000 ms)');
+    expect(nothing[0]!.message).toContain('frames of the warm-up were lost');
+  });
+
+  it('a closed-loop window filled by frames lost in the warm-up: the empty period names them', async () => {
+    // Window 1: the dropped frame fills it, the sender waits out frameTimeoutMs (past the run).
+    const r = await run({ dropEvery: 40 }, { users: 1, window: 1 });
+    expectConsistent(r);
+    expect(r.counts).toMatchObject({ sent: 0, delivered: 0, lost: 0 });
+    expect(errorCount(r, WARMUP_LOST)).toBe(1);
+    expect(errorCount(r, RING_FULL)).toBe(0);
+    const nothing = r.errors.find((e) => e.message.startsWith(NOTHING_DELIVERED));
+    expect(nothing?.message).toContain('no frame was sent in it');
+    expect(nothing?.message).toContain('frames of the warm-up were lost');
+  });
+
+  it('a driver that delivers nothing: every measured delivery lost, the warm-up ones too, and an error says the period delivered nothing', async () => {
+    for (const loop of [{ window: 4 }, { rate: 100 }]) {
+      const r = await run({ dropEvery: 1 }, { ...loop, frameTimeoutMs: 100 });
+      expectConsistent(r);
+      expect(r.counts.sent).toBeGreaterThan(0);
+      expect(r.counts.delivered).toBe(0);
+      expect(r.counts.lost).toBe(r.counts.expected);
+      expect(errorCount(r, WARMUP_LOST)).toBeGreaterThan(0);
+      const nothing = r.errors.find((e) => e.message.startsWith(NOTHING_DELIVERED));
+      expect(nothing?.message).toContain(`${r.counts.sent} frames were sent in it, ${r.counts.lost} of ${r.counts.expected} expected deliveries lost`);
+      expect(nothing?.message).toContain('every expected delivery was lost');
+    }
   });
 
   it('counts corrupted deliveries, and their frames as lost', async () => {
@@ -61,6 +118,9 @@ describe('load loop', () => {
     expect(r.counts.corrupted).toBeGreaterThan(0);
     expect(Math.abs(r.counts.corrupted - r.counts.sent / 7)).toBeLessThanOrEqual(8);
     expect(Math.abs(r.counts.lost - r.counts.corrupted)).toBeLessThanOrEqual(8);
+    // 4 senders x 100/s x 0.2 s of warm-up: ~11 corrupted, their frames lost; not in the counts.
+    expect(errorCount(r, WARMUP_CORRUPTED)).toBeGreaterThan(0);
+    expect(errorCount(r, WARMUP_LOST)).toBeGreaterThan(0);
   });
 
   it('counts duplicated deliveries', async () => {
@@ -68,6 +128,8 @@ describe('load loop', () => {
     expectConsistent(r);
     expect(r.counts.lost).toBe(0);
     expect(Math.abs(r.counts.duplicated - r.counts.sent / 5)).toBeLessThanOrEqual(8);
+    expect(errorCount(r, WARMUP_DUPLICATED)).toBeGreaterThan(0);
+    expect(errorCount(r, WARMUP_LOST)).toBe(0);
   });
 
   it('counts reordering on an ordered transport, not on an unordered one', async () => {
@@ -75,9 +137,11 @@ describe('load loop', () => {
     expectConsistent(ordered);
     expect(ordered.counts.reordered).toBeGreaterThan(0);
     expect(ordered.counts.lost).toBe(0);
+    expect(errorCount(ordered, WARMUP_REORDERED)).toBeGreaterThan(0);
     const unordered = await run({ reorderEvery: 4, ordered: false }, { rate: 100 });
     expectConsistent(unordered);
     expect(unordered.counts.reordered).toBe(0);
+    expect(errorCount(unordered, WARMUP_REORDERED)).toBe(0);
   });
 
   it('open loop: a target stalling 200 ms every second shows it in p99 (latency from the intended send time)', async () => {
