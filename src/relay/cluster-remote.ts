@@ -4,7 +4,7 @@
  * entered (`RemoteOwner`). Both are JointEndpoints, so the joint tables hold them like local
  * connections; the data plane tells them apart by `remote` and hands their traffic to the bridge.
  */
-import type { LinkChannel, NodeRef } from '../cluster/index.js';
+import type { LinkChannel, NodeRef, NodeRefLike } from '../cluster/index.js';
 import { JointEndpoint, type Membership } from '../joint/relay-state.js';
 
 /**
@@ -51,3 +51,13 @@ export class RemoteOwner extends JointEndpoint {
 
 Object.defineProperty(RemoteUser.prototype, 'remote', { value: true });
 Object.defineProperty(RemoteOwner.prototype, 'remote', { value: true });
+
+/** The key of a stand-in joint: its owner node incarnation and that node's handle of the joint. */
+export function proxyKey(peer: NodeRefLike, jointRef: number): string {
+  return `${peer.nodeId}/${peer.epoch}/${jointRef}`;
+}
+
+/** `a` and `b` are the same node incarnation (a record from an earlier one is stale). */
+export function sameNode(a: NodeRef, b: NodeRefLike): boolean {
+  return a.nodeId === b.nodeId && a.epoch === b.epoch;
+}

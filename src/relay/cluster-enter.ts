@@ -1,0 +1,221 @@
+/**
+ * The commands that wait for the cluster (docs/cluster.md §3, §8): create claims its id in the
+ * directory first, and an enter of a joint owned on another node asks that node (ENTER, answered
+ * by ENTER_OK / ENTER_ERR). While one waits, the connection's later commands queue behind it and
+ * its socket is not read (`PauseCause.Command`), so its replies come in command order.
+ */
+import { ENTER_AT_MAX, type NodeRef, type NodeRefLike } from '../cluster/index.js';
+import { CreateError, EnterError, ReplyStatus } from '../joint/protocol.js';
+import { idKey, Joint } from '../joint/relay-state.js';
+import { PauseCause, setPaused } from './backpressure.js';
+import { RemoteMembership, type BridgeContext } from './cluster-context.js';
+import { proxyKey, RemoteOwner, RemoteUser } from './cluster-remote.js';
+import type { RelayConnection } from './connection.js';
+
+/** A cross-node enter waiting for ENTER_OK / ENTER_ERR. */
+interface PendingEnter {
+  conn: RelayConnection;
+  cmdNr: number;
+  key: string;
+  peer: NodeRef;
+  timer: NodeJS.Timeout;
+}
+
+export class EnterFlow {
+  private readonly pending = new Map<number, PendingEnter>();
+  private nextReqId = 1;
+
+  constructor(private readonly ctx: BridgeContext) {}
+
+  // ---- user side: commands of connections here ---------------------------------------------
+
+  /**
+   * Create (joint.md §3.1 order): id too long (3), id here (2), then the claim: taken anywhere or
+   * no answer (2), then the connection's own limit (1, the claim given back).
+   */
+  create(conn: RelayConnection, cmdNr: number, src: Uint8Array, offset: number, length: number): void {
+    const { ctx } = this;
+    const { state, commands } = ctx.host;
+    if (length > state.maxIdBytes) return commands.reply(conn, cmdNr, ReplyStatus.Error, CreateError.IdTooLong);
+    if (state.find(src, offset, length) !== undefined) return commands.reply(conn, cmdNr, ReplyStatus.Error, CreateError.IdTaken);
+    const id = Buffer.from(src.subarray(offset, offset + length));
+    this.begin(conn);
+    ctx.cluster.directory.claim(id).then(
+      (result) => {
+        if (ctx.closed) return;
+        if (conn.closed) {
+          if (result === 'claimed') ctx.release(id);
+          return;
+        }
+        if (result !== 'claimed') commands.reply(conn, cmdNr, ReplyStatus.Error, CreateError.IdTaken);
+        else {
+          const r = state.create(conn, id);
+          if (r >= 0) commands.countJoints(conn, 1);
+          else ctx.release(id);
+          commands.reply(conn, cmdNr, r >= 0 ? ReplyStatus.Ok : ReplyStatus.Error, r >= 0 ? r : -r);
+        }
+        this.finish(conn);
+      },
+      () => {
+        if (ctx.closed || conn.closed) return;
+        commands.reply(conn, cmdNr, ReplyStatus.Error, CreateError.IdTaken);
+        this.finish(conn);
+      },
+    );
+  }
+
+  /**
+   * Enter a joint that is not here (docs/cluster.md §3 "User numbers across nodes"): already in
+   * (3) is known here; the owner node answers no such joint (1), full (4) and at max (5).
+   */
+  enter(conn: RelayConnection, cmdNr: number, src: Uint8Array, offset: number, length: number): void {
+    const { ctx } = this;
+    const commands = ctx.host.commands;
+    if (length > 255) return commands.reply(conn, cmdNr, ReplyStatus.Error, EnterError.NoSuchJoint);
+    const id = Buffer.from(src.subarray(offset, offset + length));
+    const key = idKey(id);
+    for (const m of conn.entered) if (m !== undefined && m.joint.key === key) return commands.reply(conn, cmdNr, ReplyStatus.Error, EnterError.AlreadyIn);
+    this.begin(conn);
+    const go = (owner: NodeRef | null): void => {
+      if (ctx.closed || conn.closed) return;
+      // A node whose first heartbeat has not arrived yet is taken at the directory's word; one
+      // known in a later incarnation means a stale entry.
+      const known = owner === null ? undefined : ctx.cluster.membership.peer(owner.nodeId);
+      const peer = known !== undefined && known.epoch === owner!.epoch ? known : owner;
+      if (peer === null || owner!.nodeId === ctx.cluster.self.nodeId || (known !== undefined && known.epoch > owner!.epoch)) {
+        commands.reply(conn, cmdNr, ReplyStatus.Error, EnterError.NoSuchJoint);
+        this.finish(conn);
+        return;
+      }
+      const reqId = this.nextReqId++;
+      // Bounded like a directory operation: an owner node that never answers is an error 1.
+      const timer = setTimeout(() => this.onEnterErr(peer, reqId, EnterError.NoSuchJoint), ctx.cluster.options.directoryTimeoutMs);
+      timer.unref();
+      this.pending.set(reqId, { conn, cmdNr, key, peer, timer });
+      ctx.cluster.link.channel(peer).enter(reqId, reqId, id, conn.inNumbers.used >= conn.inNumbers.capacity);
+    };
+    const cached = ctx.cluster.directory.cached(id);
+    if (cached !== null) go(cached);
+    else ctx.cluster.directory.lookup(id).then(go, () => go(null));
+  }
+
+  // ---- owner side: ENTER from other nodes --------------------------------------------------
+
+  /** ENTER: a user of `from` enters a joint here (joint.md §3.1 order, §6.1). */
+  onEnter(from: NodeRefLike, reqId: number, userRef: number, flags: number, id: Uint8Array): void {
+    const { ctx } = this;
+    // A sender not heard yet is alive (it just sent this); one known in a later life is stale.
+    const known = ctx.cluster.membership.peer(from.nodeId);
+    if (known !== undefined && known.epoch > from.epoch) return;
+    const peer: NodeRef = known !== undefined && known.epoch === from.epoch ? known : Object.freeze({ nodeId: from.nodeId, epoch: from.epoch });
+    const channel = ctx.cluster.link.channel(peer);
+    const state = ctx.host.state;
+    const joint = state.find(id);
+    if (joint === undefined) return void channel.enterErr(reqId, EnterError.NoSuchJoint);
+    if (joint.userNumbers.used >= joint.userNumbers.capacity) return void channel.enterErr(reqId, EnterError.Full);
+    if ((flags & ENTER_AT_MAX) !== 0) return void channel.enterErr(reqId, EnterError.Max);
+    const user = new RemoteUser(peer, userRef);
+    const m = state.enter(user, id);
+    if (typeof m === 'number') return void channel.enterErr(reqId, -m);
+    user.m = m;
+    ctx.index(user);
+    channel.enterOk(reqId, ctx.refFor(joint), m.userNr);
+    ctx.host.commands.userConnect(m);
+    ctx.scheduleFlush();
+  }
+
+  // ---- user side: the answers --------------------------------------------------------------
+
+  /** ENTER_OK: the enter of a connection here succeeded; give it its jIn. */
+  onEnterOk(from: NodeRefLike, reqId: number, jointRef: number, userNr: number): void {
+    const { ctx } = this;
+    const p = this.pending.get(reqId);
+    if (p === undefined || p.peer.nodeId !== from.nodeId || p.peer.epoch !== from.epoch) {
+      // Late (the enter timed out) or unknown: the owner node must not keep a user nobody has.
+      ctx.cluster.link.channel(from as NodeRef).userGone(jointRef, userNr);
+      return;
+    }
+    this.pending.delete(reqId);
+    clearTimeout(p.timer);
+    const { conn, peer } = p;
+    const pkey = proxyKey(peer, jointRef);
+    let joint = ctx.proxies.get(pkey);
+    const jIn = conn.closed || userNr > 255 || joint?.users[userNr] !== undefined ? -1 : conn.inNumbers.take();
+    if (jIn < 0) {
+      ctx.cluster.link.channel(peer).userGone(jointRef, userNr);
+      if (conn.closed) return;
+      ctx.host.commands.reply(conn, p.cmdNr, ReplyStatus.Error, EnterError.Max);
+      this.finish(conn);
+      return;
+    }
+    if (joint === undefined) {
+      joint = new Joint(p.key, new RemoteOwner(peer, jointRef, ctx.cluster.link.channel(peer)), 0, 256);
+      ctx.proxies.set(pkey, joint);
+    }
+    const m = new RemoteMembership(joint, conn, userNr, jIn);
+    m.userRef = reqId;
+    if (Object.isFrozen(joint.users)) {
+      joint.users = [];
+      joint.members = [];
+    }
+    joint.users[userNr] = m;
+    m.index = joint.members.length;
+    joint.members.push(m);
+    if (Object.isFrozen(conn.entered)) conn.entered = [];
+    conn.entered[jIn] = m;
+    ctx.byUserRef.set(reqId, m);
+    ctx.pressure.userEnteredProxy(conn, joint);
+    ctx.host.commands.reply(conn, p.cmdNr, ReplyStatus.Ok, jIn);
+    this.finish(conn);
+  }
+
+  /** ENTER_ERR: the owner node refused the enter (joint.md §3.1 code). */
+  onEnterErr(from: NodeRefLike, reqId: number, err: number): void {
+    const p = this.pending.get(reqId);
+    if (p === undefined || p.peer.nodeId !== from.nodeId) return;
+    this.pending.delete(reqId);
+    clearTimeout(p.timer);
+    if (p.conn.closed) return;
+    this.ctx.host.commands.reply(p.conn, p.cmdNr, ReplyStatus.Error, err);
+    this.finish(p.conn);
+  }
+
+  /** `peer` (this incarnation or an earlier one) is gone: its pending enters answer error 1. */
+  failPending(peer: NodeRef): void {
+    for (const [reqId, p] of [...this.pending]) if (p.peer.nodeId === peer.nodeId && p.peer.epoch <= peer.epoch) this.onEnterErr(p.peer, reqId, EnterError.NoSuchJoint);
+  }
+
+  /** Stop the enter timers (the bridge closes). */
+  close(): void {
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+  }
+
+  // ---- the command queue -------------------------------------------------------------------
+
+  /** A command of `conn` waits for the cluster: later ones queue, its socket is not read. */
+  private begin(conn: RelayConnection): void {
+    conn.cmdQueue = [];
+    setPaused(conn, PauseCause.Command, true);
+  }
+
+  /** `conn`'s waiting command was answered: run what queued behind it, in order, until the next wait. */
+  private finish(conn: RelayConnection): void {
+    const queue = conn.cmdQueue;
+    conn.cmdQueue = null;
+    if (queue !== null) {
+      for (let i = 0; i < queue.length && !conn.closed; i++) {
+        const c = queue[i]!;
+        this.ctx.host.commands.exec(conn, c.cmd, c.cmdNr, c.payload, 0, c.payload.length);
+        const next = conn.cmdQueue as RelayConnection['cmdQueue'];
+        if (next !== null) {
+          // The next one waits too: the rest stays queued behind it.
+          for (let j = i + 1; j < queue.length; j++) next.push(queue[j]!);
+          break;
+        }
+      }
+    }
+    if (conn.cmdQueue === null && !conn.closed) setPaused(conn, PauseCause.Command, false);
+    this.ctx.host.forwarder.flushDirty();
+  }
+}
