@@ -5,38 +5,14 @@
  * it is about one node's sockets, not the cluster.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Relay, silentLogger, type RelayOptions } from '../../src/relay/index.js';
+import { Relay, silentLogger } from '../../src/relay/index.js';
 import { HAS_NATS, NATS_SKIP_REASON, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
-import { loadVectors } from '../helpers/vectors.js';
-import { TcpClient, WsClient, closeAll, describeUnits, hexBytes, hexOf, unitsOf, type TestClient } from '../relay/raw-client.js';
+import { TcpClient, closeAll, hexOf, type TestClient } from '../relay/raw-client.js';
+import { loadRelayVectors, runSteps } from '../relay/vector-runner.js';
 import { FAST, waitFor } from './harness.js';
 
-interface Step {
-  send?: string;
-  expect?: string;
-  silent?: string;
-  closed?: string;
-  connect?: string;
-  close?: string;
-  wait?: number;
-  alive?: boolean;
-  hex?: string;
-  pieces?: number[];
-  exact?: boolean;
-  message?: boolean;
-  ws?: boolean;
-  ms?: number;
-  minMs?: number;
-}
-
-interface RelayVector {
-  id: string;
-  run: { setup: 'pair' | 'pair3' | 'none' | 'full' | 'limit'; relay?: RelayOptions; steps: Step[] };
-}
-
-const file = loadVectors<RelayVector>('joint', 'relay') as ReturnType<typeof loadVectors<RelayVector>> & { defects: RelayVector[] };
+const file = loadRelayVectors();
 const runnable = [...file.vectors, ...file.defects].filter((v) => v.run !== undefined && v.run.setup !== 'limit').map((v) => ({ id: v.id, ...v.run }));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!HAS_NATS)(`relay vectors across a cluster: owner on A, users on B, C, A${NATS_SKIP_REASON}`, () => {
   let nats: NatsServer;
@@ -61,11 +37,6 @@ describe.skipIf(!HAS_NATS)(`relay vectors across a cluster: owner on A, users on
     const userPorts = [b.port, c.port, a.port];
     const portOf = (clientName: string) => (clientName === 'owner' ? a.port : b.port);
     const clients = new Map<string, TestClient>();
-    const client = (clientName: string) => {
-      const got = clients.get(clientName);
-      if (!got) throw new Error(`vector ${vector.id}: no client ${clientName}`);
-      return got;
-    };
     const pair = async (users: string[]) => {
       const owner = await TcpClient.connect(a.port);
       clients.set('owner', owner);
@@ -94,41 +65,10 @@ describe.skipIf(!HAS_NATS)(`relay vectors across a cluster: owner on A, users on
       await owner.read(256 * 6, 10_000);
       clients.set('late', await TcpClient.connect(b.port));
     }
-    for (const step of vector.steps) {
-      if (step.connect !== undefined) {
-        const port = portOf(step.connect);
-        clients.set(step.connect, step.ws ? await WsClient.connect(port) : await TcpClient.connect(port));
-      } else if (step.send !== undefined) {
-        const bytes = hexBytes(step.hex!);
-        const to = client(step.send);
-        if (step.pieces) {
-          let at = 0;
-          for (const size of step.pieces) {
-            to.send(bytes.subarray(at, at + size));
-            at += size;
-            await sleep(50);
-          }
-        } else to.send(bytes);
-      } else if (step.expect !== undefined) {
-        const from = client(step.expect);
-        const want = unitsOf(step.hex!);
-        if (step.exact) {
-          const raw = await from.read(hexBytes(step.hex!).length);
-          expect(hexOf(raw), `${vector.id}: exact bytes to ${step.expect}`).toBe(hexOf(hexBytes(step.hex!)));
-        } else {
-          const got = await from.takeUnits(want);
-          expect(describeUnits(got), `${vector.id}: units to ${step.expect}`).toEqual(describeUnits(want));
-        }
-      } else if (step.silent !== undefined) {
-        expect(hexOf(await client(step.silent).silence(step.ms ?? 50)), `${vector.id}: ${step.silent} must receive nothing`).toBe('');
-      } else if (step.closed !== undefined) {
-        expect(await client(step.closed).waitClosed(step.ms ?? 2000), `${vector.id}: ${step.closed} closed by the relay`).toBe(true);
-      } else if (step.close !== undefined) {
-        client(step.close).destroy();
-      } else if (step.wait !== undefined) {
-        await sleep(step.wait);
-      } else if (step.alive) {
-        // The cluster still serves: a fresh owner on A and user on C exchange a frame.
+    await runSteps(vector, clients, {
+      portOf,
+      // The cluster still serves: a fresh owner on A and user on C exchange a frame.
+      alive: async () => {
         const owner = await TcpClient.connect(a.port);
         const user = await TcpClient.connect(c.port);
         owner.send('00 00 01 05 616c697665');
@@ -139,7 +79,7 @@ describe.skipIf(!HAS_NATS)(`relay vectors across a cluster: owner on A, users on
         await owner.read(6);
         user.send(`03 ${hexOf(Uint8Array.of(entered[4]!))} 77 88`);
         expect(hexOf((await owner.read(5)).subarray(3))).toBe('77 88');
-      }
-    }
+      },
+    });
   });
 });

@@ -3,43 +3,11 @@
  * relay over loopback with raw TCP (and WebSocket where the vector says so).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Relay, silentLogger, type RelayOptions } from '../../src/relay/index.js';
-import { loadVectors } from '../helpers/vectors.js';
-import { TcpClient, WsClient, closeAll, describeUnits, hexBytes, hexOf, unitsOf, type TestClient } from './raw-client.js';
+import { Relay, silentLogger } from '../../src/relay/index.js';
+import { TcpClient, closeAll, hexOf, type TestClient } from './raw-client.js';
+import { clientOf, loadRelayVectors, runSteps, sleep } from './vector-runner.js';
 
-interface Step {
-  send?: string;
-  expect?: string;
-  silent?: string;
-  closed?: string;
-  connect?: string;
-  close?: string;
-  wait?: number;
-  alive?: boolean;
-  afterClosing?: number;
-  hex?: string;
-  pieces?: number[];
-  exact?: boolean;
-  message?: boolean;
-  ws?: boolean;
-  ms?: number;
-  minMs?: number;
-}
-
-/** How a vector is run (its `run` field; see `runDescription` in the file). */
-interface RelayRun {
-  setup: 'pair' | 'pair3' | 'none' | 'full' | 'limit';
-  relay?: RelayOptions;
-  note?: string;
-  steps: Step[];
-}
-
-interface RelayVector {
-  id: string;
-  run: RelayRun;
-}
-
-const file = loadVectors<RelayVector>('joint', 'relay') as ReturnType<typeof loadVectors<RelayVector>> & { defects: RelayVector[] };
+const file = loadRelayVectors();
 const runnable = [...file.vectors, ...file.defects].map((v) => ({ id: v.id, ...v.run }));
 let relay: Relay | undefined;
 
@@ -48,8 +16,6 @@ afterEach(async () => {
   await relay?.close();
   relay = undefined;
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Owner creates 'j', each user enters; all the replies and userConnects consumed. */
 async function pair(port: number, clients: Map<string, TestClient>, users: string[]): Promise<void> {
@@ -96,11 +62,6 @@ describe('relay vectors (joint.md §15.1, §16)', () => {
     relay = await Relay.listen({ logger: silentLogger, ...vector.relay });
     const port = relay.port;
     const clients = new Map<string, TestClient>();
-    const client = (name: string) => {
-      const c = clients.get(name);
-      if (!c) throw new Error(`vector ${vector.id}: no client ${name}`);
-      return c;
-    };
     if (vector.setup === 'pair') await pair(port, clients, ['user']);
     else if (vector.setup === 'pair3') await pair(port, clients, ['user0', 'user1', 'user2']);
     else if (vector.setup === 'full') {
@@ -124,52 +85,13 @@ describe('relay vectors (joint.md §15.1, §16)', () => {
       await sleep(50);
       clients.set('extra', await TcpClient.connect(port));
     }
-    for (const step of vector.steps) {
-      if (step.connect !== undefined) {
-        clients.set(step.connect, step.ws ? await WsClient.connect(port) : await TcpClient.connect(port));
-      } else if (step.send !== undefined) {
-        const bytes = hexBytes(step.hex!);
-        const c = client(step.send);
-        if (step.pieces) {
-          let at = 0;
-          for (const n of step.pieces) {
-            c.send(bytes.subarray(at, at + n));
-            at += n;
-            await sleep(50);
-          }
-          expect(at).toBe(bytes.length);
-        } else c.send(bytes);
-      } else if (step.expect !== undefined) {
-        const c = client(step.expect);
-        const want = unitsOf(step.hex!);
-        if (step.exact) {
-          const raw = await c.read(hexBytes(step.hex!).length);
-          expect(hexOf(raw), `${vector.id}: exact bytes to ${step.expect}`).toBe(hexOf(hexBytes(step.hex!)));
-          if (step.message) expect((c as WsClient).messages.map((m) => hexOf(m))).toContain(hexOf(hexBytes(step.hex!)));
-        } else {
-          const got = await c.takeUnits(want);
-          expect(describeUnits(got), `${vector.id}: units to ${step.expect}`).toEqual(describeUnits(want));
-          expect(Buffer.concat(got.map((u) => (u.kind === 'data' ? u.data : Buffer.alloc(0)))).equals(Buffer.concat(want.map((u) => (u.kind === 'data' ? u.data : Buffer.alloc(0)))))).toBe(true);
-        }
-      } else if (step.silent !== undefined) {
-        const c = client(step.silent);
-        const extra = await c.silence(step.ms ?? 50);
-        expect(hexOf(extra), `${vector.id}: ${step.silent} must receive nothing`).toBe('');
-      } else if (step.closed !== undefined) {
-        const c = client(step.closed);
-        const started = Date.now();
-        expect(await c.waitClosed(step.ms ?? 2000), `${vector.id}: ${step.closed} closed by the relay`).toBe(true);
-        if (step.minMs !== undefined) expect(Date.now() - started).toBeGreaterThanOrEqual(step.minMs);
-        expect(c.available + c.decoder.units.length, `${vector.id}: no bytes before the close`).toBe(0);
-      } else if (step.close !== undefined) {
-        client(step.close).destroy();
-      } else if (step.wait !== undefined) {
-        await sleep(step.wait);
-      } else if (step.alive) {
-        for (let i = 0; i < (step.afterClosing ?? 0); i++) client(`c${i}`).destroy();
+    await runSteps(vector, clients, {
+      portOf: () => port,
+      alive: async (step) => {
+        for (let i = 0; i < (step.afterClosing ?? 0); i++) clientOf(vector, clients, `c${i}`).destroy();
         if (step.afterClosing) await sleep(50);
         await alive(port);
-      }
-    }
+      },
+    });
   });
 });
