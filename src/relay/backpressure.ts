@@ -17,7 +17,7 @@ export const PauseCause = {
   Throttle: 1,
   /** A peer it feeds is past the outbound high-water mark (backpressure). */
   Backpressure: 2,
-  /** Cluster: a create or a cross-node enter waits for its answer; later commands queue (cluster-bridge.ts). */
+  /** Cluster: a create or a cross-node enter waits for its answer; later commands queue (cluster-enter.ts). */
   Command: 4,
   /** Cluster: the node link it feeds is past its high-water mark; read again on its `drain`. */
   Link: 8,

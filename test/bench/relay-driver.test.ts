@@ -487,7 +487,9 @@ describe('gamewire bench relay, end to end', () => {
     const result = await bench({ ...quick, port: faulty.port, joints: 1, users: 2, rate: 50 });
     expect(faulty.faults.stalled).toBeGreaterThan(0);
     expect(result.counts.lost).toBe(0);
-    expect(result.latency.p99).toBeGreaterThanOrEqual(200);
+    // A Node timer is scheduled from the loop's cached time, so the faulty relay's 200 ms stall may
+    // end up to about a millisecond early on the clock the bench reads (seen: p99 199.9 ms).
+    expect(result.latency.p99).toBeGreaterThanOrEqual(199);
     expect(result.latency.p50).toBeLessThan(200);
   });
 
