@@ -269,20 +269,30 @@ export class JointState {
   }
 
   private removeMembership(m: Membership): void {
-    const joint = m.joint;
-    if (joint.users[m.userNr] !== m) return;
-    joint.users[m.userNr] = undefined;
-    joint.userNumbers.free(m.userNr);
-    const last = joint.members.pop()!;
-    if (last !== m) {
-      joint.members[m.index] = last;
-      last.index = m.index;
-    }
-    m.index = -1;
-    m.user.entered[m.jIn] = undefined;
-    m.user.inNumbers.free(m.jIn);
+    if (!detachMembership(m)) return;
+    m.joint.userNumbers.free(m.userNr);
     this.userCount--;
   }
+}
+
+/**
+ * Take `m` out of its joint's tables and its user's (the user's `jIn` is freed; the joint's
+ * `userNr` is the caller's: a cluster node mirrors joints whose numbers another node assigns).
+ * @returns false when it was not in them.
+ */
+export function detachMembership(m: Membership): boolean {
+  const joint = m.joint;
+  if (joint.users[m.userNr] !== m) return false;
+  joint.users[m.userNr] = undefined;
+  const last = joint.members.pop()!;
+  if (last !== m) {
+    joint.members[m.index] = last;
+    last.index = m.index;
+  }
+  m.index = -1;
+  m.user.entered[m.jIn] = undefined;
+  m.user.inNumbers.free(m.jIn);
+  return true;
 }
 
 /** A Map key for raw id bytes: latin1 maps each byte to one char, so equal keys mean equal bytes. */

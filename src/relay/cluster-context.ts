@@ -6,7 +6,7 @@
  * state and meet here, so none of them reaches into another.
  */
 import type { Cluster, NodeRefLike } from '../cluster/index.js';
-import { Membership, type Joint, type JointState } from '../joint/relay-state.js';
+import { detachMembership, Membership, type Joint, type JointState } from '../joint/relay-state.js';
 import { ClusterPressure } from './cluster-pressure.js';
 import { proxyKey, sameNode, type RemoteOwner, type RemoteUser } from './cluster-remote.js';
 import type { Commands } from './commands.js';
@@ -98,16 +98,7 @@ export class BridgeContext {
   /** Take a membership of a connection here in a remote joint out of both tables. */
   removeHere(m: RemoteMembership): void {
     const joint = m.joint;
-    if (joint.users[m.userNr] !== m) return;
-    joint.users[m.userNr] = undefined;
-    const last = joint.members.pop()!;
-    if (last !== m) {
-      joint.members[m.index] = last;
-      last.index = m.index;
-    }
-    m.index = -1;
-    m.user.entered[m.jIn] = undefined;
-    m.user.inNumbers.free(m.jIn);
+    if (!detachMembership(m)) return;
     this.byUserRef.delete(m.userRef);
     this.pressure.userLeftProxy(m.user as RelayConnection, joint);
     if (joint.members.length === 0) {

@@ -10,26 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Relay, silentLogger, type RelayOptions } from '../../src/relay/index.js';
 import { HAS_NATS, NATS_SKIP_REASON, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { TcpClient, closeAll, hexOf, type TestClient } from '../relay/raw-client.js';
+import { byte, create, enter, idHex } from '../relay/joint-commands.js';
 import { FAST, waitFor } from './harness.js';
 
-const byte = (n: number): string => hexOf(Uint8Array.of(n));
-const idHex = (id: string): string => `${byte(Buffer.byteLength(id))} ${hexOf(Buffer.from(id))}`.trim();
-
-/** Send a create (cmd 0) and return the reply `[status, value]`. */
-async function create(c: TestClient, id: string, cmdNr = 1): Promise<[number, number]> {
-  c.send(`00 00 ${byte(cmdNr)} ${idHex(id)}`);
-  const r = await c.read(5);
-  expect(hexOf(r.subarray(0, 3))).toBe(`00 03 ${byte(cmdNr)}`);
-  return [r[3]!, r[4]!];
-}
-
-/** Send an enter (cmd 1) and return the reply `[status, value]`. */
-async function enter(c: TestClient, id: string, cmdNr = 1): Promise<[number, number]> {
-  c.send(`00 01 ${byte(cmdNr)} ${idHex(id)}`);
-  const r = await c.read(5);
-  expect(hexOf(r.subarray(0, 3))).toBe(`00 03 ${byte(cmdNr)}`);
-  return [r[3]!, r[4]!];
-}
 
 /** A data frame: size (1 or 2 bytes, joint.md §2.2) and body. */
 function frame(body: Buffer): Buffer {

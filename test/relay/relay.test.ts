@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { Relay, silentLogger, DisconnectReason, type RelayOptions } from '../../src/relay/index.js';
 import { IpLimiter } from '../../src/relay/ip-limiter.js';
 import { TcpClient, WsClient, closeAll, hexOf, type TestClient } from './raw-client.js';
+import { byte, create, enter, idHex } from './joint-commands.js';
 
 let relay: Relay | undefined;
 afterEach(async () => {
@@ -17,28 +18,10 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const byte = (n: number) => hexOf(Uint8Array.of(n));
-const idHex = (id: string) => `${byte(Buffer.byteLength(id))} ${hexOf(Buffer.from(id))}`.trim();
 
 async function start(options: RelayOptions = {}): Promise<Relay> {
   relay = await Relay.listen({ logger: silentLogger, ...options });
   return relay;
-}
-
-/** Send a create and return the reply `[status, value]`. */
-async function create(c: TestClient, id: string, cmdNr = 1): Promise<[number, number]> {
-  c.send(`00 00 ${byte(cmdNr)} ${idHex(id)}`);
-  const r = await c.read(5);
-  expect(hexOf(r.subarray(0, 3))).toBe(`00 03 ${byte(cmdNr)}`);
-  return [r[3]!, r[4]!];
-}
-
-/** Send an enter and return the reply `[status, value]`. */
-async function enter(c: TestClient, id: string, cmdNr = 1): Promise<[number, number]> {
-  c.send(`00 01 ${byte(cmdNr)} ${idHex(id)}`);
-  const r = await c.read(5);
-  expect(hexOf(r.subarray(0, 3))).toBe(`00 03 ${byte(cmdNr)}`);
-  return [r[3]!, r[4]!];
 }
 
 describe('create (joint.md §3.1)', () => {
