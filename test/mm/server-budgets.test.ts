@@ -187,16 +187,19 @@ describe('one IP cannot fill every slot (issue 14 item 1)', () => {
   }, 20_000);
 
   it('counts the handshake deadline from accept: a late HELLO does not buy a second deadline', async () => {
-    const { server } = await listen(KEY, { handshakeTimeoutMs: 800 });
+    const { server } = await listen(KEY, { handshakeTimeoutMs: 1000 });
     const t0 = performance.now();
     const [late] = await attack(server.getPort(), '127.0.0.71', 1);
-    await sleep(600);
+    // Half the deadline: on a loaded machine the HELLO must still arrive well before it.
+    await sleep(500);
     late!.socket.write(hello(1, 1));
     await until(() => late!.closed, 3000);
     const closedAfter = performance.now() - t0;
-    // From accept: about 800 ms (plus a timer period). A deadline restarted at the HELLO would be 1400.
-    expect(closedAfter).toBeGreaterThanOrEqual(700);
-    expect(closedAfter).toBeLessThan(1350);
+    // From accept: about 1000 ms (plus a timer period). A deadline restarted at the HELLO would be 1500.
+    expect(closedAfter).toBeGreaterThanOrEqual(900);
+    expect(closedAfter).toBeLessThan(1450);
+    // The client may see its end before the server has counted it: wait for the server's books.
+    await until(() => server.stats().pendingHandshakes === 0, 2000);
     expect(server.stats()).toMatchObject({ pendingHandshakes: 0, handshakesFailed: 1 });
   });
 
