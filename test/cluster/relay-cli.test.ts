@@ -3,12 +3,13 @@
  * NATS, log the cluster's status, and carry a joint from one to the other; `--node-id` alone is
  * a usage error.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_NATS, NATS_SKIP_REASON, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { TcpClient, closeAll, hexOf } from '../relay/raw-client.js';
+import { startRelayProcess, type RelayProcess } from '../relay/cli-process.js';
 import { waitFor } from './harness.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -16,31 +17,8 @@ const NODE_ARGS = ['--import', 'tsx', join(root, 'src', 'cli.ts')];
 const children: ChildProcess[] = [];
 
 /** Start `gamewire relay --port 0 ...args`; resolves with its port and its log lines so far (kept growing). */
-function startRelay(args: string[]): Promise<{ port: number; lines: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...NODE_ARGS, 'relay', '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    const lines: string[] = [];
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`relay did not start: ${lines.join('\n')}`)), 15_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        lines.push(line);
-        if (line.includes('"relay listening"')) {
-          clearTimeout(timer);
-          resolve({ port: (JSON.parse(line) as { port: number }).port, lines });
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`relay exited with ${code}: ${lines.join('\n')}`));
-    });
-  });
+function startRelay(args: string[]): Promise<RelayProcess> {
+  return startRelayProcess(args, children, 15_000);
 }
 
 describe('gamewire relay --cluster (CLI)', () => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TcpClient, closeAll } from './raw-client.js';
+import { startRelayProcess, type RelayProcess } from './cli-process.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(root, 'src', 'cli.ts');
@@ -25,36 +26,8 @@ afterEach(() => {
 });
 
 /** Start the relay; resolve with the child, its port and its log lines once it listens. */
-function startRelay(args: string[]): Promise<{ child: ChildProcess; port: number; metricsPort?: number; lines: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...NODE_ARGS, 'relay', '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    const lines: string[] = [];
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`relay did not start: ${lines.join('\n')}`)), 10_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        lines.push(line);
-        try {
-          const entry = JSON.parse(line) as { msg: string; port: number; metricsPort?: number };
-          if (entry.msg === 'relay listening') {
-            clearTimeout(timer);
-            resolve({ child, port: entry.port, metricsPort: entry.metricsPort, lines });
-          }
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`relay exited with ${code}: ${lines.join('\n')}`));
-    });
-  });
+function startRelay(args: string[]): Promise<RelayProcess> {
+  return startRelayProcess(args, children, 10_000);
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
