@@ -141,6 +141,11 @@ export class UdpSession {
     return `UdpSession { #${this.id} ${this.side} ↔ ${this.address}:${this.port}, ${this.state}${extra}${rtt} }`;
   }
 
+  /** What `JSON.stringify` shows: the public state only, never `hello` (the token in clear). */
+  toJSON(): { kind: 'UdpSession'; id: number; side: 'server' | 'client'; state: string; address: string; port: number; stalled: boolean; rttMs: number } {
+    return { kind: 'UdpSession', id: this.id, side: this.side, state: this.state, address: this.address, port: this.port, stalled: this.stalled, rttMs: this.rttMs };
+  }
+
   /** "ip:port" of the peer, for logs. */
   toString(): string {
     return `#${this.id} ${this.address}:${this.port}`;

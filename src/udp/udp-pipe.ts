@@ -156,6 +156,12 @@ export class UdpPipe implements UdpCallbacks {
     return `UdpPipe { ${what}, ${core.opts.mode} mode }`;
   }
 
+  /** What `JSON.stringify` shows (the internals hold the pipe itself and the token). */
+  toJSON(): { kind: 'UdpPipe'; role: 'none' | 'server' | 'client'; mode: string; port: number; sessions: number; destroyed: boolean } {
+    const core = this.core;
+    return { kind: 'UdpPipe', role: core.role, mode: core.opts.mode, port: this.port, sessions: core.sessions.size, destroyed: core.destroyed };
+  }
+
   // ---- server ----------------------------------------------------------------------------------
 
   /**

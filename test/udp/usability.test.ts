@@ -46,6 +46,20 @@ describe('inspect output (issue 16 item 11)', () => {
     for (const text of [...shown, ...lines, String(session)]) expect(text).not.toContain(TOKEN);
     expect(lines.length).toBeGreaterThan(0);
   });
+
+  it('JSON.stringify shows the public state of pipes and sessions, started or not, never the token', async () => {
+    const fresh = bag.pipe({ token: TOKEN });
+    expect(JSON.parse(JSON.stringify(fresh))).toEqual({ kind: 'UdpPipe', role: 'none', mode: 'loop', port: 0, sessions: 0, destroyed: false });
+    const server = bag.pipe({ token: TOKEN });
+    const port = await server.start(0, '127.0.0.1');
+    const client = bag.pipe({ token: TOKEN });
+    const session = client.connect('127.0.0.1', port);
+    await until(() => server.clients.length === 1 && session.open);
+    const texts = [JSON.stringify(server), JSON.stringify(client), JSON.stringify(session), JSON.stringify(server.clients[0]), JSON.stringify({ client, session })];
+    expect(JSON.parse(texts[0]!)).toMatchObject({ kind: 'UdpPipe', role: 'server', port, sessions: 1 });
+    expect(JSON.parse(texts[2]!)).toMatchObject({ kind: 'UdpSession', side: 'client', state: 'open', address: '127.0.0.1' });
+    for (const text of texts) expect(text).not.toContain(TOKEN);
+  });
 });
 
 describe('a failed connect leaves nothing open (issue 16 item 5)', () => {
