@@ -31,16 +31,39 @@ export class DataRouting {
     if (!this.ctx.cluster.link.channel(user.peer).toUser(user.userRef, src, offset, length)) this.ctx.pressure.pauseFor(conn, user.peer);
   }
 
-  /** owner here → its users on other nodes: one BROADCAST per node (`nodes`: one user of each). */
+  /**
+   * owner here → its users on other nodes: one BROADCAST per node (`nodes`: one user of each).
+   * A node fans a BROADCAST out to every user it has in the joint, so a node with a user who
+   * entered after this frame began (joint.md §5: that user gets none of it) gets the piece as one
+   * TO_USER per user who was there when the frame began instead: the owner node's enter sequence
+   * decides, as on one relay, and the link keeps these records in order with the ENTER_OK.
+   */
   broadcast(conn: RelayConnection, joint: Joint, excluded: number, nodes: RemoteUser[], src: Uint8Array, offset: number, length: number): void {
     const { ctx } = this;
     const ref = ctx.refOfJoint.get(joint);
     if (ref === undefined) return;
+    // No enter anywhere on this relay since the frame began: nobody can be late (the common case).
+    const late = conn.frameSeq < ctx.host.state.sequence ? lateNodes(joint, excluded, conn.frameSeq) : null;
     for (let i = 0; i < nodes.length; i++) {
       const peer = nodes[i]!.peer;
+      if (late !== null && late.has(peer.nodeId)) {
+        this.unicastOnNode(conn, joint, excluded, peer.nodeId, src, offset, length);
+        continue;
+      }
       ctx.counts.framesOut++;
       ctx.counts.bytesOut += length;
       if (!ctx.cluster.link.channel(peer).broadcast(ref, excluded, src, offset, length)) ctx.pressure.pauseFor(conn, peer);
+    }
+  }
+
+  /** One broadcast piece as TO_USER to each user of node `nodeId` who was in `joint` when the frame began. */
+  private unicastOnNode(conn: RelayConnection, joint: Joint, excluded: number, nodeId: string, src: Uint8Array, offset: number, length: number): void {
+    const seq = conn.frameSeq;
+    const members = joint.members;
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i]!;
+      const user = m.user as RemoteUser;
+      if (m.userNr !== excluded && m.seq <= seq && user.remote && user.peer.nodeId === nodeId) this.toUser(conn, m, src, offset, length);
     }
   }
 
@@ -92,4 +115,20 @@ export class DataRouting {
     }
     ctx.scheduleFlush();
   }
+}
+
+/**
+ * The nodes with a user in `joint` (other than `excluded`) who entered after the owner's current
+ * frame began (`frameSeq`), or null when there is none.
+ */
+function lateNodes(joint: Joint, excluded: number, frameSeq: number): Set<string> | null {
+  let late: Set<string> | null = null;
+  const members = joint.members;
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
+    const user = m.user as RemoteUser;
+    if (m.seq <= frameSeq || m.userNr === excluded || !user.remote) continue;
+    (late ??= new Set()).add(user.peer.nodeId);
+  }
+  return late;
 }
