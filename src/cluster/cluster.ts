@@ -8,10 +8,17 @@ import { EventEmitter } from 'node:events';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { GamewireErrorCode } from '../core/error-codes.js';
 import { GamewireRangeError, GamewireTypeError } from '../core/errors.js';
+import { DataLink, type DataLinkStats } from './data-link.js';
 import { JointDirectory } from './directory.js';
 import type { LinkHandler } from './envelope.js';
 import {
+  DATA_CONNECT_TIMEOUT_MS,
+  DATA_HELLO_TIMEOUT_MS,
+  DATA_MAX_PENDING,
+  DATA_PORT,
+  DATA_RETRY_MS,
   DEFAULT_CLUSTER_NAME,
+  DEFAULT_DATA_LINK,
   DIRECTORY_TIMEOUT_MS,
   HEARTBEAT_MS,
   LINK_HIGH_WATER_BYTES,
@@ -30,6 +37,22 @@ import { Membership, type PeerDownReason } from './membership.js';
 import { NatsHealth } from './nats-health.js';
 import { checkNodeId, generateNodeId, nextEpoch, type NodeRef } from './node-id.js';
 import { NodeLink } from './node-link.js';
+
+const NO_DATA_LINK: DataLinkStats = {
+  dials: 0,
+  dialFailures: 0,
+  outbound: 0,
+  inbound: 0,
+  failovers: 0,
+  retransmitted: 0,
+  batchesSent: 0,
+  bytesSent: 0,
+  batchesReceived: 0,
+  bytesReceived: 0,
+  refused: 0,
+  badMessages: 0,
+  addressRequests: 0,
+};
 
 /** `Relay.listen({ cluster })` and `gamewire relay --cluster`: how a node joins. */
 export interface ClusterOptions {
@@ -65,6 +88,20 @@ export interface ClusterOptions {
   linkMaxBufferedBytes?: number;
   /** `LINK_STALL_TIMEOUT_MS`; 0 = never. */
   linkStallTimeoutMs?: number;
+  /** Transport of the node link's batches, `'tcp'` (default, `DEFAULT_DATA_LINK`) or `'nats'` (docs/cluster.md §4a). */
+  dataLink?: 'tcp' | 'nats';
+  /** Address of the data listener, advertised to the peers; default: the local address this node uses to reach the first NATS server. */
+  dataHost?: string;
+  /** `DATA_PORT`; 0 = chosen by the OS. */
+  dataPort?: number;
+  /** `DATA_CONNECT_TIMEOUT_MS`. */
+  dataConnectTimeoutMs?: number;
+  /** `DATA_HELLO_TIMEOUT_MS`. */
+  dataHelloTimeoutMs?: number;
+  /** `DATA_RETRY_MS`. */
+  dataRetryMs?: number;
+  /** `DATA_MAX_PENDING`. */
+  dataMaxPending?: number;
 }
 
 export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'servers'>> & { servers: string[] };
@@ -84,6 +121,13 @@ const DEFAULTS: Omit<ResolvedClusterOptions, 'servers' | 'nodeId'> = {
   linkLowWaterBytes: LINK_LOW_WATER_BYTES,
   linkMaxBufferedBytes: LINK_MAX_BUFFERED_BYTES,
   linkStallTimeoutMs: LINK_STALL_TIMEOUT_MS,
+  dataLink: DEFAULT_DATA_LINK,
+  dataHost: '',
+  dataPort: DATA_PORT,
+  dataConnectTimeoutMs: DATA_CONNECT_TIMEOUT_MS,
+  dataHelloTimeoutMs: DATA_HELLO_TIMEOUT_MS,
+  dataRetryMs: DATA_RETRY_MS,
+  dataMaxPending: DATA_MAX_PENDING,
 };
 
 /** Inclusive bounds of each numeric option (the lower ones keep timers and buffers sane). */
@@ -102,6 +146,13 @@ const RANGES: Record<keyof typeof DEFAULTS & string, [number, number] | null> = 
   linkLowWaterBytes: [0, 1024 * 1024 * 1024],
   linkMaxBufferedBytes: [1024, 1024 * 1024 * 1024],
   linkStallTimeoutMs: [0, 3_600_000],
+  dataLink: null,
+  dataHost: null,
+  dataPort: [0, 65_535],
+  dataConnectTimeoutMs: [10, 600_000],
+  dataHelloTimeoutMs: [10, 600_000],
+  dataRetryMs: [10, 600_000],
+  dataMaxPending: [1, 1_000_000],
 };
 
 /**
@@ -131,6 +182,14 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     (resolved as unknown as Record<string, number>)[key] = value;
   }
   if (options.name !== undefined) resolved.name = checkNodeId(options.name, 'name');
+  if (options.dataLink !== undefined) {
+    if (options.dataLink !== 'tcp' && options.dataLink !== 'nats') throw new GamewireTypeError(GamewireErrorCode.BadOption, `dataLink must be 'tcp' or 'nats', got ${JSON.stringify(options.dataLink)}`);
+    resolved.dataLink = options.dataLink;
+  }
+  if (options.dataHost !== undefined) {
+    if (typeof options.dataHost !== 'string' || options.dataHost.length === 0 || options.dataHost.length > 255) throw new GamewireTypeError(GamewireErrorCode.BadOption, `dataHost must be a host name or address of 1..255 characters, got ${JSON.stringify(options.dataHost)}`);
+    resolved.dataHost = options.dataHost;
+  }
   if (resolved.heartbeatMs >= resolved.peerTimeoutMs) throw new GamewireRangeError(GamewireErrorCode.BadOption, `heartbeatMs (${resolved.heartbeatMs}) must be below peerTimeoutMs (${resolved.peerTimeoutMs})`);
   if (resolved.natsGraceMs >= resolved.peerTimeoutMs) throw new GamewireRangeError(GamewireErrorCode.BadOption, `natsGraceMs (${resolved.natsGraceMs}) must be below peerTimeoutMs (${resolved.peerTimeoutMs})`);
   if (resolved.linkLowWaterBytes > resolved.linkHighWaterBytes || resolved.linkHighWaterBytes > resolved.linkMaxBufferedBytes) {
@@ -237,6 +296,21 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         maxBufferedBytes: resolved.linkMaxBufferedBytes,
         stallTimeoutMs: resolved.linkStallTimeoutMs,
       });
+      if (resolved.dataLink === 'tcp') {
+        const data = new DataLink(nc, link, {
+          cluster: resolved.name,
+          host: resolved.dataHost,
+          port: resolved.dataPort,
+          servers: resolved.servers,
+          connectTimeoutMs: resolved.dataConnectTimeoutMs,
+          helloTimeoutMs: resolved.dataHelloTimeoutMs,
+          retryMs: resolved.dataRetryMs,
+          maxPending: resolved.dataMaxPending,
+          maxInbound: resolved.maxPeers,
+        });
+        await data.listen();
+        link.data = data;
+      }
       const health = new NatsHealth(nc, resolved.natsGraceMs);
       const cluster = new Cluster(nc, resolved, membership, directory, link, health);
       cluster.wire();
@@ -263,6 +337,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     membership: Membership['stats'];
     directory: JointDirectory['stats'];
     link: NodeLink['stats'];
+    /** The TCP data link's counters; all 0 with `dataLink: 'nats'`. */
+    dataLink: DataLinkStats;
     health: NatsHealth['stats'];
   } {
     return {
@@ -272,6 +348,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       membership: { ...this.membership.stats },
       directory: { ...this.directory.stats },
       link: { ...this.link.stats },
+      dataLink: this.link.data !== null ? { ...this.link.data.stats } : { ...NO_DATA_LINK },
       health: { ...this.health.stats },
     };
   }
@@ -288,6 +365,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.sweepTimer = null;
     this.health.stop();
     if (!abrupt) {
+      this.link.flush();
+      await this.link.data?.close();
       this.link.close();
       this.membership.stop();
       await this.directory.close();
@@ -297,6 +376,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
     // No goodbye: the peers only learn it from the silence, as after kill -9.
     this.membership.stop(false);
+    await this.link.data?.close(true);
     await this.directory.close();
     await this.nc.close().catch(() => undefined);
     this.link.close();

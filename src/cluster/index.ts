@@ -1,7 +1,7 @@
 /**
  * The relay cluster's building blocks (issue 18, docs/cluster.md): membership over NATS
  * heartbeats, the joint directory in a JetStream KV bucket, the batched node link and its
- * envelope, and NATS outage detection, wired together by `Cluster`.
+ * envelope, its TCP data link, and NATS outage detection, wired together by `Cluster`.
  *
  * ```ts
  * import { Cluster } from './cluster/index.js';
@@ -11,6 +11,7 @@
  * ```
  */
 export { Cluster, resolveClusterOptions, type ClusterOptions, type ClusterEvents, type ResolvedClusterOptions } from './cluster.js';
+export { DataLink, DataConn, decodeAddress, localAddressToward, type DataLinkOptions, type DataLinkStats } from './data-link.js';
 export { JointDirectory, directoryKey, jointIdOfKey, type ClaimResult, type DirectoryOptions, type DirectoryStats } from './directory.js';
 export {
   decodeRecords,

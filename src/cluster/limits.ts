@@ -110,3 +110,53 @@ export const MAX_RECORD_DATA_BYTES = 0xffff;
 
 /** Subject prefix and KV bucket name of a cluster, default `gamewire`: several clusters may share one NATS. */
 export const DEFAULT_CLUSTER_NAME = 'gamewire';
+
+/**
+ * Which transport carries the node link's batches, default `'tcp'`: a direct TCP connection from
+ * each node to each peer it sends to (docs/cluster.md §4a), opened lazily, with NATS as the
+ * fallback while it is not up. `'nats'`: every batch over NATS, as before the data link existed.
+ * At 1 KiB frames NATS bytes are the ceiling of the cross-node path (§11); the direct connection
+ * removes the nats-server hop from the data path.
+ */
+export const DEFAULT_DATA_LINK = 'tcp';
+
+/**
+ * Port of a node's data listener, default 0 (the OS picks one; peers learn it over NATS). Set it
+ * when a firewall must know the port.
+ */
+export const DATA_PORT = 0;
+
+/**
+ * Time a dial of a peer's data port may take (ms), default 2000: the address request over NATS,
+ * the TCP connect and the peer's answer to the hello. Past it the dial is abandoned and the link
+ * stays on NATS until `DATA_RETRY_MS` has passed.
+ */
+export const DATA_CONNECT_TIMEOUT_MS = 2000;
+
+/**
+ * Time an incoming data connection has to present a valid hello (ms), default 2000. Past it the
+ * connection is dropped and counted (`dataLink.refused`), so idle connections cannot pile up.
+ */
+export const DATA_HELLO_TIMEOUT_MS = 2000;
+
+/**
+ * Wait after a failed dial or a lost data connection before the next dial of that peer (ms),
+ * default 1000. Meanwhile the batches go over NATS; a peer whose data port cannot be reached
+ * costs one NATS request and one connect attempt per interval.
+ */
+export const DATA_RETRY_MS = 1000;
+
+/**
+ * Incoming data connections that have not yet presented a valid hello (connections), default 64.
+ * Further ones are closed at once and counted (`dataLink.refused`): a flood of connections to the
+ * data port holds at most this many sockets and 64 × 102 bytes of hello buffers.
+ */
+export const DATA_MAX_PENDING = 64;
+
+/**
+ * Largest message on a data connection (bytes), 2 MiB: one batch with its 4-byte length. The
+ * largest batch a node can build is `linkMaxBatchBytes` (at most 1 MiB - 1 KiB) plus its header
+ * and one record (65,544 bytes). A length past it drops the connection (`dataLink.badMessages`)
+ * before anything is buffered. Fixed by the protocol, not an option.
+ */
+export const DATA_MAX_MESSAGE_BYTES = 2 * 1024 * 1024;

@@ -15,6 +15,7 @@ import {
   RecordBytes,
   RecordType,
 } from './envelope.js';
+import { FRAME_PREFIX_BYTES, type DataConn } from './data-link.js';
 import { MAX_RECORD_DATA_BYTES } from './limits.js';
 import type { NodeLink } from './node-link.js';
 import type { NodeRef } from './node-id.js';
@@ -23,8 +24,9 @@ import { GamewireRangeError } from '../core/errors.js';
 
 /** Largest record: a broadcast header and 65535 data bytes. */
 const MAX_RECORD_BYTES = RecordBytes.Broadcast + MAX_RECORD_DATA_BYTES;
-/** Compact the in-flight size queue once this many entries were consumed. */
+/** Compact the in-flight queue once this many entries were consumed. */
 const COMPACT_AFTER_COUNT = 1024;
+const NONE = Buffer.alloc(0);
 /**
  * One destination node incarnation, both directions: what this node sends it (the batch being
  * built, sealed batches waiting for the window, batches in flight) and the sequence of what it
@@ -39,15 +41,30 @@ export class LinkChannel {
   // ---- send side ----
   private scratch: Buffer | null = null;
   private pos = 0;
+  /** Sealed batches waiting for the window, each behind its 4-byte length (the data link's framing). */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private inflightSizes: number[] = [];
+  /** Batches sent and not yet acknowledged, framed as `pending`: kept to be sent again over NATS if the data connection carrying them is lost. */
+  private inflightBatches: Buffer[] = [];
   private inflightHead = 0;
   private inflightBytes = 0;
   private firstInflightSeq = 0;
   private nextSeq = 1;
   /** @internal */ lastAckProgressMs = 0;
   /** @internal */ dirty = false;
+
+  // ---- transport (docs/cluster.md §4a) ----
+  /** @internal the data connection the batches go over; null: NATS. */
+  conn: DataConn | null = null;
+  /**
+   * @internal a data connection that is up but not used yet: batches wait until nothing is in
+   * flight over NATS, so none sent over it can overtake one still in nats-server.
+   */
+  readyConn: DataConn | null = null;
+  /** @internal a dial of the peer's data port is running. */
+  dialing = false;
+  /** @internal no dial before this time (after a failed dial or a lost connection). */
+  dataRetryAtMs = 0;
 
   // ---- receive side ----
   /** @internal next batch number expected from the peer, -1 before the first. */
@@ -249,14 +266,19 @@ export class LinkChannel {
     const b = this.scratch!;
     const seq = this.nextSeq;
     this.nextSeq = (seq + 1) >>> 0;
+    const ackOwed = this.ackOwed;
     link.writeHeader(b, this, FLAG_RECORDS, seq);
-    const batch = Buffer.allocUnsafe(this.pos);
-    b.copy(batch, 0, 0, this.pos);
+    const framed = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + this.pos);
+    putU32(framed, 0, this.pos);
+    b.copy(framed, FRAME_PREFIX_BYTES, 0, this.pos);
     this.pos = 0;
-    if (this.pending.length === 0 && this.fits(batch.length)) this.publish(batch, seq);
+    if (this.pending.length === 0 && this.fits(framed.length)) this.publish(framed, seq);
     else {
-      this.pending.push(batch);
-      this.pendingBytes += batch.length - head;
+      this.pending.push(framed);
+      this.pendingBytes += framed.length - FRAME_PREFIX_BYTES - head;
+      // The ack in a batch that waits does not reach the peer, whose window may be waiting for
+      // it (both sides waiting for each other's ack): it still goes ack-only at the tick's end.
+      this.ackOwed = ackOwed;
     }
   }
 
@@ -264,29 +286,30 @@ export class LinkChannel {
   flushAck(): void {
     if (!this.ackOwed || this.failed) return;
     const link = this.link;
-    const b = Buffer.allocUnsafe(link.headBytes);
-    link.writeHeader(b, this, 0, 0);
-    if (link.publishRaw(this.subject, b)) link.stats.acksSent++;
+    const framed = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + link.headBytes);
+    putU32(framed, 0, link.headBytes);
+    link.writeHeader(framed.subarray(FRAME_PREFIX_BYTES), this, 0, 0);
+    if (link.send(this, framed)) link.stats.acksSent++;
   }
 
   /** @internal The peer acknowledged every batch up to `ack`. */
   onAck(ack: number, nowMs: number): void {
-    const count = this.inflightSizes.length - this.inflightHead;
+    const count = this.inflightBatches.length - this.inflightHead;
     const d = (ack - this.firstInflightSeq) >>> 0;
     if (d >= count) return;
-    const head = this.link.headBytes;
-    for (let i = 0; i <= d; i++) this.inflightBytes -= this.inflightSizes[this.inflightHead++]! - head;
+    const cost = this.link.headBytes + FRAME_PREFIX_BYTES;
+    for (let i = 0; i <= d; i++) {
+      this.inflightBytes -= this.inflightBatches[this.inflightHead]!.length - cost;
+      this.inflightBatches[this.inflightHead++] = NONE;
+    }
     this.firstInflightSeq = (ack + 1) >>> 0;
     this.lastAckProgressMs = nowMs;
     if (this.inflightHead >= COMPACT_AFTER_COUNT) {
-      this.inflightSizes = this.inflightSizes.slice(this.inflightHead);
+      this.inflightBatches = this.inflightBatches.slice(this.inflightHead);
       this.inflightHead = 0;
     }
-    while (this.pending.length > 0 && this.fits(this.pending[0]!.length)) {
-      const batch = this.pending.shift()!;
-      this.pendingBytes -= batch.length - head;
-      this.publish(batch, getU32(batch, 18));
-    }
+    this.pump();
+    if (this.readyConn !== null && this.inflightBytes === 0) this.switchToReady();
     if (this.congested && this.bufferedBytes <= this.link.options.lowWaterBytes) {
       this.congested = false;
       this.link.emit('drain', this.peer);
@@ -300,11 +323,65 @@ export class LinkChannel {
     this.pos = 0;
     this.pending = [];
     this.pendingBytes = 0;
-    this.inflightSizes = [];
+    this.inflightBatches = [];
     this.inflightHead = 0;
     this.inflightBytes = 0;
     this.held = [];
     this.heldBytes = 0;
+    this.conn?.destroy();
+    this.readyConn?.destroy();
+    this.conn = this.readyConn = null;
+  }
+
+  /** @internal A data connection to the peer is up: use it now, or once nothing is in flight over NATS. */
+  useConn(conn: DataConn): void {
+    if (this.failed || this.conn !== null || this.readyConn !== null) {
+      conn.destroy();
+      return;
+    }
+    this.readyConn = conn;
+    if (this.inflightBytes === 0) this.switchToReady();
+  }
+
+  /**
+   * @internal The data connection `conn` closed. If the channel was using it, every batch not
+   * yet acknowledged goes again, in order, over NATS: the receiver delivered a prefix of them
+   * and drops those as duplicates, so nothing is lost or reordered. Later batches follow over
+   * NATS until a new dial succeeds, `retryMs` from now.
+   */
+  connLost(conn: DataConn, nowMs: number): void {
+    const link = this.link;
+    this.dataRetryAtMs = nowMs + (link.data?.options.retryMs ?? 0);
+    if (conn === this.readyConn) {
+      this.readyConn = null;
+      this.pump();
+      return;
+    }
+    if (conn !== this.conn || this.failed) return;
+    this.conn = null;
+    const data = link.data!;
+    data.stats.failovers++;
+    for (let i = this.inflightHead; i < this.inflightBatches.length; i++) {
+      link.publishRaw(this.subject, this.inflightBatches[i]!.subarray(FRAME_PREFIX_BYTES));
+      data.stats.retransmitted++;
+    }
+    this.lastAckProgressMs = nowMs;
+    this.pump();
+  }
+
+  /** Publish the waiting batches while the window admits them. */
+  private pump(): void {
+    const cost = this.link.headBytes + FRAME_PREFIX_BYTES;
+    while (this.pending.length > 0 && this.fits(this.pending[0]!.length)) {
+      const framed = this.pending.shift()!;
+      this.pendingBytes -= framed.length - cost;
+      this.publish(framed, getU32(framed, FRAME_PREFIX_BYTES + 18));
+    }
+  }
+
+  private switchToReady(): void {
+    this.conn = this.readyConn;
+    this.readyConn = null;
   }
 
   /** @internal True when there are bytes in flight. */
@@ -312,19 +389,25 @@ export class LinkChannel {
     return this.inflightBytes > 0;
   }
 
-  /** The window admits a batch of `size` bytes (a lone batch always goes, whatever its size). */
+  /**
+   * The window admits a framed batch of `size` bytes (a lone batch always goes, whatever its
+   * size). While a data connection waits to be used, nothing more goes until the window is empty.
+   */
   private fits(size: number): boolean {
-    return this.inflightBytes === 0 || this.inflightBytes + size - this.link.headBytes <= this.link.options.windowBytes;
+    if (this.inflightBytes === 0) return true;
+    if (this.readyConn !== null) return false;
+    return this.inflightBytes + size - FRAME_PREFIX_BYTES - this.link.headBytes <= this.link.options.windowBytes;
   }
 
-  private publish(batch: Buffer, seq: number): void {
-    if (this.inflightSizes.length === this.inflightHead) {
+  private publish(framed: Buffer, seq: number): void {
+    if (this.readyConn !== null) this.switchToReady();
+    if (this.inflightBatches.length === this.inflightHead) {
       this.firstInflightSeq = seq;
       this.lastAckProgressMs = Date.now();
     }
-    this.inflightSizes.push(batch.length);
-    this.inflightBytes += batch.length - this.link.headBytes;
-    if (this.link.publishRaw(this.subject, batch)) this.link.stats.batchesSent++;
+    this.inflightBatches.push(framed);
+    this.inflightBytes += framed.length - FRAME_PREFIX_BYTES - this.link.headBytes;
+    if (this.link.send(this, framed)) this.link.stats.batchesSent++;
   }
 }
 

@@ -10,7 +10,7 @@ import type { NodeLink } from './node-link.js';
 
 const NODE_ID_CHAR = /^[A-Za-z0-9_-]+$/;
 
-/** One NATS message on this node's subject: hostile until its header checks out. */
+/** One batch from NATS (this node's subject) or from a data connection: hostile until its header checks out. */
 export function receiveBatch(link: NodeLink, data: Uint8Array): void {
   link.stats.bytesReceived += data.length;
   if (data.length < BATCH_HEAD_BYTES + 1 || data[0] !== ENVELOPE_VERSION) return badHeader(link);
@@ -39,6 +39,12 @@ export function receiveBatch(link: NodeLink, data: Uint8Array): void {
   link.stats.batchesReceived++;
   const seq = getU32(data, 18);
   if (channel.recvExpected !== -1 && seq !== channel.recvExpected) {
+    // Behind the sequence: already delivered. A sender whose data connection broke sends its
+    // unacknowledged batches again over NATS (docs/cluster.md §4a), some of which arrived.
+    if (((channel.recvExpected - seq) >>> 0) <= 0x7fffffff) {
+      link.stats.duplicateBatches++;
+      return;
+    }
     const lost = (seq - channel.recvExpected) >>> 0;
     link.stats.gaps++;
     link.emit('gap', channel.peer, lost);

@@ -24,12 +24,12 @@ export interface NodeLinkOptions {
 }
 
 export interface NodeLinkStats {
-  /** NATS messages published with records. */
+  /** Batches with records sent (over NATS or a data connection; retransmissions not counted). */
   batchesSent: number;
-  /** Ack-only NATS messages published. */
+  /** Ack-only batches sent. */
   acksSent: number;
   recordsSent: number;
-  /** Bytes published (headers included). */
+  /** Batch bytes sent, headers included, over either transport (retransmissions not counted). */
   bytesSent: number;
   batchesReceived: number;
   bytesReceived: number;
@@ -39,6 +39,8 @@ export interface NodeLinkStats {
   staleBatches: number;
   /** Batches missing in a sender's sequence (lost across a NATS reconnect). */
   gaps: number;
+  /** Batches already delivered that came again (sent again over NATS after a data connection was lost); dropped. */
+  duplicateBatches: number;
   overflows: number;
   stalls: number;
   /** Publishes the NATS client refused (connection closed). */

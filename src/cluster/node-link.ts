@@ -11,12 +11,17 @@
  * the backpressure signal (`send` returns false past `highWaterBytes`, `drain` below
  * `lowWaterBytes`) and whose hard cap (`maxBufferedBytes`) ends the link (`overflow`).
  *
+ * With a data link (data-link.ts, docs/cluster.md §4a) the same batches go over a direct TCP
+ * connection to the peer once it is up; NATS carries them until then and after it fails.
+ *
  * Files: link-channel.ts (records, batching and the window toward one node), link-receive.ts
- * (header checks, acks, delivery), link-types.ts (options, counters, events); this one holds the
- * channels, the end-of-tick flush, the stall check and pause/resume.
+ * (header checks, acks, delivery), link-types.ts (options, counters, events), data-link.ts (the
+ * TCP transport); this one holds the channels, the end-of-tick flush, the stall check and
+ * pause/resume.
  */
 import { EventEmitter } from 'node:events';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { FRAME_PREFIX_BYTES, type DataLink } from './data-link.js';
 import { BATCH_HEAD_BYTES, ENVELOPE_VERSION, FLAG_ACK, getU32, putU32, type LinkHandler } from './envelope.js';
 import { LinkChannel } from './link-channel.js';
 import { deliverBatch, receiveBatch } from './link-receive.js';
@@ -38,6 +43,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   private stallTimer: NodeJS.Timeout | null = null;
   private selfRef: NodeRef;
   private selfId: Buffer;
+  /** The data link (TCP transport), when the cluster uses one; set by `Cluster.join`. */
+  data: DataLink | null = null;
   /** @internal header bytes of every batch this node sends (27 + its id length). */
   headBytes: number;
   readonly stats: NodeLinkStats = {
@@ -50,6 +57,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     badBatches: 0,
     staleBatches: 0,
     gaps: 0,
+    duplicateBatches: 0,
     overflows: 0,
     stalls: 0,
     publishErrors: 0,
@@ -114,6 +122,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
    */
   drop(nodeId: string, epoch = Infinity): void {
     const channel = this.channels.get(nodeId);
+    this.data?.dropInbound(nodeId, epoch);
     if (channel === undefined || channel.peer.epoch > epoch) return;
     this.channels.delete(nodeId);
     channel.discard();
@@ -156,6 +165,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     for (const channel of this.channels.values()) channel.discard();
     this.channels.clear();
     this.dirtyList = [];
+    this.data?.reincarnate();
   }
 
   /** Publish every batch being built now, instead of at the end of the tick. */
@@ -171,7 +181,10 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     }
   }
 
-  /** Flush, unsubscribe, stop the timers and forget every channel. */
+  /**
+   * Flush, unsubscribe, stop the timers and forget every channel. Their data connections are
+   * destroyed: `Cluster.close` closes the data link first, gracefully.
+   */
   close(): void {
     this.flush();
     if (this.stallTimer) clearInterval(this.stallTimer);
@@ -208,11 +221,25 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     this.selfId.copy(b, BATCH_HEAD_BYTES);
   }
 
-  /** @internal */
+  /**
+   * @internal Send one framed batch of `channel` (4-byte length, then the batch): over its data
+   * connection when it uses one, else over NATS, asking the data link for a connection.
+   */
+  send(channel: LinkChannel, framed: Buffer): boolean {
+    this.stats.bytesSent += framed.length - FRAME_PREFIX_BYTES;
+    const conn = channel.conn;
+    if (conn !== null) {
+      conn.write(framed);
+      return true;
+    }
+    if (this.data !== null && channel.readyConn === null && !channel.dialing) this.data.want(channel);
+    return this.publishRaw(channel.subject, framed.subarray(FRAME_PREFIX_BYTES));
+  }
+
+  /** @internal Publish on NATS. */
   publishRaw(subject: string, bytes: Buffer): boolean {
     try {
       this.nc.publish(subject, bytes);
-      this.stats.bytesSent += bytes.length;
       return true;
     } catch {
       this.stats.publishErrors++;

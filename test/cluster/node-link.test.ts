@@ -182,7 +182,11 @@ describe.skipIf(!HAS_NATS)(`cluster node link${NATS_SKIP_REASON}`, () => {
       header.writeDoubleLE(b.self.epoch, 10);
       header[26] = 1;
       header[27] = 0x7a; // 'z'
-      const garbage = [new Uint8Array(0), new Uint8Array(27), Buffer.alloc(40, 0xff), Buffer.concat([header, Buffer.from([0x0d, 1, 2])]), Buffer.concat([header, Buffer.from([0x06, 1, 0, 0, 0, 0, 0xff, 0xff, 1])])];
+      // Batches 1 and 2 of 'z': a batch number already seen would be dropped as a duplicate.
+      const second = Buffer.from(header);
+      header.writeUInt32LE(1, 18);
+      second.writeUInt32LE(2, 18);
+      const garbage = [new Uint8Array(0), new Uint8Array(27), Buffer.alloc(40, 0xff), Buffer.concat([header, Buffer.from([0x0d, 1, 2])]), Buffer.concat([second, Buffer.from([0x06, 1, 0, 0, 0, 0, 0xff, 0xff, 1])])];
       for (const g of garbage) nc.publish(`${cluster}.n.b`, g);
       await nc.flush();
     } finally {
