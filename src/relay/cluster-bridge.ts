@@ -78,8 +78,14 @@ export class ClusterBridge {
     });
     c.on('drain', (peer) => this.ctx.pressure.resume(peer.nodeId));
     c.on('nats-down', (cause) => log.warn('cluster NATS down', { ...status(), cause }));
-    c.on('nats-up', (downMs) => log.info('cluster NATS back', { ...status(), downMs }));
-    c.on('isolated', () => log.warn('cluster isolated: cross-node joints closed', status()));
+    c.on('nats-up', (downMs) => {
+      log.info('cluster NATS back', { ...status(), downMs });
+      this.enters.natsUp();
+    });
+    c.on('isolated', () => {
+      log.warn('cluster isolated: cross-node joints closed', status());
+      this.enters.isolated();
+    });
     c.on('rejoined', (self, lost) => {
       log.info('cluster rejoined', { ...status(), epoch: self.epoch, lost: lost.length });
       for (const id of lost) this.endings.lost(id);

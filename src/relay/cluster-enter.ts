@@ -3,6 +3,12 @@
  * directory first, and an enter of a joint owned on another node asks that node (ENTER, answered
  * by ENTER_OK / ENTER_ERR). While one waits, the connection's later commands queue behind it and
  * its socket is not read (`PauseCause.Command`), so its replies come in command order.
+ *
+ * During a NATS outage (docs/cluster.md §7) an enter that needs another node is held, not failed:
+ * nothing can find or reach the owner node meanwhile, and the outage ends one of two ways within
+ * `natsGraceMs`. NATS back: the held enters go on as if just sent (and an ENTER already sent gets
+ * a fresh `directoryTimeoutMs`). Isolated: they answer error 1, the reason cross-node joints end
+ * with then.
  */
 import { ENTER_AT_MAX, type NodeRef, type NodeRefLike } from '../cluster/index.js';
 import { CreateError, EnterError, ReplyStatus } from '../joint/protocol.js';
@@ -10,6 +16,7 @@ import { idKey, Joint } from '../joint/relay-state.js';
 import { PauseCause, setPaused } from './backpressure.js';
 import { RemoteMembership, type BridgeContext } from './cluster-context.js';
 import { proxyKey, RemoteOwner, RemoteUser } from './cluster-remote.js';
+import { HeardAgain } from './cluster-heard.js';
 import type { RelayConnection } from './connection.js';
 
 /** A cross-node enter waiting for ENTER_OK / ENTER_ERR. */
@@ -18,14 +25,29 @@ interface PendingEnter {
   cmdNr: number;
   key: string;
   peer: NodeRef;
-  timer: NodeJS.Timeout;
+  /** Null while its time ran out during a NATS outage: re-armed when NATS is back. */
+  timer: NodeJS.Timeout | null;
+}
+
+/** A cross-node enter held while NATS is down (before its owner node was found or asked). */
+interface HeldEnter {
+  conn: RelayConnection;
+  cmdNr: number;
+  id: Buffer;
+  key: string;
 }
 
 export class EnterFlow {
   private readonly pending = new Map<number, PendingEnter>();
+  /** Enters held during a NATS outage (at most one per connection: its socket is not read meanwhile). */
+  private held: HeldEnter[] = [];
+  /** After an outage, the owner nodes heard again. */
+  private readonly heard: HeardAgain;
   private nextReqId = 1;
 
-  constructor(private readonly ctx: BridgeContext) {}
+  constructor(private readonly ctx: BridgeContext) {
+    this.heard = new HeardAgain(ctx);
+  }
 
   // ---- user side: commands of connections here ---------------------------------------------
 
@@ -76,27 +98,102 @@ export class EnterFlow {
     const key = idKey(id);
     for (const m of conn.entered) if (m !== undefined && m.joint.key === key) return commands.reply(conn, cmdNr, ReplyStatus.Error, EnterError.AlreadyIn);
     this.begin(conn);
-    const go = (owner: NodeRef | null): void => {
-      if (ctx.closed || conn.closed) return;
-      // A node whose first heartbeat has not arrived yet is taken at the directory's word; one
-      // known in a later incarnation means a stale entry.
-      const known = owner === null ? undefined : ctx.cluster.membership.peer(owner.nodeId);
-      const peer = known !== undefined && known.epoch === owner!.epoch ? known : owner;
-      if (peer === null || owner!.nodeId === ctx.cluster.self.nodeId || (known !== undefined && known.epoch > owner!.epoch)) {
-        commands.reply(conn, cmdNr, ReplyStatus.Error, EnterError.NoSuchJoint);
-        this.finish(conn);
-        return;
-      }
-      const reqId = this.nextReqId++;
-      // Bounded like a directory operation: an owner node that never answers is an error 1.
-      const timer = setTimeout(() => this.onEnterErr(peer, reqId, EnterError.NoSuchJoint), ctx.cluster.options.directoryTimeoutMs);
-      timer.unref();
-      this.pending.set(reqId, { conn, cmdNr, key, peer, timer });
-      ctx.cluster.link.channel(peer).enter(reqId, reqId, id, conn.inNumbers.used >= conn.inNumbers.capacity);
-    };
+    this.locate(conn, cmdNr, id, key);
+  }
+
+  /** Find the owner node of `id` (mirror, then directory) and ask it; held while NATS is down. */
+  private locate(conn: RelayConnection, cmdNr: number, id: Buffer, key: string): void {
+    const { ctx } = this;
+    const nats = ctx.cluster.health.state;
+    if (nats === 'down') {
+      this.held.push({ conn, cmdNr, id, key });
+      return;
+    }
+    if (nats !== 'up') return this.fail(conn, cmdNr);
     const cached = ctx.cluster.directory.cached(id);
-    if (cached !== null) go(cached);
-    else ctx.cluster.directory.lookup(id).then(go, () => go(null));
+    if (cached !== null) this.ask(conn, cmdNr, id, key, cached);
+    else
+      ctx.cluster.directory.lookup(id).then(
+        (owner) => this.ask(conn, cmdNr, id, key, owner),
+        () => {
+          if (ctx.closed || conn.closed) return;
+          // NATS went down under the lookup: hold it like an enter made during the outage.
+          if (ctx.cluster.health.state === 'down') this.held.push({ conn, cmdNr, id, key });
+          else this.fail(conn, cmdNr);
+        },
+      );
+  }
+
+  /** Send ENTER to `owner`, the node the directory names for `id`. */
+  private ask(conn: RelayConnection, cmdNr: number, id: Buffer, key: string, owner: NodeRef | null): void {
+    const { ctx } = this;
+    if (ctx.closed || conn.closed) return;
+    // A node whose first heartbeat has not arrived yet is taken at the directory's word; one
+    // known in a later incarnation means a stale entry.
+    const known = owner === null ? undefined : ctx.cluster.membership.peer(owner.nodeId);
+    const peer = known !== undefined && known.epoch === owner!.epoch ? known : owner;
+    if (peer === null || owner!.nodeId === ctx.cluster.self.nodeId || (known !== undefined && known.epoch > owner!.epoch)) return this.fail(conn, cmdNr);
+    // Just after an outage: not before the owner node is heard back, or the ENTER may be lost.
+    this.heard.whenHeard(peer.nodeId, () => this.send(conn, cmdNr, id, key, peer));
+  }
+
+  /** Send ENTER to `peer` (or hold it again if NATS went down meanwhile). */
+  private send(conn: RelayConnection, cmdNr: number, id: Buffer, key: string, peer: NodeRef): void {
+    const { ctx } = this;
+    if (ctx.closed || conn.closed) return;
+    const nats = ctx.cluster.health.state;
+    if (nats === 'down') {
+      this.held.push({ conn, cmdNr, id, key });
+      return;
+    }
+    if (nats !== 'up') return this.fail(conn, cmdNr);
+    const reqId = this.nextReqId++;
+    this.pending.set(reqId, { conn, cmdNr, key, peer, timer: this.enterTimer(peer, reqId) });
+    ctx.cluster.link.channel(peer).enter(reqId, reqId, id, conn.inNumbers.used >= conn.inNumbers.capacity);
+  }
+
+  /**
+   * Bounded like a directory operation: an owner node that never answers is an error 1. A time
+   * that runs out while NATS is down waits for the outage's end instead (`natsUp`, `isolated`).
+   */
+  private enterTimer(peer: NodeRef, reqId: number): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      const p = this.pending.get(reqId);
+      if (p !== undefined && this.ctx.cluster.health.state === 'down') p.timer = null;
+      else this.onEnterErr(peer, reqId, EnterError.NoSuchJoint);
+    }, this.ctx.cluster.options.directoryTimeoutMs);
+    timer.unref();
+    return timer;
+  }
+
+  /** Answer an enter of `conn` with error 1 (no such joint) and run what queued behind it. */
+  private fail(conn: RelayConnection, cmdNr: number): void {
+    if (this.ctx.closed || conn.closed) return;
+    this.ctx.host.commands.reply(conn, cmdNr, ReplyStatus.Error, EnterError.NoSuchJoint);
+    this.finish(conn);
+  }
+
+  /** NATS is back within the grace period: the held enters go on, and ENTERs whose time ran out get a fresh one. */
+  natsUp(): void {
+    this.heard.start(this.ctx.cluster.options.peerTimeoutMs);
+    const held = this.held;
+    this.held = [];
+    for (const h of held) if (!h.conn.closed) this.locate(h.conn, h.cmdNr, h.id, h.key);
+    for (const [reqId, p] of this.pending) if (p.timer === null) p.timer = this.enterTimer(p.peer, reqId);
+  }
+
+  /**
+   * NATS stayed down for `natsGraceMs` (docs/cluster.md §7): every held or unanswered cross-node
+   * enter answers error 1, as the cross-node joints end with reason 1. Those to owner nodes known
+   * only from the directory (never heard, so no `peer-down`) end here too.
+   */
+  isolated(): void {
+    // What waits for a node to be heard again runs now and fails (NATS is not up).
+    this.heard.stop();
+    const held = this.held;
+    this.held = [];
+    for (const h of held) this.fail(h.conn, h.cmdNr);
+    for (const [reqId, p] of [...this.pending]) this.onEnterErr(p.peer, reqId, EnterError.NoSuchJoint);
   }
 
   // ---- owner side: ENTER from other nodes --------------------------------------------------
@@ -136,7 +233,7 @@ export class EnterFlow {
       return;
     }
     this.pending.delete(reqId);
-    clearTimeout(p.timer);
+    if (p.timer !== null) clearTimeout(p.timer);
     const { conn, peer } = p;
     const pkey = proxyKey(peer, jointRef);
     let joint = ctx.proxies.get(pkey);
@@ -174,7 +271,7 @@ export class EnterFlow {
     const p = this.pending.get(reqId);
     if (p === undefined || p.peer.nodeId !== from.nodeId) return;
     this.pending.delete(reqId);
-    clearTimeout(p.timer);
+    if (p.timer !== null) clearTimeout(p.timer);
     if (p.conn.closed) return;
     this.ctx.host.commands.reply(p.conn, p.cmdNr, ReplyStatus.Error, err);
     this.finish(p.conn);
@@ -187,8 +284,10 @@ export class EnterFlow {
 
   /** Stop the enter timers (the bridge closes). */
   close(): void {
-    for (const p of this.pending.values()) clearTimeout(p.timer);
+    for (const p of this.pending.values()) if (p.timer !== null) clearTimeout(p.timer);
     this.pending.clear();
+    this.held = [];
+    this.heard.close();
   }
 
   // ---- the command queue -------------------------------------------------------------------
