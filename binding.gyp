@@ -19,6 +19,11 @@
         "native/event-ring.cc",
         "native/frame-decoder.cc",
         "native/joint-parser.cc",
+        # The native relay engine (issue 19, docs/native-engine.md): Linux only (epoll); its
+        # sources compile to nothing elsewhere, and the addon then has no RelayEngine.
+        "native/addon-engine.cc",
+        "native/engine/engine.cc",
+        "native/engine/outbound.cc",
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

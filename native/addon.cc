@@ -30,6 +30,12 @@
 #endif
 
 namespace gamewire {
+
+#ifdef __linux__
+// The native relay engine's binding (native/addon-engine.cc; Linux only, epoll).
+Napi::Function DefineRelayEngine(Napi::Env env);
+#endif
+
 namespace {
 
 // Parser state slots before the units: [consumed, error, carrySize].
@@ -647,6 +653,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ChunkAssembler", ChunkAssemblerWrap::Define(env));
   exports.Set("Aead", AeadWrap::Define(env));
   exports.Set("EventRing", EventRingWrap::Define(env));
+#ifdef __linux__
+  exports.Set("RelayEngine", DefineRelayEngine(env));
+#endif
   return exports;
 }
 

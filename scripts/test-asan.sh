@@ -10,6 +10,7 @@
 # heap at exit. Any ASan or UBSan report aborts the test process and fails the run.
 #
 #   DIFF_RUNS=n   differential cases per component under ASan (default 1000)
+#   ASAN_TESTS=s  only the test files whose path contains s (e.g. ASAN_TESTS=native-engine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -51,6 +52,18 @@ tests=()
 for name in joint-parser frame-decoder chunk-assembler aead event-ring differential; do
   [ -f "test/core/$name.test.ts" ] && tests+=("test/core/$name.test.ts")
 done
+# The native relay engine (issue 19): its I/O thread, sockets and routing under the sanitizers.
+for file in test/native-engine/*.test.ts; do
+  [ -f "$file" ] && tests+=("$file")
+done
+# ASAN_TESTS=<substring>: run only the test files whose path contains it (e.g. native-engine).
+if [ -n "${ASAN_TESTS:-}" ]; then
+  filtered=()
+  for file in "${tests[@]}"; do
+    [[ "$file" == *"$ASAN_TESTS"* ]] && filtered+=("$file")
+  done
+  tests=("${filtered[@]}")
+fi
 
 echo "test:asan: running ${tests[*]}"
 LD_PRELOAD=$libasan \

@@ -32,6 +32,7 @@ export * from './errors.js';
 export * from './limits.js';
 export { implementation, implementationOf, addonLoadError, PREFERRED } from './load.js';
 export type { Component } from './load.js';
+export * from './relay-engine-binding.js';
 export { JointParserJs, FrameDecoderJs, ChunkAssemblerJs, AeadJs, EventRingJs };
 export { JointParserNative, FrameDecoderNative, ChunkAssemblerNative, AeadNative, EventRingNative };
 

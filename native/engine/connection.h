@@ -1,0 +1,90 @@
+// One peer of the native engine: its socket, its JointParser, its held input, its outbound
+// backlog, its budgets and timers, and its half of the routing table (engine.h).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "../joint-parser.h"
+#include "outbound.h"
+#include "token-bucket.h"
+
+namespace gamewire {
+namespace engine {
+
+// Why a connection is not read now (bits of Connection::paused_by); it is read while none holds.
+enum PauseCause : uint32_t {
+  kPauseNotAdmitted = 1,   // ACCEPTed, waiting for admit()
+  kPauseCommand = 2,       // a COMMAND event waits for resume()
+  kPauseThrottle = 4,      // past its inbound rate (inboundPolicy throttle)
+  kPauseBackpressure = 8,  // a destination it feeds is past outboundHighWaterBytes
+};
+
+enum class Phase : uint8_t {
+  kPending,  // accepted, waiting for the first byte (login timeout runs)
+  kOpen,     // ACCEPTed: JavaScript knows it
+  kClosing,  // close() from JavaScript: flushing its backlog, then its socket closes
+};
+
+// user side: entered[jIn] -> (owner, jOwn, userNr).
+struct InRoute {
+  uint32_t owner = 0;  // connection id; 0 = free slot
+  uint8_t j_own = 0;
+  uint8_t user_nr = 0;
+};
+
+// owner side: one member of an own joint.
+struct Member {
+  uint32_t user = 0;  // connection id; 0 = free
+  uint8_t j_in = 0;
+  uint32_t seq = 0;  // the engine's enter sequence when it entered (frame-sequence rule)
+};
+
+struct OwnJoint {
+  bool owned = false;
+  std::array<Member, 256> users{};
+  std::vector<uint8_t> list;  // userNrs present, for broadcast
+};
+
+struct Connection {
+  uint32_t id = 0;  // generation << kSlotBits | slot
+  int fd = -1;
+  Phase phase = Phase::kPending;
+  bool in_use = false;
+  bool is_websocket = false;
+  uint32_t paused_by = 0;
+  uint32_t epoll_mask = 0;  // events registered now
+  std::unique_ptr<JointParser> parser;
+  std::vector<uint8_t> held;  // input read but not parsed yet (before admit, or after a COMMAND)
+  Backlog backlog;
+  bool dirty = false;  // in the engine's dirty list
+  bool fed = false;    // user data was queued to it during the read in progress
+  TokenBucket bytes_bucket;
+  TokenBucket units_bucket;
+  int64_t accepted_ms = 0;
+  int64_t last_receive_ms = 0;
+  int64_t last_send_ms = 0;
+  int64_t progress_ms = 0;
+  int64_t throttle_until_ms = 0;
+  int64_t close_deadline_ms = 0;
+  bool keepalive_armed = false;
+  size_t unsent = 0;  // backlog bytes the last flush left (0: a new backlog starts the stall clock)
+  uint32_t frame_seq = 0;  // enter sequence when the frame being received began
+  // Backpressure: sources paused until this connection's backlog is at the low-water mark, and
+  // how many congested destinations hold this one.
+  std::unique_ptr<std::unordered_set<uint32_t>> waiters;
+  uint32_t waiting_on = 0;
+  // Routing, made at first use so an idle connection holds none.
+  std::unique_ptr<std::array<InRoute, 128>> entered;
+  uint32_t entered_count = 0;
+  std::unique_ptr<std::array<std::unique_ptr<OwnJoint>, 128>> own;
+  std::string remote_ip;
+  int32_t remote_port = 0;
+};
+
+}  // namespace engine
+}  // namespace gamewire

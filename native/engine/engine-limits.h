@@ -1,0 +1,78 @@
+// Limits and format facts of the native relay engine (issue 19). Tunable limits come from
+// TypeScript through EngineConfig (src/relay/options.ts names); these are the engine's own bounds,
+// each with its unit, why that value, and what happens past it (STYLE.md §7, docs/native-engine.md).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace gamewire {
+namespace engine {
+
+// joint.md §2.2: largest data frame size, routing header included.
+constexpr int32_t kMaxFrameSize = 32767;
+// joint.md §2.5: data bytes per frame toward an owner (size = jOwn + userNr + data).
+constexpr int32_t kMaxOwnerFrameData = kMaxFrameSize - 2;
+// Data bytes per frame toward a user (size = jIn + data), as src/relay/forwarding.ts.
+constexpr int32_t kMaxUserFrameData = kMaxFrameSize - 1;
+// joint.md §2.2: sizes below 128 take one byte; the rest two.
+constexpr int32_t kMaxShortFrameSize = 127;
+// Largest frame header the engine writes (2 size bytes).
+constexpr size_t kMaxFrameHeaderBytes = 2;
+// joint.md §1: jIn and jOwn are 0..127; userNr 0..255.
+constexpr int32_t kJointsPerConnection = 128;
+constexpr int32_t kUsersPerJoint = 256;
+// Routing bytes >= 0x80 are jOwn + 128 (joint.md §2.3).
+constexpr int32_t kOwnRoute = 0x80;
+// joint.md §7: the keepalive event, `00 04 00 FF 00 00`.
+constexpr uint8_t kKeepalive[] = {0x00, 0x04, 0x00, 0xFF, 0x00, 0x00};
+// joint.md §9: a first byte `G` starts an HTTP upgrade.
+constexpr uint8_t kHttpFirstByte = 0x47;
+
+// Bytes read from a socket per read (bytes), 64 KiB: the Node relay's read size; also the most a
+// held connection keeps unparsed (a connection stops being read while held), so held input per
+// connection is bounded by it.
+constexpr size_t kReadBytes = 64 * 1024;
+// Units the JointParser hands out per feed (units): the result array lives on the engine, not per
+// connection; 64 amortises the feed call over a read of small frames.
+constexpr int32_t kUnitsPerFeed = 64;
+// Outbound chunk (bytes), 16 KiB: a destination's backlog is a list of chunks written with one
+// writev; frames are appended into the tail chunk, so no allocation per frame.
+constexpr size_t kOutChunkBytes = 16 * 1024;
+// Chunks kept engine-wide for reuse (chunks), 256 (4 MiB): an idle connection holds none, a busy
+// one takes a spare instead of allocating; past it a freed chunk goes back to the allocator.
+constexpr size_t kSpareChunksMax = 256;
+// iovecs per writev (iovecs): well under IOV_MAX (1024); a longer backlog takes more calls.
+constexpr int kMaxIovecs = 64;
+// Connections the engine holds at once, accepted or pending (connections), 2^20: the slot part
+// of a connection id (the rest is a generation). The control plane's maxConnections is far below.
+constexpr uint32_t kSlotBits = 20;
+constexpr uint32_t kMaxSlots = uint32_t{1} << kSlotBits;
+// Generation bits of a connection id: ids stay positive int32, and a stale id (a closed
+// connection's) never reaches the slot's next connection until 2^11 reuses of that slot; slots are
+// reused first in, first out, so that takes 2^11 full turns of the free list.
+constexpr uint32_t kGenerationBits = 11;
+// Connections accepted and not yet ACCEPTed to JavaScript (connections), default 1024: they wait
+// for their first byte (at most loginTimeoutMs each), before the control plane's admission caps
+// can see them; past it new sockets are closed at once (counted: refusedPending).
+constexpr uint32_t kMaxPendingConnections = 1024;
+// Sockets accepted per loop turn (sockets), 64: a connect storm cannot starve the reads.
+constexpr int kAcceptsPerTurn = 64;
+// After accept() fails for lack of descriptors (EMFILE/ENFILE), the listener is not polled for
+// this long (ms), so a full descriptor table does not spin the I/O thread.
+constexpr int64_t kAcceptBackoffMs = 100;
+// epoll events handled per epoll_wait (events).
+constexpr int kEpollEvents = 256;
+// Longest interval of the sweep (ms), as the Node relay's KEEPALIVE_SWEEP_MAX_MS; shorter timers
+// sweep at a quarter of their period.
+constexpr int64_t kSweepMaxMs = 1000;
+// A connection closed by close() with bytes still queued gets this long (ms) to take them before
+// its socket is closed anyway (the Node relay's CLOSE_GRACE_MS).
+constexpr int64_t kCloseGraceMs = 1000;
+// Event record: 8 int32 `[type, conn, a, b, c, offset, length, 0]` (docs/native-engine.md).
+constexpr int32_t kEventStride = 8;
+// Largest detail text of a CLOSED event (bytes).
+constexpr size_t kMaxDetailBytes = 120;
+
+}  // namespace engine
+}  // namespace gamewire

@@ -1,0 +1,1016 @@
+// The native relay engine (engine.h). Forwarding mirrors src/relay/forwarding.ts, backpressure
+// src/relay/backpressure.ts, the read loop and sweep src/relay/relay.ts: read them side by side.
+#ifdef __linux__
+#include "engine.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace gamewire {
+namespace engine {
+
+namespace {
+
+// epoll tags of the two descriptors that are not connections (connection ids are below 2^31).
+constexpr uint64_t kTagWake = uint64_t{1} << 40;
+constexpr uint64_t kTagListen = (uint64_t{1} << 40) + 1;
+constexpr uint32_t kSlotMask = kMaxSlots - 1;
+constexpr uint16_t kMaxGeneration = (1u << kGenerationBits) - 1;
+// listen(2) backlog: Node's default.
+constexpr int kListenBacklog = 511;
+
+int64_t MonotonicMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// joint.md §2.2: 1-byte size below 128, else 15 bits big-endian with the top bit set.
+inline size_t WriteSize(uint8_t* at, int32_t size) {
+  if (size <= kMaxShortFrameSize) {
+    at[0] = static_cast<uint8_t>(size);
+    return 1;
+  }
+  at[0] = static_cast<uint8_t>((size >> 8) + 0x80);
+  at[1] = static_cast<uint8_t>(size & 0xff);
+  return 2;
+}
+
+const char* ParserErrorName(Status s) {
+  switch (s) {
+    case Status::kJointBadLeadByte: return "GW_ERR_JOINT_BAD_LEAD_BYTE";
+    case Status::kJointBadFrameSize: return "GW_ERR_JOINT_BAD_FRAME_SIZE";
+    case Status::kJointUnknownCommand: return "GW_ERR_JOINT_UNKNOWN_COMMAND";
+    case Status::kJointBadCommandLength: return "GW_ERR_JOINT_BAD_COMMAND_LENGTH";
+    case Status::kJointBadBroadcastMode: return "GW_ERR_JOINT_BAD_BROADCAST_MODE";
+    case Status::kJointBadBroadcastFrame: return "GW_ERR_JOINT_BAD_BROADCAST_FRAME";
+    default: return "GW_ERR_PROTOCOL";
+  }
+}
+
+}  // namespace
+
+Engine::Engine(const EngineConfig& config) : config_(config) {
+  for (auto& p : published_) p.store(0, std::memory_order_relaxed);
+  // One sweep serves every timer, as the Node relay's: a quarter of the shortest period, at most 1 s.
+  int64_t shortest = kSweepMaxMs * 4;
+  for (int64_t ms : {config_.keepalive_ms, config_.idle_timeout_ms, config_.stall_timeout_ms, config_.login_timeout_ms}) {
+    if (ms > 0 && ms < shortest) shortest = ms;
+  }
+  sweep_every_ms_ = std::max<int64_t>(1, std::min<int64_t>(kSweepMaxMs, shortest / 4));
+  read_buf_.reset(new uint8_t[kReadBytes]);
+  batch_.reset(new EventBatch());
+}
+
+Engine::~Engine() {
+  Stop();
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+// ---- JavaScript thread ------------------------------------------------------------------------
+
+int Engine::Listen(const std::string& host, int port, int* error) {
+  *error = 0;
+  if (listen_fd_ >= 0 || started_) {
+    *error = EISCONN;
+    return -1;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0 || found == nullptr) {
+    *error = kErrorNotFound;
+    return -1;
+  }
+  int fd = -1;
+  int err = 0;
+  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, kListenBacklog) == 0) break;
+    err = errno;
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(found);
+  if (fd < 0) {
+    *error = err;
+    return -1;
+  }
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  listen_fd_ = fd;
+  return addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                    : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+}
+
+bool Engine::Start(EventSink* sink) {
+  if (started_ || stopped_ || listen_fd_ < 0) return false;
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) return false;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kTagWake;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  ev.data.u64 = kTagListen;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  sink_ = sink;
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+  return true;
+}
+
+void Engine::Post(Call call) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopped_) return;
+    calls_.push_back(std::move(call));
+  }
+  if (wake_fd_ >= 0) {
+    const uint64_t one = 1;
+    // A full counter (never, at 2^64) or EAGAIN still leaves the eventfd readable: the wake holds.
+    ssize_t ignored = write(wake_fd_, &one, sizeof one);
+    (void)ignored;
+  }
+}
+
+void Engine::Admit(uint32_t conn) { Post(Call{CallKind::kAdmit, conn, 0, 0, 0, 0, {}}); }
+void Engine::Resume(uint32_t conn) { Post(Call{CallKind::kResume, conn, 0, 0, 0, 0, {}}); }
+void Engine::Send(uint32_t conn, const uint8_t* data, size_t length) {
+  Post(Call{CallKind::kSend, conn, 0, 0, 0, 0, std::vector<uint8_t>(data, data + length)});
+}
+void Engine::Enter(uint32_t user, int32_t j_in, uint32_t owner, int32_t j_own, int32_t user_nr) {
+  Post(Call{CallKind::kEnter, user, owner, j_in, j_own, user_nr, {}});
+}
+void Engine::Leave(uint32_t user, int32_t j_in) { Post(Call{CallKind::kLeave, user, 0, j_in, 0, 0, {}}); }
+void Engine::Own(uint32_t owner, int32_t j_own, bool owned) {
+  Post(Call{CallKind::kOwn, owner, 0, j_own, owned ? 1 : 0, 0, {}});
+}
+void Engine::Close(uint32_t conn, int32_t reason) { Post(Call{CallKind::kClose, conn, 0, reason, 0, 0, {}}); }
+
+void Engine::Stats(double* out, size_t n) const {
+  const size_t count = n < static_cast<size_t>(kStatCount) ? n : static_cast<size_t>(kStatCount);
+  for (size_t i = 0; i < count; ++i) out[i] = published_[i].load(std::memory_order_relaxed);
+}
+
+void Engine::Stop() {
+  if (stopped_) return;
+  if (thread_.joinable()) {
+    Post(Call{CallKind::kStop, 0, 0, 0, 0, 0, {}});
+    thread_.join();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopped_ = true;
+    calls_.clear();
+  }
+  if (listen_fd_ >= 0) close(listen_fd_);
+  listen_fd_ = -1;
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  epoll_fd_ = -1;
+  if (wake_fd_ >= 0) close(wake_fd_);
+  wake_fd_ = -1;
+}
+
+// ---- I/O thread: the loop ---------------------------------------------------------------------
+
+void Engine::Run() {
+  epoll_event events[kEpollEvents];
+  now_ = MonotonicMs();
+  next_sweep_ms_ = now_ + sweep_every_ms_;
+  for (;;) {
+    ApplyCalls();
+    if (stopping_) break;
+    DeliverBatch();
+    Publish();
+    const int n = epoll_wait(epoll_fd_, events, kEpollEvents, static_cast<int>(NextTimeoutMs()));
+    now_ = MonotonicMs();
+    counters_[kStatLoopTurns]++;
+    for (int i = 0; i < n; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      if (tag == kTagWake) {
+        uint64_t value = 0;
+        ssize_t ignored = read(wake_fd_, &value, sizeof value);
+        (void)ignored;
+      } else if (tag == kTagListen) {
+        AcceptSockets();
+      } else {
+        OnEvent(static_cast<uint32_t>(tag), events[i].events);
+      }
+    }
+    if (listen_backoff_until_ != 0 && now_ >= listen_backoff_until_) {
+      listen_backoff_until_ = 0;
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = kTagListen;
+      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+    }
+    if (!throttled_.empty()) ExpireThrottles();
+    if (now_ >= next_sweep_ms_) {
+      Sweep();
+      next_sweep_ms_ = now_ + sweep_every_ms_;
+    }
+    FlushDirty();
+  }
+  ShutdownAll();
+  Publish();
+}
+
+int64_t Engine::NextTimeoutMs() const {
+  int64_t next = next_sweep_ms_;
+  for (uint32_t id : throttled_) {
+    const Connection* c = const_cast<Engine*>(this)->Get(id);
+    if (c != nullptr && c->throttle_until_ms < next) next = c->throttle_until_ms;
+  }
+  if (listen_backoff_until_ != 0 && listen_backoff_until_ < next) next = listen_backoff_until_;
+  const int64_t wait = next - MonotonicMs();
+  return wait < 0 ? 0 : wait;
+}
+
+void Engine::ApplyCalls() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    applying_.swap(calls_);
+  }
+  if (applying_.empty()) return;
+  now_ = MonotonicMs();
+  for (Call& call : applying_) {
+    if (call.kind == CallKind::kStop) {
+      stopping_ = true;
+      break;
+    }
+    if (call.kind == CallKind::kEnter) {
+      DoEnter(call.conn, call.a, call.other, call.b, call.c);
+      continue;
+    }
+    Connection* c = Get(call.conn);
+    if (c == nullptr || c->phase != Phase::kOpen) continue;
+    switch (call.kind) {
+      case CallKind::kAdmit:
+      case CallKind::kResume: {
+        const uint32_t cause = call.kind == CallKind::kAdmit ? kPauseNotAdmitted : kPauseCommand;
+        if ((c->paused_by & cause) == 0) break;
+        c->paused_by &= ~cause;
+        ProcessHeld(*c);
+        if (c->in_use && c->id == call.conn) UpdateEpoll(*c);
+        FlushDirty();
+        PressBack(call.conn);
+        break;
+      }
+      case CallKind::kSend:
+        AppendBytes(*c, call.bytes.data(), call.bytes.size());
+        counters_[kStatFramesOut]++;
+        MarkDirty(*c);
+        break;
+      case CallKind::kLeave:
+        DoLeave(*c, call.a);
+        break;
+      case CallKind::kOwn:
+        DoOwn(*c, call.a, call.b != 0);
+        break;
+      case CallKind::kClose:
+        CloseFromJs(*c, call.a);
+        break;
+      default:
+        break;
+    }
+  }
+  applying_.clear();
+  FlushDirty();
+}
+
+// ---- connections ------------------------------------------------------------------------------
+
+Connection* Engine::Get(uint32_t id) {
+  const uint32_t slot = id & kSlotMask;
+  if (id == 0 || slot >= slots_.size()) return nullptr;
+  Connection* c = slots_[slot].get();
+  return c != nullptr && c->in_use && c->id == id ? c : nullptr;
+}
+
+Connection* Engine::NewConnection() {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.front();
+    free_slots_.pop_front();
+  } else if (slots_.size() < kMaxSlots) {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+    generations_.push_back(0);
+  } else {
+    return nullptr;
+  }
+  uint16_t gen = generations_[slot] >= kMaxGeneration ? 1 : generations_[slot] + 1;
+  generations_[slot] = gen;
+  slots_[slot].reset(new Connection());
+  Connection* c = slots_[slot].get();
+  c->id = (static_cast<uint32_t>(gen) << kSlotBits) | slot;
+  c->in_use = true;
+  return c;
+}
+
+void Engine::FreeConnection(Connection& c) {
+  const uint32_t slot = c.id & kSlotMask;
+  if (c.fd >= 0) close(c.fd);  // also removes it from the epoll set
+  c.backlog.Clear(&pool_);
+  // The object stays (reset, in_use false): callers up the stack may still hold a reference and
+  // check in_use; it is replaced only when its slot is reused, at accept.
+  c = Connection();
+  free_slots_.push_back(slot);
+}
+
+void Engine::AcceptSockets() {
+  for (int i = 0; i < kAcceptsPerTurn; ++i) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        epoll_event ev{};
+        ev.data.u64 = kTagListen;
+        epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+        listen_backoff_until_ = now_ + kAcceptBackoffMs;
+      }
+      return;
+    }
+    Connection* c = pending_count_ < kMaxPendingConnections ? NewConnection() : nullptr;
+    if (c == nullptr) {
+      close(fd);
+      counters_[kStatRefusedPending]++;
+      continue;
+    }
+    c->fd = fd;
+    c->phase = Phase::kPending;
+    c->accepted_ms = now_;
+    char ip[INET6_ADDRSTRLEN] = {0};
+    if (addr.ss_family == AF_INET6) {
+      const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+      inet_ntop(AF_INET6, &a6->sin6_addr, ip, sizeof ip);
+      c->remote_port = ntohs(a6->sin6_port);
+    } else if (addr.ss_family == AF_INET) {
+      const auto* a4 = reinterpret_cast<const sockaddr_in*>(&addr);
+      inet_ntop(AF_INET, &a4->sin_addr, ip, sizeof ip);
+      c->remote_port = ntohs(a4->sin_port);
+    }
+    c->remote_ip = ip;
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = c->id;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      FreeConnection(*c);
+      continue;
+    }
+    c->epoll_mask = EPOLLIN;
+    pending_count_++;
+  }
+}
+
+void Engine::OnEvent(uint32_t id, uint32_t events) {
+  Connection* c = Get(id);
+  if (c == nullptr) return;
+  if (c->phase == Phase::kClosing) {
+    if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
+      FinishClose(*c);
+      return;
+    }
+    if ((events & EPOLLOUT) != 0) FlushConnection(*c);
+    return;
+  }
+  if ((events & EPOLLOUT) != 0) {
+    FlushConnection(*c);
+    if (!c->in_use || c->id != id) return;
+  }
+  const bool reading = (c->epoll_mask & EPOLLIN) != 0;
+  if (reading && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
+    OnReadable(*c);
+  } else if ((events & (EPOLLHUP | EPOLLERR)) != 0) {
+    // Not being read, but the socket failed: level-triggered, this would repeat every turn.
+    if (c->phase == Phase::kPending) {
+      pending_count_--;
+      FreeConnection(*c);
+    } else {
+      Drop(*c, (events & EPOLLERR) != 0 ? Reason::kSocketError : Reason::kPeerClosed, "");
+    }
+  }
+}
+
+void Engine::OnReadable(Connection& c) {
+  ssize_t n;
+  do {
+    n = recv(c.fd, read_buf_.get(), kReadBytes, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+  if (n <= 0) {
+    if (c.phase == Phase::kPending) {
+      pending_count_--;
+      FreeConnection(c);
+      return;
+    }
+    Drop(c, n == 0 ? Reason::kPeerClosed : Reason::kSocketError, n == 0 ? "" : std::strerror(errno));
+    FlushDirty();
+    return;
+  }
+  const size_t length = static_cast<size_t>(n);
+  counters_[kStatBytesIn] += static_cast<double>(length);
+  c.last_receive_ms = now_;
+  if (c.phase == Phase::kPending) {
+    OnFirstBytes(c, read_buf_.get(), length);
+    return;
+  }
+  const uint32_t id = c.id;
+  if (c.bytes_bucket.enabled() && !AdmitInbound(c, c.bytes_bucket, static_cast<double>(length), "inbound bytes/s")) {
+    FlushDirty();
+    return;
+  }
+  ProcessInput(c, read_buf_.get(), length);
+  FlushDirty();
+  PressBack(id);
+}
+
+void Engine::OnFirstBytes(Connection& c, const uint8_t* data, size_t n) {
+  pending_count_--;
+  if (config_.websocket && data[0] == kHttpFirstByte) {
+    // WebSocket hook (issue 19): a connection whose first bytes are `GET ` goes through the
+    // handshake of native/ws-handshake.h, then its data messages feed the JointParser and every
+    // output unit becomes one binary frame (joint.md §9). Until that codec is in main, such a
+    // connection is refused here (counted), and relays that need WebSocket use the Node engine.
+    counters_[kStatWebSocketRefused]++;
+    FreeConnection(c);
+    return;
+  }
+  c.phase = Phase::kOpen;
+  c.parser.reset(new JointParser(kJointToRelay));
+  if (config_.inbound_bytes_per_sec > 0) {
+    c.bytes_bucket = TokenBucket(config_.inbound_bytes_per_sec,
+                                 std::max(1.0, config_.inbound_bytes_per_sec * config_.inbound_burst_seconds), now_);
+  }
+  if (config_.inbound_units_per_sec > 0) {
+    c.units_bucket = TokenBucket(config_.inbound_units_per_sec,
+                                 std::max(1.0, config_.inbound_units_per_sec * config_.inbound_burst_seconds), now_);
+  }
+  c.held.assign(data, data + n);
+  c.paused_by = kPauseNotAdmitted;
+  c.last_receive_ms = now_;
+  counters_[kStatConnections]++;
+  counters_[kStatAccepted]++;
+  UpdateEpoll(c);
+  Emit(kEventAccept, c.id, 0, c.remote_port, reinterpret_cast<const uint8_t*>(c.remote_ip.data()), c.remote_ip.size());
+  if (c.bytes_bucket.enabled()) AdmitInbound(c, c.bytes_bucket, static_cast<double>(n), "inbound bytes/s");
+}
+
+// ---- inbound ----------------------------------------------------------------------------------
+
+void Engine::ProcessHeld(Connection& c) {
+  if (c.held.empty()) return;
+  scratch_.clear();
+  scratch_.swap(c.held);
+  ProcessInput(c, scratch_.data(), scratch_.size());
+  scratch_.clear();
+}
+
+void Engine::ProcessInput(Connection& c, const uint8_t* data, size_t length) {
+  const uint32_t id = c.id;
+  JointParser& parser = *c.parser;
+  size_t offset = 0;
+  // The first feed of an input hands out one unit: a command split across inputs (served from
+  // the parser's carry) then ends exactly at consumed(), where parsing resumes after it.
+  int32_t max_units = 1;
+  while (offset < length) {
+    const uint8_t* base = data + offset;
+    const int32_t count = parser.Feed(base, length - offset, units_, max_units);
+    max_units = kUnitsPerFeed;
+    if (count > 0 && c.units_bucket.enabled() && !AdmitInbound(c, c.units_bucket, count, "inbound units/s")) return;
+    for (int32_t i = 0; i < count; ++i) {
+      const int32_t* u = units_ + i * kJointUnitStride;
+      const int32_t kind = u[0], flags = u[1], a = u[2], b = u[3], off = u[4], n = u[5];
+      if (kind == kJointCommand) {
+        counters_[kStatFramesIn]++;
+        counters_[kStatCommands]++;
+        const uint8_t* payload = (flags & kFlagInCarry) != 0 ? parser.carry_data() : base + off;
+        Emit(kEventCommand, id, a, b, payload, static_cast<size_t>(n));
+        // Parsing stops until resume(): data after an enter must see its route.
+        size_t resume_at;
+        if (i == count - 1) {
+          resume_at = offset + parser.consumed();
+        } else {
+          // A command ends at a unit boundary, outside any broadcast prefix: a fresh parser is in
+          // the same state the old one was in right after it.
+          resume_at = offset + static_cast<size_t>(off) + static_cast<size_t>(n);
+          parser.Reset();
+        }
+        c.held.assign(data + resume_at, data + length);
+        SetPaused(c, kPauseCommand, true);
+        return;
+      }
+      if ((flags & kFlagFrameStart) != 0) c.frame_seq = enter_seq_;
+      if ((flags & kFlagFrameEnd) != 0) counters_[kStatFramesIn]++;
+      if (kind == kJointData) {
+        if (a < kOwnRoute) UserData(c, a, base + off, static_cast<size_t>(n));
+        else OwnerData(c, a - kOwnRoute, b, base + off, static_cast<size_t>(n));
+      } else if (kind == kJointBroadcast) {
+        Broadcast(c, a - kOwnRoute, b, base + off, static_cast<size_t>(n));
+        if (!c.in_use || c.id != id) return;
+      }
+    }
+    if (parser.error() != Status::kOk) {
+      Drop(c, Reason::kProtocolError, ParserErrorName(parser.error()));
+      return;
+    }
+    const size_t consumed = parser.consumed();
+    if (consumed == 0) break;
+    offset += consumed;
+  }
+}
+
+bool Engine::AdmitInbound(Connection& c, TokenBucket& bucket, double n, const char* what) {
+  if (config_.inbound_policy == 1) {
+    if (bucket.Take(n, now_)) return true;
+    Drop(c, Reason::kRateLimit, what);
+    return false;
+  }
+  const int64_t wait = bucket.Charge(n, now_);
+  if (wait > 0 && now_ + wait > c.throttle_until_ms) {
+    if ((c.paused_by & kPauseThrottle) == 0) {
+      counters_[kStatThrottled]++;
+      SetPaused(c, kPauseThrottle, true);
+      throttled_.push_back(c.id);
+    }
+    c.throttle_until_ms = now_ + wait;
+  }
+  return true;
+}
+
+void Engine::ExpireThrottles() {
+  size_t keep = 0;
+  for (size_t i = 0; i < throttled_.size(); ++i) {
+    Connection* c = Get(throttled_[i]);
+    if (c == nullptr || c->phase != Phase::kOpen) continue;
+    if (now_ >= c->throttle_until_ms) {
+      SetPaused(*c, kPauseThrottle, false);
+      continue;
+    }
+    throttled_[keep++] = throttled_[i];
+  }
+  throttled_.resize(keep);
+}
+
+// ---- forwarding (src/relay/forwarding.ts) -----------------------------------------------------
+
+void Engine::UserData(Connection& c, int32_t j_in, const uint8_t* p, size_t n) {
+  const InRoute* r = c.entered ? &(*c.entered)[static_cast<size_t>(j_in)] : nullptr;
+  Connection* owner = r != nullptr && r->owner != 0 ? Get(r->owner) : nullptr;
+  if (owner == nullptr) {
+    counters_[kStatDrops]++;
+    return;
+  }
+  ToOwner(*owner, r->j_own, r->user_nr, p, n);
+  if (!owner->fed) {
+    owner->fed = true;
+    fed_.push_back(owner->id);
+  }
+}
+
+void Engine::OwnerData(Connection& c, int32_t j_own, int32_t user_nr, const uint8_t* p, size_t n) {
+  const OwnJoint* joint = c.own ? (*c.own)[static_cast<size_t>(j_own)].get() : nullptr;
+  if (joint == nullptr || user_nr < 0 || user_nr >= kUsersPerJoint) {
+    counters_[kStatDrops]++;
+    return;
+  }
+  const Member& m = joint->users[static_cast<size_t>(user_nr)];
+  // A user who entered after this frame began (the userNr was reused) gets none of it.
+  Connection* user = m.user != 0 && m.seq <= c.frame_seq ? Get(m.user) : nullptr;
+  if (user == nullptr) {
+    counters_[kStatDrops]++;
+    return;
+  }
+  ToUser(*user, m.j_in, p, n);
+}
+
+void Engine::Broadcast(Connection& c, int32_t j_own, int32_t excluded, const uint8_t* p, size_t n) {
+  const OwnJoint* joint = c.own ? (*c.own)[static_cast<size_t>(j_own)].get() : nullptr;
+  if (joint == nullptr || !joint->owned) {
+    // joint.md §5, D2: a broadcast on a joint the sender does not own is a protocol error.
+    Drop(c, Reason::kProtocolError, "broadcast on a joint the sender does not own");
+    return;
+  }
+  for (uint8_t user_nr : joint->list) {
+    if (user_nr == excluded) continue;
+    const Member& m = joint->users[user_nr];
+    if (m.seq > c.frame_seq) continue;
+    Connection* user = Get(m.user);
+    if (user != nullptr) ToUser(*user, m.j_in, p, n);
+  }
+}
+
+void Engine::ToOwner(Connection& owner, int32_t j_own, int32_t user_nr, const uint8_t* p, size_t n) {
+  while (n > 0) {
+    const size_t take = n < static_cast<size_t>(kMaxOwnerFrameData) ? n : static_cast<size_t>(kMaxOwnerFrameData);
+    uint8_t* at = owner.backlog.Reserve(&pool_, take + kMaxFrameHeaderBytes + 2);
+    size_t h = WriteSize(at, static_cast<int32_t>(take) + 2);
+    at[h++] = static_cast<uint8_t>(j_own + kOwnRoute);
+    at[h++] = static_cast<uint8_t>(user_nr);
+    std::memcpy(at + h, p, take);
+    owner.backlog.Commit(h + take);
+    counters_[kStatBacklogBytes] += static_cast<double>(h + take);
+    counters_[kStatFramesOut]++;
+    p += take;
+    n -= take;
+  }
+  MarkDirty(owner);
+}
+
+void Engine::ToUser(Connection& user, int32_t j_in, const uint8_t* p, size_t n) {
+  if (user.phase != Phase::kOpen) return;
+  while (n > 0) {
+    const size_t take = n < static_cast<size_t>(kMaxUserFrameData) ? n : static_cast<size_t>(kMaxUserFrameData);
+    uint8_t* at = user.backlog.Reserve(&pool_, take + kMaxFrameHeaderBytes + 1);
+    size_t h = WriteSize(at, static_cast<int32_t>(take) + 1);
+    at[h++] = static_cast<uint8_t>(j_in);
+    std::memcpy(at + h, p, take);
+    user.backlog.Commit(h + take);
+    counters_[kStatBacklogBytes] += static_cast<double>(h + take);
+    counters_[kStatFramesOut]++;
+    p += take;
+    n -= take;
+  }
+  MarkDirty(user);
+}
+
+void Engine::AppendBytes(Connection& c, const uint8_t* p, size_t n) {
+  c.backlog.Append(&pool_, p, n);
+  counters_[kStatBacklogBytes] += static_cast<double>(n);
+}
+
+void Engine::MarkDirty(Connection& c) {
+  if (c.dirty) return;
+  c.dirty = true;
+  dirty_.push_back(c.id);
+}
+
+// ---- outbound and backpressure (src/relay/backpressure.ts) ------------------------------------
+
+void Engine::FlushDirty() {
+  const double cap = static_cast<double>(config_.max_outbound_bytes);
+  while (!dirty_.empty()) {
+    dirty_swap_.clear();
+    dirty_swap_.swap(dirty_);
+    for (uint32_t id : dirty_swap_) {
+      Connection* c = Get(id);
+      if (c == nullptr) continue;
+      c->dirty = false;
+      if (c->phase != Phase::kOpen) continue;
+      FlushConnection(*c);
+      if (!c->in_use || c->id != id) continue;
+      c->last_send_ms = now_;
+      c->keepalive_armed = true;
+      if (cap <= 0) continue;
+      const double backlog = static_cast<double>(c->backlog.bytes());
+      // Past the cap by its own doing (nobody paused on its behalf), or past twice it anyway.
+      if (backlog > cap && ((!c->waiters && !c->fed) || backlog > 2 * cap)) {
+        Drop(*c, Reason::kSlowReader, std::to_string(c->backlog.bytes()) + " bytes unsent");
+      }
+    }
+  }
+}
+
+void Engine::FlushConnection(Connection& c) {
+  if (c.backlog.bytes() == 0) {
+    c.unsent = 0;
+    UpdateEpoll(c);
+    if (c.phase == Phase::kClosing) FinishClose(c);
+    return;
+  }
+  int error = 0;
+  // The stall clock starts when a backlog begins (nothing was left unsent by the last flush).
+  if (c.unsent == 0) c.progress_ms = now_;
+  const size_t sent = c.backlog.Flush(c.fd, &pool_, &error);
+  c.unsent = c.backlog.bytes();
+  counters_[kStatBytesOut] += static_cast<double>(sent);
+  counters_[kStatBacklogBytes] -= static_cast<double>(sent);
+  if (error != 0) {
+    if (c.phase == Phase::kClosing) FinishClose(c);
+    else Drop(c, Reason::kSocketError, std::strerror(error));
+    return;
+  }
+  if (sent > 0) {
+    c.progress_ms = now_;
+    if (c.waiters && c.backlog.bytes() <= static_cast<size_t>(config_.outbound_low_water_bytes)) Release(c);
+  }
+  if (c.phase == Phase::kClosing && c.backlog.empty()) {
+    FinishClose(c);
+    return;
+  }
+  UpdateEpoll(c);
+}
+
+void Engine::PressBack(uint32_t source_id) {
+  if (fed_.empty()) return;
+  Connection* src = Get(source_id);
+  if (src == nullptr) {
+    // The source is gone: nobody to pause, but the owners' marks must go.
+    for (uint32_t id : fed_) {
+      Connection* owner = Get(id);
+      if (owner != nullptr) owner->fed = false;
+    }
+    fed_.clear();
+    return;
+  }
+  Connection& source = *src;
+  const size_t high = static_cast<size_t>(config_.outbound_high_water_bytes);
+  for (uint32_t id : fed_) {
+    Connection* owner = Get(id);
+    if (owner == nullptr) continue;
+    owner->fed = false;
+    if (high == 0 || owner == &source || !source.in_use || owner->phase != Phase::kOpen) continue;
+    if (owner->backlog.bytes() <= high) continue;
+    if (!owner->waiters) owner->waiters.reset(new std::unordered_set<uint32_t>());
+    if (!owner->waiters->insert(source.id).second) continue;
+    source.waiting_on++;
+    if ((source.paused_by & kPauseBackpressure) == 0) {
+      counters_[kStatBackpressured]++;
+      counters_[kStatBackpressuredNow]++;
+      SetPaused(source, kPauseBackpressure, true);
+    }
+  }
+  fed_.clear();
+}
+
+void Engine::Release(Connection& dest) {
+  if (!dest.waiters) return;
+  std::unique_ptr<std::unordered_set<uint32_t>> waiters = std::move(dest.waiters);
+  for (uint32_t id : *waiters) {
+    Connection* source = Get(id);
+    if (source == nullptr || source->phase != Phase::kOpen) continue;
+    if (source->waiting_on > 0 && --source->waiting_on > 0) continue;
+    if ((source->paused_by & kPauseBackpressure) == 0) continue;
+    counters_[kStatBackpressuredNow]--;
+    SetPaused(*source, kPauseBackpressure, false);
+  }
+}
+
+void Engine::SetPaused(Connection& c, uint32_t cause, bool on) {
+  c.paused_by = on ? (c.paused_by | cause) : (c.paused_by & ~cause);
+  UpdateEpoll(c);
+}
+
+void Engine::UpdateEpoll(Connection& c) {
+  if (c.fd < 0) return;
+  uint32_t want = 0;
+  if (c.phase == Phase::kPending || (c.phase == Phase::kOpen && c.paused_by == 0)) want |= EPOLLIN;
+  if (!c.backlog.empty()) want |= EPOLLOUT;
+  if (want == c.epoll_mask) return;
+  epoll_event ev{};
+  ev.events = want;
+  ev.data.u64 = c.id;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  c.epoll_mask = want;
+}
+
+// ---- closing ----------------------------------------------------------------------------------
+
+void Engine::Drop(Connection& c, Reason reason, const std::string& detail) {
+  if (!c.in_use) return;
+  if (c.phase == Phase::kPending) {
+    pending_count_--;
+    FreeConnection(c);
+    return;
+  }
+  if (c.phase == Phase::kClosing) {
+    FinishClose(c);
+    return;
+  }
+  const uint32_t id = c.id;
+  if ((c.paused_by & kPauseBackpressure) != 0) counters_[kStatBackpressuredNow]--;
+  c.paused_by = 0;
+  Release(c);
+  RemoveRoutes(c);
+  counters_[kStatConnections]--;
+  counters_[kStatDisconnects + static_cast<int32_t>(reason)]++;
+  counters_[kStatBacklogBytes] -= static_cast<double>(c.backlog.bytes());
+  const std::string text = detail.size() > kMaxDetailBytes ? detail.substr(0, kMaxDetailBytes) : detail;
+  Emit(kEventClosed, id, static_cast<int32_t>(reason), 0, reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  FreeConnection(c);
+}
+
+void Engine::CloseFromJs(Connection& c, int32_t reason) {
+  if ((c.paused_by & kPauseBackpressure) != 0) counters_[kStatBackpressuredNow]--;
+  c.paused_by = 0;
+  Release(c);
+  RemoveRoutes(c);
+  counters_[kStatConnections]--;
+  if (reason >= 0 && reason < kReasonCount) counters_[kStatDisconnects + reason]++;
+  c.held.clear();
+  c.held.shrink_to_fit();
+  c.phase = Phase::kClosing;
+  c.close_deadline_ms = now_ + kCloseGraceMs;
+  FlushConnection(c);
+}
+
+void Engine::FinishClose(Connection& c) {
+  counters_[kStatBacklogBytes] -= static_cast<double>(c.backlog.bytes());
+  FreeConnection(c);
+}
+
+void Engine::ShutdownAll() {
+  for (auto& slot : slots_) {
+    if (!slot || !slot->in_use) continue;
+    Connection& c = *slot;
+    // What is owed goes out if the kernel takes it now; nobody waits for the rest.
+    if (c.phase != Phase::kPending && !c.backlog.empty()) {
+      int error = 0;
+      counters_[kStatBytesOut] += static_cast<double>(c.backlog.Flush(c.fd, &pool_, &error));
+    }
+    if (c.phase == Phase::kOpen) {
+      counters_[kStatConnections]--;
+      counters_[kStatDisconnects + static_cast<int32_t>(Reason::kShutdown)]++;
+    }
+    FreeConnection(c);
+  }
+  counters_[kStatBacklogBytes] = 0;
+  pending_count_ = 0;
+}
+
+// ---- routing table ----------------------------------------------------------------------------
+
+OwnJoint& Engine::JointOf(Connection& owner, int32_t j_own) {
+  if (!owner.own) owner.own.reset(new std::array<std::unique_ptr<OwnJoint>, 128>());
+  auto& slot = (*owner.own)[static_cast<size_t>(j_own)];
+  if (!slot) slot.reset(new OwnJoint());
+  return *slot;
+}
+
+namespace {
+void RemoveMember(OwnJoint& joint, uint8_t user_nr) {
+  joint.users[user_nr] = Member{};
+  auto it = std::find(joint.list.begin(), joint.list.end(), user_nr);
+  if (it != joint.list.end()) {
+    *it = joint.list.back();
+    joint.list.pop_back();
+  }
+}
+}  // namespace
+
+void Engine::DoEnter(uint32_t user_id, int32_t j_in, uint32_t owner_id, int32_t j_own, int32_t user_nr) {
+  Connection* user = Get(user_id);
+  Connection* owner = Get(owner_id);
+  if (user == nullptr || owner == nullptr || user->phase != Phase::kOpen || owner->phase != Phase::kOpen) return;
+  if (j_in < 0 || j_in >= kJointsPerConnection || j_own < 0 || j_own >= kJointsPerConnection || user_nr < 0 ||
+      user_nr >= kUsersPerJoint) {
+    return;
+  }
+  DoLeave(*user, j_in);
+  OwnJoint& joint = JointOf(*owner, j_own);
+  joint.owned = true;
+  Member& m = joint.users[static_cast<size_t>(user_nr)];
+  if (m.user != 0) {
+    // The control plane gave this userNr to a new user without a leave of the old: the old route goes.
+    Connection* other = Get(m.user);
+    if (other != nullptr && other->entered && (*other->entered)[m.j_in].owner == owner_id) {
+      (*other->entered)[m.j_in] = InRoute{};
+      other->entered_count--;
+    }
+    RemoveMember(joint, static_cast<uint8_t>(user_nr));
+  }
+  joint.users[static_cast<size_t>(user_nr)] = Member{user_id, static_cast<uint8_t>(j_in), ++enter_seq_};
+  joint.list.push_back(static_cast<uint8_t>(user_nr));
+  if (!user->entered) user->entered.reset(new std::array<InRoute, 128>());
+  (*user->entered)[static_cast<size_t>(j_in)] = InRoute{owner_id, static_cast<uint8_t>(j_own), static_cast<uint8_t>(user_nr)};
+  user->entered_count++;
+}
+
+void Engine::DoLeave(Connection& user, int32_t j_in) {
+  if (!user.entered || j_in < 0 || j_in >= kJointsPerConnection) return;
+  InRoute& r = (*user.entered)[static_cast<size_t>(j_in)];
+  if (r.owner == 0) return;
+  Connection* owner = Get(r.owner);
+  if (owner != nullptr && owner->own) {
+    OwnJoint* joint = (*owner->own)[r.j_own].get();
+    if (joint != nullptr && joint->users[r.user_nr].user == user.id) RemoveMember(*joint, r.user_nr);
+  }
+  r = InRoute{};
+  user.entered_count--;
+}
+
+void Engine::DoOwn(Connection& owner, int32_t j_own, bool owned) {
+  if (j_own < 0 || j_own >= kJointsPerConnection) return;
+  if (owned) {
+    JointOf(owner, j_own).owned = true;
+    return;
+  }
+  if (!owner.own || !(*owner.own)[static_cast<size_t>(j_own)]) return;
+  OwnJoint& joint = *(*owner.own)[static_cast<size_t>(j_own)];
+  for (uint8_t user_nr : joint.list) {
+    const Member& m = joint.users[user_nr];
+    Connection* user = Get(m.user);
+    if (user != nullptr && user->entered && (*user->entered)[m.j_in].owner == owner.id) {
+      (*user->entered)[m.j_in] = InRoute{};
+      user->entered_count--;
+    }
+  }
+  (*owner.own)[static_cast<size_t>(j_own)].reset();
+}
+
+void Engine::RemoveRoutes(Connection& c) {
+  if (c.entered) {
+    for (int32_t j_in = 0; j_in < kJointsPerConnection && c.entered_count > 0; ++j_in) DoLeave(c, j_in);
+    c.entered.reset();
+  }
+  if (c.own) {
+    for (int32_t j_own = 0; j_own < kJointsPerConnection; ++j_own) DoOwn(c, j_own, false);
+    c.own.reset();
+  }
+}
+
+// ---- timers -----------------------------------------------------------------------------------
+
+void Engine::Sweep() {
+  const int64_t login = config_.login_timeout_ms;
+  const int64_t idle = config_.idle_timeout_ms;
+  const int64_t stall = config_.stall_timeout_ms;
+  const int64_t period = config_.keepalive_ms;
+  for (size_t slot = 0; slot < slots_.size(); ++slot) {
+    Connection* c = slots_[slot].get();
+    if (c == nullptr || !c->in_use) continue;
+    if (c->phase == Phase::kPending) {
+      // joint.md §7: 5 s from accept to the first byte, then the socket is closed.
+      if (login > 0 && now_ - c->accepted_ms >= login) {
+        counters_[kStatLoginTimeouts]++;
+        pending_count_--;
+        FreeConnection(*c);
+      }
+      continue;
+    }
+    if (c->phase == Phase::kClosing) {
+      if (now_ >= c->close_deadline_ms) FinishClose(*c);
+      continue;
+    }
+    if (idle > 0 && now_ - c->last_receive_ms >= idle) {
+      Drop(*c, Reason::kIdle, "silent for " + std::to_string(now_ - c->last_receive_ms) + " ms");
+      continue;
+    }
+    const size_t backlog = c->backlog.bytes();
+    if (stall > 0 && backlog > 0 && now_ - c->progress_ms >= stall) {
+      Drop(*c, Reason::kStalled, std::to_string(backlog) + " bytes unsent, none taken for " +
+                                     std::to_string(now_ - c->progress_ms) + " ms");
+      continue;
+    }
+    // joint.md §7: after a whole period of outbound silence, once anything was sent.
+    if (period > 0 && c->keepalive_armed && backlog == 0 && now_ - c->last_send_ms >= period) {
+      AppendBytes(*c, kKeepalive, sizeof kKeepalive);
+      counters_[kStatFramesOut]++;
+      MarkDirty(*c);
+    }
+  }
+  FlushDirty();
+}
+
+// ---- events to JavaScript ---------------------------------------------------------------------
+
+void Engine::Emit(int32_t type, uint32_t conn, int32_t a, int32_t b, const uint8_t* bytes, size_t n) {
+  EventBatch& batch = *batch_;
+  const int32_t offset = static_cast<int32_t>(batch.bytes.size());
+  batch.bytes.insert(batch.bytes.end(), bytes, bytes + n);
+  const int32_t record[kEventStride] = {type, static_cast<int32_t>(conn), a, b, 0, offset, static_cast<int32_t>(n), 0};
+  batch.records.insert(batch.records.end(), record, record + kEventStride);
+  batch.count++;
+}
+
+void Engine::DeliverBatch() {
+  if (batch_->count == 0) return;
+  counters_[kStatEventBatches]++;
+  sink_->Deliver(batch_.release());
+  batch_.reset(new EventBatch());
+}
+
+void Engine::Publish() {
+  counters_[kStatPending] = pending_count_;
+  for (int32_t i = 0; i < kStatCount; ++i) published_[i].store(counters_[i], std::memory_order_relaxed);
+}
+
+}  // namespace engine
+}  // namespace gamewire
+#endif  // __linux__

@@ -1,0 +1,187 @@
+// The native relay engine (issue 19): the relay's data plane in C++ on its own I/O thread.
+//
+// Threads: JavaScript calls the public methods below on its thread; each call is queued under a
+// mutex and the I/O thread (epoll, Linux) applies the queue in order at the top of its next loop
+// turn, woken by an eventfd. Everything else (sockets, parsers, routing table, backlogs, timers)
+// belongs to the I/O thread alone. Events go the other way in batches, one EventSink::Deliver per
+// loop turn that produced any (the binding turns that into one JavaScript call). Counters are
+// published to atomics once per turn, so Stats() reads them from any thread without a lock.
+//
+// Plain C++17 and POSIX: no napi, no JavaScript types (STYLE.md §3); the binding is
+// native/addon-engine.cc. The contract with the TypeScript control plane is docs/native-engine.md.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "connection.h"
+#include "engine-limits.h"
+#include "engine-stats.h"
+#include "outbound.h"
+
+namespace gamewire {
+namespace engine {
+
+// Tunable limits, named as src/relay/options.ts (ResolvedRelayOptions); 0 = off where noted.
+struct EngineConfig {
+  bool websocket = true;
+  int64_t max_websocket_payload_bytes = 65536;
+  int64_t login_timeout_ms = 5000;   // accept -> first byte; 0 = none
+  int64_t idle_timeout_ms = 0;       // inbound silence; 0 = never
+  int64_t stall_timeout_ms = 30000;  // backlog without progress; 0 = never
+  int64_t keepalive_ms = 5000;       // joint.md §7; 0 = off
+  int64_t max_outbound_bytes = 16 * 1024 * 1024;  // 0 = no cap
+  int64_t outbound_high_water_bytes = 512 * 1024;  // 0 = no backpressure
+  int64_t outbound_low_water_bytes = 128 * 1024;
+  double inbound_bytes_per_sec = 0;  // 0 = unlimited
+  double inbound_units_per_sec = 0;  // 0 = unlimited
+  double inbound_burst_seconds = 1;
+  int32_t inbound_policy = 0;  // 0 throttle, 1 disconnect
+};
+
+// Event types (the record's first slot).
+constexpr int32_t kEventAccept = 1;
+constexpr int32_t kEventCommand = 2;
+constexpr int32_t kEventClosed = 3;
+
+// A batch of events: `count` records of kEventStride int32, their bytes in `bytes`.
+struct EventBatch {
+  std::vector<int32_t> records;
+  std::vector<uint8_t> bytes;
+  int32_t count = 0;
+};
+
+// Receives the batches on the I/O thread; takes ownership of each.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void Deliver(EventBatch* batch) = 0;
+};
+
+class Engine {
+ public:
+  explicit Engine(const EngineConfig& config);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // JavaScript thread. Bind and listen; returns the port, or -1 with *error = errno (or
+  // kErrorNotFound when the host does not resolve).
+  int Listen(const std::string& host, int port, int* error);
+  static constexpr int kErrorNotFound = -1000;
+  // Starts the I/O thread; false if already started, stopped, or not listening.
+  bool Start(EventSink* sink);
+  // Control calls (engine-spec.md), applied on the I/O thread in the order they were made.
+  void Admit(uint32_t conn);
+  void Resume(uint32_t conn);
+  void Send(uint32_t conn, const uint8_t* data, size_t length);
+  void Enter(uint32_t user, int32_t j_in, uint32_t owner, int32_t j_own, int32_t user_nr);
+  void Leave(uint32_t user, int32_t j_in);
+  void Own(uint32_t owner, int32_t j_own, bool owned);
+  void Close(uint32_t conn, int32_t reason);
+  // Counters (engine-stats.h order) into out[0, min(n, kStatCount)).
+  void Stats(double* out, size_t n) const;
+  // Closes every connection and the listener, joins the I/O thread. Idempotent.
+  void Stop();
+  bool running() const { return thread_.joinable(); }
+
+ private:
+  enum class CallKind : uint8_t { kAdmit, kResume, kSend, kEnter, kLeave, kOwn, kClose, kStop };
+  struct Call {
+    CallKind kind;
+    uint32_t conn;
+    uint32_t other;
+    int32_t a, b, c;
+    std::vector<uint8_t> bytes;
+  };
+  void Post(Call call);
+
+  // I/O thread.
+  void Run();
+  void ApplyCalls();
+  void AcceptSockets();
+  void OnEvent(uint32_t id, uint32_t events);
+  void OnReadable(Connection& c);
+  void OnFirstBytes(Connection& c, const uint8_t* data, size_t n);
+  void ProcessInput(Connection& c, const uint8_t* data, size_t length);
+  void ProcessHeld(Connection& c);
+  bool AdmitInbound(Connection& c, TokenBucket& bucket, double n, const char* what);
+  void UserData(Connection& c, int32_t j_in, const uint8_t* p, size_t n);
+  void OwnerData(Connection& c, int32_t j_own, int32_t user_nr, const uint8_t* p, size_t n);
+  void Broadcast(Connection& c, int32_t j_own, int32_t excluded, const uint8_t* p, size_t n);
+  void ToOwner(Connection& owner, int32_t j_own, int32_t user_nr, const uint8_t* p, size_t n);
+  void ToUser(Connection& user, int32_t j_in, const uint8_t* p, size_t n);
+  void AppendBytes(Connection& c, const uint8_t* p, size_t n);
+  void MarkDirty(Connection& c);
+  void FlushDirty();
+  void FlushConnection(Connection& c);
+  void PressBack(uint32_t source);
+  void Release(Connection& dest);
+  void SetPaused(Connection& c, uint32_t cause, bool on);
+  void UpdateEpoll(Connection& c);
+  void Drop(Connection& c, Reason reason, const std::string& detail);
+  void FinishClose(Connection& c);
+  void CloseFromJs(Connection& c, int32_t reason);
+  void RemoveRoutes(Connection& c);
+  void DoEnter(uint32_t user, int32_t j_in, uint32_t owner, int32_t j_own, int32_t user_nr);
+  void DoLeave(Connection& user, int32_t j_in);
+  void DoOwn(Connection& owner, int32_t j_own, bool owned);
+  OwnJoint& JointOf(Connection& owner, int32_t j_own);
+  void Sweep();
+  void ExpireThrottles();
+  int64_t NextTimeoutMs() const;
+  void Emit(int32_t type, uint32_t conn, int32_t a, int32_t b, const uint8_t* bytes, size_t n);
+  void DeliverBatch();
+  void Publish();
+  void ShutdownAll();
+  Connection* Get(uint32_t id);
+  Connection* NewConnection();
+  void FreeConnection(Connection& c);
+
+  const EngineConfig config_;
+  int64_t sweep_every_ms_ = kSweepMaxMs;
+
+  // Shared with the JavaScript thread.
+  std::mutex mutex_;
+  std::vector<Call> calls_;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  bool started_ = false;
+  bool stopped_ = false;
+  std::atomic<double> published_[kStatCount];
+  EventSink* sink_ = nullptr;
+
+  // I/O thread only (the listener's fd is set by Listen before the thread starts).
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int64_t now_ = 0;
+  int64_t next_sweep_ms_ = 0;
+  int64_t listen_backoff_until_ = 0;
+  bool stopping_ = false;
+  std::vector<Call> applying_;
+  std::vector<std::unique_ptr<Connection>> slots_;
+  std::vector<uint16_t> generations_;
+  std::deque<uint32_t> free_slots_;
+  uint32_t pending_count_ = 0;
+  uint32_t enter_seq_ = 0;
+  std::vector<uint32_t> dirty_;
+  std::vector<uint32_t> dirty_swap_;
+  std::vector<uint32_t> fed_;
+  std::vector<uint32_t> throttled_;
+  ChunkPool pool_;
+  std::unique_ptr<uint8_t[]> read_buf_;
+  std::vector<uint8_t> scratch_;
+  int32_t units_[kUnitsPerFeed * kJointUnitStride];
+  std::unique_ptr<EventBatch> batch_;
+  double counters_[kStatCount] = {};
+};
+
+}  // namespace engine
+}  // namespace gamewire

@@ -1,0 +1,85 @@
+/**
+ * The native relay engine's binding (`addon.RelayEngine`, native/addon-engine.cc), typed for the
+ * relay's control plane (src/relay/engine/). The contract, with threads, ownership and limits, is
+ * docs/native-engine.md. Linux only: on other platforms, without the addon or under
+ * GAMEWIRE_NATIVE=0, `relayEngineBinding` is undefined and the relay runs its Node engine.
+ */
+import { addon } from './load.js';
+
+/** What `new RelayEngine(config, onEvents)` takes: the relay's resolved options, passed through. */
+export interface RelayEngineConfig {
+  host: string;
+  port: number;
+  /** A first byte `G` starts a WebSocket handshake (not built in yet: such connections are refused and counted). */
+  websocket: boolean;
+  maxWebSocketPayloadBytes: number;
+  /** Accept to first byte (ms); 0 = none. */
+  loginTimeoutMs: number;
+  /** Inbound silence (ms); 0 = never. */
+  idleTimeoutMs: number;
+  /** Unsent bytes without progress (ms); 0 = never. */
+  stallTimeoutMs: number;
+  /** Outbound silence before a keepalive (ms, joint.md §7); 0 = off. */
+  keepaliveMs: number;
+  maxOutboundBytes: number;
+  outboundHighWaterBytes: number;
+  outboundLowWaterBytes: number;
+  /** 0 = unlimited. */
+  inboundBytesPerSec: number;
+  /** 0 = unlimited. */
+  inboundUnitsPerSec: number;
+  inboundBurstSeconds: number;
+  /** 0 throttle, 1 disconnect. */
+  inboundPolicy: number;
+}
+
+/**
+ * One batch of events: `count` records of `RELAY_EVENT_STRIDE` int32 `[type, conn, a, b, c,
+ * offset, length, 0]`, each record's bytes at `bytes.subarray(offset, offset + length)`. One call
+ * per batch (a loop turn of the I/O thread), never per frame.
+ */
+export type RelayEngineEvents = (records: Int32Array, count: number, bytes: Buffer) => void;
+
+/** One engine instance. Connection ids are positive int32 (slot and generation); stale ids are ignored. */
+export interface RelayEngineBinding {
+  /** Bind and listen on the configured host and port. @returns the port. @throws Error with `code` (EADDRINUSE...). */
+  listen(): number;
+  /** Start the I/O thread. @throws Error when not listening or already started. */
+  start(): void;
+  /** Start reading an ACCEPTed connection (each new one is held until this). */
+  admit(conn: number): void;
+  /** A COMMAND was handled: go on parsing the connection's held input. */
+  resume(conn: number): void;
+  /** Queue `bytes` (copied) to `conn`. */
+  send(conn: number, bytes: Uint8Array): void;
+  /** Joint `jOwn` of `owner` exists (`owned` true, at a create) or no more (false: a delete; its routes go too). */
+  own(owner: number, jOwn: number, owned: boolean): void;
+  /** Route `user`'s in-joint `jIn` to `owner`'s joint `jOwn` as user `userNr` (both directions). */
+  enter(user: number, jIn: number, owner: number, jOwn: number, userNr: number): void;
+  /** Remove that route; idempotent. */
+  leave(user: number, jIn: number): void;
+  /** Flush what is queued (at most 1 s), then close; its routes go at once; no CLOSED event comes back. */
+  close(conn: number, reasonCode: number): void;
+  /** Counters into `out` (at least `statsNames.length` slots), in `RelayEngine.statsNames` order. */
+  stats(out: Float64Array): void;
+  /** Close every connection and the listener, join the I/O thread; batches not yet delivered are dropped. Idempotent. */
+  stop(): void;
+}
+
+/** The class the addon exports. */
+export type RelayEngineConstructor = (new (config: RelayEngineConfig, onEvents: RelayEngineEvents) => RelayEngineBinding) & {
+  /** Counter names in `stats()` order (native/engine/engine-stats.h). */
+  readonly statsNames: readonly string[];
+  /** Int32 slots per event record (8). */
+  readonly EVENT_STRIDE: number;
+};
+
+/** Int32 slots per event record. */
+export const RELAY_EVENT_STRIDE = 8;
+/** Event types (a record's first slot). */
+export const RelayEventType = { Accept: 1, Command: 2, Closed: 3, Remote: 4 } as const;
+/** The CLOSED event's reason codes, by code (native/engine/engine-stats.h `Reason`). */
+export const RELAY_ENGINE_REASONS = ['peer_closed', 'socket_error', 'protocol_error', 'rate_limit', 'slow_reader', 'stalled', 'idle', 'shutdown', 'login_timeout'] as const;
+
+/** The addon's RelayEngine, or undefined without the addon (or on a platform it was not built for). */
+export const relayEngineBinding: RelayEngineConstructor | undefined = (addon as { RelayEngine?: RelayEngineConstructor } | null)?.RelayEngine;
