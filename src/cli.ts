@@ -43,6 +43,8 @@ options:
   --inbound-policy <p>           throttle (pause reading; default) | disconnect, past a rate
   --kick                         enable the kick extension (cmd 4); off by default
   --no-websocket                 raw TCP only
+  --engine <e>                   node (default) | native: sockets, parsing and forwarding in the addon's
+                                 I/O thread (Linux; without it the node engine runs); see docs/relay.md
   --cluster <url>                join a relay cluster over NATS (nats://host:4222; several: comma-separated);
                                  see docs/cluster.md
   --node-id <id>                 this node's id in the cluster ([A-Za-z0-9_-], 1..64; default generated)
@@ -131,6 +133,11 @@ function parseRelayArgs(args: string[]): RelayArgs {
       const text = value();
       workers = Number(text);
       if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS_COUNT) throw new UsageError(`--workers must be an integer in 1..${MAX_WORKERS_COUNT}, got ${text}`);
+    }
+    else if (name === '--engine') {
+      const e = value();
+      if (e !== 'native' && e !== 'node') throw new UsageError('--engine must be native or node');
+      flags.engine = e;
     }
     else if (name === '--inbound-policy') {
       const p = value();
@@ -227,6 +234,7 @@ async function runPrimary(options: RelayOptions, workers: number): Promise<numbe
   checkNodeId(`${base}-w${workers}`, '--node-id');
   let stopping = false;
   const live = new Map<number, Worker>();
+  (await import('./relay/worker-handoff.js')).routeWorkerHandoffs(live);
   const fork = (k: number): void => {
     const worker = nodeCluster.fork({ GAMEWIRE_RELAY_WORKER: String(k), GAMEWIRE_RELAY_NODE_ID: base });
     live.set(k, worker);

@@ -9,7 +9,7 @@
  * ```
  */
 export { Relay, CreateError, EnterError } from './relay.js';
-export { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js';
+export { resolveRelayOptions, type RelayEngineKind, type RelayOptions, type ResolvedRelayOptions } from './options.js';
 export { DisconnectReason, type RelayStatsSnapshot } from './stats.js';
 export { createLogger, silentLogger, LOG_LEVELS, type Logger, type LogLevel, type LogFields, type LoggerOptions } from './logger.js';
 export { METRIC_PREFIX } from './metrics.js';

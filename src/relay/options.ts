@@ -116,7 +116,18 @@ export interface RelayOptions {
    * Default: none (a single relay).
    */
   cluster?: ClusterOptions;
+  /**
+   * Which engine carries the bytes (issue 19): `node` (default) reads and writes the sockets in
+   * JavaScript; `native` leaves sockets, parsing and forwarding to the addon's I/O thread and keeps
+   * only commands and connection events in JavaScript. Where the native engine cannot run (no
+   * addon, not Linux, the `cluster` option) the Node engine runs and one debug line says why;
+   * `relay.engine` tells which one runs.
+   */
+  engine?: RelayEngineKind;
 }
+
+/** The relay's engines (`RelayOptions.engine`). */
+export type RelayEngineKind = 'native' | 'node';
 
 /**
  * Every option `Relay.listen` knows (the `satisfies` keeps this list complete); anything else is
@@ -155,6 +166,7 @@ const RELAY_OPTION_KEYS = Object.keys({
   metricsHost: true,
   closeGraceMs: true,
   cluster: true,
+  engine: true,
 } satisfies Record<keyof RelayOptions, true>);
 
 /** Options with every default filled in and checked. */
@@ -193,6 +205,8 @@ export interface ResolvedRelayOptions {
    * then), or undefined for a single relay.
    */
   cluster: ClusterOptions | undefined;
+  /** The engine asked for; `Relay.engine` is the one that runs. */
+  engine: RelayEngineKind;
 }
 
 function int(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -216,10 +230,17 @@ function policy(value: unknown): 'throttle' | 'disconnect' {
   throw new RangeError(`inboundPolicy must be 'throttle' or 'disconnect', got ${String(value)}`);
 }
 
+function engineKind(value: unknown): RelayEngineKind {
+  if (value === undefined) return 'node';
+  if (typeof value !== 'string') throw new TypeError(`engine must be a string, 'native' or 'node', got ${typeof value}`);
+  if (value === 'native' || value === 'node') return value;
+  throw new RangeError(`engine must be 'native' or 'node', got ${JSON.stringify(value)}`);
+}
+
 /**
  * Fill in defaults and check ranges.
  * @throws {RangeError} naming the option and its bounds when one is out of range.
- * @throws {TypeError} when `host` is not a string.
+ * @throws {TypeError} when `host` or `engine` is not a string.
  */
 export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOptions {
   rejectUnknownOptions('Relay.listen', options, RELAY_OPTION_KEYS);
@@ -259,6 +280,7 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
     metricsHost: options.metricsHost ?? host,
     closeGraceMs: int('closeGraceMs', options.closeGraceMs, CLOSE_GRACE_MS, 0, MAX_TIMER_MS),
     cluster: options.cluster,
+    engine: engineKind(options.engine),
   };
 }
 

@@ -18,17 +18,20 @@ import { CreateError, EnterError, KEEPALIVE, OWN_JOINT_FLAG, type WireReason } f
 import { JointState, type JointStateListener, type Membership } from '../joint/relay-state.js';
 import { listenStreams, type StreamListener } from '../transport/stream-listener.js';
 import type { ByteStream, StreamCloseInfo } from '../transport/types.js';
+import { Admission } from './admission.js';
 import { Backpressure, PauseCause, setPaused } from './backpressure.js';
 import { Commands } from './commands.js';
 import { RelayConnection } from './connection.js';
 import { Forwarder } from './forwarding.js';
 import type { ClusterBridge } from './cluster-bridge.js';
-import { IpLimiter } from './ip-limiter.js';
+import { chooseEngine, type EngineChoice } from './engine/engine-choice.js';
+import { NativeEngine } from './engine/native-engine.js';
+import { RoutedJointState } from './engine/routed-joint-state.js';
 import { listenError } from './listen-error.js';
 import { KEEPALIVE_SWEEP_MAX_MS, PARSER_SPARES_MAX, PARSER_UNITS_PER_FEED } from './limits.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRelayRegistry, serveMetrics } from './metrics.js';
-import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js';
+import { resolveRelayOptions, type RelayEngineKind, type RelayOptions, type ResolvedRelayOptions } from './options.js';
 import { DisconnectReason, RelayStats, snapshotOf, type RelayStatsSnapshot } from './stats.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -59,19 +62,21 @@ export class Relay implements JointStateListener {
   readonly metricsPort: number | undefined;
   /** The options in force, defaults filled in. */
   readonly options: Readonly<ResolvedRelayOptions>;
+  /** The engine that runs: the one asked for (`options.engine`) unless the native one cannot run here. */
+  readonly engine: RelayEngineKind;
 
   private readonly state: JointState;
   private readonly log: Logger;
   private readonly statsData = new RelayStats();
-  private readonly ipLimiter: IpLimiter;
-  /** Connections admitted and not yet released (the total cap, `maxConnections`). */
-  private admitted = 0;
+  private readonly admission: Admission;
   private readonly connections = new Set<RelayConnection>();
   /** Parsers given back by idle connections, reset, for the next one that talks. */
   private readonly spareParsers: JointParser[] = [];
   private readonly backpressure: Backpressure;
   private readonly forwarder: Forwarder;
   private readonly commands: Commands;
+  /** With the native engine: its control plane, which owns the sockets' engine (engine/native-engine.ts). */
+  private native: NativeEngine | null = null;
   /** With the `cluster` option: this node's part of the cluster (cluster-bridge.ts). */
   private bridge: ClusterBridge | null = null;
   private listener: StreamListener | null = null;
@@ -86,14 +91,21 @@ export class Relay implements JointStateListener {
   private closing: Promise<void> | null = null;
   private readonly handlers: Pick<ByteStream, 'onData' | 'onClose' | 'onWritten'>;
 
-  private constructor(options: ResolvedRelayOptions, log: Logger) {
+  private constructor(
+    options: ResolvedRelayOptions,
+    log: Logger,
+    private readonly choice: EngineChoice,
+  ) {
     this.options = options;
     this.log = log;
     this.host = options.host;
     this.port = 0;
     this.metricsPort = undefined;
-    this.ipLimiter = new IpLimiter(options.maxConnectionsPerIp);
-    this.state = new JointState(this, { maxUsersPerJoint: options.maxUsersPerJoint, maxIdBytes: options.maxIdBytes });
+    this.engine = choice.kind;
+    this.admission = new Admission(options, this.statsData, log);
+    const limits = { maxUsersPerJoint: options.maxUsersPerJoint, maxIdBytes: options.maxIdBytes };
+    // The native engine's routing table follows every change of the joint tables.
+    this.state = choice.native !== undefined ? new RoutedJointState(this, limits) : new JointState(this, limits);
     // One closure for the parts that may end a connection, made once, not per call.
     const drop = (conn: RelayConnection, reason: DisconnectReason, detail?: string) => this.drop(conn, reason, detail);
     this.backpressure = new Backpressure(options, this.statsData);
@@ -125,7 +137,9 @@ export class Relay implements JointStateListener {
   static async listen(options: RelayOptions = {}): Promise<Relay> {
     const resolved = resolveRelayOptions(options);
     const log = options.logger ?? createLogger({ level: options.logLevel ?? 'info', base: { component: 'relay' } });
-    const relay = new Relay(resolved, log);
+    const choice = chooseEngine(resolved);
+    if (choice.why !== undefined) log.debug('native relay engine unavailable: running the node engine', { why: choice.why });
+    const relay = new Relay(resolved, log, choice);
     await relay.start();
     return relay;
   }
@@ -138,61 +152,54 @@ export class Relay implements JointStateListener {
       const host = { options: o, state: this.state, commands: this.commands, forwarder: this.forwarder, log: this.log, drop: (c: RelayConnection, r: DisconnectReason, d?: string) => this.drop(c, r, d) };
       this.bridge = this.commands.cluster = this.forwarder.cluster = await ClusterBridge.join(o.cluster, host);
     }
+    const native = this.choice.native;
     try {
-      this.listener = await listenStreams({
+      if (native !== undefined) {
+        const host = { options: o, log: this.log, stats: this.statsData, admission: this.admission, state: this.state as RoutedJointState, commands: this.commands, forwarder: this.forwarder, accept: (s: ByteStream) => this.accept(s), drop: (c: RelayConnection, r: DisconnectReason, d?: string) => this.drop(c, r, d) };
+        this.native = new NativeEngine(host, native.Engine, native.statNames);
+        (this as { port: number }).port = this.native.listen();
+      } else this.listener = await listenStreams({
         host: o.host,
         port: o.port,
         websocket: o.websocket,
         handshakeTimeoutMs: o.loginTimeoutMs,
         maxWebSocketPayloadBytes: o.maxWebSocketPayloadBytes,
-        admit: (address) => {
-          if (o.maxConnections > 0 && this.admitted >= o.maxConnections) {
-            this.statsData.refusedTotal++;
-            this.log.info('connection refused: total cap', { ip: address, max: o.maxConnections });
-            return null;
-          }
-          const ip = this.ipLimiter.admit(address);
-          if (ip === null) {
-            this.statsData.refusedPerIp++;
-            this.log.info('connection refused: per-IP cap', { ip: address, max: o.maxConnectionsPerIp });
-            return null;
-          }
-          this.admitted++;
-          // The admission is the counted IP, released by one shared function (no closure per connection).
-          return ip;
-        },
-        release: (ip) => {
-          this.admitted--;
-          this.ipLimiter.release(ip);
-        },
-        onStream: (stream) => this.accept(stream),
+        // The admission is the counted IP, released by one shared function (no closure per connection).
+        admit: (address) => this.admission.admit(address),
+        release: (ip) => this.admission.release(ip),
+        onStream: (stream) => void this.accept(stream),
       });
     } catch (err) {
+      await this.native?.stop(0);
       await this.bridge?.close();
       throw listenError(err, o.host, o.port);
     }
-    (this as { port: number }).port = this.listener.port;
+    if (this.listener !== null) (this as { port: number }).port = this.listener.port;
     if (o.metricsPort !== undefined) {
       try {
-        const counts = () => ({ joints: this.state.joints, users: this.state.users, backlogBytes: this.backlogBytes(), pendingConnections: this.listener?.pendingCount ?? 0, pendingUpgrades: this.listener?.pendingUpgrades ?? 0 });
-        const registry = createRelayRegistry(this.statsData, counts, () => this.bridge?.stats() ?? null);
+        const registry = createRelayRegistry(this.figures(), () => this.live(), () => this.bridge?.stats() ?? null);
         const served = await serveMetrics(registry, o.metricsHost, o.metricsPort);
         this.metricsServer = served.server;
         (this as { metricsPort: number | undefined }).metricsPort = served.port;
       } catch (err) {
-        await this.listener.close();
+        await this.listener?.close();
+        await this.native?.stop(0);
         await this.bridge?.close();
         throw err;
       }
     }
-    // One sweep serves keepalive, the idle and stall timeouts and the release of idle slabs.
+    // One sweep serves keepalive, the idle and stall timeouts and the release of idle slabs (the
+    // native engine has its own, on its thread).
     const periods = [o.keepaliveMs, o.idleTimeoutMs, o.stallTimeoutMs].filter((ms) => ms > 0);
     this.sweepEveryMs = Math.max(1, Math.min(KEEPALIVE_SWEEP_MAX_MS, Math.floor(Math.min(KEEPALIVE_SWEEP_MAX_MS * 4, ...periods) / 4)));
-    this.sweepTimer = setInterval(() => this.sweep(), this.sweepEveryMs);
-    this.sweepTimer.unref();
+    if (this.native === null) {
+      this.sweepTimer = setInterval(() => this.sweep(), this.sweepEveryMs);
+      this.sweepTimer.unref();
+    }
     this.log.info('relay listening', {
       host: this.host,
       port: this.port,
+      engine: this.engine,
       metricsPort: this.metricsPort,
       websocket: o.websocket,
       kick: o.kick,
@@ -202,8 +209,24 @@ export class Relay implements JointStateListener {
 
   /** Counters and gauges now (the same figures the metrics endpoint serves). */
   stats(): RelayStatsSnapshot {
-    const live = { pendingConnections: this.listener?.pendingCount ?? 0, pendingUpgrades: this.listener?.pendingUpgrades ?? 0, joints: this.state.joints, users: this.state.users, backlogBytes: this.backlogBytes() };
-    return snapshotOf(this.statsData, live, this.bridge?.stats());
+    return snapshotOf(this.figures(), this.live(), this.bridge?.stats());
+  }
+
+  /** The counters: the relay's own, or on the native engine those with the engine's beside them. */
+  private figures(): RelayStats {
+    return this.native?.stats ?? this.statsData;
+  }
+
+  /** The gauges read from the relay's parts. */
+  private live(): Pick<RelayStatsSnapshot, 'pendingConnections' | 'pendingUpgrades' | 'joints' | 'users' | 'backlogBytes'> {
+    const n = this.native?.stats;
+    return {
+      pendingConnections: n?.pendingConnections ?? this.listener?.pendingCount ?? 0,
+      pendingUpgrades: n?.pendingUpgrades ?? this.listener?.pendingUpgrades ?? 0,
+      joints: this.state.joints,
+      users: this.state.users,
+      backlogBytes: n?.backlogBytes ?? this.backlogBytes(),
+    };
   }
 
   /** One line for `console.log(relay)`: where it listens and what it carries, not its internals. */
@@ -242,6 +265,8 @@ export class Relay implements JointStateListener {
     clearTimeout(timer);
     for (const stream of this.streams) stream.destroy();
     await listenerClosed;
+    // The engine's closes flush what each peer is owed: give them the grace, then stop its thread.
+    await this.native?.stop(this.options.closeGraceMs);
     // After the connections: their joints' ids are being released, and peers hear goodbye.
     await this.bridge?.close();
     if (this.metricsServer !== null) {
@@ -257,15 +282,18 @@ export class Relay implements JointStateListener {
 
   // ---- connections -------------------------------------------------------------------------
 
-  private accept(stream: ByteStream): void {
+  /** A new stream of either engine becomes a connection; null (the stream destroyed) while closing. */
+  private accept(stream: ByteStream): RelayConnection | null {
     if (this.closing !== null) {
       stream.destroy();
-      return;
+      return null;
     }
     const o = this.options;
     const now = Date.now();
-    const bytesBucket = o.inboundBytesPerSec > 0 ? new TokenBucket(o.inboundBytesPerSec, Math.max(1, o.inboundBytesPerSec * o.inboundBurstSeconds), now) : null;
-    const unitsBucket = o.inboundUnitsPerSec > 0 ? new TokenBucket(o.inboundUnitsPerSec, Math.max(1, o.inboundUnitsPerSec * o.inboundBurstSeconds), now) : null;
+    // The native engine applies the inbound rates on its thread.
+    const rated = this.native === null;
+    const bytesBucket = rated && o.inboundBytesPerSec > 0 ? new TokenBucket(o.inboundBytesPerSec, Math.max(1, o.inboundBytesPerSec * o.inboundBurstSeconds), now) : null;
+    const unitsBucket = rated && o.inboundUnitsPerSec > 0 ? new TokenBucket(o.inboundUnitsPerSec, Math.max(1, o.inboundUnitsPerSec * o.inboundBurstSeconds), now) : null;
     const conn = new RelayConnection(this.nextId++, stream, o.maxOwnJoints, o.maxInJoints, bytesBucket, unitsBucket);
     this.connections.add(conn);
     this.streams.add(stream);
@@ -277,6 +305,7 @@ export class Relay implements JointStateListener {
     stream.onClose = this.handlers.onClose;
     stream.onWritten = this.handlers.onWritten;
     this.log.debug('connection open', { conn: conn.id, kind: stream.kind, ip: stream.remoteAddress, port: stream.remotePort });
+    return conn;
   }
 
   private onStreamClose(conn: RelayConnection, info: StreamCloseInfo): void {
@@ -315,7 +344,8 @@ export class Relay implements JointStateListener {
     conn.outbox.clear();
     this.bridge?.connectionClosing(conn);
     this.state.removeEndpoint(conn);
-    if (graceful) conn.stream.end();
+    if (this.native !== null) this.native.close(conn, reason);
+    else if (graceful) conn.stream.end();
     else if (reason !== DisconnectReason.PeerClosed && reason !== DisconnectReason.SocketError) conn.stream.destroy();
     const fields = { conn: conn.id, ip: conn.stream.remoteAddress, reason, detail };
     if (reason === DisconnectReason.PeerClosed || reason === DisconnectReason.Shutdown) this.log.debug('connection closed', fields);

@@ -1,0 +1,44 @@
+/**
+ * Which engine a relay runs (`RelayOptions.engine`, `gamewire relay --engine`): the Node engine
+ * always can; the native one needs Linux, an addon built with the relay engine, and no `cluster`
+ * option yet. Asked for and not possible, the relay runs the Node engine and says why in one
+ * debug line (the addon loader's rule for a missing addon, STYLE.md §6).
+ */
+import { addon, addonLoadError } from '../../core/load.js';
+import type { RelayEngineKind, ResolvedRelayOptions } from '../options.js';
+import type { RelayEngineConstructor } from './binding.js';
+
+/** What running the native engine takes: the addon's class and the names of its counters. */
+export interface NativeEngineSupport {
+  readonly Engine: RelayEngineConstructor;
+  readonly statNames: readonly string[];
+}
+
+/** The engine a relay runs, and why it is not the one asked for when it is not. */
+export interface EngineChoice {
+  readonly kind: RelayEngineKind;
+  /** With `kind` 'native': the addon's engine. */
+  readonly native?: NativeEngineSupport;
+  /** Set when 'native' was asked for and the Node engine runs. */
+  readonly why?: string;
+}
+
+/**
+ * The native engine of this process, or why there is none (no addon, an addon without the
+ * engine, not Linux). Does not look at any relay's options.
+ */
+export function nativeEngineSupport(): NativeEngineSupport | string {
+  if (process.platform !== 'linux') return `the native engine is built for Linux only (this is ${process.platform})`;
+  if (addon === null) return `the addon is not loaded (${addonLoadError()?.message.split('\n')[0] ?? 'GAMEWIRE_NATIVE=0'})`;
+  const Engine = (addon as unknown as { RelayEngine?: RelayEngineConstructor & { statsNames?: readonly string[] } }).RelayEngine;
+  if (Engine === undefined || !Array.isArray(Engine.statsNames)) return 'the loaded addon has no relay engine (built before it)';
+  return { Engine, statNames: Engine.statsNames };
+}
+
+/** The engine `options` get. */
+export function chooseEngine(options: Readonly<ResolvedRelayOptions>): EngineChoice {
+  if (options.engine === 'node') return { kind: 'node' };
+  if (options.cluster !== undefined) return { kind: 'node', why: 'the cluster option runs on the Node engine only (cross-node data is not in the native engine yet)' };
+  const support = nativeEngineSupport();
+  return typeof support === 'string' ? { kind: 'node', why: support } : { kind: 'native', native: support };
+}

@@ -1,0 +1,213 @@
+/**
+ * The control plane of the native relay engine (issue 19, docs/native-engine.md): the addon's I/O
+ * thread owns the sockets, parses the joint stream and forwards data frames by its routing table;
+ * this object owns that engine and handles what it reports, one JavaScript call per batch of
+ * events, never per frame:
+ *
+ * - ACCEPT: the relay's admission (the same total and per-IP caps, stats and logs as the Node
+ *   engine), then a `RelayConnection` whose stream writes through `engine.send`, then `admit`;
+ * - COMMAND: the relay's own command handling (src/relay/commands.ts over the JointState), whose
+ *   changes of the tables update the engine's routing table (routed-joint-state.ts); the replies and
+ *   events are sent, then the connection is resumed;
+ * - CLOSED: the relay's drop, with the engine's reason: the same cleanup, events to other peers,
+ *   stats and logs as on the Node engine.
+ */
+import type { ByteStream } from '../../transport/types.js';
+import type { Admission } from '../admission.js';
+import type { Commands } from '../commands.js';
+import type { DropConnection, RelayConnection } from '../connection.js';
+import type { Forwarder } from '../forwarding.js';
+import { KEEPALIVE_SWEEP_MAX_MS } from '../limits.js';
+import type { Logger } from '../logger.js';
+import type { ResolvedRelayOptions } from '../options.js';
+import { DisconnectReason, type RelayStats } from '../stats.js';
+import {
+  ENGINE_REASON_CODES,
+  engineReasonCode,
+  RELAY_EVENT_STRIDE,
+  RelayEventType,
+  type RelayEngineBinding,
+  type RelayEngineConfig,
+  type RelayEngineConstructor,
+} from './binding.js';
+import { EngineCounters, EngineStatsView } from './engine-stats.js';
+import { EngineStream } from './engine-stream.js';
+import type { RoutedJointState } from './routed-joint-state.js';
+
+/** How often `stop` looks whether the engine has flushed the connections it is closing (ms). */
+const STOP_POLL_MS = 5;
+/** A refused connection is closed with this engine reason (it never was a connection of the relay). */
+const REFUSED_CODE = engineReasonCode(DisconnectReason.Shutdown);
+/** The engine's reasons as the relay's; `login_timeout` after ACCEPT is the relay's `idle`. */
+const REASONS: readonly DisconnectReason[] = ENGINE_REASON_CODES.map((name) => (name === 'login_timeout' ? DisconnectReason.Idle : name));
+
+/** What the native engine needs of its relay (src/relay/relay.ts). */
+export interface NativeEngineHost {
+  readonly options: Readonly<ResolvedRelayOptions>;
+  readonly log: Logger;
+  readonly stats: RelayStats;
+  readonly admission: Admission;
+  readonly state: RoutedJointState;
+  readonly commands: Commands;
+  readonly forwarder: Forwarder;
+  /** The relay's connection for a new stream (its counts, logs and close handler), or null while closing. */
+  accept(stream: ByteStream): RelayConnection | null;
+  drop: DropConnection;
+}
+
+/** The engine's share of the relay's options (engine-spec.md), passed through unchanged. */
+export function engineConfig(o: Readonly<ResolvedRelayOptions>): RelayEngineConfig {
+  return {
+    host: o.host,
+    port: o.port,
+    websocket: o.websocket,
+    maxWebSocketPayloadBytes: o.maxWebSocketPayloadBytes,
+    loginTimeoutMs: o.loginTimeoutMs,
+    idleTimeoutMs: o.idleTimeoutMs,
+    stallTimeoutMs: o.stallTimeoutMs,
+    keepaliveMs: o.keepaliveMs,
+    maxOutboundBytes: o.maxOutboundBytes,
+    outboundHighWaterBytes: o.outboundHighWaterBytes,
+    outboundLowWaterBytes: o.outboundLowWaterBytes,
+    inboundBytesPerSec: o.inboundBytesPerSec,
+    inboundUnitsPerSec: o.inboundUnitsPerSec,
+    inboundBurstSeconds: o.inboundBurstSeconds,
+    inboundPolicy: o.inboundPolicy === 'disconnect' ? 1 : 0,
+  };
+}
+
+export class NativeEngine {
+  /** The relay's figures: its own counts and the engine's (`Relay.stats()`, the metrics). */
+  readonly stats: EngineStatsView;
+  private readonly counters: EngineCounters;
+  private readonly engine: RelayEngineBinding;
+  /** Open connections by engine id (ids carry a generation, so a stale one finds nothing). */
+  private readonly conns = new Map<number, RelayConnection>();
+  /** Connections whose command this batch handled: resumed after its replies are sent. */
+  private readonly held: RelayConnection[] = [];
+  /** Releases a finished stream's admission, one function for every stream. */
+  private readonly release: (stream: EngineStream) => void;
+  private slabTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private stopped = false;
+
+  /**
+   * @param Engine the addon's `RelayEngine`.
+   * @param statNames the names of the counters `engine.stats` fills, in order.
+   */
+  constructor(
+    private readonly host: NativeEngineHost,
+    Engine: RelayEngineConstructor,
+    statNames: readonly string[],
+  ) {
+    this.engine = new Engine(engineConfig(host.options), (records, count, bytes) => this.onEvents(records, count, bytes));
+    host.state.routes = this.engine;
+    this.counters = new EngineCounters(statNames, (out) => this.engine.stats(out));
+    this.stats = new EngineStatsView(host.stats, this.counters);
+    this.release = (stream) => {
+      this.conns.delete(stream.conn);
+      host.admission.release(stream.ip);
+    };
+  }
+
+  /**
+   * Bind, listen and start the I/O thread.
+   * @returns the bound port.
+   * @throws the engine's listen error (with `code`, as Node's).
+   */
+  listen(): number {
+    const port = this.engine.listen();
+    this.engine.start();
+    // Replies and events leave the outboxes at once (the engine copies them), so between batches
+    // every outbox is empty: a periodic release keeps idle connections without a slab (issue 13).
+    this.slabTimer = setInterval(() => {
+      for (const conn of this.conns.values()) conn.outbox.release();
+    }, KEEPALIVE_SWEEP_MAX_MS);
+    this.slabTimer.unref();
+    return port;
+  }
+
+  /**
+   * The relay's drop ends a connection of this engine: ask the engine to flush and close it with
+   * `reason`, unless the engine reported it closed.
+   */
+  close(conn: RelayConnection, reason: DisconnectReason): void {
+    (conn.stream as EngineStream).close(engineReasonCode(reason));
+  }
+
+  /**
+   * Stop: wait up to `graceMs` for the engine to flush what the closed connections were owed,
+   * then stop its thread (it closes what is left). The relay has dropped every connection first.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopping = true;
+    if (this.slabTimer !== null) clearInterval(this.slabTimer);
+    const until = Date.now() + graceMs;
+    while (Date.now() < until && (this.counters.get('backlogBytes') > 0 || this.counters.get('connections') > 0)) {
+      await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+    }
+    this.counters.freeze();
+    this.stopped = true;
+    this.engine.stop();
+  }
+
+  /** One batch from the I/O thread (the records are valid for this call only). */
+  private onEvents(records: Int32Array, count: number, bytes: Buffer): void {
+    if (this.stopped) return;
+    for (let i = 0; i < count; i++) {
+      const p = i * RELAY_EVENT_STRIDE;
+      try {
+        this.onEvent(records[p]!, records[p + 1]!, records[p + 2]!, records[p + 3]!, bytes, records[p + 5]!, records[p + 6]!);
+      } catch (err) {
+        // A bug of ours must not take the engine's thread or the process down with it.
+        this.host.log.error('native engine event failed', { type: records[p], conn: records[p + 1], error: (err as Error).message });
+      }
+    }
+    // What the commands and closes owed goes out first, so that data parsed after a resume (a
+    // user's first frame after its enter) reaches an owner that has heard of the user.
+    this.host.forwarder.flushDirty();
+    const held = this.held;
+    for (let i = 0; i < held.length; i++) {
+      const conn = held[i]!;
+      if (!conn.closed) this.engine.resume((conn.stream as EngineStream).conn);
+    }
+    held.length = 0;
+  }
+
+  private onEvent(type: number, id: number, a: number, b: number, bytes: Buffer, offset: number, length: number): void {
+    if (type === RelayEventType.Command) {
+      const conn = this.conns.get(id);
+      if (conn === undefined || conn.closed) return;
+      const commands = this.host.commands;
+      if (!commands.admit(conn)) return;
+      commands.run(conn, a, b, bytes, offset, length);
+      if (!conn.closed) this.held.push(conn);
+    } else if (type === RelayEventType.Accept) {
+      this.accept(id, a, b, bytes.toString('latin1', offset, offset + length));
+    } else if (type === RelayEventType.Closed) {
+      const conn = this.conns.get(id);
+      if (conn === undefined) return;
+      (conn.stream as EngineStream).engineClosed = true;
+      const detail = length > 0 ? bytes.toString('utf8', offset, offset + length) : undefined;
+      this.host.drop(conn, REASONS[a] ?? DisconnectReason.SocketError, detail);
+    }
+  }
+
+  /** A connection sent its first bytes (or finished its WebSocket handshake): admit it or close it. */
+  private accept(id: number, kind: number, port: number, address: string): void {
+    const ip = this.stopping ? null : this.host.admission.admit(address);
+    if (ip === null) {
+      this.engine.close(id, REFUSED_CODE);
+      return;
+    }
+    const stream = new EngineStream(this.engine, id, kind === 1 ? 'websocket' : 'tcp', address, port, ip, this.release);
+    const conn = this.host.accept(stream);
+    if (conn === null) {
+      stream.close(REFUSED_CODE);
+      return;
+    }
+    this.conns.set(id, conn);
+    this.engine.admit(id);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Choosing the relay's engine (issue 19): `Relay.listen({ engine })` and `gamewire relay --engine`,
+ * checked like every option; 'native' runs the addon's engine where it can and otherwise the Node
+ * engine with one debug line saying why; `relay.engine` tells which one runs.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { Relay, resolveRelayOptions, silentLogger, type LogFields } from '../../src/relay/index.js';
+import { chooseEngine, nativeEngineSupport } from '../../src/relay/engine/engine-choice.js';
+import { CLI_NODE_ARGS, ROOT, startRelayProcess } from './cli-process.js';
+import { TcpClient, closeAll } from './raw-client.js';
+import { create } from './joint-commands.js';
+
+const support = nativeEngineSupport();
+const children: ChildProcess[] = [];
+let relay: Relay | undefined;
+afterEach(async () => {
+  closeAll();
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  await relay?.close();
+  relay = undefined;
+});
+
+describe('the engine option', () => {
+  it('defaults to the Node engine', async () => {
+    relay = await Relay.listen({ logger: silentLogger });
+    expect(relay.engine).toBe('node');
+    expect(relay.options.engine).toBe('node');
+  });
+
+  it('refuses anything but native or node, naming the option', async () => {
+    await expect(Relay.listen({ engine: 'fast' as 'node' })).rejects.toThrow(RangeError);
+    await expect(Relay.listen({ engine: 'fast' as 'node' })).rejects.toThrow(/engine must be 'native' or 'node'/);
+    await expect(Relay.listen({ engine: 1 as unknown as 'node' })).rejects.toThrow(TypeError);
+    await expect(Relay.listen({ engine: 1 as unknown as 'node' })).rejects.toThrow(/^engine must be a string/);
+  });
+
+  it(`runs the native engine where it can, else the Node engine with one debug line (${typeof support === 'string' ? 'here: ' + support : 'here: native'})`, async () => {
+    const lines: { msg: string; fields?: LogFields }[] = [];
+    const logger = { ...silentLogger, debug: (msg: string, fields?: LogFields) => lines.push({ msg, fields }) };
+    relay = await Relay.listen({ logger, engine: 'native' });
+    const why = lines.filter((l) => l.msg.startsWith('native relay engine unavailable'));
+    if (typeof support === 'string') {
+      expect(relay.engine).toBe('node');
+      expect(why).toEqual([{ msg: 'native relay engine unavailable: running the node engine', fields: { why: support } }]);
+    } else {
+      expect(relay.engine).toBe('native');
+      expect(why).toEqual([]);
+    }
+    // Either way it serves.
+    const c = await TcpClient.connect(relay.port);
+    expect(await create(c, 'j')).toEqual([0, 0]);
+  });
+
+  it('keeps the cluster on the Node engine for now, saying why', () => {
+    const choice = chooseEngine(resolveRelayOptions({ engine: 'native', cluster: { servers: 'nats://127.0.0.1:1' } }));
+    expect(choice.kind).toBe('node');
+    expect(choice.why).toMatch(/cluster/);
+    expect(chooseEngine(resolveRelayOptions({})).why).toBeUndefined();
+  });
+});
+
+describe('gamewire relay --engine', () => {
+  it('starts the engine asked for and logs which one runs', async () => {
+    const p = await startRelayProcess(['--engine', 'native'], children, 10_000);
+    const listening = p.lines.map((l) => JSON.parse(l) as { msg: string; engine?: string }).find((l) => l.msg === 'relay listening');
+    expect(listening?.engine).toBe(typeof support === 'string' ? 'node' : 'native');
+  });
+
+  it('refuses an unknown engine with exit code 2 and the usage', () => {
+    const out = spawnSync(process.execPath, [...CLI_NODE_ARGS, 'relay', '--engine', 'fast'], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('--engine must be native or node');
+    expect(out.stderr).toContain('--engine <e>');
+  });
+});
