@@ -1,13 +1,43 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * The relay suites that run a second time on the native relay engine (issue 19: both engines pass
+ * the same tests), in the relay-native project below. The other files of test/relay stay on the
+ * Node engine only because they test its internals or no relay at all: forwarding.test.ts (drives
+ * the Node read loop with fake streams), idle-memory.test.ts (its parser pool and slabs),
+ * outbox/token-bucket/logger.test.ts (units of the Node engine and the logger), cli.test.ts (the
+ * command line; engine-option.test.ts starts it with --engine native), and the engine-* tests of
+ * the control plane, which choose their engine themselves.
+ */
+const RELAY_NATIVE_SUITES = [
+  'test/relay/relay.test.ts',
+  'test/relay/relay-vectors.test.ts',
+  'test/relay/backpressure.test.ts',
+  'test/relay/budgets.test.ts',
+  'test/relay/fuzz.test.ts',
+  // Says in the summary whether the suites above ran on the native engine or why they were skipped.
+  'test/relay/engine-native.test.ts',
+];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Network suites bind loopback ports; forks keep each file's sockets in its own process.
     pool: 'forks',
     // The second reporter repeats why a suite was skipped (Chromium missing...) after the summary.
     reporters: ['default', './test/helpers/skip-reasons-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'main', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/relay/engine-native.test.ts'] },
+      },
+      {
+        extends: true,
+        // test/relay/engine-setup.ts starts every relay of these files on the native engine, or
+        // skips them all, loudly, where it cannot run (GAMEWIRE_NATIVE=0, no addon, not Linux).
+        test: { name: 'relay-native', include: RELAY_NATIVE_SUITES, setupFiles: ['test/relay/engine-setup.ts'] },
+      },
+    ],
   },
 });
