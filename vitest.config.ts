@@ -2,12 +2,13 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * The relay suites that run a second time on the native relay engine (issue 19: both engines pass
- * the same tests), in the relay-native project below. The other files of test/relay stay on the
- * Node engine only because they test its internals or no relay at all: forwarding.test.ts (drives
- * the Node read loop with fake streams), idle-memory.test.ts (its parser pool and slabs),
- * outbox/token-bucket/logger.test.ts (units of the Node engine and the logger), cli.test.ts (the
- * command line; engine-option.test.ts starts it with --engine native), and the engine-* tests of
- * the control plane, which choose their engine themselves.
+ * the same tests), in the relay-native project below, with PeoteServer/PeoteClient through it.
+ * The other files of test/relay stay on the Node engine only because they test its internals or
+ * no relay at all: forwarding.test.ts (drives the Node read loop with fake streams),
+ * idle-memory.test.ts (its parser pool and slabs), outbox/token-bucket/logger.test.ts (units of
+ * the Node engine and the logger), cli.test.ts (the command line; engine-option.test.ts starts it
+ * with --engine native), and the engine-* tests of the control plane, which choose their engine
+ * themselves.
  */
 const RELAY_NATIVE_SUITES = [
   'test/relay/relay.test.ts',
@@ -15,6 +16,7 @@ const RELAY_NATIVE_SUITES = [
   'test/relay/backpressure.test.ts',
   'test/relay/budgets.test.ts',
   'test/relay/fuzz.test.ts',
+  'test/peote/relay.test.ts',
   // Says in the summary whether the suites above ran on the native engine or why they were skipped.
   'test/relay/engine-native.test.ts',
 ];

@@ -20,7 +20,7 @@ export const NATIVE_ENGINE_MISSING: string | null = ((s) => (typeof s === 'strin
 export const NATIVE_ENGINE_GAPS: readonly { why: string; tests: RegExp }[] = [
   {
     why: 'WebSocket is not in the native engine yet (it refuses a first byte G)',
-    tests: /^WebSocket \(joint\.md §9\) > |> closes a WebSocket whose handshake|\(websocket true,|> J20$/,
+    tests: /^WebSocket \(joint\.md §9\) > |> closes a WebSocket whose handshake|\(websocket true,|> J20$|^through the relay \(ws users\) > /,
   },
   {
     why: 'the native engine reports a connection at its first byte, so the connection caps close a silent one only at loginTimeoutMs, not at once',
