@@ -2,7 +2,8 @@
  * The node link between real nodes on a real nats-server: 100k frames arrive in order and
  * intact while batching keeps NATS messages far below the frame count, a receiver that stops
  * consuming makes the sender's sends return false with its memory bounded (then drain), the hard
- * cap and the stall timeout fail the channel, and garbage on a node's subject is refused.
+ * cap and the stall timeout fail the channel, and garbage on a node's subject is refused. Each
+ * case runs with the batches over the TCP data link (the default) and over NATS.
  */
 import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +30,7 @@ async function pump(sender: Cluster, ch: LinkChannel, from: number, to: number, 
   }
 }
 
-describe.skipIf(!HAS_NATS)(`cluster node link${NATS_SKIP_REASON}`, () => {
+describe.skipIf(!HAS_NATS).each(['tcp', 'nats'] as const)(`cluster node link over %s${NATS_SKIP_REASON}`, (dataLink) => {
   let nats: NatsServer;
   const nodes = new Nodes();
   let n = 0;
@@ -53,8 +54,8 @@ describe.skipIf(!HAS_NATS)(`cluster node link${NATS_SKIP_REASON}`, () => {
       if (jointRef !== next || userNr !== (next & 0xff) || length !== want || Buffer.compare(Buffer.from(data.buffer, data.byteOffset + offset, length), check.subarray(0, want)) !== 0) bad++;
       next = jointRef + 1;
     };
-    const a = await nodes.join(nats.url, 'a', { name: cluster });
-    const b = await nodes.join(nats.url, 'b', { name: cluster }, received);
+    const a = await nodes.join(nats.url, 'a', { name: cluster, dataLink });
+    const b = await nodes.join(nats.url, 'b', { name: cluster, dataLink }, received);
     await waitFor(() => a.membership.peer('b') !== undefined, 2000, 'b seen');
     const ch = a.link.channel(a.membership.peer('b')!);
     const before = a.nc.stats().outMsgs;
@@ -83,9 +84,9 @@ describe.skipIf(!HAS_NATS)(`cluster node link${NATS_SKIP_REASON}`, () => {
       if (jointRef !== (next.get(from) ?? 0)) bad++;
       next.set(from, jointRef + 1);
     };
-    const a = await nodes.join(nats.url, 'a', { name: cluster });
-    const b = await nodes.join(nats.url, 'b', { name: cluster });
-    await nodes.join(nats.url, 'c', { name: cluster }, received);
+    const a = await nodes.join(nats.url, 'a', { name: cluster, dataLink });
+    const b = await nodes.join(nats.url, 'b', { name: cluster, dataLink });
+    await nodes.join(nats.url, 'c', { name: cluster, dataLink }, received);
     await waitFor(() => a.membership.peer('c') !== undefined && b.membership.peer('c') !== undefined, 2000, 'c seen');
     await Promise.all([pump(a, a.link.channel(a.membership.peer('c')!), 0, 20_000, 500), pump(b, b.link.channel(b.membership.peer('c')!), 0, 20_000, 500)]);
     await waitFor(() => received.dataCount === 40_000, 10_000, 'all frames');
@@ -99,8 +100,8 @@ describe.skipIf(!HAS_NATS)(`cluster node link${NATS_SKIP_REASON}`, () => {
     const received = new RecordingHandler();
     received.keepData = false;
     const opts = { linkWindowBytes: 64 * 1024, linkHighWaterBytes: 256 * 1024, linkLowWaterBytes: 32 * 1024, linkMaxBufferedBytes: 4 * 1024 * 1024, linkMaxBatchBytes: 16 * 1024 };
-    const a = await nodes.join(nats.url, 'a', { name: cluster, ...opts });
-    const b = await nodes.join(nats.url, 'b', { name: cluster, ...opts }, received);
+    const a = await nodes.join(nats.url, 'a', { name: cluster, dataLink, ...opts });
+    const b = await nodes.join(nats.url, 'b', { name: cluster, dataLink, ...opts }, received);
     await waitFor(() => a.membership.peer('b') !== undefined, 2000, 'b seen');
     // b must know the channel before pausing it: one record opens it.
     const ch = a.link.channel(a.membership.peer('b')!);
@@ -139,8 +140,8 @@ describe.skipIf(!HAS_NATS)(`cluster node link${NATS_SKIP_REASON}`, () => {
   it('fails the channel past linkMaxBufferedBytes (overflow) and on no acknowledgement (stalled)', async () => {
     const cluster = name();
     const opts = { linkWindowBytes: 16 * 1024, linkHighWaterBytes: 32 * 1024, linkLowWaterBytes: 8 * 1024, linkMaxBufferedBytes: 64 * 1024, linkMaxBatchBytes: 4096, linkStallTimeoutMs: 400 };
-    const a = await nodes.join(nats.url, 'a', { name: cluster, ...opts });
-    const b = await nodes.join(nats.url, 'b', { name: cluster, ...opts });
+    const a = await nodes.join(nats.url, 'a', { name: cluster, dataLink, ...opts });
+    const b = await nodes.join(nats.url, 'b', { name: cluster, dataLink, ...opts });
     await waitFor(() => a.membership.peer('b') !== undefined, 2000, 'b seen');
     const data = Buffer.alloc(1000, 2);
     let ch = a.link.channel(a.membership.peer('b')!);
@@ -168,8 +169,8 @@ describe.skipIf(!HAS_NATS)(`cluster node link${NATS_SKIP_REASON}`, () => {
   it('refuses garbage published on a node subject and goes on', async () => {
     const cluster = name();
     const received = new RecordingHandler();
-    const a = await nodes.join(nats.url, 'a', { name: cluster });
-    const b = await nodes.join(nats.url, 'b', { name: cluster }, received);
+    const a = await nodes.join(nats.url, 'a', { name: cluster, dataLink });
+    const b = await nodes.join(nats.url, 'b', { name: cluster, dataLink }, received);
     await waitFor(() => a.membership.peer('b') !== undefined, 2000, 'b seen');
     const bad: string[] = [];
     b.link.on('bad-batch', (from, error) => bad.push(`${from}:${error}`));
