@@ -486,10 +486,11 @@ void Engine::OnFirstBytes(Connection& c, const uint8_t* data, size_t n) {
 
 void Engine::ProcessHeld(Connection& c) {
   if (c.held.empty()) return;
-  scratch_.clear();
-  scratch_.swap(c.held);
-  ProcessInput(c, scratch_.data(), scratch_.size());
-  scratch_.clear();
+  // Taken out (a new hold assigns c.held afresh) and freed after: a held connection's memory
+  // goes back once it is parsed, instead of keeping a read's worth of capacity.
+  std::vector<uint8_t> input;
+  input.swap(c.held);
+  ProcessInput(c, input.data(), input.size());
 }
 
 void Engine::ProcessInput(Connection& c, const uint8_t* data, size_t length) {

@@ -177,7 +177,6 @@ class Engine {
   std::vector<uint32_t> throttled_;
   ChunkPool pool_;
   std::unique_ptr<uint8_t[]> read_buf_;
-  std::vector<uint8_t> scratch_;
   int32_t units_[kUnitsPerFeed * kJointUnitStride];
   std::unique_ptr<EventBatch> batch_;
   double counters_[kStatCount] = {};

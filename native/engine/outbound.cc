@@ -32,8 +32,20 @@ void ChunkPool::Give(Chunk chunk) {
   spares_.push_back(std::move(chunk));
 }
 
+void Backlog::PopFront() {
+  ++head_;
+  if (head_ == chunks_.size()) {
+    chunks_.clear();
+    head_ = 0;
+  } else if (head_ >= 64 && head_ * 2 >= chunks_.size()) {
+    // Drop the spent slots now and then, so a long-lived backlog does not creep.
+    chunks_.erase(chunks_.begin(), chunks_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+}
+
 uint8_t* Backlog::Reserve(ChunkPool* pool, size_t n) {
-  if (chunks_.empty() || chunks_.back().capacity - chunks_.back().end < n) chunks_.push_back(pool->Take(n));
+  if (chunks_.size() == head_ || chunks_.back().capacity - chunks_.back().end < n) chunks_.push_back(pool->Take(n));
   Chunk& tail = chunks_.back();
   return tail.data.get() + tail.end;
 }
@@ -46,7 +58,7 @@ void Backlog::Commit(size_t n) {
 void Backlog::Append(ChunkPool* pool, const uint8_t* data, size_t n) {
   // Copied in chunk-sized pieces so a long send (JavaScript's) never needs one huge chunk.
   while (n > 0) {
-    const size_t room = chunks_.empty() ? 0 : chunks_.back().capacity - chunks_.back().end;
+    const size_t room = chunks_.size() == head_ ? 0 : chunks_.back().capacity - chunks_.back().end;
     const size_t take = room > 0 ? (room < n ? room : n) : (n < kOutChunkBytes ? n : kOutChunkBytes);
     uint8_t* at = Reserve(pool, take);
     std::memcpy(at, data, take);
@@ -63,7 +75,7 @@ size_t Backlog::Flush(int fd, ChunkPool* pool, int* error) {
     iovec iov[kMaxIovecs];
     int count = 0;
     size_t offered = 0;
-    for (auto it = chunks_.begin(); it != chunks_.end() && count < kMaxIovecs; ++it) {
+    for (auto it = chunks_.begin() + static_cast<std::ptrdiff_t>(head_); it != chunks_.end() && count < kMaxIovecs; ++it) {
       if (it->end == it->begin) continue;
       iov[count].iov_base = it->data.get() + it->begin;
       iov[count].iov_len = it->end - it->begin;
@@ -82,16 +94,16 @@ size_t Backlog::Flush(int fd, ChunkPool* pool, int* error) {
     size_t left = static_cast<size_t>(n);
     total += left;
     bytes_ -= left;
-    while (!chunks_.empty()) {
-      Chunk& front = chunks_.front();
-      const size_t avail = front.end - front.begin;
+    while (head_ < chunks_.size()) {
+      Chunk& first = front();
+      const size_t avail = first.end - first.begin;
       const size_t take = avail < left ? avail : left;
-      front.begin += take;
+      first.begin += take;
       left -= take;
-      if (front.begin != front.end) break;
+      if (first.begin != first.end) break;
       // Emptied: back to the pool, so an idle peer holds no chunk.
-      pool->Give(std::move(front));
-      chunks_.pop_front();
+      pool->Give(std::move(first));
+      PopFront();
       if (left == 0) break;
     }
     // The kernel took less than offered: its buffer is full; EPOLLOUT says when to go on.
@@ -101,8 +113,9 @@ size_t Backlog::Flush(int fd, ChunkPool* pool, int* error) {
 }
 
 void Backlog::Clear(ChunkPool* pool) {
-  for (auto& c : chunks_) pool->Give(std::move(c));
-  chunks_.clear();
+  for (size_t i = head_; i < chunks_.size(); ++i) pool->Give(std::move(chunks_[i]));
+  std::vector<Chunk>().swap(chunks_);
+  head_ = 0;
   bytes_ = 0;
 }
 
