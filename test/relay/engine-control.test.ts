@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Relay, silentLogger, DisconnectReason, type RelayOptions } from '../../src/relay/index.js';
-import { ENGINE_REASON_CODES } from '../../src/relay/engine/binding.js';
+import { RELAY_ENGINE_REASONS } from '../../src/relay/engine/binding.js';
 import { FakeRelayEngine } from './engine-fake.js';
 
 vi.mock('../../src/relay/engine/engine-choice.js', async (importOriginal) => {
@@ -34,8 +34,8 @@ async function start(options: RelayOptions = {}): Promise<{ r: Relay; e: FakeRel
 
 const accept = (conn: number, ip = '127.0.0.1') => ({ type: 'accept' as const, conn, a: 0, b: 5000 + conn, bytes: ip });
 const command = (conn: number, cmd: number, cmdNr: number, payload: string) => ({ type: 'command' as const, conn, a: cmd, b: cmdNr, bytes: Buffer.from(payload, 'hex') });
-const closed = (conn: number, reason: (typeof ENGINE_REASON_CODES)[number], detail = '') => ({ type: 'closed' as const, conn, a: ENGINE_REASON_CODES.indexOf(reason), bytes: detail });
-const SHUTDOWN = ENGINE_REASON_CODES.indexOf('shutdown');
+const closed = (conn: number, reason: (typeof RELAY_ENGINE_REASONS)[number], detail = '') => ({ type: 'closed' as const, conn, a: RELAY_ENGINE_REASONS.indexOf(reason), bytes: detail });
+const SHUTDOWN = RELAY_ENGINE_REASONS.indexOf('shutdown');
 
 describe('native engine control plane (fake engine)', () => {
   it('runs the native engine when asked, passing the options through', async () => {
@@ -101,7 +101,7 @@ describe('native engine control plane (fake engine)', () => {
     e.emit([command(1, 2, 0, '00')]);
     e.emit([command(1, 2, 0, '00')]);
     e.emit([command(1, 2, 0, '00')]);
-    expect(e.take().slice(-1)).toEqual([['close', 1, ENGINE_REASON_CODES.indexOf('rate_limit')]]);
+    expect(e.take().slice(-1)).toEqual([['close', 1, RELAY_ENGINE_REASONS.indexOf('rate_limit')]]);
     expect(r.stats().disconnects.rate_limit).toBe(1);
     expect(r.stats().connections).toBe(0);
   });

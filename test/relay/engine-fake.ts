@@ -3,7 +3,7 @@
  * tests of the native engine's control plane: no sockets and no thread. It records every call the
  * control plane makes, and a test plays the I/O thread by handing it event batches with `emit`.
  */
-import { ENGINE_REASON_CODES, RELAY_EVENT_STRIDE, RelayEventType, type RelayEngineBinding, type RelayEngineConfig, type RelayEngineEvents } from '../../src/relay/engine/binding.js';
+import { RELAY_ENGINE_REASONS, RELAY_EVENT_STRIDE, RelayEventType, type RelayEngineBinding, type RelayEngineConfig, type RelayEngineEvents } from '../../src/relay/engine/binding.js';
 
 /** One event as a test writes it; `bytes` is the payload (the IP of an ACCEPT, a command's payload, a close's detail). */
 export interface FakeEvent {
@@ -21,7 +21,7 @@ const TYPES = { accept: RelayEventType.Accept, command: RelayEventType.Command, 
 
 export class FakeRelayEngine implements RelayEngineBinding {
   /** The counter names, as the addon's `RelayEngine.statsNames` (a subset is enough). */
-  static readonly statsNames: readonly string[] = ['connections', 'pendingConnections', 'bytesIn', 'bytesOut', 'framesIn', 'framesOut', 'drops', 'throttled', 'backpressured', 'backpressuredNow', 'backlogBytes', ...ENGINE_REASON_CODES];
+  static readonly statsNames: readonly string[] = ['connections', 'pendingConnections', 'bytesIn', 'bytesOut', 'framesIn', 'framesOut', 'drops', 'throttled', 'backpressured', 'backpressuredNow', 'backlogBytes', ...RELAY_ENGINE_REASONS];
   /** Every engine made, newest last. */
   static readonly made: FakeRelayEngine[] = [];
   /** The next `listen()` throws this (then it is cleared). */
@@ -70,7 +70,7 @@ export class FakeRelayEngine implements RelayEngineBinding {
   /** Counts the close by its reason, as the engine does. */
   close(conn: number, reasonCode: number): void {
     this.calls.push(['close', conn, reasonCode]);
-    this.count(ENGINE_REASON_CODES[reasonCode]!);
+    this.count(RELAY_ENGINE_REASONS[reasonCode]!);
   }
   stats(out: Float64Array): void {
     FakeRelayEngine.statsNames.forEach((name, i) => (out[i] = this.counters[name] ?? 0));
@@ -86,7 +86,7 @@ export class FakeRelayEngine implements RelayEngineBinding {
 
   /** Hand the control plane one batch, as the I/O thread would (counting each CLOSED by its reason first). */
   emit(events: FakeEvent[]): void {
-    for (const e of events) if (e.type === 'closed') this.count(ENGINE_REASON_CODES[e.a ?? 0]!);
+    for (const e of events) if (e.type === 'closed') this.count(RELAY_ENGINE_REASONS[e.a ?? 0]!);
     const records = new Int32Array(events.length * RELAY_EVENT_STRIDE);
     const parts: Buffer[] = [];
     let at = 0;

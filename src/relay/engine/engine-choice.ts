@@ -4,9 +4,9 @@
  * option yet. Asked for and not possible, the relay runs the Node engine and says why in one
  * debug line (the addon loader's rule for a missing addon, STYLE.md §6).
  */
-import { addon, addonLoadError } from '../../core/load.js';
+import { addonLoadError } from '../../core/index.js';
 import type { RelayEngineKind, ResolvedRelayOptions } from '../options.js';
-import type { RelayEngineConstructor } from './binding.js';
+import { relayEngineBinding, type RelayEngineConstructor } from './binding.js';
 
 /** What running the native engine takes: the addon's class and the names of its counters. */
 export interface NativeEngineSupport {
@@ -29,10 +29,11 @@ export interface EngineChoice {
  */
 export function nativeEngineSupport(): NativeEngineSupport | string {
   if (process.platform !== 'linux') return `the native engine is built for Linux only (this is ${process.platform})`;
-  if (addon === null) return `the addon is not loaded (${addonLoadError()?.message.split('\n')[0] ?? 'GAMEWIRE_NATIVE=0'})`;
-  const Engine = (addon as unknown as { RelayEngine?: RelayEngineConstructor & { statsNames?: readonly string[] } }).RelayEngine;
-  if (Engine === undefined || !Array.isArray(Engine.statsNames)) return 'the loaded addon has no relay engine (built before it)';
-  return { Engine, statNames: Engine.statsNames };
+  if (relayEngineBinding !== undefined) return { Engine: relayEngineBinding, statNames: relayEngineBinding.statsNames };
+  const failed = addonLoadError();
+  if (failed !== undefined) return `the addon did not load (${failed.message.split('\n')[0]})`;
+  if (process.env.GAMEWIRE_NATIVE === '0') return 'the addon is not loaded (GAMEWIRE_NATIVE=0)';
+  return 'the loaded addon has no relay engine (built before it)';
 }
 
 /** The engine `options` get. */

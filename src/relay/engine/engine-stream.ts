@@ -5,10 +5,10 @@
  * here: the engine parses them on its I/O thread and reports only commands.
  */
 import type { ByteStream, StreamCloseInfo } from '../../transport/types.js';
-import { ENGINE_REASON_CODES, type RelayEngineBinding } from './binding.js';
+import { RELAY_ENGINE_REASONS, type RelayEngineBinding } from './binding.js';
 
 const noop = (): void => {};
-const SHUTDOWN_CODE = ENGINE_REASON_CODES.indexOf('shutdown');
+const SHUTDOWN_CODE = RELAY_ENGINE_REASONS.indexOf('shutdown');
 
 export class EngineStream implements ByteStream {
   /** False once the connection closed (on either side); writes are then dropped. */

@@ -22,7 +22,7 @@ import type { Logger } from '../logger.js';
 import type { ResolvedRelayOptions } from '../options.js';
 import { DisconnectReason, type RelayStats } from '../stats.js';
 import {
-  ENGINE_REASON_CODES,
+  RELAY_ENGINE_REASONS,
   engineReasonCode,
   RELAY_EVENT_STRIDE,
   RelayEventType,
@@ -39,7 +39,7 @@ const STOP_POLL_MS = 5;
 /** A refused connection is closed with this engine reason (it never was a connection of the relay). */
 const REFUSED_CODE = engineReasonCode(DisconnectReason.Shutdown);
 /** The engine's reasons as the relay's; `login_timeout` after ACCEPT is the relay's `idle`. */
-const REASONS: readonly DisconnectReason[] = ENGINE_REASON_CODES.map((name) => (name === 'login_timeout' ? DisconnectReason.Idle : name));
+const REASONS: readonly DisconnectReason[] = RELAY_ENGINE_REASONS.map((name) => (name === 'login_timeout' ? DisconnectReason.Idle : name));
 
 /** What the native engine needs of its relay (src/relay/relay.ts). */
 export interface NativeEngineHost {
