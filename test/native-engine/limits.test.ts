@@ -5,6 +5,7 @@
  * connections open. Small limits keep each case fast. Skips (loudly) without the native engine.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { RELAY_ENGINE_REASONS } from '../../src/core/index.js';
 import { cleanup, Client, command, EventType, frame, Harness, SKIP_REASON } from './harness.js';
 
 afterEach(cleanup);
@@ -174,6 +175,50 @@ describe.skipIf(SKIP_REASON !== null)(`native relay engine: limits${SKIP_REASON 
     const s = h.stats();
     expect(s.connections).toBe(0);
     expect(s.shutdown).toBe(2);
+  });
+
+  it('drops a peer whose backlog makes no progress for stallTimeoutMs as stalled', async () => {
+    const h = Harness.start({ stallTimeoutMs: 300, maxOutboundBytes: 0 });
+    const owner = await h.owner('st');
+    const user = await h.user(owner.conn, 'st', 0, 0, 0);
+    user.client.socket.pause();
+    const chunk = frame(Buffer.concat([Buffer.of(0x80, 0), Buffer.alloc(32765, 9)]));
+    const closed = h.next(EventType.Closed, user.conn, 15_000);
+    let done = false;
+    void closed.then(() => (done = true), () => (done = true));
+    // Fill the kernel buffers, then stop: the backlog stays and nothing is taken.
+    for (let round = 0; round < 400 && !done && h.stats().backlogBytes < 1024 * 1024; round++) {
+      for (let i = 0; i < 32; i++) owner.client.write(chunk);
+      await sleep(5);
+    }
+    const e = await closed;
+    expect(e.a).toBe(5);
+    expect(e.bytes.toString()).toMatch(/none taken for/);
+    expect(owner.client.closed).toBe(false);
+  });
+
+  it('close() gives a backlog that cannot drain one second, then closes anyway', async () => {
+    const h = Harness.start({ maxOutboundBytes: 0 });
+    const owner = await h.owner('cg');
+    const user = await h.user(owner.conn, 'cg', 0, 0, 0);
+    user.client.socket.pause();
+    const chunk = frame(Buffer.concat([Buffer.of(0x80, 0), Buffer.alloc(32765, 9)]));
+    for (let round = 0; round < 400 && h.stats().backlogBytes < 512 * 1024; round++) {
+      for (let i = 0; i < 32; i++) owner.client.write(chunk);
+      await sleep(5);
+    }
+    expect(h.stats().backlogBytes).toBeGreaterThan(0);
+    h.engine.close(user.conn, 7);
+    await h.statsUntil('backlog released', (s) => s.backlogBytes === 0, 4000);
+    await sleep(50);
+    expect(h.events.filter((e) => e.type === EventType.Closed)).toHaveLength(0);
+  });
+
+  it('names its counters, the disconnect reasons last in code order', () => {
+    const h = Harness.start();
+    const names = Object.keys(h.stats());
+    expect(names.slice(-RELAY_ENGINE_REASONS.length)).toEqual([...RELAY_ENGINE_REASONS]);
+    expect(names).toContain('backlogBytes');
   });
 
   it('refuses bad arguments with TypeError / RangeError naming them', () => {
