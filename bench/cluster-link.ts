@@ -1,14 +1,18 @@
 /**
- * Micro-benchmark of the relay cluster's building blocks (issue 18, phase 1; not wired into
- * `npm run bench` yet). Run: `node --import tsx bench/cluster-link.ts [--seconds 2]`.
+ * Micro-benchmark of the relay cluster's building blocks (issue 18; not wired into
+ * `npm run bench` yet). Run: `node --import tsx bench/cluster-link.ts [--seconds 2] [--rounds 1]`.
  *
- * A nats-server (Debian's, started as the tests do) on 127.0.0.1; node `a` in this process
- * sends, node `b` in a child process receives, each with its own NATS connection, as two relay
- * processes would. Cases (ids never renamed):
- * - node-link-throughput-64B / -1KiB: TO_OWNER records of that payload as fast as the link takes
- *   them (the sender yields a tick every 4096 records and waits for `drain` when congested).
- *   Frames/s counted at the receiver; NATS messages per frame; CPU µs per frame of the sending and
- *   the receiving process and of nats-server.
+ * A nats-server (Debian's, started as the tests do) on 127.0.0.1; node `b` in a child process
+ * receives (data link on, `dataLink: 'tcp'`); this process sends from two nodes, `a` with
+ * `dataLink: 'nats'` (its batches go through nats-server) and `at` with `dataLink: 'tcp'` (its
+ * batches go over a direct TCP connection to `b`, docs/cluster.md §4a), each with its own NATS
+ * connection, as relay processes would. The throughput and latency cases run for both, in
+ * alternating order over `--rounds` rounds; each round prints its rows and the end prints the
+ * medians. Cases (ids never renamed; `-tcp` is the data link):
+ * - node-link-throughput-64B / -1KiB (and node-link-tcp-throughput-…): TO_OWNER records of that
+ *   payload as fast as the link takes them (the sender yields a tick every 4096 records and waits
+ *   for `drain` when congested). Frames/s counted at the receiver; frames per batch; CPU µs per
+ *   frame of the sending and the receiving process and of nats-server.
  * - node-link-inproc-64B / -1KiB: the same records through the link's encoder and decoder with
  *   no NATS in between (the publish calls the receiver at once): what the envelope costs.
  * - node-link-latency-64B-1k / -100k: open loop at about 1,000 and 100,000 frames/s (1 and 100
@@ -17,7 +21,7 @@
  * - directory-claim-seq / -par: JetStream KV `create` of fresh ids, one at a time (p50/p99) and
  *   100 in flight (claims/s).
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fork } from 'node:child_process';
@@ -153,26 +157,40 @@ async function cases(
 ): Promise<void> {
   const { natsServerPath } = await import('../test/helpers/nats-server.js');
   const ready = (await ask(null)) as { op: 'ready'; epoch: number };
+  const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 1;
   const aHandler = new CountingHandler();
-  const a = await Cluster.join({ servers: nats.url, nodeId: 'a', name: CLUSTER, ...linkOptions() }, aHandler);
+  const senders = {
+    nats: await Cluster.join({ servers: nats.url, nodeId: 'a', name: CLUSTER, dataLink: 'nats', ...linkOptions() }, aHandler),
+    tcp: await Cluster.join({ servers: nats.url, nodeId: 'at', name: CLUSTER, dataLink: 'tcp', ...linkOptions() }, aHandler),
+  };
   const peer = { nodeId: 'b', epoch: ready.epoch };
   const natsVersion = execFileSync(natsServerPath()!, ['--version']).toString().trim();
-  const rows: string[] = [];
-  const row = (id: string, figures: string): void => {
-    rows.push(`${id.padEnd(30)} ${figures}`);
-    console.log(rows.at(-1));
+  const figures = new Map<string, number[]>();
+  const keep = (id: string, value: number): void => {
+    figures.set(id, [...(figures.get(id) ?? []), value]);
   };
-  console.log(`node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${natsVersion}, ${seconds} s per case`);
-  console.log(`${'case'.padEnd(30)} figures`);
+  const row = (id: string, text: string): void => console.log(`${id.padEnd(34)} ${text}`);
+  console.log(`node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${natsVersion}, ${seconds} s per case, ${rounds} round(s), load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(`${'case'.padEnd(34)} figures`);
 
-  for (const size of [64, 1024]) {
-    const label = size === 64 ? '64B' : '1KiB';
-    // ---- through NATS ----
+  const throughput = async (transport: 'nats' | 'tcp', size: number): Promise<void> => {
+    const a = senders[transport];
+    const id = `node-link${transport === 'tcp' ? '-tcp' : ''}-throughput-${size === 64 ? '64B' : '1KiB'}`;
     await ask({ op: 'reset', stamped: false });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const ch = a.link.channel(peer);
     const payload = Buffer.alloc(size, 7);
-    const msgs0 = a.nc.stats().outMsgs;
+    // Warm up, so the TCP case measures the data connection and not its dial.
+    for (let i = 0; i < 64; i++) ch.toOwner(1, 0, payload, 0, size);
+    const warm = Date.now();
+    while ((transport === 'tcp' && ch.conn === null) || ch.inflight > 0) {
+      if (Date.now() - warm > 5000) throw new Error(`${id}: no data connection`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (transport === 'tcp' && ch.conn === null) ch.toOwner(1, 0, payload, 0, size);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await ask({ op: 'reset', stamped: false });
+    const batches0 = a.link.stats.batchesSent;
     const cpu0 = process.cpuUsage();
     const natsCpu0 = procCpuMs(nats.pid!);
     const rxCpu0 = procCpuMs(worker.pid!);
@@ -197,17 +215,77 @@ async function cases(
     const cpu = process.cpuUsage(cpu0);
     const natsCpu = procCpuMs(nats.pid!) - natsCpu0;
     const rxCpu = procCpuMs(worker.pid!) - rxCpu0;
-    const messages = a.nc.stats().outMsgs - msgs0;
+    const batches = a.link.stats.batchesSent - batches0;
     const elapsed = (report.lastMs - t0) / 1000;
     const fps = report.frames / elapsed;
+    keep(`${id} M frames/s`, fps / 1e6);
+    keep(`${id} MB/s`, (fps * size) / 1e6);
+    keep(`${id} CPU µs/frame sender`, (cpu.user + cpu.system) / report.frames);
+    keep(`${id} CPU µs/frame receiver`, (rxCpu * 1000) / report.frames);
+    keep(`${id} CPU µs/frame nats-server`, (natsCpu * 1000) / report.frames);
     row(
-      `node-link-throughput-${label}`,
-      `${(fps / 1e6).toFixed(3)} M frames/s, ${((fps * size) / 1e6).toFixed(1)} MB/s payload, ${(report.frames / messages).toFixed(0)} frames per NATS message, ` +
+      id,
+      `${(fps / 1e6).toFixed(3)} M frames/s, ${((fps * size) / 1e6).toFixed(1)} MB/s payload, ${(report.frames / batches).toFixed(0)} frames per batch, ` +
         `CPU/frame: sender ${((cpu.user + cpu.system) / report.frames).toFixed(3)} µs, receiver ${((rxCpu * 1000) / report.frames).toFixed(3)} µs, nats-server ${((natsCpu * 1000) / report.frames).toFixed(3)} µs` +
-        (report.frames !== sent ? ` (LOST ${sent - report.frames})` : ''),
+        (report.frames !== sent + 64 ? ` (LOST ${sent + 64 - report.frames})` : ''),
     );
+  };
 
-    // ---- encoder + decoder only ----
+  const latency = async (transport: 'nats' | 'tcp', label: string, perMs: number): Promise<void> => {
+    const a = senders[transport];
+    const id = `node-link${transport === 'tcp' ? '-tcp' : ''}-latency-64B-${label}`;
+    await ask({ op: 'reset', stamped: true });
+    aHandler.reset(true);
+    const ch = a.link.channel(peer);
+    const stamp = Buffer.alloc(64);
+    const t0 = performance.now();
+    let sent = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        for (let i = 0; i < perMs; i++) {
+          stamp.writeDoubleLE(performance.now(), 0);
+          ch.toOwner(2, 0, stamp, 0, 64);
+          sent++;
+        }
+        if (performance.now() - t0 > seconds * 1000) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 1);
+    });
+    const elapsed = (performance.now() - t0) / 1000;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sorted = aHandler.rtts.sort((x, y) => x - y);
+    keep(`${id} p50 ms`, percentile(sorted, 50));
+    keep(`${id} p99 ms`, percentile(sorted, 99));
+    row(
+      id,
+      `${Math.round(sent / elapsed)} frames/s offered; round trip a→b→a p50 ${percentile(sorted, 50).toFixed(3)} ms, p99 ${percentile(sorted, 99).toFixed(3)} ms, max ${sorted.at(-1)!.toFixed(3)} ms (${sorted.length}/${sent} back)`,
+    );
+  };
+
+  for (let round = 0; round < rounds; round++) {
+    // Alternate which transport goes first, so a load change on the shared machine does not favour one.
+    const order: ('nats' | 'tcp')[] = round % 2 === 0 ? ['nats', 'tcp'] : ['tcp', 'nats'];
+    console.log(`-- round ${round + 1}, load ${loadavg()[0]!.toFixed(1)}`);
+    for (const size of [64, 1024]) for (const transport of order) await throughput(transport, size);
+    for (const transport of order) {
+      await latency(transport, '1k', 1);
+      await latency(transport, '100k', 100);
+    }
+  }
+  if (rounds > 1) {
+    console.log(`-- medians of ${rounds} rounds`);
+    for (const [id, values] of figures) {
+      const sorted = [...values].sort((x, y) => x - y);
+      row(id, `${percentile(sorted, 50).toFixed(3)} (min ${sorted[0]!.toFixed(3)}, max ${sorted.at(-1)!.toFixed(3)})`);
+    }
+  }
+
+  // ---- encoder + decoder only ----
+  for (const size of [64, 1024]) {
+    const label = size === 64 ? '64B' : '1KiB';
+    const payload = Buffer.alloc(size, 7);
     const sink = new CountingHandler();
     // Two links joined back to back: each publish is the other's receive (acks flow back too).
     const callbacks = new Map<string, (data: Uint8Array) => void>();
@@ -222,8 +300,8 @@ async function cases(
         self,
       }) as unknown as NatsConnection;
     const rxSelf = { nodeId: 'y', epoch: 2 };
-    const rx = new NodeLink(fake('y'), rxSelf, sink, a.link.options);
-    const tx = new NodeLink(fake('x'), { nodeId: 'x', epoch: 1 }, new CountingHandler(), a.link.options);
+    const rx = new NodeLink(fake('y'), rxSelf, sink, senders.nats.link.options);
+    const tx = new NodeLink(fake('x'), { nodeId: 'x', epoch: 1 }, new CountingHandler(), senders.nats.link.options);
     rx.start();
     tx.start();
     const txCh = tx.channel(rxSelf);
@@ -251,40 +329,8 @@ async function cases(
     tx.close();
   }
 
-  // ---- latency, open loop: a stamps (performance.now of this process), b echoes, a measures the round trip ----
-  for (const [label, perMs] of [
-    ['1k', 1],
-    ['100k', 100],
-  ] as const) {
-    await ask({ op: 'reset', stamped: true });
-    aHandler.reset(true);
-    const ch = a.link.channel(peer);
-    const stamp = Buffer.alloc(64);
-    const t0 = performance.now();
-    let sent = 0;
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        for (let i = 0; i < perMs; i++) {
-          stamp.writeDoubleLE(performance.now(), 0);
-          ch.toOwner(2, 0, stamp, 0, 64);
-          sent++;
-        }
-        if (performance.now() - t0 > seconds * 1000) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 1);
-    });
-    const elapsed = (performance.now() - t0) / 1000;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const sorted = aHandler.rtts.sort((x, y) => x - y);
-    row(
-      `node-link-latency-64B-${label}`,
-      `${Math.round(sent / elapsed)} frames/s offered; round trip a→b→a p50 ${percentile(sorted, 50).toFixed(3)} ms, p99 ${percentile(sorted, 99).toFixed(3)} ms, max ${sorted.at(-1)!.toFixed(3)} ms (${sorted.length}/${sent} back)`,
-    );
-  }
-
   // ---- directory ----
+  const a = senders.nats;
   const lat: number[] = [];
   const CLAIMS = 2000;
   for (let i = 0; i < CLAIMS; i++) {
@@ -302,5 +348,6 @@ async function cases(
   row('directory-claim-par', `${(CLAIMS / ((now() - tp) / 1000)).toFixed(0)} claims/s with 100 in flight`);
 
   await ask({ op: 'close' });
-  await a.close();
+  await senders.tcp.close();
+  await senders.nats.close();
 }
