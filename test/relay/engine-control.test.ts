@@ -155,4 +155,19 @@ describe('native engine control plane (fake engine)', () => {
     expect(e.take()).toEqual([['own', 1, 0, true], ['send', 1, '0003010000'], ['resume', 1]]);
     expect(errors).toEqual([]);
   });
+
+  it('logs a failing call and goes on with the batch, the flush and the resumes', async () => {
+    const errors: string[] = [];
+    const logger = { ...silentLogger, error: (msg: string) => errors.push(msg) };
+    const { e } = await start({ logger });
+    e.failing = 'admit';
+    e.emit([accept(1), accept(2)]);
+    expect(e.take()).toEqual([['admit', 1], ['admit', 2]]);
+    expect(errors).toEqual(['native engine event failed', 'native engine event failed']);
+    e.failing = 'send';
+    e.emit([command(1, 0, 1, '61'), command(2, 0, 1, '62')]);
+    expect(e.take()).toEqual([['own', 1, 0, true], ['own', 2, 0, true], ['send', 1, '0003010000'], ['resume', 1], ['resume', 2]]);
+    expect(errors.slice(2)).toEqual(['native engine flush failed']);
+    e.failing = null;
+  });
 });

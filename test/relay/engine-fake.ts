@@ -31,6 +31,8 @@ export class FakeRelayEngine implements RelayEngineBinding {
   /** What `stats` reports, by name. */
   readonly counters: Record<string, number> = {};
   stopped = false;
+  /** The calls of this name throw (a binding that fails), after being recorded. */
+  failing: string | null = null;
 
   constructor(
     readonly config: RelayEngineConfig,
@@ -51,12 +53,14 @@ export class FakeRelayEngine implements RelayEngineBinding {
   }
   admit(conn: number): void {
     this.calls.push(['admit', conn]);
+    this.fail('admit');
   }
   resume(conn: number): void {
     this.calls.push(['resume', conn]);
   }
   send(conn: number, bytes: Uint8Array): void {
     this.calls.push(['send', conn, Buffer.from(bytes).toString('hex')]);
+    this.fail('send');
   }
   own(owner: number, jOwn: number, owned: boolean): void {
     this.calls.push(['own', owner, jOwn, owned]);
@@ -78,6 +82,10 @@ export class FakeRelayEngine implements RelayEngineBinding {
   stop(): void {
     this.calls.push(['stop']);
     this.stopped = true;
+  }
+
+  private fail(method: string): void {
+    if (this.failing === method) throw new Error(`fake ${method} failed`);
   }
 
   private count(name: string): void {

@@ -166,7 +166,11 @@ export class NativeEngine {
     }
     // What the commands and closes owed goes out first, so that data parsed after a resume (a
     // user's first frame after its enter) reaches an owner that has heard of the user.
-    this.host.forwarder.flushDirty();
+    try {
+      this.host.forwarder.flushDirty();
+    } catch (err) {
+      this.host.log.error('native engine flush failed', { error: (err as Error).message });
+    }
     const held = this.held;
     for (let i = 0; i < held.length; i++) {
       const conn = held[i]!;
