@@ -227,7 +227,7 @@ async function cases(
       id,
       `${(fps / 1e6).toFixed(3)} M frames/s, ${((fps * size) / 1e6).toFixed(1)} MB/s payload, ${(report.frames / batches).toFixed(0)} frames per batch, ` +
         `CPU/frame: sender ${((cpu.user + cpu.system) / report.frames).toFixed(3)} µs, receiver ${((rxCpu * 1000) / report.frames).toFixed(3)} µs, nats-server ${((natsCpu * 1000) / report.frames).toFixed(3)} µs` +
-        (report.frames !== sent + 64 ? ` (LOST ${sent + 64 - report.frames})` : ''),
+        (report.frames !== sent ? ` (LOST ${sent - report.frames})` : ''),
     );
   };
 

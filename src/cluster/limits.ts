@@ -67,10 +67,12 @@ export const DIRECTORY_TIMEOUT_MS = 2000;
 export const LINK_MAX_BATCH_BYTES = 64 * 1024;
 
 /**
- * Bytes in flight per destination node (bytes), default 1 MiB: published but not yet acknowledged
- * by the receiver. Batches past it wait in the sender's buffer, so a receiver that stops
- * consuming never has more than this parked in NATS for one sender (NATS would otherwise drop
- * it as a slow consumer).
+ * Bytes in flight per destination node (bytes), default 1 MiB: sent but not yet acknowledged by
+ * the receiver, over NATS or the data connection (whose socket backlog they include). Batches
+ * past it wait in the sender's buffer, so a receiver that stops consuming never has more than
+ * this parked in NATS for one sender (NATS would otherwise drop it as a slow consumer). The
+ * sender keeps these batches until acknowledged, to send them again over NATS if the data
+ * connection carrying them is lost.
  */
 export const LINK_WINDOW_BYTES = 1024 * 1024;
 
