@@ -18,6 +18,7 @@ import { RemoteMembership, type BridgeContext } from './cluster-context.js';
 import { proxyKey, RemoteOwner, RemoteUser } from './cluster-remote.js';
 import { HeardAgain } from './cluster-heard.js';
 import type { RelayConnection } from './connection.js';
+import { WorkerHandoff } from './worker-handoff.js';
 
 /** A cross-node enter waiting for ENTER_OK / ENTER_ERR. */
 interface PendingEnter {
@@ -43,10 +44,13 @@ export class EnterFlow {
   private held: HeldEnter[] = [];
   /** After an outage, the owner nodes heard again. */
   private readonly heard: HeardAgain;
+  /** In a `relay --workers` worker: moves connections to the worker that owns their joint. */
+  private readonly handoff = WorkerHandoff.get();
   private nextReqId = 1;
 
   constructor(private readonly ctx: BridgeContext) {
     this.heard = new HeardAgain(ctx);
+    this.handoff?.retain(ctx.host.log);
   }
 
   // ---- user side: commands of connections here ---------------------------------------------
@@ -97,8 +101,30 @@ export class EnterFlow {
     const id = Buffer.from(src.subarray(offset, offset + length));
     const key = idKey(id);
     for (const m of conn.entered) if (m !== undefined && m.joint.key === key) return commands.reply(conn, cmdNr, ReplyStatus.Error, EnterError.AlreadyIn);
+    if (this.handoff !== null && this.handOff(conn, cmdNr, src, offset, length, id)) return;
     this.begin(conn);
     this.locate(conn, cmdNr, id, key);
+  }
+
+  /**
+   * `relay --workers`: a connection that holds nothing and enters a joint a sibling worker of this
+   * machine owns goes there, socket and all, instead of across NATS (worker-handoff.ts). It leaves
+   * this relay at once (the read loop stops at it), with the bytes of this read from the enter on.
+   * @returns true when it was handed over.
+   */
+  private handOff(conn: RelayConnection, cmdNr: number, src: Uint8Array, offset: number, length: number, id: Buffer): boolean {
+    const { cluster } = this.ctx;
+    const owner = cluster.directory.cached(id);
+    if (owner === null) return false;
+    const to = this.handoff!.sibling(owner.nodeId);
+    if (to === 0 || cluster.membership.peer(owner.nodeId)?.epoch !== owner.epoch || cluster.health.state !== 'up') return false;
+    if (conn.ownedCount !== 0 || conn.cmdQueue !== null || conn.pausedBy !== 0 || conn.outbox.pending !== 0 || conn.entered.some((m) => m !== undefined)) return false;
+    // The command as it was read (`00 01 cmdNr len id`, joint.md §3), in the read being delivered,
+    // not a parser's carried copy: then the rest of that read follows it in `src`.
+    const start = offset - 4;
+    if ((conn.stream as { delivering?: unknown }).delivering !== src || start < 0) return false;
+    if (src[start] !== 0 || src[start + 1] !== 1 || src[start + 2] !== cmdNr || src[start + 3] !== length) return false;
+    return this.handoff!.offer(conn.stream, to, src.subarray(start));
   }
 
   /** Find the owner node of `id` (mirror, then directory) and ask it; held while NATS is down. */
@@ -288,6 +314,7 @@ export class EnterFlow {
     this.pending.clear();
     this.held = [];
     this.heard.close();
+    this.handoff?.release();
   }
 
   // ---- the command queue -------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage } from 'node:htt
 import { createServer, type Server, type Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { LISTENER_HANDSHAKE_TIMEOUT_MS, LISTENER_MAX_WEBSOCKET_PAYLOAD_BYTES, WS_MAX_CONTROL_FRAMES_PER_SECOND } from './limits.js';
-import { TcpStream } from './tcp-stream.js';
+import { readAgain, TcpStream } from './tcp-stream.js';
 import { WsStream, type WebSocketLike } from './ws-stream.js';
 import type { ByteStream } from './types.js';
 
@@ -46,6 +46,26 @@ export interface StreamListenerOptions<A = () => void> {
   release?: (admitted: A) => void;
   /** A new stream, TCP or WebSocket, with what `admit` returned for it (undefined without `admit`). */
   onStream: (stream: ByteStream, admitted: A | undefined) => void;
+}
+
+/**
+ * The listeners of this process, for `adoptSocket`. A `relay --workers` worker runs one relay, so
+ * one listener: a socket a sibling worker hands over goes to it.
+ */
+const listeners = new Set<(socket: Socket, initial: Uint8Array) => boolean>();
+
+/**
+ * Take over a connected raw-TCP socket as if this process's listener had accepted it, with
+ * `initial` (bytes already read from it elsewhere) delivered first: admitted like an accepted
+ * socket (unless this process admitted it already), then handed out as a TcpStream marked
+ * `adopted`, which starts reading. Used by worker-handoff.ts (`relay --workers`).
+ * @returns false when there is not exactly one open listener here or the admission refuses it;
+ *   the socket is then untouched.
+ */
+export function adoptSocket(socket: Socket, initial: Uint8Array): boolean {
+  if (listeners.size !== 1) return false;
+  const [adopt] = listeners;
+  return adopt!(socket, initial);
 }
 
 /** A listening socket that accepts raw TCP and WebSocket clients on one port. */
@@ -218,12 +238,29 @@ export function listenStreams<A = () => void>(options: StreamListenerOptions<A>)
     socket.resume();
   });
 
+  const adopt = (socket: Socket, initial: Uint8Array): boolean => {
+    if (!server.listening) return false;
+    if (options.admit && !admissions.has(socket)) {
+      const a = options.admit(socket.remoteAddress ?? '');
+      if (a === null) return false;
+      admissions.set(socket, a);
+      socket.on('close', onSocketClose);
+      socket.on('error', ignoreError);
+    }
+    const stream = new TcpStream(socket, initial);
+    stream.adopted = true;
+    options.onStream(stream, admissions.get(socket));
+    readAgain(socket);
+    return true;
+  };
+
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
       server.removeListener('error', reject);
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
+      listeners.add(adopt);
       resolve({
         host,
         port,
@@ -235,6 +272,7 @@ export function listenStreams<A = () => void>(options: StreamListenerOptions<A>)
         },
         close: () =>
           new Promise<void>((done) => {
+            listeners.delete(adopt);
             for (const socket of pending) socket.destroy();
             pending.clear();
             upgrading.clear();

@@ -14,6 +14,13 @@ export class TcpStream implements ByteStream {
   onClose: (info: StreamCloseInfo) => void = ignore;
   onWritten: (() => void) | undefined = undefined;
   owner: unknown = undefined;
+  /** Handed over by a sibling worker (`relay --workers`, worker-handoff.ts): never handed on again. */
+  adopted = false;
+  /**
+   * The chunk being delivered to `onData` right now, else null: tells a handoff (worker-handoff.ts)
+   * that the bytes it holds are this read's own, not a parser's carried copy.
+   */
+  delivering: Uint8Array | null = null;
 
   private readonly socket: Socket;
   /** Writes until the next flush; closed when the socket is. */
@@ -88,9 +95,39 @@ export class TcpStream implements ByteStream {
     this.socket.destroy();
   }
 
+  /**
+   * Give the socket up without closing it, for another process to take over (`relay --workers`,
+   * worker-handoff.ts): the socket stops reading at once (what the kernel holds stays there for
+   * the next reader), this stream's handlers come off, and the stream reports itself closed,
+   * cleanly, to its owner. It must not be ended or destroyed here afterwards: that would end the
+   * connection for its new reader too.
+   * @returns the socket, or null when it cannot be given up without losing or reordering bytes
+   *   (some are read and buffered past the last delivery, or unsent output is queued) or when
+   *   this Node has no way to stop its reading.
+   */
+  detach(): Socket | null {
+    const socket = this.socket;
+    const handle = (socket as unknown as { _handle?: { readStop?: () => number; reading?: boolean } | null })._handle;
+    if (this.out.closed || socket.readableLength > 0 || this.bufferedBytes > 0 || typeof handle?.readStop !== 'function') return null;
+    socket.pause();
+    // pause() alone lets the socket read on until its buffer is full: stop the handle itself.
+    handle.reading = false;
+    handle.readStop();
+    socket.off('data', onSocketData);
+    socket.off('error', onSocketError);
+    socket.off('close', onSocketClose);
+    socket.on('error', ignore);
+    this.out.close();
+    this.onClose({ clean: true });
+    return socket;
+  }
+
   /** @internal the socket's handlers below. */
   receive(data: Uint8Array): void {
-    if (!this.out.closed) this.onData(data);
+    if (this.out.closed) return;
+    this.delivering = data;
+    this.onData(data);
+    this.delivering = null;
   }
 
   /** @internal */
@@ -103,6 +140,20 @@ export class TcpStream implements ByteStream {
     if (this.out.closed) return;
     this.out.close();
     this.onClose(this.lastError ? { clean: false, error: this.lastError } : { clean: true });
+  }
+}
+
+/**
+ * Make a socket read again that `detach` stopped and that is being taken over in this process
+ * after all (a failed handoff): `resume()` alone does not restart the handle, since the stream
+ * still counts the read that `detach` cut short as in progress.
+ */
+export function readAgain(socket: Socket): void {
+  socket.resume();
+  const handle = (socket as unknown as { _handle?: { readStart?: () => number; reading?: boolean } | null })._handle;
+  if (handle && handle.reading === false && typeof handle.readStart === 'function') {
+    handle.reading = true;
+    handle.readStart();
   }
 }
 

@@ -1,0 +1,118 @@
+/**
+ * `gamewire relay --workers 2`: a connection whose first command enters a joint owned by the
+ * other worker is handed to that worker, socket and all (src/relay/worker-handoff.ts), instead of
+ * crossing NATS. The bytes it sent right behind its enter, and while the handoff ran, arrive once
+ * each and in order; a connection that owns a joint first is not moved.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { HAS_NATS, NATS_SKIP_REASON, freePort, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { TcpClient, closeAll, hexOf } from '../relay/raw-client.js';
+import { CLI_NODE_ARGS, ROOT } from '../relay/cli-process.js';
+import { byte, create, enter, idHex } from '../relay/joint-commands.js';
+import { waitFor } from './harness.js';
+
+/** A user frame to in-joint 0 with 3 data bytes `i, n, 0x5a`. */
+const userFrame = (i: number, n: number): string => `04 00 ${byte(i)} ${byte(n)} 5a`;
+
+/** One gauge of a worker's /metrics. */
+async function gauge(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`gamewire_relay_${name} `));
+  if (line === undefined) throw new Error(`no ${name} in metrics`);
+  return Number(line.split(' ')[1]);
+}
+
+describe.skipIf(!HAS_NATS)(`gamewire relay --workers 2: connections move to their joint's worker${NATS_SKIP_REASON}`, () => {
+  let nats: NatsServer;
+  let child: ChildProcess | null = null;
+  beforeAll(async () => {
+    nats = await startNatsServer();
+  });
+  afterEach(() => {
+    closeAll();
+    // The primary and, by their process group, its workers.
+    if (child !== null && child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    child = null;
+  });
+  afterAll(() => nats?.dispose());
+
+  it('hands an entering user to the owner worker with every byte once and in order; a user that owns a joint stays', async () => {
+    const metricsPort = await freePort();
+    child = spawn(process.execPath, [...CLI_NODE_ARGS, 'relay', '--port', '0', '--workers', '2', '--cluster', nats.url, '--node-id', 'ho', '--log-level', 'debug', '--metrics-port', String(metricsPort), '--max-connections-per-ip', '0'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
+    const lines: string[] = [];
+    let buffered = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        lines.push(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+      }
+    });
+    const logged = (msg: string): { worker: number; to?: number; from?: number }[] => lines.filter((l) => l.includes(`"msg":"${msg}"`)).map((l) => JSON.parse(l) as { worker: number });
+    await waitFor(() => logged('relay listening').length === 2, 20_000, 'two workers listening');
+    await waitFor(() => logged('cluster peer up').length >= 2, 5000, 'the workers to see each other');
+    const port = (JSON.parse(lines.find((l) => l.includes('"relay listening"'))!) as { port: number }).port;
+
+    const owner = await TcpClient.connect(port);
+    expect(await create(owner, 'room')).toEqual([0, 0]);
+    await waitFor(() => logged('connection open').length === 1, 3000, 'the owner connection logged');
+    const ownerWorker = logged('connection open')[0]!.worker;
+    const ownerMetrics = metricsPort + ownerWorker - 1;
+
+    // Each user: the enter and a first frame in one write, then 10 frames as separate writes
+    // without waiting (in the socket while the handoff runs). On a single relay the frame behind
+    // the enter reaches the owner, and so it must here: after a move the enter runs on the owner's
+    // worker. Across NATS it would be dropped (docs/cluster.md §8 "Command order").
+    const users: TcpClient[] = [];
+    for (let u = 0; u < 6; u++) {
+      const c = await TcpClient.connect(port);
+      users.push(c);
+      c.send(`00 01 01 ${idHex('room')} ${userFrame(u, 0)}`);
+      for (let n = 1; n <= 10; n++) c.send(userFrame(u, n));
+      expect(hexOf(await c.read(5))).toBe('00 03 01 00 00');
+      expect(hexOf(await owner.read(6))).toBe(`00 04 00 00 00 ${byte(u)}`);
+      const got = await owner.read(11 * 6);
+      for (let n = 0; n <= 10; n++) expect(hexOf(got.subarray(n * 6, n * 6 + 6))).toBe(`05 80 ${byte(u)} ${byte(u)} ${byte(n)} 5a`);
+    }
+    // Round-robin put some users on the other worker; each of them was moved.
+    await waitFor(() => logged('connection adopted').length === logged('connection handed over').length, 3000, 'the handoff logs');
+    const moved = logged('connection handed over');
+    expect(moved.length).toBeGreaterThanOrEqual(1);
+    expect(moved.every((m) => m.to === ownerWorker && m.worker !== ownerWorker)).toBe(true);
+    expect(logged('connection adopted').length).toBe(moved.length);
+    expect(logged('connection handoff refused; kept here')).toEqual([]);
+    // All six are on the owner's worker: no user of another node in its joint.
+    expect(await gauge(ownerMetrics, 'cluster_remote_users')).toBe(0);
+
+    // Both ways after the move: a broadcast to all six, and a frame from each.
+    owner.send('01 01 04 80 41 42 43');
+    for (const c of users) expect(hexOf(await c.read(5))).toBe('04 00 41 42 43');
+    for (let u = 0; u < users.length; u++) users[u]!.send(userFrame(u, 99));
+    const back = await owner.read(6 * users.length);
+    const senders = Array.from({ length: users.length }, (_, i) => hexOf(back.subarray(i * 6, i * 6 + 6)));
+    expect(senders.sort()).toEqual(Array.from({ length: users.length }, (_, u) => `05 80 ${byte(u)} ${byte(u)} 63 5a`).sort());
+
+    // Users that own a joint of their own first are not moved: they enter across NATS.
+    const before = moved.length;
+    const keepers: TcpClient[] = [];
+    for (let u = 0; u < 4; u++) {
+      const c = await TcpClient.connect(port);
+      keepers.push(c);
+      expect(await create(c, `own${u}`)).toEqual([0, 0]);
+      expect(await enter(c, 'room', 2)).toEqual([0, 0]);
+      expect(hexOf(await owner.read(6))).toBe(`00 04 00 00 00 ${byte(6 + u)}`);
+      c.send(userFrame(6 + u, 7));
+      expect(hexOf(await owner.read(6))).toBe(`05 80 ${byte(6 + u)} ${byte(6 + u)} 07 5a`);
+    }
+    expect(logged('connection handed over').length).toBe(before);
+    // Round-robin put some of them on the other worker, where they stayed.
+    expect(await gauge(ownerMetrics, 'cluster_remote_users')).toBeGreaterThanOrEqual(1);
+    // Starting three processes under tsx is most of it: seconds on a loaded machine.
+  }, 60_000);
+});
