@@ -13,6 +13,15 @@
 #include "outbound.h"
 #include "token-bucket.h"
 
+// The WebSocket codec (native/ws-handshake.h, native/ws-frame.h) is written in a separate
+// worktree; the engine's WebSocket path compiles once it is in main.
+// TODO(#19): drop this guard when the codec has landed.
+#if __has_include("../ws-frame.h") && __has_include("../ws-handshake.h")
+#define GAMEWIRE_ENGINE_WS 1
+#include "../ws-frame.h"
+#include "../ws-handshake.h"
+#endif
+
 namespace gamewire {
 namespace engine {
 
@@ -25,7 +34,8 @@ enum PauseCause : uint32_t {
 };
 
 enum class Phase : uint8_t {
-  kPending,  // accepted, waiting for the first byte (login timeout runs)
+  kPending,    // accepted, waiting for the first byte (login timeout runs)
+  kUpgrading,  // began with `G`: in the WebSocket handshake (login timeout runs)
   kOpen,     // ACCEPTed: JavaScript knows it
   kClosing,  // close() from JavaScript: flushing its backlog, then its socket closes
 };
@@ -72,6 +82,7 @@ struct Connection {
   int64_t throttle_until_ms = 0;
   int64_t close_deadline_ms = 0;
   bool keepalive_armed = false;
+  bool write_shut = false;  // closing: our FIN is sent, input is drained until the peer's
   size_t unsent = 0;  // backlog bytes the last flush left (0: a new backlog starts the stall clock)
   uint32_t frame_seq = 0;  // enter sequence when the frame being received began
   // Backpressure: sources paused until this connection's backlog is at the low-water mark, and
@@ -84,6 +95,14 @@ struct Connection {
   std::unique_ptr<std::array<std::unique_ptr<OwnJoint>, 128>> own;
   std::string remote_ip;
   int32_t remote_port = 0;
+#ifdef GAMEWIRE_ENGINE_WS
+  // WebSocket (joint.md §9): the handshake while upgrading, then the frame decoder.
+  std::unique_ptr<WsHandshake> handshake;
+  std::unique_ptr<WsFrameDecoder> ws;
+#endif
+  // Control frames (ping, pong) in the current one-second window, for the flood limit.
+  uint32_t control_frames = 0;
+  int64_t control_window_ms = 0;
 };
 
 }  // namespace engine

@@ -73,6 +73,12 @@ constexpr int64_t kCloseGraceMs = 1000;
 constexpr int32_t kEventStride = 8;
 // Largest detail text of a CLOSED event (bytes).
 constexpr size_t kMaxDetailBytes = 120;
+// WebSocket control frames (ping, pong) a connection may send per second (frames/s), 100, as the
+// Node engine's WS_MAX_CONTROL_FRAMES_PER_SECOND: each ping costs a pong; past it the connection
+// is closed with 1008 "control frame flood" (protocol_error).
+constexpr uint32_t kWsMaxControlFramesPerSecond = 100;
+// WebSocket decoder events per Feed (events).
+constexpr int32_t kWsEventsPerFeed = 64;
 
 }  // namespace engine
 }  // namespace gamewire

@@ -28,7 +28,8 @@ enum Stat : int32_t {
   kStatAccepted,             // connections ACCEPTed to JavaScript
   kStatRefusedPending,       // sockets closed at accept: kMaxPendingConnections reached
   kStatLoginTimeouts,        // sockets closed before their first byte (loginTimeoutMs)
-  kStatWebSocketRefused,     // sockets that began `GET ` while WebSocket is not built in yet
+  kStatWebSocketRefused,     // upgrade requests refused (bad request, or WebSocket not built in / off)
+  kStatPendingUpgrades,      // gauge: of the pending sockets, those in a WebSocket handshake
   kStatBytesIn,
   kStatBytesOut,
   kStatFramesIn,             // data frames completed and commands received
@@ -48,7 +49,7 @@ enum Stat : int32_t {
 // Names for the binding's `statsNames` (camelCase, as src/relay/stats.ts where they match).
 constexpr const char* kStatNames[kStatCount] = {
     "connections", "pendingConnections", "accepted", "refusedPending", "loginTimeouts",
-    "webSocketRefused", "bytesIn", "bytesOut", "framesIn", "framesOut", "drops", "throttled",
+    "webSocketRefused", "pendingUpgrades", "bytesIn", "bytesOut", "framesIn", "framesOut", "drops", "throttled",
     "backpressured", "backpressuredNow", "backlogBytes", "commands", "eventBatches", "loopTurns",
     "peer_closed", "socket_error", "protocol_error", "rate_limit", "slow_reader", "stalled", "idle",
     "shutdown", "login_timeout",

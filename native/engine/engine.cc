@@ -47,6 +47,21 @@ inline size_t WriteSize(uint8_t* at, int32_t size) {
   return 2;
 }
 
+// Room for the prefix of one unit: a WebSocket peer gets each unit as one binary message.
+constexpr size_t kMaxUnitPrefixBytes = 10;
+
+inline size_t UnitPrefix(const Connection& c, uint8_t* at, size_t unit_bytes) {
+#ifdef GAMEWIRE_ENGINE_WS
+  static_assert(kMaxUnitPrefixBytes >= kWsMaxServerHeaderBytes, "room for a server frame header");
+  if (c.ws) return WsEncodeBinaryHeader(at, unit_bytes);
+#else
+  (void)c;
+  (void)at;
+  (void)unit_bytes;
+#endif
+  return 0;
+}
+
 const char* ParserErrorName(Status s) {
   switch (s) {
     case Status::kJointBadLeadByte: return "GW_ERR_JOINT_BAD_LEAD_BYTE";
@@ -279,7 +294,7 @@ void Engine::ApplyCalls() {
         break;
       }
       case CallKind::kSend:
-        AppendBytes(*c, call.bytes.data(), call.bytes.size());
+        AppendUnit(*c, call.bytes.data(), call.bytes.size());
         counters_[kStatFramesOut]++;
         MarkDirty(*c);
         break;
@@ -398,6 +413,11 @@ void Engine::OnEvent(uint32_t id, uint32_t events) {
       return;
     }
     if ((events & EPOLLOUT) != 0) FlushConnection(*c);
+    if (!c->in_use || c->id != id || (events & EPOLLIN) == 0 || !c->write_shut) return;
+    // Our FIN is out: read and discard until the peer's, so that closing does not reset the
+    // connection (a close with unread input sends RST, and the peer loses what we sent last).
+    const ssize_t n = recv(c->fd, read_buf_.get(), kReadBytes, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) FinishClose(*c);
     return;
   }
   if ((events & EPOLLOUT) != 0) {
@@ -409,9 +429,8 @@ void Engine::OnEvent(uint32_t id, uint32_t events) {
     OnReadable(*c);
   } else if ((events & (EPOLLHUP | EPOLLERR)) != 0) {
     // Not being read, but the socket failed: level-triggered, this would repeat every turn.
-    if (c->phase == Phase::kPending) {
-      pending_count_--;
-      FreeConnection(*c);
+    if (c->phase == Phase::kPending || c->phase == Phase::kUpgrading) {
+      DiscardPending(*c);
     } else {
       Drop(*c, (events & EPOLLERR) != 0 ? Reason::kSocketError : Reason::kPeerClosed, "");
     }
@@ -425,9 +444,8 @@ void Engine::OnReadable(Connection& c) {
   } while (n < 0 && errno == EINTR);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
   if (n <= 0) {
-    if (c.phase == Phase::kPending) {
-      pending_count_--;
-      FreeConnection(c);
+    if (c.phase == Phase::kPending || c.phase == Phase::kUpgrading) {
+      DiscardPending(c);
       return;
     }
     Drop(c, n == 0 ? Reason::kPeerClosed : Reason::kSocketError, n == 0 ? "" : std::strerror(errno));
@@ -441,28 +459,45 @@ void Engine::OnReadable(Connection& c) {
     OnFirstBytes(c, read_buf_.get(), length);
     return;
   }
+  if (c.phase == Phase::kUpgrading) {
+    OnUpgradeBytes(c, read_buf_.get(), length);
+    return;
+  }
   const uint32_t id = c.id;
   if (c.bytes_bucket.enabled() && !AdmitInbound(c, c.bytes_bucket, static_cast<double>(length), "inbound bytes/s")) {
     FlushDirty();
     return;
   }
-  ProcessInput(c, read_buf_.get(), length);
+  if (c.is_websocket) OnWebSocketBytes(c, read_buf_.get(), length);
+  else ProcessInput(c, read_buf_.get(), length);
   FlushDirty();
   PressBack(id);
 }
 
-void Engine::OnFirstBytes(Connection& c, const uint8_t* data, size_t n) {
-  pending_count_--;
+void Engine::OnFirstBytes(Connection& c, uint8_t* data, size_t n) {
   if (config_.websocket && data[0] == kHttpFirstByte) {
-    // WebSocket hook (issue 19): a connection whose first bytes are `GET ` goes through the
-    // handshake of native/ws-handshake.h, then its data messages feed the JointParser and every
-    // output unit becomes one binary frame (joint.md §9). Until that codec is in main, such a
-    // connection is refused here (counted), and relays that need WebSocket use the Node engine.
+#ifdef GAMEWIRE_ENGINE_WS
+    // joint.md §9: a first byte `G` is an HTTP upgrade; the socket stays pending (login timeout)
+    // until the handshake is done, and only then is it ACCEPTed, as websocket.
+    c.phase = Phase::kUpgrading;
+    c.handshake.reset(new WsHandshake());
+    pending_upgrades_++;
+    OnUpgradeBytes(c, data, n);
+#else
     counters_[kStatWebSocketRefused]++;
-    FreeConnection(c);
+    DiscardPending(c);
+#endif
     return;
   }
+  pending_count_--;
+  OpenConnection(c, false);
+  c.held.assign(data, data + n);
+  if (c.bytes_bucket.enabled()) AdmitInbound(c, c.bytes_bucket, static_cast<double>(n), "inbound bytes/s");
+}
+
+void Engine::OpenConnection(Connection& c, bool websocket) {
   c.phase = Phase::kOpen;
+  c.is_websocket = websocket;
   c.parser.reset(new JointParser(kJointToRelay));
   if (config_.inbound_bytes_per_sec > 0) {
     c.bytes_bucket = TokenBucket(config_.inbound_bytes_per_sec,
@@ -472,14 +507,128 @@ void Engine::OnFirstBytes(Connection& c, const uint8_t* data, size_t n) {
     c.units_bucket = TokenBucket(config_.inbound_units_per_sec,
                                  std::max(1.0, config_.inbound_units_per_sec * config_.inbound_burst_seconds), now_);
   }
-  c.held.assign(data, data + n);
   c.paused_by = kPauseNotAdmitted;
   c.last_receive_ms = now_;
   counters_[kStatConnections]++;
   counters_[kStatAccepted]++;
   UpdateEpoll(c);
-  Emit(kEventAccept, c.id, 0, c.remote_port, reinterpret_cast<const uint8_t*>(c.remote_ip.data()), c.remote_ip.size());
-  if (c.bytes_bucket.enabled()) AdmitInbound(c, c.bytes_bucket, static_cast<double>(n), "inbound bytes/s");
+  Emit(kEventAccept, c.id, websocket ? 1 : 0, c.remote_port, reinterpret_cast<const uint8_t*>(c.remote_ip.data()),
+       c.remote_ip.size());
+}
+
+void Engine::DiscardPending(Connection& c) {
+  pending_count_--;
+  if (c.phase == Phase::kUpgrading) pending_upgrades_--;
+  FreeConnection(c);
+}
+
+void Engine::OnUpgradeBytes(Connection& c, uint8_t* data, size_t n) {
+#ifdef GAMEWIRE_ENGINE_WS
+  const WsHandshakeResult result = c.handshake->Feed(data, n);
+  if (result == WsHandshakeResult::kNeedMore) return;
+  pending_count_--;
+  pending_upgrades_--;
+  if (result == WsHandshakeResult::kRejected) {
+    // The HTTP error goes out, then the socket closes; JavaScript never hears of it.
+    counters_[kStatWebSocketRefused]++;
+    AppendRaw(c, c.handshake->response(), c.handshake->response_size());
+    c.handshake.reset();
+    c.phase = Phase::kClosing;
+    c.close_deadline_ms = now_ + kCloseGraceMs;
+    FlushConnection(c);
+    return;
+  }
+  AppendRaw(c, c.handshake->response(), c.handshake->response_size());
+  const size_t used = c.handshake->consumed();
+  c.handshake.reset();
+  WsDecoderOptions options;
+  options.delivery = WsDelivery::kStream;
+  const int64_t max_message = config_.max_websocket_payload_bytes;
+  options.max_message_bytes = max_message < 1 ? 1
+                              : max_message > static_cast<int64_t>(kWsMaxMessageBytesLimit)
+                                  ? kWsMaxMessageBytesLimit
+                                  : static_cast<uint32_t>(max_message);
+  options.validate_utf8 = true;
+  c.ws.reset(new WsFrameDecoder(options));
+  OpenConnection(c, true);
+  MarkDirty(c);
+  if (used < n) OnWebSocketBytes(c, data + used, n - used);
+#else
+  (void)data;
+  (void)n;
+  DiscardPending(c);
+#endif
+}
+
+void Engine::OnWebSocketBytes(Connection& c, uint8_t* data, size_t n) {
+#ifdef GAMEWIRE_ENGINE_WS
+  const uint32_t id = c.id;
+  WsEvent events[kWsEventsPerFeed];
+  size_t at = 0;
+  while (at < n) {
+    WsFrameDecoder& decoder = *c.ws;
+    uint8_t* base = data + at;
+    const int32_t count = decoder.Feed(base, n - at, events, kWsEventsPerFeed);
+    for (int32_t i = 0; i < count; ++i) {
+      const WsEvent& e = events[i];
+      const uint8_t* bytes = (e.flags & kWsEventInCarry) != 0 ? decoder.carry_data() + e.offset : base + e.offset;
+      if (e.kind == WsEventKind::kData) {
+        // joint.md §9: binary and text payloads are the joint stream; message boundaries mean nothing.
+        if ((c.paused_by & (kPauseNotAdmitted | kPauseCommand)) != 0) {
+          c.held.insert(c.held.end(), bytes, bytes + e.length);
+        } else {
+          ProcessInput(c, bytes, e.length);
+          if (!c.in_use || c.id != id) return;
+        }
+        continue;
+      }
+      if (e.kind == WsEventKind::kClose) {
+        uint8_t frame[kWsMaxControlFrameBytes];
+        AppendRaw(c, frame, WsEncodeClose(frame, sizeof frame, e.close_code, nullptr, 0));
+        Drop(c, Reason::kPeerClosed, "", true);
+        return;
+      }
+      // Ping or pong: each ping costs a pong, so their rate is bounded (the Node engine's rule).
+      if (now_ - c.control_window_ms >= 1000) {
+        c.control_window_ms = now_;
+        c.control_frames = 0;
+      }
+      if (++c.control_frames > kWsMaxControlFramesPerSecond) {
+        WebSocketFail(c, kWsClosePolicy, "control frame flood");
+        return;
+      }
+      if (e.kind == WsEventKind::kPing) {
+        uint8_t frame[kWsMaxControlFrameBytes];
+        AppendRaw(c, frame, WsEncodePong(frame, sizeof frame, bytes, e.length));
+        MarkDirty(c);
+      }
+    }
+    if (decoder.error() != WsError::kNone) {
+      WebSocketFail(c, WsErrorCloseCode(decoder.error()), WsErrorText(decoder.error()));
+      return;
+    }
+    if (decoder.closed() || decoder.consumed() == 0) return;
+    at += decoder.consumed();
+  }
+#else
+  (void)c;
+  (void)data;
+  (void)n;
+#endif
+}
+
+void Engine::WebSocketFail(Connection& c, uint16_t code, const char* reason) {
+#ifdef GAMEWIRE_ENGINE_WS
+  uint8_t frame[kWsMaxControlFrameBytes];
+  const size_t length = std::strlen(reason);
+  const size_t n = WsEncodeClose(frame, sizeof frame, code, reinterpret_cast<const uint8_t*>(reason),
+                                 length < kWsMaxCloseReasonBytes ? length : kWsMaxCloseReasonBytes);
+  AppendRaw(c, frame, n);
+  Drop(c, Reason::kProtocolError, std::string("websocket ") + std::to_string(code) + ": " + reason, true);
+#else
+  (void)code;
+  Drop(c, Reason::kProtocolError, reason);
+#endif
 }
 
 // ---- inbound ----------------------------------------------------------------------------------
@@ -630,8 +779,10 @@ void Engine::Broadcast(Connection& c, int32_t j_own, int32_t excluded, const uin
 void Engine::ToOwner(Connection& owner, int32_t j_own, int32_t user_nr, const uint8_t* p, size_t n) {
   while (n > 0) {
     const size_t take = n < static_cast<size_t>(kMaxOwnerFrameData) ? n : static_cast<size_t>(kMaxOwnerFrameData);
-    uint8_t* at = owner.backlog.Reserve(&pool_, take + kMaxFrameHeaderBytes + 2);
-    size_t h = WriteSize(at, static_cast<int32_t>(take) + 2);
+    const int32_t size = static_cast<int32_t>(take) + 2;
+    uint8_t* at = owner.backlog.Reserve(&pool_, kMaxUnitPrefixBytes + kMaxFrameHeaderBytes + 2 + take);
+    size_t h = UnitPrefix(owner, at, (size <= kMaxShortFrameSize ? 1 : 2) + static_cast<size_t>(size));
+    h += WriteSize(at + h, size);
     at[h++] = static_cast<uint8_t>(j_own + kOwnRoute);
     at[h++] = static_cast<uint8_t>(user_nr);
     std::memcpy(at + h, p, take);
@@ -648,8 +799,10 @@ void Engine::ToUser(Connection& user, int32_t j_in, const uint8_t* p, size_t n) 
   if (user.phase != Phase::kOpen) return;
   while (n > 0) {
     const size_t take = n < static_cast<size_t>(kMaxUserFrameData) ? n : static_cast<size_t>(kMaxUserFrameData);
-    uint8_t* at = user.backlog.Reserve(&pool_, take + kMaxFrameHeaderBytes + 1);
-    size_t h = WriteSize(at, static_cast<int32_t>(take) + 1);
+    const int32_t size = static_cast<int32_t>(take) + 1;
+    uint8_t* at = user.backlog.Reserve(&pool_, kMaxUnitPrefixBytes + kMaxFrameHeaderBytes + 1 + take);
+    size_t h = UnitPrefix(user, at, (size <= kMaxShortFrameSize ? 1 : 2) + static_cast<size_t>(size));
+    h += WriteSize(at + h, size);
     at[h++] = static_cast<uint8_t>(j_in);
     std::memcpy(at + h, p, take);
     user.backlog.Commit(h + take);
@@ -661,7 +814,15 @@ void Engine::ToUser(Connection& user, int32_t j_in, const uint8_t* p, size_t n) 
   MarkDirty(user);
 }
 
-void Engine::AppendBytes(Connection& c, const uint8_t* p, size_t n) {
+void Engine::AppendUnit(Connection& c, const uint8_t* p, size_t n) {
+  uint8_t* at = c.backlog.Reserve(&pool_, kMaxUnitPrefixBytes);
+  const size_t h = UnitPrefix(c, at, n);
+  c.backlog.Commit(h);
+  counters_[kStatBacklogBytes] += static_cast<double>(h);
+  AppendRaw(c, p, n);
+}
+
+void Engine::AppendRaw(Connection& c, const uint8_t* p, size_t n) {
   c.backlog.Append(&pool_, p, n);
   counters_[kStatBacklogBytes] += static_cast<double>(n);
 }
@@ -701,8 +862,8 @@ void Engine::FlushDirty() {
 void Engine::FlushConnection(Connection& c) {
   if (c.backlog.bytes() == 0) {
     c.unsent = 0;
-    UpdateEpoll(c);
-    if (c.phase == Phase::kClosing) FinishClose(c);
+    if (c.phase == Phase::kClosing) ShutWrite(c);
+    else UpdateEpoll(c);
     return;
   }
   int error = 0;
@@ -722,7 +883,7 @@ void Engine::FlushConnection(Connection& c) {
     if (c.waiters && c.backlog.bytes() <= static_cast<size_t>(config_.outbound_low_water_bytes)) Release(c);
   }
   if (c.phase == Phase::kClosing && c.backlog.empty()) {
-    FinishClose(c);
+    ShutWrite(c);
     return;
   }
   UpdateEpoll(c);
@@ -781,7 +942,10 @@ void Engine::SetPaused(Connection& c, uint32_t cause, bool on) {
 void Engine::UpdateEpoll(Connection& c) {
   if (c.fd < 0) return;
   uint32_t want = 0;
-  if (c.phase == Phase::kPending || (c.phase == Phase::kOpen && c.paused_by == 0)) want |= EPOLLIN;
+  if (c.phase == Phase::kPending || c.phase == Phase::kUpgrading || (c.phase == Phase::kOpen && c.paused_by == 0) ||
+      (c.phase == Phase::kClosing && c.write_shut)) {
+    want |= EPOLLIN;
+  }
   if (!c.backlog.empty()) want |= EPOLLOUT;
   if (want == c.epoll_mask) return;
   epoll_event ev{};
@@ -793,11 +957,10 @@ void Engine::UpdateEpoll(Connection& c) {
 
 // ---- closing ----------------------------------------------------------------------------------
 
-void Engine::Drop(Connection& c, Reason reason, const std::string& detail) {
+void Engine::Drop(Connection& c, Reason reason, const std::string& detail, bool flush_first) {
   if (!c.in_use) return;
-  if (c.phase == Phase::kPending) {
-    pending_count_--;
-    FreeConnection(c);
+  if (c.phase == Phase::kPending || c.phase == Phase::kUpgrading) {
+    DiscardPending(c);
     return;
   }
   if (c.phase == Phase::kClosing) {
@@ -811,10 +974,17 @@ void Engine::Drop(Connection& c, Reason reason, const std::string& detail) {
   RemoveRoutes(c);
   counters_[kStatConnections]--;
   counters_[kStatDisconnects + static_cast<int32_t>(reason)]++;
-  counters_[kStatBacklogBytes] -= static_cast<double>(c.backlog.bytes());
   const std::string text = detail.size() > kMaxDetailBytes ? detail.substr(0, kMaxDetailBytes) : detail;
   Emit(kEventClosed, id, static_cast<int32_t>(reason), 0, reinterpret_cast<const uint8_t*>(text.data()), text.size());
-  FreeConnection(c);
+  if (flush_first) {
+    // A WebSocket close frame (ours or the answer to the peer's) goes out before the socket closes.
+    c.held.clear();
+    c.phase = Phase::kClosing;
+    c.close_deadline_ms = now_ + kCloseGraceMs;
+    FlushConnection(c);
+    return;
+  }
+  FinishClose(c);
 }
 
 void Engine::CloseFromJs(Connection& c, int32_t reason) {
@@ -829,6 +999,14 @@ void Engine::CloseFromJs(Connection& c, int32_t reason) {
   c.phase = Phase::kClosing;
   c.close_deadline_ms = now_ + kCloseGraceMs;
   FlushConnection(c);
+}
+
+void Engine::ShutWrite(Connection& c) {
+  if (!c.write_shut) {
+    shutdown(c.fd, SHUT_WR);
+    c.write_shut = true;
+  }
+  UpdateEpoll(c);
 }
 
 void Engine::FinishClose(Connection& c) {
@@ -853,6 +1031,7 @@ void Engine::ShutdownAll() {
   }
   counters_[kStatBacklogBytes] = 0;
   pending_count_ = 0;
+  pending_upgrades_ = 0;
 }
 
 // ---- routing table ----------------------------------------------------------------------------
@@ -956,12 +1135,11 @@ void Engine::Sweep() {
   for (size_t slot = 0; slot < slots_.size(); ++slot) {
     Connection* c = slots_[slot].get();
     if (c == nullptr || !c->in_use) continue;
-    if (c->phase == Phase::kPending) {
-      // joint.md §7: 5 s from accept to the first byte, then the socket is closed.
+    if (c->phase == Phase::kPending || c->phase == Phase::kUpgrading) {
+      // joint.md §7: 5 s from accept to the first byte (raw) or the end of the handshake (WebSocket).
       if (login > 0 && now_ - c->accepted_ms >= login) {
         counters_[kStatLoginTimeouts]++;
-        pending_count_--;
-        FreeConnection(*c);
+        DiscardPending(*c);
       }
       continue;
     }
@@ -981,7 +1159,7 @@ void Engine::Sweep() {
     }
     // joint.md §7: after a whole period of outbound silence, once anything was sent.
     if (period > 0 && c->keepalive_armed && backlog == 0 && now_ - c->last_send_ms >= period) {
-      AppendBytes(*c, kKeepalive, sizeof kKeepalive);
+      AppendUnit(*c, kKeepalive, sizeof kKeepalive);
       counters_[kStatFramesOut]++;
       MarkDirty(*c);
     }
@@ -1009,6 +1187,7 @@ void Engine::DeliverBatch() {
 
 void Engine::Publish() {
   counters_[kStatPending] = pending_count_;
+  counters_[kStatPendingUpgrades] = pending_upgrades_;
   for (int32_t i = 0; i < kStatCount; ++i) published_[i].store(counters_[i], std::memory_order_relaxed);
 }
 

@@ -109,7 +109,12 @@ class Engine {
   void AcceptSockets();
   void OnEvent(uint32_t id, uint32_t events);
   void OnReadable(Connection& c);
-  void OnFirstBytes(Connection& c, const uint8_t* data, size_t n);
+  void OnFirstBytes(Connection& c, uint8_t* data, size_t n);
+  void OpenConnection(Connection& c, bool websocket);
+  void DiscardPending(Connection& c);
+  void OnUpgradeBytes(Connection& c, uint8_t* data, size_t n);
+  void OnWebSocketBytes(Connection& c, uint8_t* data, size_t n);
+  void WebSocketFail(Connection& c, uint16_t code, const char* reason);
   void ProcessInput(Connection& c, const uint8_t* data, size_t length);
   void ProcessHeld(Connection& c);
   bool AdmitInbound(Connection& c, TokenBucket& bucket, double n, const char* what);
@@ -118,7 +123,10 @@ class Engine {
   void Broadcast(Connection& c, int32_t j_own, int32_t excluded, const uint8_t* p, size_t n);
   void ToOwner(Connection& owner, int32_t j_own, int32_t user_nr, const uint8_t* p, size_t n);
   void ToUser(Connection& user, int32_t j_in, const uint8_t* p, size_t n);
-  void AppendBytes(Connection& c, const uint8_t* p, size_t n);
+  // One unit (a frame, a control message, a send): one binary message for a WebSocket peer.
+  void AppendUnit(Connection& c, const uint8_t* p, size_t n);
+  // Bytes as they are (the handshake's response, WebSocket control frames).
+  void AppendRaw(Connection& c, const uint8_t* p, size_t n);
   void MarkDirty(Connection& c);
   void FlushDirty();
   void FlushConnection(Connection& c);
@@ -126,7 +134,10 @@ class Engine {
   void Release(Connection& dest);
   void SetPaused(Connection& c, uint32_t cause, bool on);
   void UpdateEpoll(Connection& c);
-  void Drop(Connection& c, Reason reason, const std::string& detail);
+  // Closes `c` (CLOSED event); with flush_first its backlog goes out first (at most kCloseGraceMs).
+  void Drop(Connection& c, Reason reason, const std::string& detail, bool flush_first = false);
+  // A closing connection's backlog is out: send FIN, then drain its input until the peer's FIN.
+  void ShutWrite(Connection& c);
   void FinishClose(Connection& c);
   void CloseFromJs(Connection& c, int32_t reason);
   void RemoveRoutes(Connection& c);
@@ -170,6 +181,7 @@ class Engine {
   std::vector<uint16_t> generations_;
   std::deque<uint32_t> free_slots_;
   uint32_t pending_count_ = 0;
+  uint32_t pending_upgrades_ = 0;
   uint32_t enter_seq_ = 0;
   std::vector<uint32_t> dirty_;
   std::vector<uint32_t> dirty_swap_;

@@ -72,6 +72,8 @@ export type RelayEngineConstructor = (new (config: RelayEngineConfig, onEvents: 
   readonly statsNames: readonly string[];
   /** Int32 slots per event record (8). */
   readonly EVENT_STRIDE: number;
+  /** True when the addon was built with the WebSocket codec: a first byte `G` is then a handshake. */
+  readonly webSocket: boolean;
 };
 
 /** Int32 slots per event record. */
