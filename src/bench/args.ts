@@ -9,6 +9,7 @@
  * resolveOptions, whose RangeError the CLI reports the same way (exit 2).
  */
 import { DEFAULT_COMPARE_ROUNDS_COUNT, MAX_COMPARE_ROUNDS_COUNT } from './compare.js';
+import { STAMP_VERIFY_MODES, type StampVerify } from './stamp.js';
 import type { BenchKind, BenchMode, BenchOptions, BenchTarget, SizeRange } from './types.js';
 
 export { DEFAULT_COMPARE_ROUNDS_COUNT, MAX_COMPARE_ROUNDS_COUNT };
@@ -86,6 +87,8 @@ load (closed loop by default):
   --frame-timeout-ms <n> a frame not delivered this long after it was sent is lost (default 5000)
   --connect-timeout-ms <n> give up connecting after this long (default 10000)
   --workers <n>          worker threads to spread the connections over (default 0)
+  --verify <what>        what each payload's checksum covers: full (default, every byte) |
+                         stamp (the stamp and a sample of the filler: cheaper, weaker)
 
 output:
   --json <file>          write the whole result as JSON (docs/bench-result.schema.json)
@@ -122,6 +125,7 @@ const VALUE_FLAGS: Readonly<Record<string, Reader>> = {
   '--frame-timeout-ms': 'positive-number',
   '--connect-timeout-ms': 'positive-number',
   '--workers': 'int',
+  '--verify': 'string',
   '--json': 'string',
   '--html': 'string',
   '--compare': 'string',
@@ -239,6 +243,10 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
     throw new BenchUsageError('--key needs 32 or 64 hex digits');
   }
   const workers = values.get('--workers') as number | undefined;
+  const verify = values.get('--verify') as string | undefined;
+  if (verify !== undefined && !STAMP_VERIFY_MODES.includes(verify as StampVerify)) {
+    throw new BenchUsageError(`--verify must be ${STAMP_VERIFY_MODES.join(' or ')}, got '${verify}'`);
+  }
   const compare = values.get('--compare') as string | undefined;
   if (values.has('--rounds') && compare === undefined) throw new BenchUsageError('--rounds needs --compare');
   const rounds = (values.get('--rounds') as number | undefined) ?? DEFAULT_COMPARE_ROUNDS_COUNT;
@@ -265,6 +273,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
     ...(num('--frame-timeout-ms') !== undefined && { frameTimeoutMs: num('--frame-timeout-ms') }),
     ...(num('--connect-timeout-ms') !== undefined && { connectTimeoutMs: num('--connect-timeout-ms') }),
     ...(workers !== undefined && { workers }),
+    ...(verify !== undefined && { verify: verify as StampVerify }),
   };
   return {
     help: false,

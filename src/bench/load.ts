@@ -15,7 +15,7 @@
  */
 import type { Histogram } from 'hdr-histogram-js';
 import { encodeHistogram } from './histogram.js';
-import { CONNECT_TIMEOUT_GRACE_MS, MAX_IN_FLIGHT_COUNT, MAX_TALLY_ENTRIES_COUNT, RETRY_MS, TICK_MAX_MS } from './limits.js';
+import { CLOCK_REUSE_COUNT, CONNECT_TIMEOUT_GRACE_MS, MAX_IN_FLIGHT_COUNT, MAX_TALLY_ENTRIES_COUNT, RETRY_MS, TICK_MAX_MS } from './limits.js';
 import { benchClock, writeStamp } from './stamp.js';
 import { Tally, type MutableCounts } from './tally.js';
 import type { BenchDriver, DriverContext, DriverFactory, ResolvedBenchOptions } from './types.js';
@@ -75,6 +75,35 @@ export function ringCapacity(options: ResolvedBenchOptions, senders: number): nu
   return capacity;
 }
 
+/**
+ * benchClock() shared by up to CLOCK_REUSE_COUNT readings within one synchronous run: a reading
+ * is fresh when the last one has been used that often or a microtask (the end of the current turn
+ * of the event loop) has passed since.
+ */
+class TurnClock {
+  private at = 0;
+  private left = 0;
+  private armed = false;
+  private readonly expire = (): void => {
+    this.armed = false;
+    this.left = 0;
+  };
+
+  now(): number {
+    if (this.left > 0) {
+      this.left--;
+      return this.at;
+    }
+    this.at = benchClock();
+    this.left = CLOCK_REUSE_COUNT - 1;
+    if (!this.armed) {
+      this.armed = true;
+      queueMicrotask(this.expire);
+    }
+    return this.at;
+  }
+}
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -90,6 +119,8 @@ export class LoadRunner {
   private phase: 'idle' | 'sending' | 'draining' | 'done' = 'idle';
   private timer: ReturnType<typeof setTimeout> | null = null;
   private finished: (() => void) | null = null;
+  /** Arrival and closed-loop send times (CLOCK_REUSE_COUNT); the timer and schedule read benchClock(). */
+  private readonly clock = new TurnClock();
 
   // Per sender (local index).
   private senders = 0;
@@ -111,7 +142,7 @@ export class LoadRunner {
     this.options = context.options;
     this.senderBase = context.senderBase;
     this.driver = factory(context);
-    this.driver.deliver = (payload, receiver) => this.tally?.deliver(payload, receiver, benchClock());
+    this.driver.deliver = (payload, receiver) => this.tally?.deliver(payload, receiver, this.clock.now());
     this.driver.fail = (error) => this.error(errorMessage(error));
   }
 
@@ -150,6 +181,7 @@ export class LoadRunner {
       capacity,
       ordered: this.driver.ordered,
       frameTimeoutMs: this.options.frameTimeoutMs,
+      verify: this.options.verify,
       onFree: (s) => this.onFree(s),
     });
     this.pending = new Array<Uint8Array | null>(n).fill(null);
@@ -295,7 +327,7 @@ export class LoadRunner {
           if (this.timer === null || this.blocked.size === 1) this.arm(RETRY_MS);
           return;
         }
-        now = benchClock();
+        now = this.clock.now();
       }
       if (tally.inFlight(s) < window && !tally.hasRoom(s)) this.heldByRing(s);
     } finally {
@@ -317,7 +349,8 @@ export class LoadRunner {
     } else {
       sentAt = intended;
       payload = this.payload(s);
-      writeStamp(payload, this.senderBase + s, tally.nextSequence(s), sentAt);
+      // A reused buffer keeps the filler it was made with (zeros): `stamp` writes only its sample.
+      writeStamp(payload, this.senderBase + s, tally.nextSequence(s), sentAt, this.options.verify, this.reuse[s] != null);
     }
     const fanout = this.driver.fanout(s);
     // Registered first: a driver may deliver before send() returns.
@@ -362,7 +395,7 @@ export class LoadRunner {
 
   private onFree(s: number): void {
     if (this.phase === 'sending') {
-      if (this.options.rate === null && !this.blocked.has(s)) this.pump(s, benchClock());
+      if (this.options.rate === null && !this.blocked.has(s)) this.pump(s, this.clock.now());
     } else if (this.phase === 'draining' && this.tally!.measuredLive === 0 && this.timer !== null) {
       // The last measured frame arrived: end the drain now rather than at the next tick.
       this.arm(0);

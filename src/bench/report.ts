@@ -82,14 +82,15 @@ function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 /**
- * One line saying what the run was: kind, mode, senders, payload, loop, duration, workers.
+ * One line saying what the run was: kind, mode, senders, payload, loop, duration, workers, and
+ * `verify stamp` when the checksums covered a sample only (the default `full` is not named).
  * The target is left out (the caller names one or two).
  */
 export function describeLoad(o: ResolvedBenchOptions): string {
   const who = o.kind === 'relay' ? `${plural(o.joints, 'joint')} × ${plural(o.users, 'user')}${o.ws ? ' over WebSocket' : ''}` : plural(o.users, 'client');
   const loop = o.rate !== null ? `open loop ${formatCount(o.rate)} frames/s per sender` : `closed loop, window ${o.window ?? '?'}`;
   const key = o.kind === 'mm' && o.key !== null ? ', AES-GCM' : '';
-  return `${o.kind} ${o.mode}, ${who}${key}, ${formatSize(o)}, ${loop}, ${o.durationSec} s (+${o.warmupSec} s warm-up), ${plural(o.workers, 'worker')}`;
+  return `${o.kind} ${o.mode}, ${who}${key}, ${formatSize(o)}, ${loop}, ${o.durationSec} s (+${o.warmupSec} s warm-up), ${plural(o.workers, 'worker')}${o.verify === 'stamp' ? ', verify stamp' : ''}`;
 }
 
 /** The ceiling warning, or null when the generator had room left. */

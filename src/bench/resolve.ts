@@ -29,7 +29,7 @@ import {
   MAX_WARMUP_SEC,
   MAX_WORKERS_COUNT,
 } from './limits.js';
-import { STAMP_BYTES } from './stamp.js';
+import { STAMP_BYTES, STAMP_VERIFY_MODES, type StampVerify } from './stamp.js';
 import type { BenchKind, BenchMode, BenchOptions, ResolvedBenchOptions, SizeRange } from './types.js';
 
 /** The modes of each kind; the first is the default. */
@@ -42,7 +42,7 @@ export const MODES_BY_KIND: Readonly<Record<BenchKind, readonly BenchMode[]>> = 
 
 const KNOWN_OPTIONS = new Set<string>([
   'kind', 'host', 'port', 'mode', 'users', 'joints', 'size', 'ws', 'key', 'token', 'window', 'rate', 'durationSec',
-  'warmupSec', 'drainMs', 'frameTimeoutMs', 'workers', 'connectTimeoutMs', 'onProgress', 'signal',
+  'warmupSec', 'drainMs', 'frameTimeoutMs', 'workers', 'connectTimeoutMs', 'verify', 'onProgress', 'signal',
 ]);
 
 const { BadOption, BadAddress, BadPort, BadKey } = GamewireErrorCode;
@@ -75,6 +75,15 @@ function boolean(name: string, value: unknown): boolean {
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw new GamewireTypeError(BadOption, `bench: ${name} must be a boolean, got ${typeof value}`);
   return value;
+}
+
+function verify(value: unknown): StampVerify {
+  if (value === undefined) return STAMP_VERIFY_MODES[0]!;
+  if (typeof value !== 'string') throw new GamewireTypeError(BadOption, `bench: verify must be a string, got ${typeof value}`);
+  if (!STAMP_VERIFY_MODES.includes(value as StampVerify)) {
+    throw new GamewireRangeError(BadOption, `bench: verify must be one of ${STAMP_VERIFY_MODES.join(', ')}, got ${describe(value)}`);
+  }
+  return value as StampVerify;
 }
 
 function size(value: unknown): SizeRange {
@@ -188,5 +197,6 @@ export function resolveOptions(options: BenchOptions): ResolvedBenchOptions {
     frameTimeoutMs: real('frameTimeoutMs', o.frameTimeoutMs, DEFAULT_FRAME_TIMEOUT_MS, 0, MAX_FRAME_TIMEOUT_MS, true),
     workers: integer('workers', o.workers, DEFAULT_WORKERS_COUNT, 0, MAX_WORKERS_COUNT),
     connectTimeoutMs: real('connectTimeoutMs', o.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 0, MAX_CONNECT_TIMEOUT_MS, true),
+    verify: verify(o.verify),
   };
 }

@@ -8,15 +8,31 @@
  *   4 u32 sequence   per sender, from 0
  *   8 f64 sentAt     intended send time, ms on the clock shared by all threads (benchClock)
  *  16 u32 length     the whole payload's length in bytes
- *  20 u32 checksum   over bytes 0-19 and the filler
+ *  20 u32 checksum   over bytes 0-19 and the filler (`full`), or a sample of it (`stamp`)
  *
- * The filler is derived from (sender, sequence), and the checksum covers it, so a target that
- * hands back another frame's body under this header, truncates, pads or flips a bit is caught.
+ * `verify: 'full'` (the default): the filler is derived from (sender, sequence) and the checksum
+ * covers all of it, so a target that hands back another frame's body under this header,
+ * truncates, pads or flips a bit anywhere is caught.
+ *
+ * `verify: 'stamp'`: the checksum covers bytes 0-19 and three 4-byte words of the filler, the first,
+ * the last and one at a place that moves with (sender, sequence); only those words are derived
+ * from (sender, sequence), the rest of the filler is a constant byte. Truncation and padding are
+ * still caught (the length), and so is another frame's body (its sampled words differ), but a
+ * changed byte outside the sampled words is not: a target that always damages one byte is caught
+ * only in the frames whose moving word covers it. It costs the same at every size, where `full`
+ * hashes every byte twice (writer and reader): at 1 KiB most of the generator's CPU.
+ *
  * The checksum guards against accidents, not an adversary: the target is the thing measured.
  */
 
 /** Bytes of the stamp at the start of every payload: the smallest `size` a run accepts. */
 export const STAMP_BYTES = 24;
+
+/** How much of each payload the checksum covers (BenchOptions.verify). */
+export type StampVerify = 'full' | 'stamp';
+
+/** The values of BenchOptions.verify; the first is the default. */
+export const STAMP_VERIFY_MODES: readonly StampVerify[] = ['full', 'stamp'];
 
 const SENDER_OFFSET = 0;
 const SEQUENCE_OFFSET = 4;
@@ -24,14 +40,20 @@ const SENT_AT_OFFSET = 8;
 const LENGTH_OFFSET = 16;
 const CHECKSUM_OFFSET = 20;
 
+/**
+ * Filler bytes below which `stamp` checks the whole filler anyway: the three sampled words need 12
+ * bytes apart from each other, and hashing 16 bytes costs what sampling them does.
+ */
+const SAMPLE_MIN_FILLER_BYTES = 16;
+/** Bytes of one sampled filler word. */
+const WORD_BYTES = 4;
+/** The constant byte of the filler outside the sampled words (`stamp`). */
+const FILLER_BYTE = 0xa5;
+
 // Odd constants of the golden ratio and murmur's finaliser: good avalanche, cheap Math.imul.
 const GOLDEN = 0x9e3779b1;
 const MIX_A = 0x85ebca6b;
 const MIX_B = 0xc2b2ae35;
-
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * The clock of every stamp, in ms: `performance.timeOrigin + performance.now()`. Each worker
@@ -56,12 +78,18 @@ function writeU32(b: Uint8Array, at: number, v: number): void {
   b[at + 3] = v >>> 24;
 }
 
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function mixWord(h: number, w: number): number {
   h = Math.imul(h ^ w, GOLDEN);
   return h ^ (h >>> 15);
 }
 
 const CHECKSUM_SEED = 0x2545f491;
+/** Seed of `stamp` checksums: a frame of one mode never verifies as the other's by chance of layout. */
+const SAMPLED_SEED = 0x6c8e9cf5;
 
 function finalMix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), MIX_A);
@@ -69,10 +97,24 @@ function finalMix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Hash of bytes [0, CHECKSUM_OFFSET) and [STAMP_BYTES, end) of `b`, bound to its length. */
-function checksum(b: Uint8Array): number {
-  const end = b.byteLength;
-  let h = end ^ CHECKSUM_SEED;
+/** xorshift32 seed of (sender, sequence): a filler that belongs to this frame and no other. */
+function fillerSeed(sender: number, sequence: number): number {
+  return (Math.imul(sender ^ 0x5bd1e995, GOLDEN) ^ Math.imul(sequence + 1, MIX_A)) | 0 || 1;
+}
+
+/** Offset of the moving sampled word in a payload of `end` bytes: in [STAMP_BYTES + 4, end - 8]. */
+function movingWordAt(seed: number, end: number): number {
+  const span = end - STAMP_BYTES - 2 * WORD_BYTES - (WORD_BYTES - 1);
+  // The top 16 bits of a mixed seed scaled onto the span: no division (a `%` showed in the profile).
+  return STAMP_BYTES + WORD_BYTES + Math.floor(((Math.imul(seed, GOLDEN) >>> 16) * span) / 65536);
+}
+
+/**
+ * Hash of bytes [0, CHECKSUM_OFFSET) and [STAMP_BYTES, end) of `b`, bound to its length: `full`,
+ * and `stamp` when the filler is too short to sample (with SAMPLED_SEED).
+ */
+function checksumAll(b: Uint8Array, end: number, seed: number): number {
+  let h = end ^ seed;
   for (let i = 0; i < CHECKSUM_OFFSET; i += 4) h = mixWord(h, readU32(b, i));
   let i = STAMP_BYTES;
   for (; i + 4 <= end; i += 4) h = mixWord(h, readU32(b, i));
@@ -80,26 +122,51 @@ function checksum(b: Uint8Array): number {
   return finalMix(h);
 }
 
+/** `stamp`: hash of bytes [0, CHECKSUM_OFFSET) and the three sampled words, bound to the length. */
+function checksumSampled(b: Uint8Array, end: number, moving: number): number {
+  let h = end ^ SAMPLED_SEED;
+  for (let i = 0; i < CHECKSUM_OFFSET; i += 4) h = mixWord(h, readU32(b, i));
+  h = mixWord(h, readU32(b, STAMP_BYTES));
+  h = mixWord(h, readU32(b, moving));
+  h = mixWord(h, readU32(b, end - WORD_BYTES));
+  return finalMix(h);
+}
+
+/** The checksum a `stamp` frame of `end` bytes from (sender, sequence) must carry. */
+function checksumOfSampled(b: Uint8Array, end: number, sender: number, sequence: number): number {
+  if (end - STAMP_BYTES < SAMPLE_MIN_FILLER_BYTES) return checksumAll(b, end, SAMPLED_SEED);
+  return checksumSampled(b, end, movingWordAt(fillerSeed(sender, sequence), end));
+}
+
 /**
- * Writes the stamp and filler over all of `payload` (its length is the frame's size).
- * @param payload the frame, at least STAMP_BYTES long; overwritten entirely
+ * Writes the stamp over `payload` (its length is the frame's size) and the filler after it.
+ * @param payload the frame, at least STAMP_BYTES long
  * @param sender global sender id (u32)
  * @param sequence frame number of this sender (u32)
  * @param sentAt intended send time, ms on benchClock()
+ * @param verify `full` (default): the whole filler is written and hashed; `stamp`: see the file comment
+ * @param fillerKept `stamp` only: the buffer's filler bytes are already set (a buffer the engine
+ *   reuses, zeroed when made): only the sampled words are written. Otherwise (a fresh
+ *   allocUnsafe buffer) the rest is filled with a constant byte, so no stale memory is sent.
  */
-export function writeStamp(payload: Uint8Array, sender: number, sequence: number, sentAt: number): void {
+export function writeStamp(payload: Uint8Array, sender: number, sequence: number, sentAt: number, verify: StampVerify = 'full', fillerKept = false): void {
   const end = payload.byteLength;
   writeU32(payload, SENDER_OFFSET, sender);
   writeU32(payload, SEQUENCE_OFFSET, sequence);
   f64[0] = sentAt;
   for (let i = 0; i < 8; i++) payload[SENT_AT_OFFSET + i] = f64Bytes[LITTLE_ENDIAN ? i : 7 - i]!;
   writeU32(payload, LENGTH_OFFSET, end);
-  // The checksum is computed as the filler is made (one pass, not two); checksum() is the same
-  // function over the bytes, which is what a receiver runs.
-  let h = end ^ CHECKSUM_SEED;
+  if (verify === 'stamp') writeSampled(payload, end, sender, sequence, fillerKept);
+  else writeFull(payload, end, sender, sequence, CHECKSUM_SEED);
+}
+
+/** The filler and checksum of `full` (and of `stamp` below SAMPLE_MIN_FILLER_BYTES, under its seed). */
+function writeFull(payload: Uint8Array, end: number, sender: number, sequence: number, seed: number): void {
+  // The checksum is computed as the filler is made (one pass, not two); checksumAll() is the
+  // same function over the bytes, which is what a receiver runs.
+  let h = end ^ seed;
   for (let i = 0; i < CHECKSUM_OFFSET; i += 4) h = mixWord(h, readU32(payload, i));
-  // xorshift32 seeded by (sender, sequence): a body that belongs to this frame and no other.
-  let x = (Math.imul(sender ^ 0x5bd1e995, GOLDEN) ^ Math.imul(sequence + 1, MIX_A)) | 0 || 1;
+  let x = fillerSeed(sender, sequence);
   let i = STAMP_BYTES;
   for (; i + 4 <= end; i += 4) {
     x ^= x << 13;
@@ -116,6 +183,25 @@ export function writeStamp(payload: Uint8Array, sender: number, sequence: number
   writeU32(payload, CHECKSUM_OFFSET, finalMix(h));
 }
 
+/** The sampled words and checksum of `stamp`. */
+function writeSampled(payload: Uint8Array, end: number, sender: number, sequence: number, fillerKept: boolean): void {
+  if (end - STAMP_BYTES < SAMPLE_MIN_FILLER_BYTES) return writeFull(payload, end, sender, sequence, SAMPLED_SEED);
+  if (!fillerKept) payload.fill(FILLER_BYTE, STAMP_BYTES);
+  let x = fillerSeed(sender, sequence);
+  const moving = movingWordAt(x, end);
+  // movingWordAt keeps the three words apart, so each holds what was written.
+  writeU32(payload, STAMP_BYTES, (x = xorshift(x)));
+  writeU32(payload, moving, (x = xorshift(x)));
+  writeU32(payload, end - WORD_BYTES, xorshift(x));
+  writeU32(payload, CHECKSUM_OFFSET, checksumSampled(payload, end, moving));
+}
+
+function xorshift(x: number): number {
+  x ^= x << 13;
+  x ^= x >>> 17;
+  return x ^ (x << 5);
+}
+
 /**
  * Reads stamps without allocating: `read()` fills the fields of this one object, valid until the
  * next call. The payload may be a view anywhere in a driver's receive buffer (any alignment).
@@ -126,18 +212,26 @@ export class StampReader {
   /** Intended send time, ms on benchClock(). */
   sentAt = 0;
 
+  /** @param verify what the writer's checksum covers (the run's BenchOptions.verify) */
+  constructor(private readonly verify: StampVerify = 'full') {}
+
   /**
    * @returns true when `payload` is a whole, unaltered stamped frame (length and checksum verify);
    *   false for anything else (the fields are then meaningless)
    */
   read(payload: Uint8Array): boolean {
     const end = payload.byteLength;
-    if (end < STAMP_BYTES || readU32(payload, LENGTH_OFFSET) !== end) return false;
-    if (readU32(payload, CHECKSUM_OFFSET) !== checksum(payload)) return false;
-    this.sender = readU32(payload, SENDER_OFFSET);
-    this.sequence = readU32(payload, SEQUENCE_OFFSET);
+    if (end < STAMP_BYTES) return false;
+    if (readU32(payload, LENGTH_OFFSET) !== end) return false;
+    const sender = readU32(payload, SENDER_OFFSET);
+    const sequence = readU32(payload, SEQUENCE_OFFSET);
+    const sum = this.verify === 'full' ? checksumAll(payload, end, CHECKSUM_SEED) : checksumOfSampled(payload, end, sender, sequence);
+    if (readU32(payload, CHECKSUM_OFFSET) !== sum) return false;
+    this.sender = sender;
+    this.sequence = sequence;
     for (let i = 0; i < 8; i++) f64Bytes[LITTLE_ENDIAN ? i : 7 - i] = payload[SENT_AT_OFFSET + i]!;
     this.sentAt = f64[0]!;
     return true;
   }
 }
+

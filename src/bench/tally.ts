@@ -10,7 +10,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { MAX_ERROR_MESSAGES_COUNT } from './limits.js';
 import { latencyHistogram, recordMs } from './histogram.js';
-import { StampReader } from './stamp.js';
+import { StampReader, type StampVerify } from './stamp.js';
 import type { DeliveryCounts } from './types.js';
 
 /** Counts as the tally keeps them (DeliveryCounts, mutable). */
@@ -109,6 +109,8 @@ export interface TallyOptions {
   /** Whether the transport promises per-sender order (reordering is counted only then). */
   readonly ordered: boolean;
   readonly frameTimeoutMs: number;
+  /** What the stamps' checksums cover (BenchOptions.verify). */
+  readonly verify: StampVerify;
   /** Called when a frame of `sender` (local index) stops being in flight: delivered or lost. */
   readonly onFree: (sender: number) => void;
 }
@@ -126,12 +128,13 @@ export class Tally {
 
   private readonly tracks: SenderTrack[] = [];
   private readonly mask: number;
-  private readonly reader = new StampReader();
+  private readonly reader: StampReader;
   private measureStart = Infinity;
   private measureEnd = Infinity;
 
   constructor(private readonly options: TallyOptions) {
     this.mask = options.capacity - 1;
+    this.reader = new StampReader(options.verify);
     for (let i = 0; i < options.senders; i++) this.tracks.push(new SenderTrack(options.capacity));
   }
 

@@ -8,6 +8,10 @@
  * (stamp.ts) and checks what comes back. A driver only knows *how* to move bytes over its protocol.
  */
 
+import type { StampVerify } from './stamp.js';
+
+export type { StampVerify };
+
 /** The protocols a bench can load. */
 export type BenchKind = 'relay' | 'mm' | 'udp' | 'events';
 
@@ -67,6 +71,12 @@ export interface BenchOptions extends BenchTarget {
   readonly frameTimeoutMs?: number;
   /** Worker threads the connections are spread over (0 = all on the calling thread). Default 0. */
   readonly workers?: number;
+  /**
+   * What each payload's checksum covers (stamp.ts): `full` (default) every byte; `stamp` the
+   * stamp and three sampled words of the filler, which costs the generator the same at every
+   * size but misses a changed byte outside the sample (docs/bench.md, the delivery counts).
+   */
+  readonly verify?: StampVerify;
   /** Give up on connecting after this long. Default 10000. */
   readonly connectTimeoutMs?: number;
   /** Called about once a second while measuring (the CLI's progress line). */
@@ -159,6 +169,7 @@ export interface ResolvedBenchOptions {
   readonly frameTimeoutMs: number;
   readonly workers: number;
   readonly connectTimeoutMs: number;
+  readonly verify: StampVerify;
 }
 
 /** Latency in milliseconds, from HdrHistogram. */

@@ -49,11 +49,12 @@ describe('parseBenchArgs', () => {
     const c = parse(
       'relay', ...TARGET, '--mode', 'echo', '--users', '20', '--joints', '3', '--size', '32-256', '--ws',
       '--window', '8', '--duration', '2.5', '--warmup', '0', '--drain-ms', '500', '--frame-timeout-ms', '1500',
-      '--connect-timeout-ms', '3000', '--workers', '2', '--json', 'out.json', '--html', 'out.html', '--no-progress',
+      '--connect-timeout-ms', '3000', '--workers', '2', '--verify', 'stamp', '--json', 'out.json', '--html', 'out.html', '--no-progress',
     );
     expect(c.options).toEqual({
       kind: 'relay', host: '127.0.0.1', port: 7680, mode: 'echo', users: 20, joints: 3, size: { min: 32, max: 256 }, ws: true,
       window: 8, durationSec: 2.5, warmupSec: 0, drainMs: 500, frameTimeoutMs: 1500, connectTimeoutMs: 3000, workers: 2,
+      verify: 'stamp',
     });
     expect(c).toMatchObject({ json: 'out.json', html: 'out.html', progress: false });
   });
@@ -64,6 +65,10 @@ describe('parseBenchArgs', () => {
     expect(parse('mm', ...TARGET, `--key=${key}`, '--mode=broadcast').options).toMatchObject({ key, mode: 'broadcast' });
     expect(parse('mm', ...TARGET, '--key', 'AB'.repeat(32)).options.key).toBe('AB'.repeat(32));
     expect(parse('udp', ...TARGET, '--token', 's3cret').options.token).toBe('s3cret');
+  });
+
+  it('refuses a --verify other than full or stamp', () => {
+    expect(refusal('relay', ...TARGET, '--verify', 'none')).toBe("--verify must be full or stamp, got 'none'");
   });
 
   it('takes the kind anywhere among the flags', () => {
@@ -94,7 +99,7 @@ describe('parseBenchArgs', () => {
 
   it('the help names every flag it reads', () => {
     for (const flag of ['--host', '--port', '--mode', '--users', '--joints', '--size', '--ws', '--key', '--window', '--rate',
-      '--duration', '--warmup', '--drain-ms', '--frame-timeout-ms', '--connect-timeout-ms', '--workers', '--json', '--html',
+      '--duration', '--warmup', '--drain-ms', '--frame-timeout-ms', '--connect-timeout-ms', '--workers', '--verify', '--json', '--html',
       '--compare', '--rounds', '--no-progress', '--help']) {
       expect(BENCH_USAGE).toContain(flag);
     }

@@ -123,6 +123,17 @@ describe('load loop', () => {
     expect(errorCount(r, WARMUP_LOST)).toBeGreaterThan(0);
   });
 
+  it("verify: 'stamp' runs clean, and still counts a damaged last byte (in the sample) as corrupted", async () => {
+    const clean = await run({}, { window: 8, verify: 'stamp', size: 1000 });
+    expectConsistent(clean);
+    expect(clean.options.verify).toBe('stamp');
+    expect(clean.counts.delivered).toBeGreaterThan(100);
+    expect(clean.counts).toMatchObject({ lost: 0, corrupted: 0, duplicated: 0, reordered: 0 });
+    const r = await run({ corruptEvery: 7 }, { rate: 100, frameTimeoutMs: 100, verify: 'stamp', size: 1000 });
+    expectConsistent(r);
+    expect(Math.abs(r.counts.corrupted - r.counts.sent / 7)).toBeLessThanOrEqual(8);
+  });
+
   it('counts duplicated deliveries', async () => {
     const r = await run({ duplicateEvery: 5 }, { rate: 100 });
     expectConsistent(r);

@@ -14,6 +14,7 @@ describe('resolveOptions', () => {
       kind: 'relay', host: '127.0.0.1', port: 7680, mode: 'users-to-owner', users: 10, joints: 1,
       size: { min: 64, max: 64 }, ws: false, key: null, token: null, window: 16, rate: null, durationSec: 10,
       warmupSec: 1, drainMs: 2000, frameTimeoutMs: 5000, workers: 0, connectTimeoutMs: 10000,
+      verify: 'full',
     });
     expect(resolveOptions({ ...BASE, kind: 'mm' }).mode).toBe('c2s');
     expect(resolveOptions({ ...BASE, kind: 'udp' }).mode).toBe('c2s');
@@ -58,6 +59,7 @@ describe('resolveOptions', () => {
     ['key', { key: 'ab'.repeat(16) }],
     ['token', { kind: 'udp', token: 'has space' }],
     ['token', { token: 'abc' }],
+    ['verify', { verify: 'some' as never }],
   ];
   it.each(RANGE)('throws a RangeError naming %s', (name, patch) => {
     const options = { ...BASE, ...patch } as BenchOptions;
@@ -72,6 +74,7 @@ describe('resolveOptions', () => {
     ['host', { host: 1 }],
     ['port', { port: '7680' }],
     ['users', { users: '10' }],
+    ['verify', { verify: true }],
     ['size', { size: 'big' }],
     ['size', { size: { min: 30 } }],
     ['ws', { ws: 'yes' }],

@@ -68,3 +68,83 @@ describe('stamp', () => {
     expect(reader.read(mixed)).toBe(false);
   });
 });
+
+describe("stamp, verify: 'stamp' (the sampled checksum)", () => {
+  /** Byte offsets of the three sampled words of a `stamp` frame: every byte whose change fails it. */
+  function guarded(payload: Uint8Array): number[] {
+    const reader = new StampReader('stamp');
+    const out: number[] = [];
+    for (let i = 0; i < payload.length; i++) {
+      payload[i]! ^= 0x01;
+      if (!reader.read(payload)) out.push(i);
+      payload[i]! ^= 0x01;
+    }
+    return out;
+  }
+
+  it('reads back what was written, at every size, in a fresh or a reused buffer, at any alignment', () => {
+    const reader = new StampReader('stamp');
+    for (const size of [STAMP_BYTES, 27, 39, 40, 41, 64, 1000, 4099]) {
+      for (const kept of [false, true]) {
+        const buffer = new Uint8Array(size + 5);
+        const payload = buffer.subarray(5);
+        writeStamp(payload, 0xfedcba98, 123456 + size, 77.25, 'stamp', kept);
+        expect(reader.read(payload), `size ${size} kept ${kept}`).toBe(true);
+        expect([reader.sender, reader.sequence, reader.sentAt]).toEqual([0xfedcba98, 123456 + size, 77.25]);
+      }
+    }
+  });
+
+  it('a fresh buffer carries no stale bytes: the filler outside the sample is one constant byte', () => {
+    const payload = Buffer.alloc(200, 0x3c);
+    writeStamp(payload, 1, 2, 3, 'stamp');
+    const sampled = new Set(guarded(payload).filter((i) => i >= STAMP_BYTES));
+    const rest = [...payload.subarray(STAMP_BYTES)].filter((_, k) => !sampled.has(STAMP_BYTES + k));
+    expect(new Set(rest).size).toBe(1);
+    expect(rest[0]).not.toBe(0x3c);
+  });
+
+  it('guards the stamp, the length and three words of the filler (first, last, one that moves with the sequence)', () => {
+    const size = 1000;
+    const places = new Set<number>();
+    for (let seq = 0; seq < 50; seq++) {
+      const payload = new Uint8Array(size);
+      writeStamp(payload, 9, seq, 1, 'stamp', true);
+      const g = guarded(payload);
+      // 0-19 and 20-23 (the checksum itself), then 3 words.
+      expect(g.slice(0, STAMP_BYTES)).toEqual([...Array(STAMP_BYTES).keys()]);
+      const filler = g.filter((i) => i >= STAMP_BYTES);
+      expect(filler.length).toBe(12);
+      expect(filler.slice(0, 4)).toEqual([24, 25, 26, 27]);
+      expect(filler.slice(-4)).toEqual([size - 4, size - 3, size - 2, size - 1]);
+      places.add(filler[4]!);
+    }
+    // The moving word is somewhere else for (nearly) every frame.
+    expect(places.size).toBeGreaterThan(40);
+  });
+
+  it("checks a filler below 16 bytes whole, and detects truncation, padding and another frame's body", () => {
+    const reader = new StampReader('stamp');
+    const short = new Uint8Array(STAMP_BYTES + 15);
+    writeStamp(short, 3, 4, 5, 'stamp');
+    expect(guarded(short)).toEqual([...Array(short.length).keys()]);
+
+    const a = new Uint8Array(64);
+    const b = new Uint8Array(64);
+    writeStamp(a, 1, 10, 5, 'stamp');
+    writeStamp(b, 1, 11, 5, 'stamp');
+    const mixed = Uint8Array.from([...a.subarray(0, STAMP_BYTES), ...b.subarray(STAMP_BYTES)]);
+    expect(reader.read(mixed)).toBe(false);
+    expect(reader.read(a.subarray(0, 63))).toBe(false);
+    expect(reader.read(Uint8Array.from([...a, 0]))).toBe(false);
+  });
+
+  it('a frame of one mode does not verify as the other', () => {
+    const full = new Uint8Array(64);
+    writeStamp(full, 1, 2, 3);
+    expect(new StampReader('stamp').read(full)).toBe(false);
+    const sampled = new Uint8Array(64);
+    writeStamp(sampled, 1, 2, 3, 'stamp');
+    expect(new StampReader('full').read(sampled)).toBe(false);
+  });
+});

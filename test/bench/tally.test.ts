@@ -21,6 +21,7 @@ function setup(options: Partial<TallyOptions> = {}) {
     capacity: 64,
     ordered: true,
     frameTimeoutMs: 1000,
+    verify: 'full',
     onFree: (s) => freed.push(s),
     ...options,
   });

@@ -45,7 +45,7 @@ import {
   WireReason,
 } from '../../joint/protocol.js';
 import type { BenchDriver, BenchMode, DriverContext, DriverFactory, ResolvedBenchOptions } from '../types.js';
-import { CHUNK_PREFIX_BYTES, writeChunk } from './relay-chunk.js';
+import { CHUNK_PREFIX_BYTES, endsOnChunk, wholeChunkPrefix, writeChunk } from './relay-chunk.js';
 import { RelayLink, targetName, TickFlush } from './relay-link.js';
 import { RELAY_CLOSE_TIMEOUT_MS, RELAY_CONNECTS_IN_FLIGHT, RELAY_MAX_BACKLOG_BYTES, RELAY_MAX_PAYLOAD_BYTES, RELAY_MAX_USERS, RELAY_SEND_HIGH_WATER_BYTES, RELAY_UNITS_PER_FEED } from './relay-limits.js';
 
@@ -102,6 +102,8 @@ class Peer {
   request: Request | null = null;
   readonly parser: JointParser;
   readonly assembler: ChunkAssembler;
+  /** 1 where the assembler may hold a partial chunk of that stream (no whole-chunk shortcut then). */
+  readonly midChunk: Uint8Array;
 
   /**
    * @param role owner or user.
@@ -117,7 +119,9 @@ class Peer {
   ) {
     this.parser = createJointParser({ direction: JointDirection.ToClient, maxUnits: RELAY_UNITS_PER_FEED });
     // An owner reassembles one chunk stream per userNr (joint.md §10.3), a user one.
-    this.assembler = createChunkAssembler({ maxChunkBytes: RELAY_MAX_PAYLOAD_BYTES, prefixBytes: CHUNK_PREFIX_BYTES, maxStreams: role === Role.Owner ? RELAY_MAX_USERS : 1, maxUnits: RELAY_UNITS_PER_FEED });
+    const streams = role === Role.Owner ? RELAY_MAX_USERS : 1;
+    this.assembler = createChunkAssembler({ maxChunkBytes: RELAY_MAX_PAYLOAD_BYTES, prefixBytes: CHUNK_PREFIX_BYTES, maxStreams: streams, maxUnits: RELAY_UNITS_PER_FEED });
+    this.midChunk = new Uint8Array(streams);
   }
 
   /** "the owner of joint 3" / "user 2 of joint 3", for messages. */
@@ -395,25 +399,24 @@ export class RelayDriver implements BenchDriver {
 
   /** Stream bytes of one chunk stream: every whole chunk is a payload. */
   private chunks(peer: Peer, stream: number, input: Uint8Array, offset: number, length: number): void {
+    if (peer.midChunk[stream] === 0) {
+      // One whole chunk, the usual case: no call into the assembler (relay-chunk.ts).
+      const prefix = wholeChunkPrefix(input, offset, length);
+      if (prefix > 0) {
+        this.chunk(peer, stream, input, offset + prefix, length - prefix);
+        return;
+      }
+    }
     const assembler = peer.assembler;
     for (;;) {
       const count = assembler.feed(stream, input, offset, length);
       const units = assembler.units;
-      for (let c = 0; c < count * CHUNK_UNIT_STRIDE; c += CHUNK_UNIT_STRIDE) {
+      peer.midChunk[stream] = endsOnChunk(units, count, offset + length) ? 0 : 1;
+      for (let c = 0; c < count * CHUNK_UNIT_STRIDE && !peer.failed; c += CHUNK_UNIT_STRIDE) {
         const src = (units[c]! & FLAG_IN_CARRY) !== 0 ? assembler.carry() : input;
-        const at = units[c + 1]!;
-        const bytes = units[c + 2]!;
-        if (peer.role === Role.Owner && this.echo) {
-          // The echo is not refused like a send: bound it, or a relay that stops reading the owner
-          // while its users send would grow this process without limit.
-          if (peer.link.buffered > RELAY_MAX_BACKLOG_BYTES) {
-            this.peerFailed(peer, `the relay stopped reading the owner: over ${RELAY_MAX_BACKLOG_BYTES} bytes of echoes unsent`);
-            return;
-          }
-          this.sendChunk(peer, src, at, bytes, stream);
-        }
-        else this.deliver(src.subarray(at, at + bytes), peer.receiver);
+        this.chunk(peer, stream, src, units[c + 1]!, units[c + 2]!);
       }
+      if (peer.failed) return;
       if (assembler.error !== ErrorCode.Ok) {
         this.peerFailed(peer, `bad chunk from the relay: ${errorReason(assembler.error)}`);
         return;
@@ -423,6 +426,19 @@ export class RelayDriver implements BenchDriver {
       length -= consumed;
       if (length <= 0 || consumed === 0) return;
     }
+  }
+
+  /** One whole chunk `src[at, at + bytes)` of `stream`: a delivery, or (the echo owner) sent back. */
+  private chunk(peer: Peer, stream: number, src: Uint8Array, at: number, bytes: number): void {
+    if (peer.role === Role.Owner && this.echo) {
+      // The echo is not refused like a send: bound it, or a relay that stops reading the owner
+      // while its users send would grow this process without limit.
+      if (peer.link.buffered > RELAY_MAX_BACKLOG_BYTES) {
+        this.peerFailed(peer, `the relay stopped reading the owner: over ${RELAY_MAX_BACKLOG_BYTES} bytes of echoes unsent`);
+        return;
+      }
+      this.sendChunk(peer, src, at, bytes, stream);
+    } else this.deliver(src.subarray(at, at + bytes), peer.receiver);
   }
 
   /** A control message `00 len payload` (joint.md §4): a reply or a server event. */
@@ -451,6 +467,7 @@ export class RelayDriver implements BenchDriver {
         if (length < 5) break;
         const userNr = src[offset + 3]!;
         peer.assembler.dropStream(userNr);
+        peer.midChunk[userNr] = 0;
         if (this.phase === Phase.Closing) return;
         const how = src[offset + 4] === WireReason.Explicit ? 'left' : 'lost its connection';
         return this.lostDuringRun(peer, `a user ${how} (userDisconnect)`);

@@ -23,6 +23,7 @@ export const FIXTURE_OPTIONS: ResolvedBenchOptions = {
   frameTimeoutMs: 5000,
   workers: 0,
   connectTimeoutMs: 10000,
+  verify: 'full',
 };
 
 /** Things a result may vary in a test. */

@@ -39,6 +39,7 @@ export function benchOptions(kind: BenchKind, mode: BenchMode, port: number, o: 
     frameTimeoutMs: 5000,
     workers: 0,
     connectTimeoutMs: 3000,
+    verify: 'full',
     ...o,
   };
 }
