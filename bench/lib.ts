@@ -6,7 +6,7 @@
  * Ratio = subject ops/s ÷ baseline ops/s, both measured in the same run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,8 +65,25 @@ export function report(suite: string, results: BenchRow[], extra: Record<string,
 
 // ---- the engine's runs (issue 17: one load generator in the project) ---------------------------
 
-/** CPU seconds (user + system) a child has used so far, from /proc (NaN where there is none). */
+/**
+ * CPU seconds (user + system) a child has used so far, all its threads, from /proc (NaN where
+ * there is none): the sum of each thread's schedstat (ns), else the process's stat (clock ticks
+ * of 10 ms: a relay using 10% of a core for one second is only 10 ticks, too coarse to compare).
+ */
 export function childCpuSeconds(pid: number | undefined): number {
+  try {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // A thread that ended meanwhile: its time is gone from this sum (threads here live as long as the child).
+      }
+    }
+    if (ns > 0) return ns / 1e9;
+  } catch {
+    // No schedstat (another kernel): the stat below.
+  }
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     // Fields 14 and 15 (utime, stime) in clock ticks; after the ") " split they are at 11 and 12.
@@ -78,10 +95,12 @@ export function childCpuSeconds(pid: number | undefined): number {
 /** Clock ticks per second of /proc (USER_HZ, 100 on Linux). */
 const CLOCK_TICKS = 100;
 
-/** A server child of a suite: it prints `{"port":n}` on its first stdout line once listening. */
+/** A server child of a suite: it prints `{"port":n, ...}` on its first stdout line once listening. */
 export interface ServerChild {
   readonly child: ChildProcess;
   readonly port: number;
+  /** Everything that first line held (e.g. the engine a relay runs, every port of a forwarder). */
+  readonly info: Record<string, unknown>;
 }
 
 /**
@@ -100,7 +119,8 @@ export function spawnServer(script: string, args: string[], nodeFlags: string[] 
       const nl = out.indexOf('\n');
       if (nl < 0) return;
       child.stdout!.off('data', onData);
-      resolve({ child, port: (JSON.parse(out.slice(0, nl)) as { port: number }).port });
+      const info = JSON.parse(out.slice(0, nl)) as Record<string, unknown> & { port: number };
+      resolve({ child, port: info.port, info });
     };
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`bench server ${args.join(' ')} exited with ${code}`)));
@@ -140,8 +160,10 @@ export interface EngineFigures {
   serverCpuUsPerFrame: number;
   /** CPU µs of the load generator (this process) per delivered frame: the engine's own figure. */
   loadCpuUsPerFrame: number;
-  /** The generator's CPU as a share of one core, in percent. */
+  /** The generator's CPU as a share of one core, in percent (all its threads). */
   loadCpuPercent: number;
+  /** The server child's CPU over the same seconds as serverCpuUsPerFrame, as a share of one core, in percent (all its threads). */
+  serverCpuPercent: number;
   lost: number;
   corrupted: number;
   errors: number;
@@ -177,8 +199,10 @@ export async function engineRun(
       `warning: ${label}: lost ${counts.lost}, corrupted ${counts.corrupted}, reordered ${counts.reordered}, duplicated ${counts.duplicated} of ${counts.expected} expected${what ? `; errors: ${what}` : ''}\n`,
     );
   }
-  if (generator.cpuPercent >= GENERATOR_CEILING_PERCENT) {
-    process.stderr.write(`note: ${label}: the load generator used ${generator.cpuPercent.toFixed(0)}% of a core: the figures may be its limit\n`);
+  // Its threads: one without workers, else the workers, up to the cores (docs/bench.md).
+  const threads = Math.max(1, Math.min(result.options.workers, cpus().length));
+  if (generator.cpuPercent >= GENERATOR_CEILING_PERCENT * threads) {
+    process.stderr.write(`note: ${label}: the load generator used ${generator.cpuPercent.toFixed(0)}% of a core (${threads} thread(s)): the figures may be its limit\n`);
   }
   return {
     framesPerSec: result.framesPerSec.mean,
@@ -189,13 +213,14 @@ export async function engineRun(
     serverCpuUsPerFrame: ((cpuLast - cpuFirst) * 1e6) / framesLater,
     loadCpuUsPerFrame: generator.cpuUsPerFrame,
     loadCpuPercent: generator.cpuPercent,
+    serverCpuPercent: ((cpuLast - cpuFirst) * 100) / (durationSec - 1),
     lost: counts.lost,
     corrupted: counts.corrupted,
     errors,
   };
 }
 
-/** The generator's CPU (percent of one core, it runs on one thread) past which a run says it may be its limit (docs/bench.md). */
+/** The generator's CPU per thread it may use (percent of one core) past which a run says it may be its limit (docs/bench.md). */
 const GENERATOR_CEILING_PERCENT = 90;
 
 /**
@@ -220,6 +245,8 @@ export function engineFields(subject: EngineFigures, baseline: EngineFigures): R
     baselineLoadCpuUsPerFrame: round3(baseline.loadCpuUsPerFrame),
     subjectLoadCpuPercent: Math.round(subject.loadCpuPercent),
     baselineLoadCpuPercent: Math.round(baseline.loadCpuPercent),
+    subjectServerCpuPercent: Math.round(subject.serverCpuPercent),
+    baselineServerCpuPercent: Math.round(baseline.serverCpuPercent),
     subjectLost: subject.lost,
     baselineLost: baseline.lost,
     subjectCorrupted: subject.corrupted,

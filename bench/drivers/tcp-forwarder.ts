@@ -8,7 +8,12 @@
  * and payloads with a ChunkAssembler. The generator thus does the relay driver's
  * per-frame work against both targets; what differs is what the server does.
  *
- * Topologies (the forwarder child numbers connections in accept order; connects are sequential):
+ * Joints: the forwarder child listens on one port per joint (`ports[j]`), each port a forwarder
+ * of its own; with `workers` the joints are spread over the threads as the relay driver spreads
+ * them (joint j on worker j % workers), so the load of both targets is spread alike.
+ *
+ * Topologies (the forwarder child numbers each port's connections in accept order; one joint's
+ * connects are sequential, from one thread):
  * - `funnel` (users-to-owner): connection 0 is the owner, every later one a user. Each user sends
  *   `size 00 chunk` frames; the funnel forwards each read to the owner behind an owner frame
  *   header `size, 0x80, userNr` (joint.md §2.3), untouched. The owner parses the outer frames,
@@ -35,7 +40,7 @@ import {
 } from '../../src/core/index.js';
 import { MAX_FRAME_DATA_BYTES } from '../../src/joint/limits.js';
 import { OWN_JOINT_FLAG } from '../../src/joint/protocol.js';
-import { CHUNK_PREFIX_BYTES, writeChunk } from '../../src/bench/drivers/relay-chunk.js';
+import { CHUNK_PREFIX_BYTES, endsOnChunk, wholeChunkPrefix, writeChunk } from '../../src/bench/drivers/relay-chunk.js';
 import { RelayLink, TickFlush } from '../../src/bench/drivers/relay-link.js';
 import { RELAY_SEND_HIGH_WATER_BYTES, RELAY_UNITS_PER_FEED } from '../../src/bench/drivers/relay-limits.js';
 import type { BenchDriver, DriverContext, DriverFactory } from '../../src/bench/index.js';
@@ -48,6 +53,13 @@ const MAX_PAYLOAD_BYTES = MAX_FRAME_DATA_BYTES - CHUNK_PREFIX_BYTES;
 /** The forwarder numbers connections as it accepts them: give it this long to accept the first (ms). */
 const ACCEPT_SETTLE_MS = 50;
 
+/** One joint's connections: its owner side (or pair receivers) and its senders. */
+interface Group {
+  readonly port: number;
+  /** Receiver numbers of this joint start here (joint j: j * (users + 1)). */
+  readonly firstReceiver: number;
+}
+
 /** One connection and its receive side. */
 class Conn {
   readonly link = new RelayLink();
@@ -55,12 +67,15 @@ class Conn {
   /** funnel owner: one parser per user's forwarded stream. */
   readonly inner: JointParser[] = [];
   readonly assembler: ChunkAssembler;
+  /** 1 where the assembler may hold a partial chunk of that stream (as the relay driver's Peer). */
+  readonly midChunk: Uint8Array;
 
   constructor(
     readonly receiver: number,
     streams: number,
   ) {
     this.assembler = createChunkAssembler({ prefixBytes: CHUNK_PREFIX_BYTES, maxStreams: streams, maxUnits: RELAY_UNITS_PER_FEED });
+    this.midChunk = new Uint8Array(streams);
   }
 }
 
@@ -78,15 +93,28 @@ class ForwarderDriver implements BenchDriver {
   private open_ = false;
   private closing = false;
 
+  private readonly groups: Group[] = [];
+
+  /**
+   * @param ports the forwarder child's port of each joint (`options.joints` of them); a single
+   *   joint may leave it empty and use `options.port`
+   */
   constructor(
     private readonly context: DriverContext,
     private readonly topology: ForwarderTopology,
+    ports: readonly number[],
   ) {
     const o = context.options;
-    if (o.joints !== 1 || context.workers > 1) throw new RangeError('tcp forwarder driver: one joint on one thread only');
     if (o.size.max > MAX_PAYLOAD_BYTES) throw new RangeError(`tcp forwarder driver: size must be at most ${MAX_PAYLOAD_BYTES} bytes, got ${o.size.max}`);
+    const all = ports.length === 0 ? [o.port] : ports;
+    if (all.length !== o.joints) throw new RangeError(`tcp forwarder driver: ${o.joints} joints need as many ports, got ${all.length}`);
     this.users = o.users;
-    this.senders = topology === 'fanout' ? 1 : o.users;
+    const workers = context.workers;
+    for (let j = 0; j < o.joints; j++) {
+      if (workers > 1 && j % workers !== context.worker) continue;
+      this.groups.push({ port: all[j]!, firstReceiver: j * (o.users + 1) });
+    }
+    this.senders = this.groups.length * (topology === 'fanout' ? 1 : o.users);
   }
 
   fanout(): number {
@@ -94,24 +122,29 @@ class ForwarderDriver implements BenchDriver {
   }
 
   async open(): Promise<void> {
+    // The groups' ports are independent forwarders: each joint's connects in order, all at once.
+    await Promise.all(this.groups.map((g) => this.openGroup(g)));
+    this.open_ = true;
+  }
+
+  private async openGroup(g: Group): Promise<void> {
     const n = this.users;
+    const first = g.firstReceiver;
     if (this.topology === 'pair') {
       for (let i = 0; i < n; i++) {
-        const ownerSide = await this.connect(new Conn(i, 1));
-        this.senderConns.push(await this.connect(new Conn(-1, 1)));
-        void ownerSide;
+        await this.connect(new Conn(first + i, 1), g.port);
+        this.senderConns.push(await this.connect(new Conn(-1, 1), g.port));
       }
     } else {
-      const owner = await this.connect(new Conn(0, this.topology === 'funnel' ? n : 1));
+      const owner = await this.connect(new Conn(first, this.topology === 'funnel' ? n : 1), g.port);
       await new Promise((r) => setTimeout(r, ACCEPT_SETTLE_MS));
-      for (let i = 0; i < n; i++) {
-        const user = await this.connect(new Conn(1 + i, 1));
-        if (this.topology === 'funnel') this.senderConns.push(user);
-      }
-      if (this.topology === 'fanout') this.senderConns.push(owner);
+      const users: Conn[] = [];
+      for (let i = 0; i < n; i++) users.push(await this.connect(new Conn(first + 1 + i, 1), g.port));
+      // Senders in joint order whatever the order the groups finished connecting in.
+      if (this.topology === 'funnel') this.senderConns.push(...users);
+      else this.senderConns.push(owner);
       await new Promise((r) => setTimeout(r, ACCEPT_SETTLE_MS));
     }
-    this.open_ = true;
   }
 
   send(sender: number, payload: Uint8Array): boolean {
@@ -135,14 +168,13 @@ class ForwarderDriver implements BenchDriver {
     for (const c of this.conns) c.link.destroy();
   }
 
-  private async connect(conn: Conn): Promise<Conn> {
+  private async connect(conn: Conn, port: number): Promise<Conn> {
     this.conns.push(conn);
     conn.link.onBytes = (data) => this.received(conn, data);
     conn.link.onClose = (error) => {
       if (!this.closing) this.fail(new Error(error === null ? 'forwarder closed a connection' : `connection lost: ${error.message}`));
     };
-    const { host, port } = this.context.options;
-    await conn.link.connect(host, port, false);
+    await conn.link.connect(this.context.options.host, port, false);
     return conn;
   }
 
@@ -179,10 +211,20 @@ class ForwarderDriver implements BenchDriver {
   }
 
   private chunks(conn: Conn, stream: number, input: Uint8Array, offset: number, length: number): void {
+    // The relay driver's shortcut for one whole chunk (relay-chunk.ts), so both targets cost the
+    // generator the same per frame.
+    if (conn.midChunk[stream] === 0) {
+      const prefix = wholeChunkPrefix(input, offset, length);
+      if (prefix > 0) {
+        this.deliver(input.subarray(offset + prefix, offset + length), conn.receiver);
+        return;
+      }
+    }
     const assembler = conn.assembler;
     for (;;) {
       const count = assembler.feed(stream, input, offset, length);
       const units = assembler.units;
+      conn.midChunk[stream] = endsOnChunk(units, count, offset + length) ? 0 : 1;
       for (let c = 0; c < count * CHUNK_UNIT_STRIDE; c += CHUNK_UNIT_STRIDE) {
         const src = (units[c]! & UnitFlag.InCarry) !== 0 ? assembler.carry() : input;
         const at = units[c + 1]!;
@@ -202,7 +244,14 @@ class ForwarderDriver implements BenchDriver {
   }
 }
 
-/** A driver factory for the forwarder child of `topology` (bench/relay.ts `--serve`). */
-export function forwarderDriver(topology: ForwarderTopology): DriverFactory {
-  return (context) => new ForwarderDriver(context, topology);
+/**
+ * A driver factory for the forwarder child of `topology` (bench/relay.ts `--serve`), whose port
+ * of joint j is `ports[j]` (empty: one joint on `options.port`). Also the export a DriverModule
+ * names for worker threads: `{ url: FORWARDER_DRIVER_URL, name: 'forwarderDriver', args: [topology, ports] }`.
+ */
+export function forwarderDriver(topology: ForwarderTopology, ports: readonly number[] = []): DriverFactory {
+  return (context) => new ForwarderDriver(context, topology, ports);
 }
+
+/** This module, for a DriverModule (worker threads import the driver by URL). */
+export const FORWARDER_DRIVER_URL = import.meta.url;
