@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { relayEngineBinding } from '../../src/core/index.js';
+import { prng } from '../helpers/prng.js';
 import { cleanup, Client, command, EventType, frame, Harness, SKIP_REASON } from './harness.js';
 
 const WS_SKIP = SKIP_REASON ?? (relayEngineBinding?.webSocket === true ? null : 'the addon was built without the WebSocket codec (native/ws-frame.h)');
@@ -138,6 +139,55 @@ describe.skipIf(WS_SKIP !== null)(`native relay engine: WebSocket${WS_SKIP ? ` (
     expect(s.webSocketRefused).toBe(1);
     expect(s.loginTimeouts).toBe(1);
     expect(h.events).toHaveLength(0);
+  });
+
+  it('survives random upgrade requests and random frames after a good handshake; a good pair is unaffected', async () => {
+    const rand = prng(1919);
+    const h = Harness.start({ loginTimeoutMs: 500 });
+    const owner = await h.owner('good');
+    const user = await h.user(owner.conn, 'good', 0, 0, 0);
+    const byte = () => Math.floor(rand() * 256);
+    const noise = (n: number) => Buffer.from(Array.from({ length: n }, byte));
+    const clients: Client[] = [];
+    for (let i = 0; i < 10; i++) {
+      const c = await Client.connect(h.port);
+      clients.push(c);
+      if (i < 5) {
+        // A request line and noise: refused, timed out, or answered with an HTTP error.
+        c.write(Buffer.concat([Buffer.from('GET /'), noise(50 + Math.floor(rand() * 500))]));
+      } else {
+        const key = Buffer.from(noise(16)).toString('base64');
+        c.write(Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`));
+        const accept = await h.next(EventType.Accept);
+        h.engine.admit(accept.conn);
+        // Masked frames with random opcodes, lengths and flags, then plain noise.
+        for (let k = 0; k < 20; k++) {
+          const payload = noise(Math.floor(rand() * 40));
+          const mask = noise(4);
+          const b0 = rand() < 0.7 ? 0x82 : byte();
+          const b1 = (rand() < 0.9 ? 0x80 : 0) | payload.length;
+          for (let j = 0; j < payload.length; j++) payload[j]! ^= mask[j % 4]!;
+          c.write(Buffer.concat([Buffer.of(b0, b1), mask, payload]));
+        }
+        c.write(noise(100));
+      }
+    }
+    // The control plane's part: resume any command the noise made.
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < h.events.length; i++) {
+        const e = h.events[i]!;
+        if (e.conn === owner.conn || e.conn === user.conn) continue;
+        h.events.splice(i--, 1);
+        if (e.type === EventType.Command) h.engine.resume(e.conn);
+      }
+      user.client.write(frame(Buffer.of(0, round)));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const got = await owner.client.readData(40);
+    expect(Buffer.concat(got.map((u) => u.data))).toEqual(Buffer.from(Array.from({ length: 40 }, (_, i) => i)));
+    await Promise.all(clients.map((c) => c.waitClosed(5000)));
+    const s = await h.statsUntil('no pending', (s) => s.pendingConnections === 0);
+    expect(s.connections).toBe(2);
   });
 
   it('sends the keepalive and control messages from send() as one binary message each', async () => {
