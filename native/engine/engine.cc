@@ -996,6 +996,13 @@ void Engine::CloseFromJs(Connection& c, int32_t reason) {
   if (reason >= 0 && reason < kReasonCount) counters_[kStatDisconnects + reason]++;
   c.held.clear();
   c.held.shrink_to_fit();
+#ifdef GAMEWIRE_ENGINE_WS
+  if (c.ws) {
+    // A graceful end, as the Node engine's WsStream.end(): close 1000 after what is queued.
+    uint8_t frame[kWsMaxControlFrameBytes];
+    AppendRaw(c, frame, WsEncodeClose(frame, sizeof frame, kWsCloseNormal, nullptr, 0));
+  }
+#endif
   c.phase = Phase::kClosing;
   c.close_deadline_ms = now_ + kCloseGraceMs;
   FlushConnection(c);

@@ -107,6 +107,15 @@ describe.skipIf(WS_SKIP !== null)(`native relay engine: WebSocket${WS_SKIP ? ` (
     expect((await h.next(EventType.Closed, owner.conn)).a).toBe(0);
   });
 
+  it('close() from JavaScript sends what is queued, then a close 1000', async () => {
+    const h = Harness.start();
+    const owner = await wsOwner(h, 'c');
+    h.engine.send(owner.conn, Uint8Array.of(0, 1, 5));
+    h.engine.close(owner.conn, 7);
+    expect((await owner.c.nextMessage()).toString('hex')).toBe('000105');
+    expect(await owner.c.waitClosed()).toBe(1000);
+  });
+
   it('closes with 1009 a message past maxWebSocketPayloadBytes, as protocol_error', async () => {
     const h = Harness.start({ maxWebSocketPayloadBytes: 1024 });
     const owner = await wsOwner(h, 'big');
