@@ -90,7 +90,11 @@ export interface ClusterOptions {
   linkStallTimeoutMs?: number;
   /** Transport of the node link's batches, `'tcp'` (default, `DEFAULT_DATA_LINK`) or `'nats'` (docs/cluster.md §4a). */
   dataLink?: 'tcp' | 'nats';
-  /** Address of the data listener, advertised to the peers; default: the local address this node uses to reach the first NATS server. */
+  /**
+   * Address of the data listener, advertised to the peers; default: the local address this node
+   * uses to reach the first NATS server. `0.0.0.0` / `::` listen on every interface and advertise
+   * that default address.
+   */
   dataHost?: string;
   /** `DATA_PORT`; 0 = chosen by the OS. */
   dataPort?: number;

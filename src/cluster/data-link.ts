@@ -46,7 +46,11 @@ const CLOSE_GRACE_MS = 1000;
 export interface DataLinkOptions {
   /** Subject prefix (the cluster name). */
   cluster: string;
-  /** Address to listen on and to advertise; '' = the local address this node uses toward `servers[0]`. */
+  /**
+   * Address to listen on and to advertise; '' = the local address this node uses toward
+   * `servers[0]`. An unspecified address (`0.0.0.0`, `::`) listens on every interface and
+   * advertises that local address.
+   */
   host: string;
   /** `DATA_PORT`; 0 = chosen by the OS. */
   port: number;
@@ -353,11 +357,15 @@ export class DataLink {
 
   /** Listen on the data port and answer address requests. */
   async listen(): Promise<void> {
-    const host = this.options.host !== '' ? this.options.host : await localAddressToward(this.options.servers[0]!);
+    const wanted = this.options.host;
+    const unspecified = wanted === '0.0.0.0' || wanted === '::';
+    const host = wanted !== '' && !unspecified ? wanted : await localAddressToward(this.options.servers[0]!);
     const server = net.createServer((socket) => this.incoming(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port, host, () => {
+      // exclusive: in a node:cluster worker (`--workers`) a shared listen(0) would give every
+      // worker the same port, and a peer's hello could reach the wrong worker.
+      server.listen({ port: this.options.port, host: unspecified ? wanted : host, exclusive: true }, () => {
         server.off('error', reject);
         resolve();
       });

@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { decodeAddress, type Cluster, type LinkChannel } from '../../src/cluster/index.js';
+import { decodeAddress, localAddressToward, resolveClusterOptions, type Cluster, type LinkChannel } from '../../src/cluster/index.js';
 import { HAS_NATS, NATS_SKIP_REASON, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { Nodes, RecordingHandler, nextEvent, waitFor } from './harness.js';
 
@@ -278,5 +278,25 @@ describe.skipIf(!HAS_NATS)(`cluster data link (TCP)${NATS_SKIP_REASON}`, () => {
     await expect(dial(portA)).rejects.toThrow();
     await b.close();
     expect(dataB.openSockets).toBe(0);
+  });
+});
+
+describe('cluster data link options', () => {
+  it('checks dataLink, dataHost and the numeric data options', () => {
+    const servers = 'nats://127.0.0.1:4222';
+    expect(resolveClusterOptions({ servers }).dataLink).toBe('tcp');
+    expect(resolveClusterOptions({ servers, dataLink: 'nats' }).dataLink).toBe('nats');
+    expect(() => resolveClusterOptions({ servers, dataLink: 'udp' as 'tcp' })).toThrow(TypeError);
+    expect(() => resolveClusterOptions({ servers, dataHost: '' })).toThrow(TypeError);
+    expect(() => resolveClusterOptions({ servers, dataPort: 65_536 })).toThrow(/dataPort/);
+    expect(() => resolveClusterOptions({ servers, dataPort: 65_536 })).toThrow(RangeError);
+    expect(() => resolveClusterOptions({ servers, dataMaxPending: 0 })).toThrow(/dataMaxPending/);
+    expect(() => resolveClusterOptions({ servers, dataRetryMs: 1.5 })).toThrow(RangeError);
+  });
+
+  it('advertises the local address of the route toward NATS by default', async () => {
+    expect(await localAddressToward('nats://127.0.0.1:4222')).toBe('127.0.0.1');
+    expect(await localAddressToward('127.0.0.1:4222')).toBe('127.0.0.1');
+    expect(await localAddressToward('not a url ::')).toBe('127.0.0.1');
   });
 });
