@@ -103,12 +103,18 @@ type Mode = 'users-to-owner' | 'broadcast';
  * `none` and why when Relay.listen refused the option (a tree without the native engine).
  */
 async function serveRelay(engine: Engine, idle: boolean): Promise<void> {
-  const { Relay, silentLogger } = await import('../src/relay/index.js');
+  const { Relay } = await import('../src/relay/index.js');
   // GAMEWIRE_BENCH_RELAY_OPTIONS (JSON): extra relay options, to compare settings in one run.
   const extra = idle ? {} : (JSON.parse(process.env.GAMEWIRE_BENCH_RELAY_OPTIONS ?? '{}') as Record<string, unknown>);
-  const base = idle ? { maxConnectionsPerIp: 0, maxConnections: 0 } : { maxConnectionsPerIp: 0, keepaliveMs: 0 };
+  // The load is raw TCP: both engines without the WebSocket sniffing (the native engine runs
+  // only with WebSocket off while the addon lacks its codec; the same options for both).
+  const base = idle ? { maxConnectionsPerIp: 0, maxConnections: 0, websocket: false } : { maxConnectionsPerIp: 0, keepaliveMs: 0, websocket: false };
+  // The relay says in a debug line why it runs another engine than the one asked for: keep it.
+  const why: string[] = [];
+  const quiet = () => {};
+  const logger = { error: quiet, warn: quiet, info: quiet, debug: (msg: string, fields?: Record<string, unknown>) => void why.push(fields?.why !== undefined ? String(fields.why) : msg) };
   // Only an engine other than the default is named, so the Node rows run on a tree without the option.
-  const options = { port: 0, logger: silentLogger, ...base, ...extra, ...(engine === 'native' ? { engine } : {}) };
+  const options = { port: 0, logger, ...base, ...extra, ...(engine === 'native' ? { engine } : {}) };
   let relay: { port: number; engine?: string };
   try {
     relay = await Relay.listen(options as Parameters<typeof Relay.listen>[0]);
@@ -117,7 +123,8 @@ async function serveRelay(engine: Engine, idle: boolean): Promise<void> {
     return;
   }
   if (idle) answerRss();
-  process.stdout.write(JSON.stringify({ port: relay.port, engine: relay.engine ?? 'node' }) + '\n');
+  const runs = relay.engine ?? 'node';
+  process.stdout.write(JSON.stringify({ port: relay.port, engine: runs, ...(runs !== engine ? { why: why.join('; ') } : {}) }) + '\n');
 }
 
 /** The relay's reply to a create (joint.md §3.1): 5 bytes; the bare server answers as many. */
@@ -284,7 +291,8 @@ async function nativeEngineProbe(): Promise<{ ok: boolean; why: string }> {
   try {
     const { engine, why } = server.info as { engine?: string; why?: string };
     if (engine === 'native') return { ok: true, why: '' };
-    return { ok: false, why: why !== undefined ? `Relay.listen({ engine: 'native' }) refused: ${why}` : `relay.engine is ${String(engine)} after Relay.listen({ engine: 'native' })` };
+    if (engine === 'none') return { ok: false, why: `Relay.listen({ engine: 'native' }) refused: ${String(why)}` };
+    return { ok: false, why: `relay.engine is ${String(engine)} after Relay.listen({ engine: 'native' })${why ? `: ${why}` : ''}` };
   } finally {
     await stopServer(server);
   }
@@ -350,7 +358,7 @@ async function idleKiBPerConnection(kind: 'bare' | Engine): Promise<number> {
   const server = await spawnServer(SELF, kind === 'bare' ? ['idle-bare'] : ['idle-relay', kind], ['--expose-gc', '--min-semi-space-size=8', '--max-semi-space-size=8']);
   const sockets: Socket[] = [];
   try {
-    if (kind !== 'bare' && server.info.engine !== kind) throw new Error(`the idle ${kind} relay runs ${String(server.info.engine)}`);
+    if (kind !== 'bare' && server.info.engine !== kind) throw new Error(`the idle ${kind} relay runs ${String(server.info.engine)}${server.info.why ? `: ${String(server.info.why)}` : ''}`);
     // Warm up the code paths. Both servers answer the create with 5 bytes.
     const open = idleConnection;
     for (let i = 0; i < 50; i++) (await open(server.port, '127.0.0.1', `warm${i}`)).destroy();
@@ -523,7 +531,7 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
     secondsPerCase: seconds,
     rounds: roundCount,
     nativeEngine: native.ok ? 'measured' : `skipped: ${native.why}`,
-    generator: `gamewire bench engine (src/bench), ${workers} worker thread(s), closed loop, verify ${verify}; relays: the relay driver; baselines: bench/drivers/tcp-forwarder.ts`,
+    generator: `gamewire bench engine (src/bench), ${workers} worker thread(s), closed loop, verify ${verify}; relays (websocket: false, raw TCP load): the relay driver; baselines: bench/drivers/tcp-forwarder.ts`,
     warmupSec: WARMUP_SEC,
     targets: 'issue 19, reported not asserted: native relay CPU per frame <= 1/3 of the node engine (serverCpuRatio >= 3) at 64 B and 1 KiB; frames/s >= 2x where the generator allows; p99 not worse (p99Ratio <= 1)',
     note:
