@@ -35,21 +35,32 @@ describe('the engine option', () => {
     await expect(Relay.listen({ engine: 1 as unknown as 'node' })).rejects.toThrow(/^engine must be a string/);
   });
 
-  it(`runs the native engine where it can, else the Node engine with one debug line (${typeof support === 'string' ? 'here: ' + support : 'here: native'})`, async () => {
+  // Here: the engine's reason for running node, if any ('native' asked for with the defaults).
+  const expected = chooseEngine(resolveRelayOptions({ engine: 'native' }));
+
+  it(`runs the native engine where it can, else the Node engine with one debug line (here: ${expected.why ?? 'native'})`, async () => {
     const lines: { msg: string; fields?: LogFields }[] = [];
     const logger = { ...silentLogger, debug: (msg: string, fields?: LogFields) => lines.push({ msg, fields }) };
     relay = await Relay.listen({ logger, engine: 'native' });
     const why = lines.filter((l) => l.msg.startsWith('native relay engine unavailable'));
-    if (typeof support === 'string') {
-      expect(relay.engine).toBe('node');
-      expect(why).toEqual([{ msg: 'native relay engine unavailable: running the node engine', fields: { why: support } }]);
-    } else {
-      expect(relay.engine).toBe('native');
-      expect(why).toEqual([]);
-    }
+    expect(relay.engine).toBe(expected.kind);
+    if (expected.why !== undefined) expect(why).toEqual([{ msg: 'native relay engine unavailable: running the node engine', fields: { why: expected.why } }]);
+    else expect(why).toEqual([]);
     // Either way it serves.
     const c = await TcpClient.connect(relay.port);
     expect(await create(c, 'j')).toEqual([0, 0]);
+  });
+
+  it('needs the WebSocket codec in the addon unless websocket is off', () => {
+    const withWs = chooseEngine(resolveRelayOptions({ engine: 'native' }));
+    const withoutWs = chooseEngine(resolveRelayOptions({ engine: 'native', websocket: false }));
+    if (typeof support === 'string') {
+      expect([withWs.why, withoutWs.why]).toEqual([support, support]);
+    } else {
+      expect(withoutWs.kind).toBe('native');
+      expect(withWs.kind).toBe(support.webSocket ? 'native' : 'node');
+      if (!support.webSocket) expect(withWs.why).toMatch(/WebSocket codec/);
+    }
   });
 
   it('keeps the cluster on the Node engine for now, saying why', () => {
@@ -64,7 +75,7 @@ describe('gamewire relay --engine', () => {
   it('starts the engine asked for and logs which one runs', async () => {
     const p = await startRelayProcess(['--engine', 'native'], children, 10_000);
     const listening = p.lines.map((l) => JSON.parse(l) as { msg: string; engine?: string }).find((l) => l.msg === 'relay listening');
-    expect(listening?.engine).toBe(typeof support === 'string' ? 'node' : 'native');
+    expect(listening?.engine).toBe(chooseEngine(resolveRelayOptions({ engine: 'native' })).kind);
   });
 
   it('refuses an unknown engine with exit code 2 and the usage', () => {
