@@ -1,5 +1,6 @@
-# The gamewire addon: five plain C++17 cores (native/<component>.cc) and one thin
-# node-addon-api binding (native/addon.cc). N-API 8, so one binary serves every Node >= 20.
+# The gamewire addon: plain C++17 cores (native/<component>.cc) and one thin
+# node-addon-api binding (native/addon.cc; the WebSocket codec's test-only face in
+# native/addon-ws-test.cc). N-API 8, so one binary serves every Node >= 20.
 # AES-GCM uses the OpenSSL headers of node-gyp's include dir and the EVP_* symbols the node
 # binary exports: no extra library (TOOLCHAIN.md). -z now binds those symbols at require()
 # time, so a runtime without them fails to load (and the loader falls back) instead of dying
@@ -14,11 +15,14 @@
       "target_name": "gamewire",
       "sources": [
         "native/addon.cc",
+        "native/addon-ws-test.cc",
         "native/aead.cc",
         "native/chunk-assembler.cc",
         "native/event-ring.cc",
         "native/frame-decoder.cc",
         "native/joint-parser.cc",
+        "native/ws-frame.cc",
+        "native/ws-handshake.cc",
         # The native relay engine (issue 19, docs/native-engine.md): Linux only (epoll); its
         # sources compile to nothing elsewhere, and the addon then has no RelayEngine.
         "native/addon-engine.cc",

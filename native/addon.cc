@@ -36,6 +36,9 @@ namespace gamewire {
 Napi::Function DefineRelayEngine(Napi::Env env);
 #endif
 
+// The WebSocket codec's test-only face, native/addon-ws-test.cc.
+void RegisterWsCodecTest(Napi::Env env, Napi::Object exports);
+
 namespace {
 
 // Parser state slots before the units: [consumed, error, carrySize].
@@ -656,6 +659,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #ifdef __linux__
   exports.Set("RelayEngine", DefineRelayEngine(env));
 #endif
+  RegisterWsCodecTest(env, exports);
   return exports;
 }
 

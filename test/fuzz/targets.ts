@@ -6,13 +6,15 @@
  *
  * The core components are in core-targets.ts (`dual: true`: native and fallback compared); the
  * styles' parsers (table decoding, PeoteBytesInput, RPC, UDP session words, event JSON) are in
- * style-targets.ts (`dual: false`: one implementation). To add a parser, write a `FuzzTarget`
- * and append it to `TARGETS` below. Its corpus lives in `test/corpus/<name>/`.
+ * style-targets.ts (`dual: false`: one implementation); the native engine's WebSocket codec,
+ * which has no TypeScript twin, in ws-targets.ts (`dual: false`, checked against a model). To
+ * add a parser, write a `FuzzTarget` and append it to `TARGETS` below. Its corpus lives in `test/corpus/<name>/`.
  */
 import { fallbackFactories, nativeFactories, type CoreFactories } from '../../src/core/index.js';
 import type { Rng } from './rng.js';
 import { CORE_TARGETS } from './core-targets.js';
 import { STYLE_TARGETS } from './style-targets.js';
+import { WS_TARGETS } from './ws-targets.js';
 
 /** What one execution on one implementation observed. */
 export interface Observation {
@@ -42,7 +44,7 @@ export interface FuzzTarget {
 }
 
 /** Every target, in a stable order. */
-export const TARGETS: readonly FuzzTarget[] = [...CORE_TARGETS, ...STYLE_TARGETS];
+export const TARGETS: readonly FuzzTarget[] = [...CORE_TARGETS, ...STYLE_TARGETS, ...WS_TARGETS];
 
 /** The implementations to fuzz: the fallback always, the addon when its wrappers construct. */
 export function fuzzImplementations(): CoreFactories[] {
