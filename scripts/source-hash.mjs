@@ -1,4 +1,4 @@
-// The addon's source stamp: sha256 over binding.gyp and every file directly in native/, in name
+// The addon's source stamp: sha256 over binding.gyp and every file under native/ (folders too), in name
 // order, each as `name NUL content NUL`. binding.gyp compiles it into the addon as `sourceHash`
 // (`<!(node scripts/source-hash.mjs)`); src/core/load.ts imports sourceHash from here (the
 // package ships this file) and refuses an addon (a stale prebuild or build) whose stamp differs
@@ -21,11 +21,7 @@ export const SOURCE_HASH_CHARS = 16;
 export function sourceHash(root) {
   const hash = createHash('sha256');
   const files = [['binding.gyp', join(root, 'binding.gyp')]];
-  const nativeDir = join(root, 'native');
-  for (const name of readdirSync(nativeDir).sort()) {
-    const path = join(nativeDir, name);
-    if (statSync(path).isFile()) files.push([`native/${name}`, path]);
-  }
+  addTree(files, root, 'native');
   for (const [name, path] of files) {
     hash.update(name);
     hash.update('\0');
@@ -33,6 +29,19 @@ export function sourceHash(root) {
     hash.update('\0');
   }
   return hash.digest('hex').slice(0, SOURCE_HASH_CHARS);
+}
+
+/**
+ * Push every file under `dir` (relative to root, '/'-separated names) in name order, folders
+ * included (native/engine/ is part of the addon too: a stamp blind to it let a stale build load).
+ */
+function addTree(files, root, dir) {
+  for (const name of readdirSync(join(root, dir)).sort()) {
+    const rel = `${dir}/${name}`;
+    const path = join(root, rel);
+    if (statSync(path).isDirectory()) addTree(files, root, rel);
+    else files.push([rel, path]);
+  }
 }
 
 const invokedDirectly = process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url;
