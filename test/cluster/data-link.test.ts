@@ -4,7 +4,8 @@
  * order; a lost connection sends the unacknowledged batches again over NATS with nothing lost,
  * duplicated or reordered, then the link dials again; a node on `dataLink: 'nats'` still talks
  * to one on TCP; garbage, forged hellos, silent and surplus connections to the data port are
- * refused, bounded and counted while the real link goes on; closing a node closes every socket.
+ * refused, bounded and counted while the real link goes on; a connection goes on carrying
+ * batches through a short NATS outage; closing a node closes every socket.
  */
 import net from 'node:net';
 import { connect } from '@nats-io/transport-node';
@@ -252,6 +253,38 @@ describe.skipIf(!HAS_NATS)(`cluster data link (TCP)${NATS_SKIP_REASON}`, () => {
     }
     await waitFor(() => received.dataCount === 5 && ch.conn !== null, 3000, 'the real records');
     await waitFor(() => b.link.data!.pending.size === 0 && b.link.data!.inbound.size === 1, 2000, 'only a’s connection left');
+  });
+
+  it('keeps carrying batches over the data connection through a short NATS outage', async () => {
+    const cluster = name();
+    const received = new RecordingHandler();
+    // A grace long enough for a stop and start of nats-server on a loaded machine.
+    const slow = { name: cluster, dataHost: '127.0.0.1', peerTimeoutMs: 1500, natsGraceMs: 1200 };
+    const a = await nodes.join(nats.url, 'a', slow);
+    const b = await nodes.join(nats.url, 'b', slow, received);
+    await waitFor(() => a.membership.peer('b') !== undefined && b.membership.peer('a') !== undefined, 2000, 'peers seen');
+    const ab = a.link.channel(a.membership.peer('b')!);
+    const ba = b.link.channel(b.membership.peer('a')!);
+    const data = Buffer.from('over tcp');
+    for (let i = 0; i < 20 && (ab.conn === null || ba.conn === null); i++) {
+      ab.toUser(i, data, 0, data.length);
+      ba.toUser(i, data, 0, data.length);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(ab.conn !== null && ba.conn !== null).toBe(true);
+    await waitFor(() => ab.inflight === 0, 2000, 'all acknowledged');
+    const before = received.dataCount;
+    const down = nextEvent(a, 'nats-down', 2000);
+    await nats.kill();
+    await down;
+    for (let i = 0; i < 10; i++) ab.toUser(100 + i, data, 0, data.length);
+    await waitFor(() => received.dataCount === before + 10, 1000, 'the records sent while NATS is down');
+    await waitFor(() => ab.inflight === 0, 1000, 'acknowledged over b’s connection');
+    const up = nextEvent(a, 'nats-up', 5000);
+    await nats.start();
+    await up;
+    expect(ab.conn).not.toBe(null);
+    expect(a.stats().dataLink.failovers).toBe(0);
   });
 
   it('closes every socket and the listener when a node closes', async () => {
