@@ -124,7 +124,8 @@ async function serveRelay(engine: Engine, idle: boolean): Promise<void> {
   }
   if (idle) answerRss();
   const runs = relay.engine ?? 'node';
-  process.stdout.write(JSON.stringify({ port: relay.port, engine: runs, ...(runs !== engine ? { why: why.join('; ') } : {}) }) + '\n');
+  const jointParser = implementationOf('jointParser');
+  process.stdout.write(JSON.stringify({ port: relay.port, engine: runs, jointParser, ...(runs !== engine ? { why: why.join('; ') } : {}) }) + '\n');
 }
 
 /** The relay's reply to a create (joint.md §3.1): 5 bytes; the bare server answers as many. */
@@ -253,6 +254,12 @@ function windowFrames(mode: Mode, payload: number): number {
   return Math.max(1, Math.round(WINDOW_BYTES / (payload * senders * fanout)));
 }
 
+/** The JointParser each engine's relay child ran ('native' or 'fallback'): a stale addon loads none. */
+const relayJointParsers: Partial<Record<Engine, Set<string>>> = {};
+
+/** A relay child that runs another engine than asked for (the addon went stale mid-run, say). */
+class EngineMismatch extends Error {}
+
 /** One subject of one case, driven by the engine: a relay with the relay driver, a forwarder with its own. */
 async function runCase(subject: Subject, load: Load): Promise<EngineFigures> {
   const { mode, payload, seconds } = load;
@@ -262,7 +269,10 @@ async function runCase(subject: Subject, load: Load): Promise<EngineFigures> {
   const profile = profileDir !== undefined && (relay || profileAll) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${relay ? `relay-${subject}` : topology}`] : [];
   const server = await spawnServer(SELF, args, profile);
   try {
-    if (relay && server.info.engine !== subject) throw new Error(`the ${subject} relay runs ${String(server.info.engine)}${server.info.why ? `: ${String(server.info.why)}` : ''}`);
+    if (relay) {
+      if (server.info.engine !== subject) throw new EngineMismatch(`the ${subject} relay runs ${String(server.info.engine)}${server.info.why ? `: ${String(server.info.why)}` : ''}`);
+      (relayJointParsers[subject] ??= new Set()).add(String(server.info.jointParser));
+    }
     const options: BenchOptions = {
       kind: 'relay',
       host: '127.0.0.1',
@@ -358,7 +368,7 @@ async function idleKiBPerConnection(kind: 'bare' | Engine): Promise<number> {
   const server = await spawnServer(SELF, kind === 'bare' ? ['idle-bare'] : ['idle-relay', kind], ['--expose-gc', '--min-semi-space-size=8', '--max-semi-space-size=8']);
   const sockets: Socket[] = [];
   try {
-    if (kind !== 'bare' && server.info.engine !== kind) throw new Error(`the idle ${kind} relay runs ${String(server.info.engine)}${server.info.why ? `: ${String(server.info.why)}` : ''}`);
+    if (kind !== 'bare' && server.info.engine !== kind) throw new EngineMismatch(`the idle ${kind} relay runs ${String(server.info.engine)}${server.info.why ? `: ${String(server.info.why)}` : ''}`);
     // Warm up the code paths. Both servers answer the create with 5 bytes.
     const open = idleConnection;
     for (let i = 0; i < 50; i++) (await open(server.port, '127.0.0.1', `warm${i}`)).destroy();
@@ -412,11 +422,13 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
   const filter = arg(args, '--only') ?? '';
   const native = await nativeEngineProbe();
   if (!native.ok) process.stderr.write(`note: the native engine rows are skipped: ${native.why}\n`);
+  /** Set when the native engine stopped running after the probe: its later rows are skipped. */
+  let nativeLost: string | null = null;
   const rows: BenchRow[] = [];
   for (const [suffix, mode, payload] of cases) {
     const ids = { node: `relay-${suffix}`, native: `relay-native-${suffix}`, cpu: `relay-native-cpu-${suffix}` };
     const wantNode = ids.node.includes(filter);
-    const wantNative = native.ok && (ids.native.includes(filter) || ids.cpu.includes(filter));
+    let wantNative = native.ok && nativeLost === null && (ids.native.includes(filter) || ids.cpu.includes(filter));
     if (!wantNode && !wantNative) continue;
     const subjects: Subject[] = ['node'];
     if (wantNative) subjects.push('native');
@@ -427,7 +439,18 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
     const rounds: Partial<Record<Subject, EngineFigures>>[] = [];
     for (let r = 0; r < roundCount; r++) {
       const round: Partial<Record<Subject, EngineFigures>> = {};
-      for (const subject of rotate(subjects, r)) round[subject] = await runCase(subject, load);
+      for (const subject of rotate(subjects, r)) {
+        if (subject === 'native' && !wantNative) continue;
+        try {
+          round[subject] = await runCase(subject, load);
+        } catch (error) {
+          if (!(error instanceof EngineMismatch) || subject !== 'native') throw error;
+          // The rows of the other subjects are still worth having: the native ones are dropped.
+          nativeLost = `${ids.native}, round ${r + 1}: ${error.message}`;
+          process.stderr.write(`note: the native engine rows from here on are skipped: ${nativeLost}\n`);
+          wantNative = false;
+        }
+      }
       rounds.push(round);
     }
     const all = (s: Subject) => rounds.map((x) => x[s]!);
@@ -497,13 +520,23 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
   const idleIds = { node: 'relay-idle-memory-10k', native: 'relay-native-idle-memory-10k' };
   const idleEngines: Engine[] = [];
   if (idleIds.node.includes(filter)) idleEngines.push('node');
-  if (native.ok && idleIds.native.includes(filter)) idleEngines.push('native');
+  if (native.ok && nativeLost === null && idleIds.native.includes(filter)) idleEngines.push('native');
   if (idleEngines.length > 0) {
     // RSS at this scale moves by a KiB per connection between identical runs (malloc and V8 page
     // reuse): alternate the servers over a few rounds and compare medians.
     const runs: Record<'bare' | Engine, number[]> = { bare: [], node: [], native: [] };
     for (let round = 0; round < IDLE_ROUNDS; round++) {
-      for (const kind of rotate<'bare' | Engine>(['bare', ...idleEngines], round)) runs[kind].push(round3(await idleKiBPerConnection(kind)));
+      for (const kind of rotate<'bare' | Engine>(['bare', ...idleEngines], round)) {
+        if (kind !== 'bare' && !idleEngines.includes(kind)) continue;
+        try {
+          runs[kind].push(round3(await idleKiBPerConnection(kind)));
+        } catch (error) {
+          if (!(error instanceof EngineMismatch) || kind !== 'native') throw error;
+          nativeLost = `${idleIds.native}, round ${round + 1}: ${error.message}`;
+          process.stderr.write(`note: the native engine rows from here on are skipped: ${nativeLost}\n`);
+          idleEngines.splice(idleEngines.indexOf('native'), 1);
+        }
+      }
     }
     const bare = median(runs.bare);
     for (const engine of idleEngines) {
@@ -530,7 +563,8 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
     verify,
     secondsPerCase: seconds,
     rounds: roundCount,
-    nativeEngine: native.ok ? 'measured' : `skipped: ${native.why}`,
+    nativeEngine: !native.ok ? `skipped: ${native.why}` : nativeLost !== null ? `measured until it stopped running: ${nativeLost}` : 'measured',
+    relayJointParser: Object.fromEntries(Object.entries(relayJointParsers).map(([k, v]) => [k, [...v].join(', ')])),
     generator: `gamewire bench engine (src/bench), ${workers} worker thread(s), closed loop, verify ${verify}; relays (websocket: false, raw TCP load): the relay driver; baselines: bench/drivers/tcp-forwarder.ts`,
     warmupSec: WARMUP_SEC,
     targets: 'issue 19, reported not asserted: native relay CPU per frame <= 1/3 of the node engine (serverCpuRatio >= 3) at 64 B and 1 KiB; frames/s >= 2x where the generator allows; p99 not worse (p99Ratio <= 1)',
