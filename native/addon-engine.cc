@@ -135,11 +135,7 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
                            InstanceMethod<&RelayEngineWrap::Stop>("stop"),
                            StaticValue("statsNames", names),
                            StaticValue("EVENT_STRIDE", Napi::Number::New(env, engine::kEventStride)),
-#ifdef GAMEWIRE_ENGINE_WS
                            StaticValue("webSocket", Napi::Boolean::New(env, true)),
-#else
-                           StaticValue("webSocket", Napi::Boolean::New(env, false)),
-#endif
                        });
   }
 

@@ -11,16 +11,11 @@
 
 #include "../joint-parser.h"
 #include "outbound.h"
+#include "small-table.h"
 #include "token-bucket.h"
 
-// The WebSocket codec (native/ws-handshake.h, native/ws-frame.h) is written in a separate
-// worktree; the engine's WebSocket path compiles once it is in main.
-// TODO(#19): drop this guard when the codec has landed.
-#if __has_include("../ws-frame.h") && __has_include("../ws-handshake.h")
-#define GAMEWIRE_ENGINE_WS 1
 #include "../ws-frame.h"
 #include "../ws-handshake.h"
-#endif
 
 namespace gamewire {
 namespace engine {
@@ -40,24 +35,30 @@ enum class Phase : uint8_t {
   kClosing,  // close() from JavaScript: flushing its backlog, then its socket closes
 };
 
-// user side: entered[jIn] -> (owner, jOwn, userNr).
+// user side: entered jIn (key) -> (owner, jOwn, userNr).
 struct InRoute {
-  uint32_t owner = 0;  // connection id; 0 = free slot
+  uint16_t key = 0;  // jIn
   uint8_t j_own = 0;
   uint8_t user_nr = 0;
+  uint32_t owner = 0;  // connection id
 };
 
 // owner side: one member of an own joint.
 struct Member {
-  uint32_t user = 0;  // connection id; 0 = free
+  uint16_t key = 0;  // userNr
   uint8_t j_in = 0;
-  uint32_t seq = 0;  // the engine's enter sequence when it entered (frame-sequence rule)
+  uint32_t user = 0;  // connection id
+  uint32_t seq = 0;   // the engine's enter sequence when it entered (frame-sequence rule)
 };
 
 struct OwnJoint {
   bool owned = false;
-  std::array<Member, 256> users{};
-  std::vector<uint8_t> list;  // userNrs present, for broadcast
+  SmallTable<Member, 256> members;  // by userNr; broadcast walks them
+};
+
+struct OwnEntry {
+  uint16_t key = 0;  // jOwn
+  std::unique_ptr<OwnJoint> joint;
 };
 
 struct Connection {
@@ -89,17 +90,14 @@ struct Connection {
   // how many congested destinations hold this one.
   std::unique_ptr<std::unordered_set<uint32_t>> waiters;
   uint32_t waiting_on = 0;
-  // Routing, made at first use so an idle connection holds none.
-  std::unique_ptr<std::array<InRoute, 128>> entered;
-  uint32_t entered_count = 0;
-  std::unique_ptr<std::array<std::unique_ptr<OwnJoint>, 128>> own;
+  // Routing: empty tables allocate nothing.
+  SmallTable<InRoute, 128> entered;
+  SmallTable<OwnEntry, 128> own;
   std::string remote_ip;
   int32_t remote_port = 0;
-#ifdef GAMEWIRE_ENGINE_WS
   // WebSocket (joint.md §9): the handshake while upgrading, then the frame decoder.
   std::unique_ptr<WsHandshake> handshake;
   std::unique_ptr<WsFrameDecoder> ws;
-#endif
   // Control frames (ping, pong) in the current one-second window, for the flood limit.
   uint32_t control_frames = 0;
   int64_t control_window_ms = 0;

@@ -36,6 +36,10 @@ constexpr size_t kReadBytes = 64 * 1024;
 // Units the JointParser hands out per feed (units): the result array lives on the engine, not per
 // connection; 64 amortises the feed call over a read of small frames.
 constexpr int32_t kUnitsPerFeed = 64;
+// JointParsers kept for reuse (parsers), 64, as the Node relay's PARSER_SPARES_MAX: a connection
+// whose input ends at a unit boundary gives its parser back, so an idle connection holds none and
+// the next read of any connection takes a spare instead of allocating.
+constexpr size_t kParserSparesMax = 64;
 // Outbound chunk (bytes), 16 KiB: a destination's backlog is a list of chunks written with one
 // writev; frames are appended into the tail chunk, so no allocation per frame.
 constexpr size_t kOutChunkBytes = 16 * 1024;

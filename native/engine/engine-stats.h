@@ -28,7 +28,7 @@ enum Stat : int32_t {
   kStatAccepted,             // connections ACCEPTed to JavaScript
   kStatRefusedPending,       // sockets closed at accept: kMaxPendingConnections reached
   kStatLoginTimeouts,        // sockets closed before their first byte (loginTimeoutMs)
-  kStatWebSocketRefused,     // upgrade requests refused (bad request, or WebSocket not built in / off)
+  kStatWebSocketRefused,     // upgrade requests refused with an HTTP error (a bad request)
   kStatPendingUpgrades,      // gauge: of the pending sockets, those in a WebSocket handshake
   kStatBytesIn,
   kStatBytesOut,

@@ -51,14 +51,8 @@ inline size_t WriteSize(uint8_t* at, int32_t size) {
 constexpr size_t kMaxUnitPrefixBytes = 10;
 
 inline size_t UnitPrefix(const Connection& c, uint8_t* at, size_t unit_bytes) {
-#ifdef GAMEWIRE_ENGINE_WS
   static_assert(kMaxUnitPrefixBytes >= kWsMaxServerHeaderBytes, "room for a server frame header");
   if (c.ws) return WsEncodeBinaryHeader(at, unit_bytes);
-#else
-  (void)c;
-  (void)at;
-  (void)unit_bytes;
-#endif
   return 0;
 }
 
@@ -476,17 +470,12 @@ void Engine::OnReadable(Connection& c) {
 
 void Engine::OnFirstBytes(Connection& c, uint8_t* data, size_t n) {
   if (config_.websocket && data[0] == kHttpFirstByte) {
-#ifdef GAMEWIRE_ENGINE_WS
     // joint.md §9: a first byte `G` is an HTTP upgrade; the socket stays pending (login timeout)
     // until the handshake is done, and only then is it ACCEPTed, as websocket.
     c.phase = Phase::kUpgrading;
     c.handshake.reset(new WsHandshake());
     pending_upgrades_++;
     OnUpgradeBytes(c, data, n);
-#else
-    counters_[kStatWebSocketRefused]++;
-    DiscardPending(c);
-#endif
     return;
   }
   pending_count_--;
@@ -498,7 +487,6 @@ void Engine::OnFirstBytes(Connection& c, uint8_t* data, size_t n) {
 void Engine::OpenConnection(Connection& c, bool websocket) {
   c.phase = Phase::kOpen;
   c.is_websocket = websocket;
-  c.parser.reset(new JointParser(kJointToRelay));
   if (config_.inbound_bytes_per_sec > 0) {
     c.bytes_bucket = TokenBucket(config_.inbound_bytes_per_sec,
                                  std::max(1.0, config_.inbound_bytes_per_sec * config_.inbound_burst_seconds), now_);
@@ -523,7 +511,6 @@ void Engine::DiscardPending(Connection& c) {
 }
 
 void Engine::OnUpgradeBytes(Connection& c, uint8_t* data, size_t n) {
-#ifdef GAMEWIRE_ENGINE_WS
   const WsHandshakeResult result = c.handshake->Feed(data, n);
   if (result == WsHandshakeResult::kNeedMore) return;
   pending_count_--;
@@ -553,15 +540,9 @@ void Engine::OnUpgradeBytes(Connection& c, uint8_t* data, size_t n) {
   OpenConnection(c, true);
   MarkDirty(c);
   if (used < n) OnWebSocketBytes(c, data + used, n - used);
-#else
-  (void)data;
-  (void)n;
-  DiscardPending(c);
-#endif
 }
 
 void Engine::OnWebSocketBytes(Connection& c, uint8_t* data, size_t n) {
-#ifdef GAMEWIRE_ENGINE_WS
   const uint32_t id = c.id;
   WsEvent events[kWsEventsPerFeed];
   size_t at = 0;
@@ -610,25 +591,15 @@ void Engine::OnWebSocketBytes(Connection& c, uint8_t* data, size_t n) {
     if (decoder.closed() || decoder.consumed() == 0) return;
     at += decoder.consumed();
   }
-#else
-  (void)c;
-  (void)data;
-  (void)n;
-#endif
 }
 
 void Engine::WebSocketFail(Connection& c, uint16_t code, const char* reason) {
-#ifdef GAMEWIRE_ENGINE_WS
   uint8_t frame[kWsMaxControlFrameBytes];
   const size_t length = std::strlen(reason);
   const size_t n = WsEncodeClose(frame, sizeof frame, code, reinterpret_cast<const uint8_t*>(reason),
                                  length < kWsMaxCloseReasonBytes ? length : kWsMaxCloseReasonBytes);
   AppendRaw(c, frame, n);
   Drop(c, Reason::kProtocolError, std::string("websocket ") + std::to_string(code) + ": " + reason, true);
-#else
-  (void)code;
-  Drop(c, Reason::kProtocolError, reason);
-#endif
 }
 
 // ---- inbound ----------------------------------------------------------------------------------
@@ -644,7 +615,18 @@ void Engine::ProcessHeld(Connection& c) {
 
 void Engine::ProcessInput(Connection& c, const uint8_t* data, size_t length) {
   const uint32_t id = c.id;
+  if (!c.parser) {
+    if (spare_parsers_.empty()) {
+      c.parser.reset(new JointParser(kJointToRelay));
+    } else {
+      c.parser = std::move(spare_parsers_.back());
+      spare_parsers_.pop_back();
+    }
+  }
   JointParser& parser = *c.parser;
+  // Whether the parser ends this input at a unit boundary (nothing partial in it): it is then as
+  // good as a fresh one and goes back to the spares, so an idle connection holds none.
+  bool boundary = false;
   size_t offset = 0;
   // The first feed of an input hands out one unit: a command split across inputs (served from
   // the parser's carry) then ends exactly at consumed(), where parsing resumes after it.
@@ -674,6 +656,8 @@ void Engine::ProcessInput(Connection& c, const uint8_t* data, size_t length) {
         }
         c.held.assign(data + resume_at, data + length);
         SetPaused(c, kPauseCommand, true);
+        // Right after a command the parser holds nothing (it was reset, or stopped there).
+        GiveBackParser(c);
         return;
       }
       if ((flags & kFlagFrameStart) != 0) c.frame_seq = enter_seq_;
@@ -691,9 +675,27 @@ void Engine::ProcessInput(Connection& c, const uint8_t* data, size_t length) {
       return;
     }
     const size_t consumed = parser.consumed();
+    if (count > 0) {
+      const int32_t* last = units_ + (count - 1) * kJointUnitStride;
+      const bool complete = last[0] == kJointCommand || (last[1] & kFlagFrameEnd) != 0;
+      // A carried unit is only ever the one unit of a first feed, so it ends at consumed().
+      boundary = complete && ((last[1] & kFlagInCarry) != 0 || static_cast<size_t>(last[4] + last[5]) == consumed);
+    } else if (consumed > 0) {
+      boundary = false;
+    }
     if (consumed == 0) break;
     offset += consumed;
   }
+  if (boundary) GiveBackParser(c);
+}
+
+void Engine::GiveBackParser(Connection& c) {
+  if (!c.parser) return;
+  if (spare_parsers_.size() < kParserSparesMax) {
+    c.parser->Reset();
+    spare_parsers_.push_back(std::move(c.parser));
+  }
+  c.parser.reset();
 }
 
 bool Engine::AdmitInbound(Connection& c, TokenBucket& bucket, double n, const char* what) {
@@ -731,8 +733,8 @@ void Engine::ExpireThrottles() {
 // ---- forwarding (src/relay/forwarding.ts) -----------------------------------------------------
 
 void Engine::UserData(Connection& c, int32_t j_in, const uint8_t* p, size_t n) {
-  const InRoute* r = c.entered ? &(*c.entered)[static_cast<size_t>(j_in)] : nullptr;
-  Connection* owner = r != nullptr && r->owner != 0 ? Get(r->owner) : nullptr;
+  const InRoute* r = c.entered.Find(static_cast<uint32_t>(j_in));
+  Connection* owner = r != nullptr ? Get(r->owner) : nullptr;
   if (owner == nullptr) {
     counters_[kStatDrops]++;
     return;
@@ -745,32 +747,26 @@ void Engine::UserData(Connection& c, int32_t j_in, const uint8_t* p, size_t n) {
 }
 
 void Engine::OwnerData(Connection& c, int32_t j_own, int32_t user_nr, const uint8_t* p, size_t n) {
-  const OwnJoint* joint = c.own ? (*c.own)[static_cast<size_t>(j_own)].get() : nullptr;
-  if (joint == nullptr || user_nr < 0 || user_nr >= kUsersPerJoint) {
-    counters_[kStatDrops]++;
-    return;
-  }
-  const Member& m = joint->users[static_cast<size_t>(user_nr)];
+  OwnJoint* joint = OwnJointOf(c, j_own);
+  const Member* m = joint != nullptr && user_nr >= 0 ? joint->members.Find(static_cast<uint32_t>(user_nr)) : nullptr;
   // A user who entered after this frame began (the userNr was reused) gets none of it.
-  Connection* user = m.user != 0 && m.seq <= c.frame_seq ? Get(m.user) : nullptr;
+  Connection* user = m != nullptr && m->seq <= c.frame_seq ? Get(m->user) : nullptr;
   if (user == nullptr) {
     counters_[kStatDrops]++;
     return;
   }
-  ToUser(*user, m.j_in, p, n);
+  ToUser(*user, m->j_in, p, n);
 }
 
 void Engine::Broadcast(Connection& c, int32_t j_own, int32_t excluded, const uint8_t* p, size_t n) {
-  const OwnJoint* joint = c.own ? (*c.own)[static_cast<size_t>(j_own)].get() : nullptr;
+  OwnJoint* joint = OwnJointOf(c, j_own);
   if (joint == nullptr || !joint->owned) {
     // joint.md §5, D2: a broadcast on a joint the sender does not own is a protocol error.
     Drop(c, Reason::kProtocolError, "broadcast on a joint the sender does not own");
     return;
   }
-  for (uint8_t user_nr : joint->list) {
-    if (user_nr == excluded) continue;
-    const Member& m = joint->users[user_nr];
-    if (m.seq > c.frame_seq) continue;
+  for (const Member& m : joint->members.items()) {
+    if (m.key == excluded || m.seq > c.frame_seq) continue;
     Connection* user = Get(m.user);
     if (user != nullptr) ToUser(*user, m.j_in, p, n);
   }
@@ -996,13 +992,11 @@ void Engine::CloseFromJs(Connection& c, int32_t reason) {
   if (reason >= 0 && reason < kReasonCount) counters_[kStatDisconnects + reason]++;
   c.held.clear();
   c.held.shrink_to_fit();
-#ifdef GAMEWIRE_ENGINE_WS
   if (c.ws) {
     // A graceful end, as the Node engine's WsStream.end(): close 1000 after what is queued.
     uint8_t frame[kWsMaxControlFrameBytes];
     AppendRaw(c, frame, WsEncodeClose(frame, sizeof frame, kWsCloseNormal, nullptr, 0));
   }
-#endif
   c.phase = Phase::kClosing;
   c.close_deadline_ms = now_ + kCloseGraceMs;
   FlushConnection(c);
@@ -1043,23 +1037,18 @@ void Engine::ShutdownAll() {
 
 // ---- routing table ----------------------------------------------------------------------------
 
-OwnJoint& Engine::JointOf(Connection& owner, int32_t j_own) {
-  if (!owner.own) owner.own.reset(new std::array<std::unique_ptr<OwnJoint>, 128>());
-  auto& slot = (*owner.own)[static_cast<size_t>(j_own)];
-  if (!slot) slot.reset(new OwnJoint());
-  return *slot;
+OwnJoint* Engine::OwnJointOf(Connection& owner, int32_t j_own) {
+  OwnEntry* e = owner.own.Find(static_cast<uint32_t>(j_own));
+  return e != nullptr ? e->joint.get() : nullptr;
 }
 
-namespace {
-void RemoveMember(OwnJoint& joint, uint8_t user_nr) {
-  joint.users[user_nr] = Member{};
-  auto it = std::find(joint.list.begin(), joint.list.end(), user_nr);
-  if (it != joint.list.end()) {
-    *it = joint.list.back();
-    joint.list.pop_back();
-  }
+OwnJoint& Engine::JointOf(Connection& owner, int32_t j_own) {
+  OwnJoint* joint = OwnJointOf(owner, j_own);
+  if (joint != nullptr) return *joint;
+  OwnEntry& e = owner.own.Insert(static_cast<uint32_t>(j_own));
+  e.joint.reset(new OwnJoint());
+  return *e.joint;
 }
-}  // namespace
 
 void Engine::DoEnter(uint32_t user_id, int32_t j_in, uint32_t owner_id, int32_t j_own, int32_t user_nr) {
   Connection* user = Get(user_id);
@@ -1072,34 +1061,33 @@ void Engine::DoEnter(uint32_t user_id, int32_t j_in, uint32_t owner_id, int32_t 
   DoLeave(*user, j_in);
   OwnJoint& joint = JointOf(*owner, j_own);
   joint.owned = true;
-  Member& m = joint.users[static_cast<size_t>(user_nr)];
-  if (m.user != 0) {
+  if (Member* m = joint.members.Find(static_cast<uint32_t>(user_nr))) {
     // The control plane gave this userNr to a new user without a leave of the old: the old route goes.
-    Connection* other = Get(m.user);
-    if (other != nullptr && other->entered && (*other->entered)[m.j_in].owner == owner_id) {
-      (*other->entered)[m.j_in] = InRoute{};
-      other->entered_count--;
+    Connection* other = Get(m->user);
+    if (other != nullptr) {
+      InRoute* r = other->entered.Find(m->j_in);
+      if (r != nullptr && r->owner == owner_id) other->entered.Erase(r);
     }
-    RemoveMember(joint, static_cast<uint8_t>(user_nr));
+    joint.members.Erase(m);
   }
-  joint.users[static_cast<size_t>(user_nr)] = Member{user_id, static_cast<uint8_t>(j_in), ++enter_seq_};
-  joint.list.push_back(static_cast<uint8_t>(user_nr));
-  if (!user->entered) user->entered.reset(new std::array<InRoute, 128>());
-  (*user->entered)[static_cast<size_t>(j_in)] = InRoute{owner_id, static_cast<uint8_t>(j_own), static_cast<uint8_t>(user_nr)};
-  user->entered_count++;
+  Member& m = joint.members.Insert(static_cast<uint32_t>(user_nr));
+  m.user = user_id;
+  m.j_in = static_cast<uint8_t>(j_in);
+  m.seq = ++enter_seq_;
+  InRoute& r = user->entered.Insert(static_cast<uint32_t>(j_in));
+  r.owner = owner_id;
+  r.j_own = static_cast<uint8_t>(j_own);
+  r.user_nr = static_cast<uint8_t>(user_nr);
 }
 
 void Engine::DoLeave(Connection& user, int32_t j_in) {
-  if (!user.entered || j_in < 0 || j_in >= kJointsPerConnection) return;
-  InRoute& r = (*user.entered)[static_cast<size_t>(j_in)];
-  if (r.owner == 0) return;
-  Connection* owner = Get(r.owner);
-  if (owner != nullptr && owner->own) {
-    OwnJoint* joint = (*owner->own)[r.j_own].get();
-    if (joint != nullptr && joint->users[r.user_nr].user == user.id) RemoveMember(*joint, r.user_nr);
-  }
-  r = InRoute{};
-  user.entered_count--;
+  InRoute* r = j_in >= 0 ? user.entered.Find(static_cast<uint32_t>(j_in)) : nullptr;
+  if (r == nullptr) return;
+  Connection* owner = Get(r->owner);
+  OwnJoint* joint = owner != nullptr ? OwnJointOf(*owner, r->j_own) : nullptr;
+  Member* m = joint != nullptr ? joint->members.Find(r->user_nr) : nullptr;
+  if (m != nullptr && m->user == user.id) joint->members.Erase(m);
+  user.entered.Erase(r);
 }
 
 void Engine::DoOwn(Connection& owner, int32_t j_own, bool owned) {
@@ -1108,28 +1096,19 @@ void Engine::DoOwn(Connection& owner, int32_t j_own, bool owned) {
     JointOf(owner, j_own).owned = true;
     return;
   }
-  if (!owner.own || !(*owner.own)[static_cast<size_t>(j_own)]) return;
-  OwnJoint& joint = *(*owner.own)[static_cast<size_t>(j_own)];
-  for (uint8_t user_nr : joint.list) {
-    const Member& m = joint.users[user_nr];
+  OwnEntry* e = owner.own.Find(static_cast<uint32_t>(j_own));
+  if (e == nullptr) return;
+  for (const Member& m : e->joint->members.items()) {
     Connection* user = Get(m.user);
-    if (user != nullptr && user->entered && (*user->entered)[m.j_in].owner == owner.id) {
-      (*user->entered)[m.j_in] = InRoute{};
-      user->entered_count--;
-    }
+    InRoute* r = user != nullptr ? user->entered.Find(m.j_in) : nullptr;
+    if (r != nullptr && r->owner == owner.id) user->entered.Erase(r);
   }
-  (*owner.own)[static_cast<size_t>(j_own)].reset();
+  owner.own.Erase(e);
 }
 
 void Engine::RemoveRoutes(Connection& c) {
-  if (c.entered) {
-    for (int32_t j_in = 0; j_in < kJointsPerConnection && c.entered_count > 0; ++j_in) DoLeave(c, j_in);
-    c.entered.reset();
-  }
-  if (c.own) {
-    for (int32_t j_own = 0; j_own < kJointsPerConnection; ++j_own) DoOwn(c, j_own, false);
-    c.own.reset();
-  }
+  while (!c.entered.empty()) DoLeave(c, c.entered.items().back().key);
+  while (!c.own.empty()) DoOwn(c, c.own.items().back().key, false);
 }
 
 // ---- timers -----------------------------------------------------------------------------------

@@ -117,6 +117,7 @@ class Engine {
   void WebSocketFail(Connection& c, uint16_t code, const char* reason);
   void ProcessInput(Connection& c, const uint8_t* data, size_t length);
   void ProcessHeld(Connection& c);
+  void GiveBackParser(Connection& c);
   bool AdmitInbound(Connection& c, TokenBucket& bucket, double n, const char* what);
   void UserData(Connection& c, int32_t j_in, const uint8_t* p, size_t n);
   void OwnerData(Connection& c, int32_t j_own, int32_t user_nr, const uint8_t* p, size_t n);
@@ -145,6 +146,7 @@ class Engine {
   void DoLeave(Connection& user, int32_t j_in);
   void DoOwn(Connection& owner, int32_t j_own, bool owned);
   OwnJoint& JointOf(Connection& owner, int32_t j_own);
+  OwnJoint* OwnJointOf(Connection& owner, int32_t j_own);
   void Sweep();
   void ExpireThrottles();
   int64_t NextTimeoutMs() const;
@@ -188,6 +190,7 @@ class Engine {
   std::vector<uint32_t> fed_;
   std::vector<uint32_t> throttled_;
   ChunkPool pool_;
+  std::vector<std::unique_ptr<JointParser>> spare_parsers_;
   std::unique_ptr<uint8_t[]> read_buf_;
   int32_t units_[kUnitsPerFeed * kJointUnitStride];
   std::unique_ptr<EventBatch> batch_;

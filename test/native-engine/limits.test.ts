@@ -140,7 +140,7 @@ describe.skipIf(SKIP_REASON !== null)(`native relay engine: limits${SKIP_REASON 
     expect((await client.read(6, 2000)).toString('hex')).toBe('000400ff0000');
   });
 
-  it('refuses a WebSocket upgrade while the codec is not built in (counted, no event)', async () => {
+  it('answers a bad WebSocket upgrade request with an HTTP error and closes it (counted, no event)', async () => {
     const h = Harness.start();
     const c = await Client.connect(h.port);
     c.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
