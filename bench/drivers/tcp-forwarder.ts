@@ -84,6 +84,8 @@ class ForwarderDriver implements BenchDriver {
   readonly ordered = true;
   readonly copiesPayload = true;
   deliver: (payload: Uint8Array, receiver: number) => void = () => {};
+  deliverAt: (bytes: Uint8Array, offset: number, length: number, receiver: number) => void = (bytes, offset, length, receiver) =>
+    this.deliver(bytes.subarray(offset, offset + length), receiver);
   fail: (error: Error) => void = () => {};
 
   private readonly users: number;
@@ -216,7 +218,7 @@ class ForwarderDriver implements BenchDriver {
     if (conn.midChunk[stream] === 0) {
       const prefix = wholeChunkPrefix(input, offset, length);
       if (prefix > 0) {
-        this.deliver(input.subarray(offset + prefix, offset + length), conn.receiver);
+        this.deliverAt(input, offset + prefix, length - prefix, conn.receiver);
         return;
       }
     }
@@ -228,7 +230,7 @@ class ForwarderDriver implements BenchDriver {
       for (let c = 0; c < count * CHUNK_UNIT_STRIDE; c += CHUNK_UNIT_STRIDE) {
         const src = (units[c]! & UnitFlag.InCarry) !== 0 ? assembler.carry() : input;
         const at = units[c + 1]!;
-        this.deliver(src.subarray(at, at + units[c + 2]!), conn.receiver);
+        this.deliverAt(src, at, units[c + 2]!, conn.receiver);
       }
       if (assembler.error !== ErrorCode.Ok) return this.failOn(conn, `bad chunk: ${errorReason(assembler.error)}`);
       const consumed = assembler.consumed;

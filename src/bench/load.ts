@@ -143,6 +143,7 @@ export class LoadRunner {
     this.senderBase = context.senderBase;
     this.driver = factory(context);
     this.driver.deliver = (payload, receiver) => this.tally?.deliver(payload, receiver, this.clock.now());
+    this.driver.deliverAt = (bytes, offset, length, receiver) => this.tally?.deliverAt(bytes, offset, length, receiver, this.clock.now());
     this.driver.fail = (error) => this.error(errorMessage(error));
   }
 

@@ -113,29 +113,29 @@ function movingWordAt(seed: number, end: number): number {
  * Hash of bytes [0, CHECKSUM_OFFSET) and [STAMP_BYTES, end) of `b`, bound to its length: `full`,
  * and `stamp` when the filler is too short to sample (with SAMPLED_SEED).
  */
-function checksumAll(b: Uint8Array, end: number, seed: number): number {
+function checksumAll(b: Uint8Array, off: number, end: number, seed: number): number {
   let h = end ^ seed;
-  for (let i = 0; i < CHECKSUM_OFFSET; i += 4) h = mixWord(h, readU32(b, i));
+  for (let i = 0; i < CHECKSUM_OFFSET; i += 4) h = mixWord(h, readU32(b, off + i));
   let i = STAMP_BYTES;
-  for (; i + 4 <= end; i += 4) h = mixWord(h, readU32(b, i));
-  for (; i < end; i++) h = mixWord(h, b[i]!);
+  for (; i + 4 <= end; i += 4) h = mixWord(h, readU32(b, off + i));
+  for (; i < end; i++) h = mixWord(h, b[off + i]!);
   return finalMix(h);
 }
 
 /** `stamp`: hash of bytes [0, CHECKSUM_OFFSET) and the three sampled words, bound to the length. */
-function checksumSampled(b: Uint8Array, end: number, moving: number): number {
+function checksumSampled(b: Uint8Array, off: number, end: number, moving: number): number {
   let h = end ^ SAMPLED_SEED;
-  for (let i = 0; i < CHECKSUM_OFFSET; i += 4) h = mixWord(h, readU32(b, i));
-  h = mixWord(h, readU32(b, STAMP_BYTES));
-  h = mixWord(h, readU32(b, moving));
-  h = mixWord(h, readU32(b, end - WORD_BYTES));
+  for (let i = 0; i < CHECKSUM_OFFSET; i += 4) h = mixWord(h, readU32(b, off + i));
+  h = mixWord(h, readU32(b, off + STAMP_BYTES));
+  h = mixWord(h, readU32(b, off + moving));
+  h = mixWord(h, readU32(b, off + end - WORD_BYTES));
   return finalMix(h);
 }
 
 /** The checksum a `stamp` frame of `end` bytes from (sender, sequence) must carry. */
-function checksumOfSampled(b: Uint8Array, end: number, sender: number, sequence: number): number {
-  if (end - STAMP_BYTES < SAMPLE_MIN_FILLER_BYTES) return checksumAll(b, end, SAMPLED_SEED);
-  return checksumSampled(b, end, movingWordAt(fillerSeed(sender, sequence), end));
+function checksumOfSampled(b: Uint8Array, off: number, end: number, sender: number, sequence: number): number {
+  if (end - STAMP_BYTES < SAMPLE_MIN_FILLER_BYTES) return checksumAll(b, off, end, SAMPLED_SEED);
+  return checksumSampled(b, off, end, movingWordAt(fillerSeed(sender, sequence), end));
 }
 
 /**
@@ -193,7 +193,7 @@ function writeSampled(payload: Uint8Array, end: number, sender: number, sequence
   writeU32(payload, STAMP_BYTES, (x = xorshift(x)));
   writeU32(payload, moving, (x = xorshift(x)));
   writeU32(payload, end - WORD_BYTES, xorshift(x));
-  writeU32(payload, CHECKSUM_OFFSET, checksumSampled(payload, end, moving));
+  writeU32(payload, CHECKSUM_OFFSET, checksumSampled(payload, 0, end, moving));
 }
 
 function xorshift(x: number): number {
@@ -216,20 +216,24 @@ export class StampReader {
   constructor(private readonly verify: StampVerify = 'full') {}
 
   /**
-   * @returns true when `payload` is a whole, unaltered stamped frame (length and checksum verify);
-   *   false for anything else (the fields are then meaningless)
+   * @param bytes the payload, or a buffer holding it at `offset` (no view needed)
+   * @param offset where the payload starts in `bytes` (default 0)
+   * @param length the payload's length (default: the rest of `bytes`)
+   * @returns true when the payload is a whole, unaltered stamped frame (length and checksum
+   *   verify); false for anything else (the fields are then meaningless)
    */
-  read(payload: Uint8Array): boolean {
-    const end = payload.byteLength;
-    if (end < STAMP_BYTES) return false;
-    if (readU32(payload, LENGTH_OFFSET) !== end) return false;
-    const sender = readU32(payload, SENDER_OFFSET);
-    const sequence = readU32(payload, SEQUENCE_OFFSET);
-    const sum = this.verify === 'full' ? checksumAll(payload, end, CHECKSUM_SEED) : checksumOfSampled(payload, end, sender, sequence);
-    if (readU32(payload, CHECKSUM_OFFSET) !== sum) return false;
+  read(bytes: Uint8Array, offset = 0, length = bytes.byteLength - offset): boolean {
+    const end = length;
+    const off = offset;
+    if (end < STAMP_BYTES || off < 0 || off + end > bytes.byteLength) return false;
+    if (readU32(bytes, off + LENGTH_OFFSET) !== end) return false;
+    const sender = readU32(bytes, off + SENDER_OFFSET);
+    const sequence = readU32(bytes, off + SEQUENCE_OFFSET);
+    const sum = this.verify === 'full' ? checksumAll(bytes, off, end, CHECKSUM_SEED) : checksumOfSampled(bytes, off, end, sender, sequence);
+    if (readU32(bytes, off + CHECKSUM_OFFSET) !== sum) return false;
     this.sender = sender;
     this.sequence = sequence;
-    for (let i = 0; i < 8; i++) f64Bytes[LITTLE_ENDIAN ? i : 7 - i] = payload[SENT_AT_OFFSET + i]!;
+    for (let i = 0; i < 8; i++) f64Bytes[LITTLE_ENDIAN ? i : 7 - i] = bytes[off + SENT_AT_OFFSET + i]!;
     this.sentAt = f64[0]!;
     return true;
   }

@@ -230,9 +230,14 @@ export class Tally {
    * @param now arrival time on benchClock()
    */
   deliver(payload: Uint8Array, receiver: number, now: number): void {
+    this.deliverAt(payload, 0, payload.byteLength, receiver, now);
+  }
+
+  /** deliver() of the payload `bytes[offset, offset + length)`, read in place (no view made). */
+  deliverAt(bytes: Uint8Array, offset: number, length: number, receiver: number, now: number): void {
     const r = this.reader;
     const counts = this.counts;
-    if (!r.read(payload)) {
+    if (!r.read(bytes, offset, length)) {
       if (now >= this.measureStart) counts.corrupted++;
       else this.warmup.corrupted++;
       return;
@@ -283,7 +288,7 @@ export class Tally {
       counts.delivered++;
       const second = this.second(r.sentAt);
       second.frames++;
-      second.bytes += payload.byteLength;
+      second.bytes += length;
       recordMs(second.histogram, now - r.sentAt);
     }
     if (--t.remaining[idx] === 0) this.free(t, sender, idx);

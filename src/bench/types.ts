@@ -137,6 +137,13 @@ export interface BenchDriver {
    * (a driver keeps each delivery group, e.g. a joint's owner and users, on one thread).
    */
   deliver: (payload: Uint8Array, receiver: number) => void;
+  /**
+   * Set by the engine, as `deliver`: the payload `bytes[offset, offset + length)` arrived at
+   * `receiver`, read during the call without a view per payload (a driver that finds payloads in
+   * its receive buffer calls this rather than `deliver(bytes.subarray(...))`, whose view per
+   * delivery showed in the generator's profile). A driver need not declare it.
+   */
+  deliverAt?: (bytes: Uint8Array, offset: number, length: number, receiver: number) => void;
   /** Set by the engine: something went wrong (a connection lost, a protocol error). Counted and reported. */
   fail: (error: Error) => void;
   /** Closes every connection; resolves when all are closed. */

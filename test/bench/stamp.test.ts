@@ -148,3 +148,21 @@ describe("stamp, verify: 'stamp' (the sampled checksum)", () => {
     expect(new StampReader('full').read(sampled)).toBe(false);
   });
 });
+
+describe('StampReader.read in place', () => {
+  it('reads a payload at an offset of a larger buffer without a view, and refuses a range outside it', () => {
+    for (const verify of ['full', 'stamp'] as const) {
+      const reader = new StampReader(verify);
+      const frame = new Uint8Array(90);
+      writeStamp(frame, 5, 6, 7.5, verify);
+      const buffer = new Uint8Array(300);
+      buffer.set(frame, 101);
+      expect(reader.read(buffer, 101, 90)).toBe(true);
+      expect([reader.sender, reader.sequence, reader.sentAt]).toEqual([5, 6, 7.5]);
+      expect(reader.read(buffer, 101, 89)).toBe(false);
+      expect(reader.read(buffer, 100, 90)).toBe(false);
+      expect(reader.read(buffer, 250, 90)).toBe(false);
+      expect(reader.read(buffer, -1, 90)).toBe(false);
+    }
+  });
+});

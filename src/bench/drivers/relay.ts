@@ -169,6 +169,8 @@ export class RelayDriver implements BenchDriver {
   /** send() copies the payload into the connection's slab before it returns. */
   readonly copiesPayload = true;
   deliver: (payload: Uint8Array, receiver: number) => void = () => {};
+  deliverAt: (bytes: Uint8Array, offset: number, length: number, receiver: number) => void = (bytes, offset, length, receiver) =>
+    this.deliver(bytes.subarray(offset, offset + length), receiver);
   fail: (error: Error) => void = () => {};
 
   private readonly options: ResolvedBenchOptions;
@@ -438,7 +440,7 @@ export class RelayDriver implements BenchDriver {
         return;
       }
       this.sendChunk(peer, src, at, bytes, stream);
-    } else this.deliver(src.subarray(at, at + bytes), peer.receiver);
+    } else this.deliverAt(src, at, bytes, peer.receiver);
   }
 
   /** A control message `00 len payload` (joint.md §4): a reply or a server event. */
