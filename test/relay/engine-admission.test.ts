@@ -25,8 +25,7 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function start(options: RelayOptions): Promise<Relay> {
-  // An addon without the engine's WebSocket codec runs it only with websocket off.
-  relay = await Relay.listen({ logger: silentLogger, engine: 'native', websocket: typeof support !== 'string' && support.webSocket, ...options });
+  relay = await Relay.listen({ logger: silentLogger, engine: 'native', ...options });
   expect(relay.engine).toBe('native');
   return relay;
 }

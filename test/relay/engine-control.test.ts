@@ -15,7 +15,7 @@ vi.mock('../../src/relay/engine/engine-choice.js', async (importOriginal) => {
   const { FakeRelayEngine: Fake } = await import('./engine-fake.js');
   return {
     ...original,
-    chooseEngine: (o: { engine: string }) => (o.engine === 'native' ? { kind: 'native', native: { Engine: Fake, statNames: Fake.statsNames, webSocket: true } } : original.chooseEngine(o as never)),
+    chooseEngine: (o: { engine: string }) => (o.engine === 'native' ? { kind: 'native', native: { Engine: Fake, statNames: Fake.statsNames } } : original.chooseEngine(o as never)),
   };
 });
 

@@ -51,18 +51,6 @@ describe('the engine option', () => {
     expect(await create(c, 'j')).toEqual([0, 0]);
   });
 
-  it('needs the WebSocket codec in the addon unless websocket is off', () => {
-    const withWs = chooseEngine(resolveRelayOptions({ engine: 'native' }));
-    const withoutWs = chooseEngine(resolveRelayOptions({ engine: 'native', websocket: false }));
-    if (typeof support === 'string') {
-      expect([withWs.why, withoutWs.why]).toEqual([support, support]);
-    } else {
-      expect(withoutWs.kind).toBe('native');
-      expect(withWs.kind).toBe(support.webSocket ? 'native' : 'node');
-      if (!support.webSocket) expect(withWs.why).toMatch(/WebSocket codec/);
-    }
-  });
-
   it('keeps the cluster on the Node engine for now, saying why', () => {
     const choice = chooseEngine(resolveRelayOptions({ engine: 'native', cluster: { servers: 'nats://127.0.0.1:1' } }));
     expect(choice.kind).toBe('node');

@@ -12,8 +12,6 @@ import { nativeEngineSupport } from '../../src/relay/engine/engine-choice.js';
 const support = nativeEngineSupport();
 /** Why the native engine cannot run here, or null when it can. */
 export const NATIVE_ENGINE_MISSING: string | null = typeof support === 'string' ? support : null;
-/** The native engine here speaks WebSocket (an addon built with its codec). */
-const WEB_SOCKET = typeof support !== 'string' && support.webSocket;
 
 /**
  * What the native engine does not do yet (issue 19), each with the tests it fails, matched
@@ -21,15 +19,6 @@ const WEB_SOCKET = typeof support !== 'string' && support.webSocket;
  * an entry goes once the engine passes its tests.
  */
 export const NATIVE_ENGINE_GAPS: readonly { why: string; tests: RegExp }[] = [
-  ...(WEB_SOCKET
-    ? []
-    : [
-        {
-          // The fuzz test's hostile WebSocket clients need a relay that answers their handshake.
-          why: "this addon was built without the native engine's WebSocket codec (the other suites run with websocket: false)",
-          tests: /^WebSocket \(joint\.md §9\) > |> closes a WebSocket whose handshake|^relay under hostile input > |> J20$|^through the relay \(ws users\) > /,
-        },
-      ]),
   {
     why: 'the native engine reports a connection at its first byte, so the connection caps close a silent one only at loginTimeoutMs, not at once',
     tests: /> counts the per-IP cap by address|> caps connections in all \(maxConnections\)|> J18$/,
@@ -46,10 +35,8 @@ if (NATIVE_ENGINE_MISSING !== null) {
     if (gap !== undefined) ctx.skip(`native relay engine: ${gap.why}`);
   });
   const listen = Relay.listen.bind(Relay);
-  // Without its WebSocket codec the native engine runs only with websocket off (engine-choice.ts).
-  const defaults = WEB_SOCKET ? { engine: 'native' as const } : { engine: 'native' as const, websocket: false };
   Relay.listen = async (options = {}) => {
-    const relay = await listen({ ...defaults, ...options });
+    const relay = await listen({ engine: 'native', ...options });
     if (options.engine === undefined && relay.engine !== 'native') {
       await relay.close();
       throw new Error(`the relay-native project got the ${relay.engine} engine`);

@@ -1,14 +1,14 @@
 /**
  * Which engine a relay runs (`RelayOptions.engine`, `gamewire relay --engine`): the Node engine
- * always can; the native one needs Linux, an addon built with the relay engine (and its WebSocket
- * codec, unless `websocket` is off), and no `cluster` option yet. Asked for and not possible, the relay runs the Node engine and says why in one
+ * always can; the native one needs Linux, an addon built with the relay engine, and no `cluster`
+ * option yet. Asked for and not possible, the relay runs the Node engine and says why in one
  * debug line (the addon loader's rule for a missing addon, STYLE.md §6).
  */
 import { addonLoadError } from '../../core/index.js';
 import type { RelayEngineKind, ResolvedRelayOptions } from '../options.js';
 import { relayEngineBinding, type RelayEngineConstructor } from './binding.js';
 
-/** What running the native engine takes: the addon's class, the names of its counters, and whether it speaks WebSocket. */
+/** What running the native engine takes: the addon's class and the names of its counters; whether it speaks WebSocket. */
 export interface NativeEngineSupport {
   readonly Engine: RelayEngineConstructor;
   readonly statNames: readonly string[];
@@ -42,8 +42,5 @@ export function chooseEngine(options: Readonly<ResolvedRelayOptions>): EngineCho
   if (options.engine === 'node') return { kind: 'node' };
   if (options.cluster !== undefined) return { kind: 'node', why: 'the cluster option runs on the Node engine only (cross-node data is not in the native engine yet)' };
   const support = nativeEngineSupport();
-  if (typeof support === 'string') return { kind: 'node', why: support };
-  // Its WebSocket clients would be refused: the Node engine serves them instead.
-  if (options.websocket && !support.webSocket) return { kind: 'node', why: 'the addon was built without the native engine\'s WebSocket codec (with websocket: false, --no-websocket, the native engine runs)' };
-  return { kind: 'native', native: support };
+  return typeof support === 'string' ? { kind: 'node', why: support } : { kind: 'native', native: support };
 }
