@@ -274,7 +274,13 @@ void Engine::ApplyCalls() {
       continue;
     }
     Connection* c = Get(call.conn);
-    if (c == nullptr || c->phase != Phase::kOpen) continue;
+    if (c == nullptr) continue;
+    if (c->phase == Phase::kPending || c->phase == Phase::kUpgrading) {
+      // Refused by the control plane at CONNECT: closed at once, no bytes, no CLOSED back.
+      if (call.kind == CallKind::kClose) DiscardPending(*c, Reason::kShutdown, nullptr);
+      continue;
+    }
+    if (c->phase != Phase::kOpen) continue;
     switch (call.kind) {
       case CallKind::kAdmit:
       case CallKind::kResume: {
@@ -395,6 +401,10 @@ void Engine::AcceptSockets() {
     }
     c->epoll_mask = EPOLLIN;
     pending_count_++;
+    // The control plane's admission (total and per-IP caps) sees every socket here, before a byte
+    // is read, and may refuse it with close(); ACCEPT follows the first bytes (or the handshake).
+    Emit(kEventConnect, c->id, 0, c->remote_port, reinterpret_cast<const uint8_t*>(c->remote_ip.data()),
+         c->remote_ip.size());
   }
 }
 
@@ -423,11 +433,7 @@ void Engine::OnEvent(uint32_t id, uint32_t events) {
     OnReadable(*c);
   } else if ((events & (EPOLLHUP | EPOLLERR)) != 0) {
     // Not being read, but the socket failed: level-triggered, this would repeat every turn.
-    if (c->phase == Phase::kPending || c->phase == Phase::kUpgrading) {
-      DiscardPending(*c);
-    } else {
-      Drop(*c, (events & EPOLLERR) != 0 ? Reason::kSocketError : Reason::kPeerClosed, "");
-    }
+    Drop(*c, (events & EPOLLERR) != 0 ? Reason::kSocketError : Reason::kPeerClosed, "");
   }
 }
 
@@ -438,10 +444,6 @@ void Engine::OnReadable(Connection& c) {
   } while (n < 0 && errno == EINTR);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
   if (n <= 0) {
-    if (c.phase == Phase::kPending || c.phase == Phase::kUpgrading) {
-      DiscardPending(c);
-      return;
-    }
     Drop(c, n == 0 ? Reason::kPeerClosed : Reason::kSocketError, n == 0 ? "" : std::strerror(errno));
     FlushDirty();
     return;
@@ -504,9 +506,13 @@ void Engine::OpenConnection(Connection& c, bool websocket) {
        c.remote_ip.size());
 }
 
-void Engine::DiscardPending(Connection& c) {
+void Engine::DiscardPending(Connection& c, Reason reason, const char* detail) {
   pending_count_--;
   if (c.phase == Phase::kUpgrading) pending_upgrades_--;
+  // JavaScript heard of it at CONNECT: a CLOSED releases what it counted (detail null: it asked).
+  if (detail != nullptr) {
+    Emit(kEventClosed, c.id, static_cast<int32_t>(reason), 0, reinterpret_cast<const uint8_t*>(detail), std::strlen(detail));
+  }
   FreeConnection(c);
 }
 
@@ -516,8 +522,11 @@ void Engine::OnUpgradeBytes(Connection& c, uint8_t* data, size_t n) {
   pending_count_--;
   pending_upgrades_--;
   if (result == WsHandshakeResult::kRejected) {
-    // The HTTP error goes out, then the socket closes; JavaScript never hears of it.
+    // The HTTP error goes out, then the socket closes; JavaScript hears CLOSED (it saw CONNECT).
     counters_[kStatWebSocketRefused]++;
+    const std::string detail = std::string("websocket handshake: ") + c.handshake->reason();
+    Emit(kEventClosed, c.id, static_cast<int32_t>(Reason::kProtocolError), 0,
+         reinterpret_cast<const uint8_t*>(detail.data()), std::min(detail.size(), kMaxDetailBytes));
     AppendRaw(c, c.handshake->response(), c.handshake->response_size());
     c.handshake.reset();
     c.phase = Phase::kClosing;
@@ -956,7 +965,7 @@ void Engine::UpdateEpoll(Connection& c) {
 void Engine::Drop(Connection& c, Reason reason, const std::string& detail, bool flush_first) {
   if (!c.in_use) return;
   if (c.phase == Phase::kPending || c.phase == Phase::kUpgrading) {
-    DiscardPending(c);
+    DiscardPending(c, reason, detail.c_str());
     return;
   }
   if (c.phase == Phase::kClosing) {
@@ -1125,7 +1134,7 @@ void Engine::Sweep() {
       // joint.md §7: 5 s from accept to the first byte (raw) or the end of the handshake (WebSocket).
       if (login > 0 && now_ - c->accepted_ms >= login) {
         counters_[kStatLoginTimeouts]++;
-        DiscardPending(*c);
+        DiscardPending(*c, Reason::kLoginTimeout, c->phase == Phase::kPending ? "no byte in time" : "handshake not done in time");
       }
       continue;
     }

@@ -50,6 +50,8 @@ struct EngineConfig {
 constexpr int32_t kEventAccept = 1;
 constexpr int32_t kEventCommand = 2;
 constexpr int32_t kEventClosed = 3;
+// 4 is REMOTE (cluster data, not built).
+constexpr int32_t kEventConnect = 5;
 
 // A batch of events: `count` records of kEventStride int32, their bytes in `bytes`.
 struct EventBatch {
@@ -111,7 +113,8 @@ class Engine {
   void OnReadable(Connection& c);
   void OnFirstBytes(Connection& c, uint8_t* data, size_t n);
   void OpenConnection(Connection& c, bool websocket);
-  void DiscardPending(Connection& c);
+  // Ends a socket not yet ACCEPTed; a CLOSED event with `detail` unless detail is null.
+  void DiscardPending(Connection& c, Reason reason, const char* detail);
   void OnUpgradeBytes(Connection& c, uint8_t* data, size_t n);
   void OnWebSocketBytes(Connection& c, uint8_t* data, size_t n);
   void WebSocketFail(Connection& c, uint16_t code, const char* reason);

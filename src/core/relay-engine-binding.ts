@@ -36,7 +36,10 @@ export interface RelayEngineConfig {
 /**
  * One batch of events: `count` records of `RELAY_EVENT_STRIDE` int32 `[type, conn, a, b, c,
  * offset, length, 0]`, each record's bytes at `bytes.subarray(offset, offset + length)`. One call
- * per batch (a loop turn of the I/O thread), never per frame.
+ * per batch (a loop turn of the I/O thread), never per frame. Types (`RelayEventType`): CONNECT
+ * (a socket accepted, nothing read: b = port, bytes = IP), ACCEPT (first bytes or handshake done:
+ * a = 0 tcp / 1 websocket), COMMAND (a = cmd, b = cmdNr, bytes = payload), CLOSED (a = reason
+ * code, bytes = detail), see docs/native-engine.md.
  */
 export type RelayEngineEvents = (records: Int32Array, count: number, bytes: Buffer) => void;
 
@@ -58,7 +61,10 @@ export interface RelayEngineBinding {
   enter(user: number, jIn: number, owner: number, jOwn: number, userNr: number): void;
   /** Remove that route; idempotent. */
   leave(user: number, jIn: number): void;
-  /** Flush what is queued (at most 1 s), then close; its routes go at once; no CLOSED event comes back. */
+  /**
+   * Flush what is queued (at most 1 s), then close; its routes go at once; no CLOSED event comes
+   * back. Between CONNECT and ACCEPT: refuse the socket at once (no bytes).
+   */
   close(conn: number, reasonCode: number): void;
   /** Counters into `out` (at least `statsNames.length` slots), in `RelayEngine.statsNames` order. */
   stats(out: Float64Array): void;
@@ -79,7 +85,7 @@ export type RelayEngineConstructor = (new (config: RelayEngineConfig, onEvents: 
 /** Int32 slots per event record. */
 export const RELAY_EVENT_STRIDE = 8;
 /** Event types (a record's first slot). */
-export const RelayEventType = { Accept: 1, Command: 2, Closed: 3, Remote: 4 } as const;
+export const RelayEventType = { Accept: 1, Command: 2, Closed: 3, Remote: 4, Connect: 5 } as const;
 /** The CLOSED event's reason codes, by code (native/engine/engine-stats.h `Reason`). */
 export const RELAY_ENGINE_REASONS = ['peer_closed', 'socket_error', 'protocol_error', 'rate_limit', 'slow_reader', 'stalled', 'idle', 'shutdown', 'login_timeout'] as const;
 

@@ -92,6 +92,9 @@ describe.skipIf(SKIP_REASON !== null)(`native relay engine: hostile peers${SKIP_
     await Promise.all(clients.map((c) => c.waitClosed(3000)));
     const s = await h.statsUntil('no pending', (s) => s.pendingConnections === 0);
     expect(s.loginTimeouts).toBe(50);
-    expect(h.events).toHaveLength(0);
+    // Each was told at CONNECT and at its end (the control plane releases its admission), never ACCEPTed.
+    await h.statsUntil('every event delivered', () => h.events.length === 100);
+    expect(h.events.filter((e) => e.type === EventType.Connect)).toHaveLength(50);
+    expect(h.events.filter((e) => e.type === EventType.Closed && e.a === 8)).toHaveLength(50);
   });
 });

@@ -111,14 +111,32 @@ describe.skipIf(SKIP_REASON !== null)(`native relay engine: limits${SKIP_REASON 
     expect(h.stats().throttled).toBeGreaterThan(0);
   });
 
-  it('closes a socket that sends nothing within loginTimeoutMs, without an event', async () => {
+  it('closes a socket that sends nothing within loginTimeoutMs: CONNECT, then CLOSED login_timeout, no ACCEPT', async () => {
     const h = Harness.start({ loginTimeoutMs: 150 });
     const c = await Client.connect(h.port);
+    const connect = await h.next(EventType.Connect);
+    expect(connect.b).toBe(c.localPort);
+    expect(connect.bytes.toString()).toBe('127.0.0.1');
     await c.waitClosed(3000);
+    const closed = await h.next(EventType.Closed, connect.conn);
+    expect(closed.a).toBe(8);
     const s = h.stats();
     expect(s.loginTimeouts).toBe(1);
     expect(s.pendingConnections).toBe(0);
+    expect(h.events.filter((e) => e.type === EventType.Accept)).toHaveLength(0);
+  });
+
+  it('close() at CONNECT refuses a socket at once, without a byte or an event, whatever it sends', async () => {
+    const h = Harness.start();
+    const c = await Client.connect(h.port);
+    const connect = await h.next(EventType.Connect);
+    h.engine.close(connect.conn, 7);
+    c.write(command(0, 1, Buffer.from('late')));
+    await c.waitClosed();
+    expect(c.total).toBe(0);
+    await sleep(30);
     expect(h.events).toHaveLength(0);
+    expect(h.stats().pendingConnections).toBe(0);
   });
 
   it('closes an admitted peer silent past idleTimeoutMs with idle', async () => {
@@ -140,13 +158,17 @@ describe.skipIf(SKIP_REASON !== null)(`native relay engine: limits${SKIP_REASON 
     expect((await client.read(6, 2000)).toString('hex')).toBe('000400ff0000');
   });
 
-  it('answers a bad WebSocket upgrade request with an HTTP error and closes it (counted, no event)', async () => {
+  it('answers a bad WebSocket upgrade request with an HTTP error and closes it (counted, CLOSED protocol_error)', async () => {
     const h = Harness.start();
     const c = await Client.connect(h.port);
     c.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
     await c.waitClosed();
     expect(h.stats().webSocketRefused).toBe(1);
-    expect(h.events).toHaveLength(0);
+    const connect = await h.next(EventType.Connect);
+    const closed = await h.next(EventType.Closed, connect.conn);
+    expect(closed.a).toBe(2);
+    expect(closed.bytes.toString()).toMatch(/^websocket handshake: /);
+    expect(h.events.filter((e) => e.type === EventType.Accept)).toHaveLength(0);
   });
 
   it('close() from JavaScript flushes what is queued, then closes, with no CLOSED event', async () => {

@@ -147,7 +147,13 @@ describe.skipIf(WS_SKIP !== null)(`native relay engine: WebSocket${WS_SKIP ? ` (
     const s = await h.statsUntil('no upgrade pending', (s) => s.pendingUpgrades === 0);
     expect(s.webSocketRefused).toBe(1);
     expect(s.loginTimeouts).toBe(1);
-    expect(h.events).toHaveLength(0);
+    await h.statsUntil('every event delivered', () => h.events.length === 4);
+    expect(h.events.map((e) => [e.type, e.a])).toEqual([
+      [EventType.Connect, 0],
+      [EventType.Closed, 2],
+      [EventType.Connect, 0],
+      [EventType.Closed, 8],
+    ]);
   });
 
   it('survives random upgrade requests and random frames after a good handshake; a good pair is unaffected', async () => {
