@@ -25,6 +25,7 @@ import {
   LINK_LOW_WATER_BYTES,
   LINK_MAX_BATCH_BYTES,
   LINK_MAX_BUFFERED_BYTES,
+  LINK_RESEND_MS,
   LINK_STALL_TIMEOUT_MS,
   LINK_WINDOW_BYTES,
   MAX_PEERS,
@@ -88,6 +89,8 @@ export interface ClusterOptions {
   linkMaxBufferedBytes?: number;
   /** `LINK_STALL_TIMEOUT_MS`; 0 = never. */
   linkStallTimeoutMs?: number;
+  /** `LINK_RESEND_MS`. */
+  linkResendMs?: number;
   /** Transport of the node link's batches, `'tcp'` (default, `DEFAULT_DATA_LINK`) or `'nats'` (docs/cluster.md §4a). */
   dataLink?: 'tcp' | 'nats';
   /**
@@ -125,6 +128,7 @@ const DEFAULTS: Omit<ResolvedClusterOptions, 'servers' | 'nodeId'> = {
   linkLowWaterBytes: LINK_LOW_WATER_BYTES,
   linkMaxBufferedBytes: LINK_MAX_BUFFERED_BYTES,
   linkStallTimeoutMs: LINK_STALL_TIMEOUT_MS,
+  linkResendMs: LINK_RESEND_MS,
   dataLink: DEFAULT_DATA_LINK,
   dataHost: '',
   dataPort: DATA_PORT,
@@ -150,6 +154,7 @@ const RANGES: Record<keyof typeof DEFAULTS & string, [number, number] | null> = 
   linkLowWaterBytes: [0, 1024 * 1024 * 1024],
   linkMaxBufferedBytes: [1024, 1024 * 1024 * 1024],
   linkStallTimeoutMs: [0, 3_600_000],
+  linkResendMs: [1, 600_000],
   dataLink: null,
   dataHost: null,
   dataPort: [0, 65_535],
@@ -212,15 +217,22 @@ export interface ClusterEvents {
    * the owners get userDisconnect reason 1. Once per incarnation.
    */
   'peer-down': [peer: NodeRef, reason: PeerDownReason];
-  /** The link to `peer` failed (`overflow`: past linkMaxBufferedBytes; `stalled`): handle as `peer-down`. */
-  'link-failed': [peer: NodeRef, why: 'overflow' | 'stalled' | 'gap'];
+  /**
+   * The link to `peer` failed (`overflow`: past linkMaxBufferedBytes; `stalled`: no ack for
+   * linkStallTimeoutMs): handle as `peer-down`. A gap (a batch lost by NATS) is no failure: the
+   * missing batches are asked for again.
+   */
+  'link-failed': [peer: NodeRef, why: 'overflow' | 'stalled'];
   /** The bytes queued toward `peer` drained: resume the sources paused for it. */
   drain: [peer: NodeRef];
   /** NATS lost: no cross-node traffic goes out now (it queues, bounded); creates of new ids fail. */
   'nats-down': [cause: string];
   /** NATS lost for natsGraceMs: `peer-down` ('isolated') was emitted for every peer just before. */
   isolated: [];
-  /** NATS is back within the grace period; nothing was lost beyond what `link-failed` (gap) reports. */
+  /**
+   * NATS is back within the grace period. The link sent its unacknowledged batches again and
+   * asked each peer to do the same, so batches NATS lost around the outage arrive after all.
+   */
   'nats-up': [downMs: number];
   /** NATS is back after an isolation: this node is the incarnation `self` now; `lost` ids are someone else's (close those joints). */
   rejoined: [self: NodeRef, lost: Uint8Array[]];
@@ -299,6 +311,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         lowWaterBytes: resolved.linkLowWaterBytes,
         maxBufferedBytes: resolved.linkMaxBufferedBytes,
         stallTimeoutMs: resolved.linkStallTimeoutMs,
+        resendMs: resolved.linkResendMs,
       });
       if (resolved.dataLink === 'tcp') {
         const data = new DataLink(nc, link, {
@@ -396,7 +409,6 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     link.on('drain', (peer) => this.emit('drain', peer));
     link.on('overflow', (peer) => this.emit('link-failed', peer, 'overflow'));
     link.on('stalled', (peer) => this.emit('link-failed', peer, 'stalled'));
-    link.on('gap', (peer) => this.emit('link-failed', peer, 'gap'));
     link.on('handler-error', (error) => this.emit('warning', error));
     health.on('down', (cause) => {
       membership.suspend();
@@ -434,6 +446,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.directory.resetOrphans();
     if (!wasIsolated) {
       this.membership.resume();
+      this.link.natsBack();
       this.emit('nats-up', downMs);
       return;
     }

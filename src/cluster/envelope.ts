@@ -6,7 +6,8 @@
  *
  * Batch header (27 + n bytes):
  * `ver u8 = 1 | flags u8 | srcEpoch f64 | dstEpoch f64 | seq u32 | ack u32 | srcIdLen u8 | srcId[n]`
- * flags: bit 0 = the batch carries records (seq counts it), bit 1 = `ack` is valid.
+ * flags: bit 0 = the batch carries records (seq counts it), bit 1 = `ack` is valid, bit 2 =
+ * a resend request (no records): `seq` is the first batch its sender is missing.
  */
 
 /** Envelope version; a batch of another version is refused. */
@@ -17,6 +18,11 @@ export const BATCH_HEAD_BYTES = 27;
 export const FLAG_RECORDS = 1;
 /** flags bit: `ack` holds the last batch received in order from the destination. */
 export const FLAG_ACK = 2;
+/**
+ * flags bit, on a batch without records: the sender of this batch saw a gap (or reconnected to
+ * NATS) and asks the destination to send again every unacknowledged batch from `seq` on.
+ */
+export const FLAG_RESEND = 4;
 
 /** Record types; each name is the joint.md event it carries across nodes. */
 export const RecordType = {

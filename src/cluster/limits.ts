@@ -105,6 +105,18 @@ export const LINK_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 export const LINK_STALL_TIMEOUT_MS = 10_000;
 
 /**
+ * Least time between two requests for the same missing batch (ms), default 200. A batch lost
+ * by NATS (published while the receiving node had not resubscribed after a reconnect) shows as
+ * a gap at the next batch: the receiver drops the batches after the gap and asks the sender to
+ * send its unacknowledged batches again from the missing one (the sender keeps them until they
+ * are acknowledged), instead of failing the link. While the resent batches are on their way the
+ * receiver sees more batches after the gap; it asks again for the same one only after this
+ * long, so one loss costs about one window resent, not one per batch. Past
+ * `LINK_STALL_TIMEOUT_MS` without progress the link fails as `stalled`.
+ */
+export const LINK_RESEND_MS = 200;
+
+/**
  * Data bytes in one record of the link (bytes), maximum 65535: a record's data length is a u16. A joint
  * frame carries at most 32767 bytes (joint.md §2.5), so one record always holds one frame.
  */

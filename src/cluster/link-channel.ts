@@ -8,6 +8,7 @@
 import {
   ENTER_AT_MAX,
   FLAG_RECORDS,
+  FLAG_RESEND,
   getU32,
   NO_EXCLUDE,
   putU16,
@@ -52,6 +53,9 @@ export class LinkChannel {
   private nextSeq = 1;
   /** @internal */ lastAckProgressMs = 0;
   /** @internal */ dirty = false;
+  /** The last resend the peer asked for (first batch, time), to serve one ask per `resendMs`. */
+  private resentSeq = -1;
+  private resentAtMs = 0;
 
   // ---- transport (docs/cluster.md §4a) ----
   /** @internal the data connection the batches go over; null: NATS. */
@@ -76,6 +80,9 @@ export class LinkChannel {
   /** @internal batches held while paused (copies), bounded by the peer's window. */
   held: Buffer[] = [];
   /** @internal */ heldBytes = 0;
+  /** The last resend this node asked the peer for (first batch, time): one ask per `resendMs`. */
+  private askedSeq = -1;
+  private askedAtMs = 0;
 
   /** @internal built by NodeLink.channel */
   constructor(
@@ -290,6 +297,57 @@ export class LinkChannel {
     putU32(framed, 0, link.headBytes);
     link.writeHeader(framed.subarray(FRAME_PREFIX_BYTES), this, 0, 0);
     if (link.send(this, framed)) link.stats.acksSent++;
+  }
+
+  /**
+   * @internal Ask the peer for its unacknowledged batches again from `recvExpected` (a gap, or
+   * this node's NATS reconnect), unless the same batch was asked for less than `resendMs` ago.
+   * @returns true when the request went out.
+   */
+  askResend(nowMs: number, force = false): boolean {
+    if (this.failed || this.recvExpected === -1) return false;
+    const seq = this.recvExpected;
+    if (!force && seq === this.askedSeq && nowMs - this.askedAtMs < this.link.options.resendMs) return false;
+    this.askedSeq = seq;
+    this.askedAtMs = nowMs;
+    const link = this.link;
+    const framed = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + link.headBytes);
+    putU32(framed, 0, link.headBytes);
+    link.writeHeader(framed.subarray(FRAME_PREFIX_BYTES), this, FLAG_RESEND, seq);
+    if (link.send(this, framed)) link.stats.resendRequests++;
+    return true;
+  }
+
+  /**
+   * @internal The peer asks for every unacknowledged batch from `seq` on (it saw a gap, or
+   * reconnected to NATS): send them again, in order, over the transport in use. They are still
+   * counted in flight, so the window is unchanged; the peer drops those it already has.
+   */
+  resendFrom(seq: number, nowMs: number): void {
+    if (this.failed) return;
+    const count = this.inflightBatches.length - this.inflightHead;
+    const d = (seq - this.firstInflightSeq) >>> 0;
+    if (d >= count) return;
+    if (seq === this.resentSeq && nowMs - this.resentAtMs < this.link.options.resendMs) return;
+    this.resentSeq = seq;
+    this.resentAtMs = nowMs;
+    const link = this.link;
+    for (let i = this.inflightHead + d; i < this.inflightBatches.length; i++) {
+      link.resend(this, this.inflightBatches[i]!);
+      link.stats.resentBatches++;
+    }
+  }
+
+  /**
+   * @internal This node is back on NATS: what it published over NATS just before and during the
+   * outage may have reached the server before the peer resubscribed. Send every unacknowledged
+   * batch again (nothing to do when they went over a data connection, which NATS does not touch),
+   * and ask the peer for what it sent meanwhile.
+   */
+  natsBack(nowMs: number): void {
+    if (this.failed) return;
+    if (this.conn === null && this.inflightBatches.length > this.inflightHead) this.resendFrom(this.firstInflightSeq, nowMs);
+    this.askResend(nowMs, true);
   }
 
   /** @internal The peer acknowledged every batch up to `ack`. */

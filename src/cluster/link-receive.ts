@@ -4,7 +4,7 @@
  * channel toward the sender and its records to the LinkHandler, in the sender's sequence. A
  * paused sender's batches are held unacknowledged, so its own window stops it.
  */
-import { BATCH_HEAD_BYTES, decodeRecords, ENVELOPE_VERSION, EnvelopeError, FLAG_ACK, FLAG_RECORDS, getU32 } from './envelope.js';
+import { BATCH_HEAD_BYTES, decodeRecords, ENVELOPE_VERSION, EnvelopeError, FLAG_ACK, FLAG_RECORDS, FLAG_RESEND, getU32 } from './envelope.js';
 import type { LinkChannel } from './link-channel.js';
 import type { NodeLink } from './node-link.js';
 
@@ -35,7 +35,10 @@ export function receiveBatch(link: NodeLink, data: Uint8Array): void {
     return;
   }
   if ((flags & FLAG_ACK) !== 0) channel.onAck(getU32(data, 22), Date.now());
-  if ((flags & FLAG_RECORDS) === 0) return;
+  if ((flags & FLAG_RECORDS) === 0) {
+    if ((flags & FLAG_RESEND) !== 0) channel.resendFrom(getU32(data, 18), Date.now());
+    return;
+  }
   link.stats.batchesReceived++;
   const seq = getU32(data, 18);
   if (channel.recvExpected !== -1 && seq !== channel.recvExpected) {
@@ -45,9 +48,12 @@ export function receiveBatch(link: NodeLink, data: Uint8Array): void {
       link.stats.duplicateBatches++;
       return;
     }
-    const lost = (seq - channel.recvExpected) >>> 0;
+    // Ahead: NATS lost the batch expected (published while this node had not resubscribed
+    // after a reconnect). Delivering this one would break the order; the sender still holds
+    // every unacknowledged batch, so ask for them again from the missing one.
     link.stats.gaps++;
-    link.emit('gap', channel.peer, lost);
+    if (channel.askResend(Date.now())) link.emit('gap', channel.peer, (seq - channel.recvExpected) >>> 0);
+    return;
   }
   channel.recvExpected = (seq + 1) >>> 0;
   if (channel.paused) {

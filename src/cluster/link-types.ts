@@ -21,6 +21,8 @@ export interface NodeLinkOptions {
   maxBufferedBytes: number;
   /** `LINK_STALL_TIMEOUT_MS`; 0 = never. */
   stallTimeoutMs: number;
+  /** `LINK_RESEND_MS`. */
+  resendMs: number;
 }
 
 export interface NodeLinkStats {
@@ -37,8 +39,15 @@ export interface NodeLinkStats {
   badBatches: number;
   /** Batches for an earlier incarnation of this node, or from an earlier one of the sender. */
   staleBatches: number;
-  /** Batches missing in a sender's sequence (lost across a NATS reconnect). */
+  /**
+   * Batches that arrived after a missing one (NATS lost it across a reconnect): dropped, and the
+   * missing one and those after it asked for again (`resendRequests`); not a failure.
+   */
   gaps: number;
+  /** Requests sent to a sender for its unacknowledged batches again: after a gap, or after this node's NATS reconnect. */
+  resendRequests: number;
+  /** Batches sent again because the peer asked (after a gap or its reconnect) or this node reconnected to NATS. */
+  resentBatches: number;
   /** Batches already delivered that came again (sent again over NATS after a data connection was lost); dropped. */
   duplicateBatches: number;
   overflows: number;
@@ -56,7 +65,10 @@ export interface NodeLinkEvents {
   overflow: [peer: NodeRef];
   /** `peer` acknowledged nothing for `stallTimeoutMs` with bytes in flight; the channel is failed. */
   stalled: [peer: NodeRef];
-  /** `lost` batches from `peer` never arrived (lost across a NATS reconnect). */
+  /**
+   * `lost` batches from `peer` are missing (lost by NATS across a reconnect): asked for again,
+   * the link goes on (emitted once per request, at most every `resendMs` for one batch).
+   */
   gap: [peer: NodeRef, lost: number];
   /** A batch that did not decode; `from` is the claimed sender ('' when the header is bad). */
   'bad-batch': [from: string, error: EnvelopeError | 'header'];

@@ -57,6 +57,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     badBatches: 0,
     staleBatches: 0,
     gaps: 0,
+    resendRequests: 0,
+    resentBatches: 0,
     duplicateBatches: 0,
     overflows: 0,
     stalls: 0,
@@ -234,6 +236,24 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     }
     if (this.data !== null && channel.readyConn === null && !channel.dialing) this.data.want(channel);
     return this.publishRaw(channel.subject, framed.subarray(FRAME_PREFIX_BYTES));
+  }
+
+  /** @internal Send a batch again (a resend): over the channel's data connection when it uses one, else NATS. */
+  resend(channel: LinkChannel, framed: Buffer): void {
+    const conn = channel.conn;
+    if (conn !== null) conn.write(framed);
+    else this.publishRaw(channel.subject, framed.subarray(FRAME_PREFIX_BYTES));
+  }
+
+  /**
+   * This node's NATS connection is back (within the grace period): batches published around the
+   * outage may have been lost, at either end, before a node resubscribed. Every channel sends its
+   * unacknowledged batches again and asks its peer to do the same; duplicates are dropped.
+   * The two nodes reconnect in either order; whichever comes back last gets the other's batches.
+   */
+  natsBack(): void {
+    const nowMs = Date.now();
+    for (const channel of this.channels.values()) channel.natsBack(nowMs);
   }
 
   /** @internal Publish on NATS. */

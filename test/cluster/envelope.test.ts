@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { BATCH_HEAD_BYTES, decodeRecords, EnvelopeError, NodeLink, RecordType, type NodeRef } from '../../src/cluster/index.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { RecordingHandler } from './harness.js';
+import { FLAG_RESEND } from '../../src/cluster/envelope.js';
 
 /** A NATS stand-in that keeps what is published. */
 function capture(): { nc: NatsConnection; published: { subject: string; data: Uint8Array }[] } {
@@ -23,7 +24,7 @@ function capture(): { nc: NatsConnection; published: { subject: string; data: Ui
   return { nc, published };
 }
 
-const OPTIONS = { cluster: 't', maxBatchBytes: 64 * 1024, windowBytes: 1 << 20, highWaterBytes: 2 << 20, lowWaterBytes: 1 << 19, maxBufferedBytes: 16 << 20, stallTimeoutMs: 0 };
+const OPTIONS = { cluster: 't', maxBatchBytes: 64 * 1024, windowBytes: 1 << 20, highWaterBytes: 2 << 20, lowWaterBytes: 1 << 19, maxBufferedBytes: 16 << 20, stallTimeoutMs: 0, resendMs: 200 };
 const A: NodeRef = { nodeId: 'node-a', epoch: 1111 };
 const B: NodeRef = { nodeId: 'node-b', epoch: 2222 };
 
@@ -129,40 +130,68 @@ describe('node link envelope', () => {
     for (const p of published) expect(p.data.length).toBeLessThanOrEqual(1024 + 108);
   });
 
-  it('reports a missing batch as a gap and keeps delivering', () => {
-    const { nc, published } = capture();
-    const sender = new NodeLink(nc, A, new RecordingHandler(), OPTIONS);
+  it('asks for a missing batch again instead of delivering past it, and gets it', () => {
+    /** A NATS stand-in that keeps what is published and lets the test deliver to the subscriber. */
+    const endpoint = () => {
+      const published: Uint8Array[] = [];
+      let deliver: ((data: Uint8Array) => void) | null = null;
+      const nc = {
+        publish(_s: string, data: Uint8Array) {
+          published.push(Uint8Array.from(data));
+        },
+        subscribe(_s: string, opts: { callback: (err: null, msg: { data: Uint8Array }) => void }) {
+          deliver = (data) => opts.callback(null, { data });
+          return { unsubscribe() {} };
+        },
+        isClosed: () => false,
+      } as unknown as NatsConnection;
+      return { nc, published, deliver: (data: Uint8Array) => deliver!(data) };
+    };
+    const a = endpoint();
+    const b = endpoint();
+    const sender = new NodeLink(a.nc, A, new RecordingHandler(), OPTIONS);
+    sender.start();
     const ch = sender.channel(B);
     for (let i = 0; i < 3; i++) {
       ch.toOwner(i, 0, Buffer.from([i]), 0, 1);
       sender.flush();
     }
-    let deliver: ((data: Uint8Array) => void) | null = null;
-    const receiverNc = {
-      publish() {},
-      subscribe(_s: string, opts: { callback: (err: null, msg: { data: Uint8Array }) => void }) {
-        deliver = (data) => opts.callback(null, { data });
-        return { unsubscribe() {} };
-      },
-      isClosed: () => false,
-    } as unknown as NatsConnection;
+    const sent = a.published.splice(0);
     const handler = new RecordingHandler();
-    const receiver = new NodeLink(receiverNc, B, handler, OPTIONS);
+    const receiver = new NodeLink(b.nc, B, handler, OPTIONS);
     receiver.start();
     const gaps: number[] = [];
     receiver.on('gap', (_peer, lost) => gaps.push(lost));
-    deliver!(published[0]!.data);
-    deliver!(published[2]!.data);
+    b.deliver(sent[0]!);
+    // Batch 2 lost (NATS across a reconnect): batch 3 is not delivered past it, and 2 is asked for.
+    b.deliver(sent[2]!);
+    b.deliver(sent[2]!);
     expect(gaps).toEqual([1]);
-    expect(handler.records.map((r) => r.fields[0])).toEqual([0, 2]);
-    expect(receiver.stats.gaps).toBe(1);
+    expect(receiver.stats.gaps).toBe(2);
+    expect(receiver.stats.resendRequests).toBe(1);
+    expect(handler.records.map((r) => r.fields[0])).toEqual([0]);
+    const request = b.published.splice(0);
+    expect(request).toHaveLength(1);
+    expect(request[0]![1]! & FLAG_RESEND).toBe(FLAG_RESEND);
+    expect(Buffer.from(request[0]!).readUInt32LE(18)).toBe(2);
+    // The sender sends batches 2 and 3 again, which arrive in order; a second ask at once is not served twice.
+    a.deliver(request[0]!);
+    a.deliver(request[0]!);
+    expect(sender.stats.resentBatches).toBe(2);
+    for (const batch of a.published.splice(0)) b.deliver(batch);
+    expect(handler.records.map((r) => r.fields[0])).toEqual([0, 1, 2]);
+    // The old copy of batch 3 arriving late is a duplicate.
+    b.deliver(sent[2]!);
+    expect(receiver.stats.duplicateBatches).toBe(1);
+    expect(handler.records).toHaveLength(3);
     // A batch addressed to another incarnation of B is stale, not delivered.
-    const other = new NodeLink(nc, A, new RecordingHandler(), OPTIONS);
+    const other = new NodeLink(a.nc, A, new RecordingHandler(), OPTIONS);
     other.channel({ nodeId: 'node-b', epoch: 1 }).kick(1);
     other.flush();
-    deliver!(published.at(-1)!.data);
+    b.deliver(a.published.at(-1)!);
     expect(receiver.stats.staleBatches).toBe(1);
-    expect(handler.records).toHaveLength(2);
+    expect(handler.records).toHaveLength(3);
     receiver.close();
+    sender.close();
   });
 });
