@@ -152,6 +152,17 @@ export const MAX_WORKERS_COUNT = 256;
 export const WORKER_RESTART_MS = 1000;
 
 /**
+ * How long a `--workers` process waits for the answer to a connection handoff (ms), default
+ * 2000 (`--worker-handoff-timeout-ms`): the primary and the adopting worker answer in well under
+ * a millisecond on one machine; a worker that does not answer in 2 s is stuck or dying. Past it
+ * the handing worker closes its copy of the socket without reading it again (the adopter may hold
+ * the connection: it must never have two readers), so a connection whose adopter died in that
+ * window is lost, as with a crash of that worker. Counted as `timeout` in
+ * `gamewire_relay_worker_handoffs_total`. Used by worker-handoff.ts.
+ */
+export const WORKER_HANDOFF_TIMEOUT_MS = 2000;
+
+/**
  * Cluster: how often an owner whose remote users were paused (PAUSE_JOINT) is checked for a
  * backlog back at `outboundLowWaterBytes` (ms), default 20. The timer runs only while some joint
  * is paused; the remote users wait at most this long past the drain (a local user is resumed at

@@ -4,7 +4,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { DisconnectReason, type RelayClusterStats, type RelayStats } from './stats.js';
+import type { ClusterBridgeStats } from './cluster-bridge.js';
+import { DisconnectReason, type RelayStats } from './stats.js';
+import { workerHandoffStats } from './worker-handoff.js';
 
 /** Metric names, all prefixed `gamewire_relay_`. */
 export const METRIC_PREFIX = 'gamewire_relay_';
@@ -16,7 +18,7 @@ export const METRIC_PREFIX = 'gamewire_relay_';
 export function createRelayRegistry(
   stats: RelayStats,
   counts: () => { joints: number; users: number; backlogBytes: number; pendingConnections: number; pendingUpgrades: number },
-  cluster: () => RelayClusterStats | null = () => null,
+  cluster: () => ClusterBridgeStats | null = () => null,
 ): Registry {
   const registry = new Registry();
   const gauge = (name: string, help: string, read: () => number) =>
@@ -56,7 +58,7 @@ export function createRelayRegistry(
   counter('throttled_total', 'Connections paused for exceeding the inbound rate', () => stats.throttled);
   counter('backpressured_total', 'Senders paused because a peer they feed passed the outbound high-water mark', () => stats.backpressured);
   gauge('backpressured', 'Senders paused by backpressure now', () => stats.backpressuredNow);
-  const c = (read: (s: RelayClusterStats) => number) => () => {
+  const c = (read: (s: ClusterBridgeStats) => number) => () => {
     const s = cluster();
     return s === null ? 0 : read(s);
   };
@@ -68,10 +70,10 @@ export function createRelayRegistry(
   counter('cluster_bytes_out_total', 'Cluster: data bytes sent to other nodes', c((s) => s.bytesOut));
   counter('cluster_bytes_in_total', 'Cluster: data bytes received from other nodes', c((s) => s.bytesIn));
   counter('cluster_drops_total', 'Cluster: records from other nodes that did not resolve', c((s) => s.drops));
-  counter('cluster_link_batches_sent_total', 'Cluster: NATS messages published with records', c((s) => s.linkBatchesSent));
+  counter('cluster_link_batches_sent_total', 'Cluster: node link batches sent with records (over NATS or a data connection)', c((s) => s.linkBatchesSent));
   counter('cluster_link_bytes_sent_total', 'Cluster: bytes published on the node link', c((s) => s.linkBytesSent));
   counter('cluster_link_bytes_received_total', 'Cluster: bytes received on the node link', c((s) => s.linkBytesReceived));
-  counter('cluster_link_failures_total', 'Cluster: node links failed (overflow, stalled, gap)', c((s) => s.linkFailures));
+  counter('cluster_link_failures_total', 'Cluster: node links failed (overflow, stalled)', c((s) => s.linkFailures));
   counter('cluster_link_paused_total', 'Cluster: connections paused because the node link they fed was congested', c((s) => s.linkPauses));
   counter('cluster_joint_paused_total', 'Cluster: joints whose remote users were paused (PAUSE_JOINT) because their owner here was congested', c((s) => s.jointPauses));
   counter('cluster_peers_down_total', 'Cluster: peer incarnations ended (died, left, replaced, isolated)', c((s) => s.peersDown));
@@ -80,6 +82,42 @@ export function createRelayRegistry(
   counter('cluster_directory_releases_total', 'Cluster: joint ids released', c((s) => s.directoryReleases));
   counter('cluster_directory_lookups_total', 'Cluster: directory lookups', c((s) => s.directoryLookups));
   counter('cluster_directory_failures_total', 'Cluster: directory operations failed or unanswered', c((s) => s.directoryFailures));
+  counter('cluster_link_duplicate_batches_total', 'Cluster: node link batches that came again after they were delivered (failover or resend), dropped', c((s) => s.linkDuplicateBatches));
+  counter('cluster_link_gap_batches_total', 'Cluster: node link batches after a missing one (lost by NATS), dropped and asked for again', c((s) => s.linkGaps));
+  counter('cluster_link_resent_batches_total', 'Cluster: node link batches sent again because a peer asked or NATS reconnected', c((s) => s.linkResentBatches));
+  new Gauge({
+    name: METRIC_PREFIX + 'cluster_data_link_connections',
+    help: 'Cluster: TCP data link connections now, outbound (to peers) and inbound (authenticated, from peers)',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect() {
+      const s = cluster();
+      this.labels('outbound').set(s === null ? 0 : s.dataLinkOutbound);
+      this.labels('inbound').set(s === null ? 0 : s.dataLinkInbound);
+    },
+  });
+  counter('cluster_data_link_dials_total', 'Cluster: dials of a peer data port started', c((s) => s.dataLinkDials));
+  counter('cluster_data_link_dial_failures_total', 'Cluster: dials of a peer data port that failed (batches stay on NATS)', c((s) => s.dataLinkDialFailures));
+  counter('cluster_data_link_failovers_total', 'Cluster: data connections in use that were lost; their unacknowledged batches went again over NATS', c((s) => s.dataLinkFailovers));
+  counter('cluster_data_link_retransmitted_batches_total', 'Cluster: batches sent again over NATS after a data connection was lost', c((s) => s.dataLinkRetransmitted));
+  counter('cluster_data_link_bytes_sent_total', 'Cluster: bytes sent on data connections', c((s) => s.dataLinkBytesSent));
+  counter('cluster_data_link_bytes_received_total', 'Cluster: bytes received on data connections', c((s) => s.dataLinkBytesReceived));
+  counter('cluster_data_link_refused_total', 'Cluster: incoming data connections refused at or before the hello', c((s) => s.dataLinkRefused));
+  counter('cluster_data_link_bad_messages_total', 'Cluster: authenticated data connections dropped for a bad message', c((s) => s.dataLinkBadMessages));
+  new Counter({
+    name: METRIC_PREFIX + 'worker_handoffs_total',
+    help: 'relay --workers: connections moved to a sibling worker (moved), taken from one (adopted), handoffs refused (kept here) or unanswered (timeout, closed here)',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const h = workerHandoffStats();
+      this.labels('moved').inc(h.movedOut);
+      this.labels('adopted').inc(h.adopted);
+      this.labels('refused').inc(h.refused);
+      this.labels('timeout').inc(h.timedOut);
+    },
+  });
   new Counter({
     name: METRIC_PREFIX + 'disconnects_total',
     help: 'Connections closed, by reason',

@@ -20,7 +20,7 @@
  * order is kept. This worker keeps its copy of the socket until the result: a refusal (worker
  * gone, its relay not listening, its admission caps) gives it back to this relay as a fresh
  * connection with the same bytes, which then takes today's cross-node path. No result within
- * `WORKER_HANDOFF_TIMEOUT_MS`: this copy is closed and nothing else happens here (the adopter may
+ * `WORKER_HANDOFF_TIMEOUT_MS` (limits.ts): this copy is closed and nothing else happens here (the adopter may
  * hold it; it is never read by two).
  *
  * Not moved: WebSocket connections (their bytes are inside the ws library's framing; they stay on
@@ -33,16 +33,20 @@ import { Socket } from 'node:net';
 import { adoptSocket } from '../transport/stream-listener.js';
 import { TcpStream } from '../transport/tcp-stream.js';
 import type { ByteStream } from '../transport/types.js';
+import { WORKER_HANDOFF_TIMEOUT_MS } from './limits.js';
 import type { Logger } from './logger.js';
 
-/**
- * How long a worker waits for the answer to a handoff, in ms. Default 2000: the primary and the
- * adopting worker answer in well under a millisecond on one machine; a worker that does not
- * answer in 2 s is stuck or dying. Past it the handing worker closes its copy of the socket
- * without reading it again (the adopter may hold the connection: it must never have two readers),
- * so a connection whose adopter died in that window is lost, as with a crash of that worker.
- */
-export const WORKER_HANDOFF_TIMEOUT_MS = 2000;
+/** Handoffs of this worker so far (`gamewire_relay_worker_handoffs_total{result}`). */
+export interface WorkerHandoffStats {
+  /** Connections handed to a sibling worker that adopted them. */
+  movedOut: number;
+  /** Connections adopted from a sibling worker. */
+  adopted: number;
+  /** Handoffs refused (no such worker, not listening, not admitted, send failed): the connection stayed here. */
+  refused: number;
+  /** Handoffs unanswered within the timeout: closed here. */
+  timedOut: number;
+}
 
 /** Set by the primary for its workers when it routes handoffs: without it a worker hands nothing over. */
 const ROUTED_ENV = 'GAMEWIRE_RELAY_HANDOFF';
@@ -95,6 +99,9 @@ export class WorkerHandoff {
   private nextId = 1;
   private users = 0;
   private log: Logger | null = null;
+  /** `WORKER_HANDOFF_TIMEOUT_MS`, or `--worker-handoff-timeout-ms`. */
+  timeoutMs = WORKER_HANDOFF_TIMEOUT_MS;
+  readonly stats: WorkerHandoffStats = { movedOut: 0, adopted: 0, refused: 0, timedOut: 0 };
   private readonly onMessage = (msg: unknown, handle: unknown): void => {
     if (isMessage<AdoptMessage>(msg, ADOPT)) this.adopt(msg, handle);
     else if (isMessage<ResultMessage>(msg, RESULT) && msg.from === this.worker) this.settle(msg.id, msg.ok, msg.why ?? '');
@@ -151,7 +158,7 @@ export class WorkerHandoff {
     if (socket === null) return false;
     const handle = (socket as unknown as { _handle: unknown })._handle;
     const id = this.nextId++;
-    const timer = setTimeout(() => this.settle(id, false, 'timeout'), WORKER_HANDOFF_TIMEOUT_MS);
+    const timer = setTimeout(() => this.settle(id, false, 'timeout'), this.timeoutMs);
     timer.unref();
     this.outgoing.set(id, { socket, bytes: copy, to, timer });
     const msg: HandoffMessage = { type: HANDOFF, id, from: this.worker, to, bytes: copy.toString('base64') };
@@ -172,17 +179,20 @@ export class WorkerHandoff {
       // Not end(): that would send FIN on the adopter's connection too. Closing one of the
       // descriptors of a socket leaves it open.
       out.socket.destroy();
+      this.stats.movedOut++;
       this.log?.info('connection handed over', { worker: this.worker, to: out.to, bytes: out.bytes.length });
       return;
     }
     if (why === 'timeout') {
       // The adopter may have it: never read it here again.
       out.socket.destroy();
-      this.log?.warn('connection handoff unanswered; closed here', { worker: this.worker, to: out.to, timeoutMs: WORKER_HANDOFF_TIMEOUT_MS });
+      this.stats.timedOut++;
+      this.log?.warn('connection handoff unanswered; closed here', { worker: this.worker, to: out.to, timeoutMs: this.timeoutMs });
       return;
     }
     const kept = adoptSocket(out.socket, out.bytes);
     if (!kept) out.socket.destroy();
+    this.stats.refused++;
     this.log?.info('connection handoff refused; kept here', { worker: this.worker, to: out.to, why, kept });
   }
 
@@ -199,10 +209,17 @@ export class WorkerHandoff {
       // Closes only this process's descriptor: the handing worker still holds its own.
       if (!ok) socket.destroy();
     }
+    if (ok) this.stats.adopted++;
     if (ok) this.log?.info('connection adopted', { worker: this.worker, from: msg.from });
     const result: ResultMessage = { type: RESULT, id: msg.id, from: msg.from, to: this.worker, ok, ...(ok ? {} : { why }) };
     process.send!(result);
   }
+}
+
+/** This process's handoff counters (all 0 when it is not a `--workers` worker). */
+export function workerHandoffStats(): WorkerHandoffStats {
+  const handoff = WorkerHandoff.get();
+  return handoff === null ? { movedOut: 0, adopted: 0, refused: 0, timedOut: 0 } : { ...handoff.stats };
 }
 
 /**

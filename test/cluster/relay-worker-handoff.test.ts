@@ -89,6 +89,12 @@ describe.skipIf(!HAS_NATS)(`gamewire relay --workers 2: connections move to thei
     expect(logged('connection handoff refused; kept here')).toEqual([]);
     // All six are on the owner's worker: no user of another node in its joint.
     expect(await gauge(ownerMetrics, 'cluster_remote_users')).toBe(0);
+    // Counted on both sides: moved out by the other worker, adopted by the owner's.
+    const otherMetrics = metricsPort + (ownerWorker === 1 ? 2 : 1) - 1;
+    expect(await gauge(ownerMetrics, 'worker_handoffs_total{result="adopted"}')).toBe(moved.length);
+    expect(await gauge(otherMetrics, 'worker_handoffs_total{result="moved"}')).toBe(moved.length);
+    expect(await gauge(otherMetrics, 'worker_handoffs_total{result="refused"}')).toBe(0);
+    expect(await gauge(otherMetrics, 'worker_handoffs_total{result="timeout"}')).toBe(0);
 
     // Both ways after the move: a broadcast to all six, and a frame from each.
     owner.send('01 01 04 80 41 42 43');
