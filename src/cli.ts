@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import nodeCluster, { type Worker } from 'node:cluster';
 import { checkNodeId, generateNodeId } from './cluster/node-id.js';
 import { LOG_LEVELS, Relay, createLogger, type LogLevel, type RelayOptions } from './relay/index.js';
-import { DEFAULT_PORT, MAX_WORKERS_COUNT, WORKER_RESTART_MS } from './relay/limits.js';
+import { DEFAULT_PORT, MAX_WORKERS_COUNT, WORKER_HANDOFF_TIMEOUT_MS, WORKER_RESTART_MS } from './relay/limits.js';
 
 const USAGE = `usage: gamewire relay [options]
 
@@ -50,6 +50,13 @@ options:
   --node-id <id>                 this node's id in the cluster ([A-Za-z0-9_-], 1..64; default generated)
   --workers <n>                  run n relay processes on the port (node:cluster), each a cluster node
                                  <id>-w<k> (needs --cluster; default 1); --metrics-port p: worker k on p+k-1
+  --data-link <t>                tcp (default): batches between cluster nodes over a direct TCP connection
+                                 per peer | nats: all through nats-server (needs --cluster)
+  --data-host <addr>             address of the cluster data listener, advertised to the peers (default: the
+                                 local address toward NATS; 0.0.0.0 or :: listens everywhere)
+  --data-port <n>                port of the cluster data listener (default 0 = any; --workers: worker k on n+k-1)
+  --worker-handoff-timeout-ms <n> --workers: close a connection handed to a sibling worker that does not
+                                 answer within n ms (default ${WORKER_HANDOFF_TIMEOUT_MS})
   -h, --help                     show this help
 `;
 
@@ -94,7 +101,7 @@ const NUMERIC_FLAGS: Record<string, keyof RelayOptions> = {
 };
 
 /** Relay options and what only the command line has. */
-type RelayArgs = RelayOptions & { help?: boolean; workers?: number };
+type RelayArgs = RelayOptions & { help?: boolean; workers?: number; workerHandoffTimeoutMs?: number };
 
 
 /** Thrown for a bad command line; printed with the usage. */
@@ -110,6 +117,8 @@ function parseRelayArgs(args: string[]): RelayArgs {
   let clusterUrl: string | undefined;
   let nodeId: string | undefined;
   let workers = 1;
+  let handoffTimeoutMs: number | undefined;
+  const data: Record<string, unknown> = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const eq = arg.indexOf('=');
@@ -129,6 +138,19 @@ function parseRelayArgs(args: string[]): RelayArgs {
     else if (name === '--config') config = value();
     else if (name === '--cluster') clusterUrl = value();
     else if (name === '--node-id') nodeId = value();
+    else if (name === '--data-link') {
+      const t = value();
+      if (t !== 'tcp' && t !== 'nats') throw new UsageError('--data-link must be tcp or nats');
+      data.dataLink = t;
+    } else if (name === '--data-host') data.dataHost = value();
+    else if (name === '--data-port' || name === '--worker-handoff-timeout-ms') {
+      const text = value();
+      const n = Number(text);
+      const [min, max] = name === '--data-port' ? [0, 65_535] : [1, 600_000];
+      if (!/^[0-9]+$/.test(text.trim()) || n < min || n > max) throw new UsageError(`${name} must be an integer in ${min}..${max}, got ${text}`);
+      if (name === '--data-port') data.dataPort = n;
+      else handoffTimeoutMs = n;
+    }
     else if (name === '--workers') {
       const text = value();
       workers = Number(text);
@@ -167,13 +189,15 @@ function parseRelayArgs(args: string[]): RelayArgs {
     fromFile = parsed as Record<string, unknown>;
   }
   if (nodeId !== undefined && clusterUrl === undefined && fromFile.cluster === undefined) throw new UsageError('--node-id needs --cluster');
-  if (clusterUrl !== undefined || nodeId !== undefined) {
+  const dataFlag = Object.keys(data)[0];
+  if (dataFlag !== undefined && clusterUrl === undefined && fromFile.cluster === undefined) throw new UsageError(`--${dataFlag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --cluster`);
+  if (clusterUrl !== undefined || nodeId !== undefined || dataFlag !== undefined) {
     const base = (fromFile.cluster ?? {}) as Record<string, unknown>;
     const servers = clusterUrl !== undefined ? clusterUrl.split(',').filter((u) => u.length > 0) : base.servers;
-    flags.cluster = { ...base, servers, ...(nodeId !== undefined ? { nodeId } : {}) };
+    flags.cluster = { ...base, servers, ...(nodeId !== undefined ? { nodeId } : {}), ...data };
   }
   if (workers > 1 && flags.cluster === undefined && fromFile.cluster === undefined) throw new UsageError('--workers needs --cluster: the workers share joints through it');
-  return { port: DEFAULT_PORT, ...fromFile, ...flags, ...(workers > 1 ? { workers } : {}) } as RelayOptions;
+  return { port: DEFAULT_PORT, ...fromFile, ...flags, ...(workers > 1 ? { workers } : {}), ...(handoffTimeoutMs !== undefined ? { workerHandoffTimeoutMs: handoffTimeoutMs } : {}) } as RelayOptions;
 }
 
 async function runRelay(args: string[]): Promise<number> {
@@ -190,13 +214,20 @@ async function runRelay(args: string[]): Promise<number> {
     return 0;
   }
   const workers = options.workers ?? 1;
+  const handoffTimeoutMs = options.workerHandoffTimeoutMs;
   delete options.workers;
+  delete options.workerHandoffTimeoutMs;
   if (workers > 1 && nodeCluster.isPrimary) return runPrimary(options, workers);
   const k = Number(process.env.GAMEWIRE_RELAY_WORKER ?? 0);
   if (k > 0 && options.cluster !== undefined) {
     // A worker: its own node of the cluster, its own metrics port.
     options.cluster = { ...options.cluster, nodeId: `${process.env.GAMEWIRE_RELAY_NODE_ID}-w${k}` };
     if (options.metricsPort !== undefined && options.metricsPort > 0) options.metricsPort += k - 1;
+    // Each worker listens on its own data port (a shared one would mix up the peers' hellos).
+    const dataPort = options.cluster.dataPort;
+    if (dataPort !== undefined && dataPort > 0) options.cluster = { ...options.cluster, dataPort: dataPort + k - 1 };
+    const handoff = (await import('./relay/worker-handoff.js')).WorkerHandoff.get();
+    if (handoff !== null && handoffTimeoutMs !== undefined) handoff.timeoutMs = handoffTimeoutMs;
   }
   const logger = createLogger({ level: options.logLevel ?? 'info', base: { component: 'relay', ...(k > 0 ? { worker: k } : {}) } });
   let relay: Relay;
