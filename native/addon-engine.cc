@@ -35,6 +35,7 @@ constexpr double kMaxConnId = 2147483647.0;
 // still queued when stop() ran finds `stopped` set and is dropped instead of delivered.
 struct SinkState {
   bool stopped = false;
+  Engine* engine = nullptr;  // alive while !stopped (stop() sets stopped before the engine goes)
 };
 
 void DeliverBatch(Napi::Env env, Napi::Function callback, SinkState* state, EventBatch* batch);
@@ -48,18 +49,23 @@ void DeliverBatch(Napi::Env env, Napi::Function callback, SinkState* state, Even
   if (!batch->records.empty()) std::memcpy(records.Data(), batch->records.data(), batch->records.size() * sizeof(int32_t));
   Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::Copy(env, batch->bytes.data(), batch->bytes.size());
   callback.Call({records, Napi::Number::New(env, batch->count), bytes});
+  state->engine->EventsDone(batch->count);
 }
 
 class Sink : public engine::EventSink {
  public:
-  explicit Sink(Tsfn tsfn) : tsfn_(tsfn) {}
+  Sink(Tsfn tsfn, Engine* engine) : tsfn_(tsfn), engine_(engine) {}
   void Deliver(EventBatch* batch) override {
     // Non-blocking: the I/O thread never waits for JavaScript (stop() joins it from there).
-    if (tsfn_.NonBlockingCall(batch) != napi_ok) delete batch;
+    if (tsfn_.NonBlockingCall(batch) != napi_ok) {
+      engine_->EventsDone(batch->count);
+      delete batch;
+    }
   }
 
  private:
   Tsfn tsfn_;
+  Engine* engine_;
 };
 
 // A number property of `config` that is finite and within [min, max], or false with a TypeError.
@@ -234,9 +240,10 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
       return;
     }
     state_ = new SinkState();
+    state_->engine = engine_.get();
     tsfn_ = Tsfn::New(env, callback_.Value(), "gamewire.RelayEngine", 0, 1, state_,
                       [](Napi::Env, void*, SinkState* state) { delete state; });
-    sink_.reset(new Sink(tsfn_));
+    sink_.reset(new Sink(tsfn_, engine_.get()));
     if (!engine_->Start(sink_.get())) {
       tsfn_.Release();
       state_ = nullptr;

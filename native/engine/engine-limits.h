@@ -60,6 +60,11 @@ constexpr uint32_t kGenerationBits = 11;
 // for their first byte (at most loginTimeoutMs each), before the control plane's admission caps
 // can see them; past it new sockets are closed at once (counted: refusedPending).
 constexpr uint32_t kMaxPendingConnections = 1024;
+// Events handed to JavaScript and not yet handled there (events), 65536 (about 3 MiB of batches):
+// past it no socket is accepted (the kernel's listen backlog holds them, then refuses) until
+// JavaScript catches up, so a connect/close storm while the JavaScript thread is busy cannot
+// queue events without bound. Checked every kAcceptBackoffMs while over.
+constexpr int64_t kMaxEventsInFlight = 65536;
 // Sockets accepted per loop turn (sockets), 64: a connect storm cannot starve the reads.
 constexpr int kAcceptsPerTurn = 64;
 // After accept() fails for lack of descriptors (EMFILE/ENFILE), the listener is not polled for

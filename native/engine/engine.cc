@@ -356,6 +356,14 @@ void Engine::FreeConnection(Connection& c) {
 }
 
 void Engine::AcceptSockets() {
+  if (events_in_flight_.load(std::memory_order_relaxed) > kMaxEventsInFlight) {
+    // JavaScript is behind: stop polling the listener for a while (the kernel holds the sockets).
+    epoll_event ev{};
+    ev.data.u64 = kTagListen;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+    listen_backoff_until_ = now_ + kAcceptBackoffMs;
+    return;
+  }
   for (int i = 0; i < kAcceptsPerTurn; ++i) {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
@@ -1176,6 +1184,7 @@ void Engine::Emit(int32_t type, uint32_t conn, int32_t a, int32_t b, const uint8
 void Engine::DeliverBatch() {
   if (batch_->count == 0) return;
   counters_[kStatEventBatches]++;
+  events_in_flight_.fetch_add(batch_->count, std::memory_order_relaxed);
   sink_->Deliver(batch_.release());
   batch_.reset(new EventBatch());
 }

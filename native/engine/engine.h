@@ -88,6 +88,8 @@ class Engine {
   void Leave(uint32_t user, int32_t j_in);
   void Own(uint32_t owner, int32_t j_own, bool owned);
   void Close(uint32_t conn, int32_t reason);
+  // Any thread: JavaScript has handled `count` events of the batches delivered (kMaxEventsInFlight).
+  void EventsDone(int64_t count) { events_in_flight_.fetch_sub(count, std::memory_order_relaxed); }
   // Counters (engine-stats.h order) into out[0, min(n, kStatCount)).
   void Stats(double* out, size_t n) const;
   // Closes every connection and the listener, joins the I/O thread. Idempotent.
@@ -173,6 +175,7 @@ class Engine {
   bool stopped_ = false;
   std::atomic<double> published_[kStatCount];
   EventSink* sink_ = nullptr;
+  std::atomic<int64_t> events_in_flight_{0};
 
   // I/O thread only (the listener's fd is set by Listen before the thread starts).
   int listen_fd_ = -1;
