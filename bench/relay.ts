@@ -65,7 +65,7 @@
  * whose id contains it; `--profile-relay <dir>` writes CPU profiles of the relays,
  * `--profile-servers <dir>` of the forwarders too.
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { implementationOf } from '../src/core/index.js';
@@ -391,6 +391,19 @@ async function idleKiBPerConnection(kind: 'bare' | Engine): Promise<number> {
   }
 }
 
+/**
+ * The commit the suite ran at, `+changes` when native/ or src/ differ from it (others' work in
+ * progress in a shared tree), so a result says which engine it measured.
+ */
+function treeState(): string {
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' }).trim();
+    return git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--', 'native', 'src', 'prebuilds') === '' ? '' : '+changes');
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** The value of `--name` in args, or undefined. */
 function arg(args: string[], name: string): string | undefined {
   const at = args.indexOf(name);
@@ -556,6 +569,7 @@ export async function run(args: string[] = []): Promise<BenchRow[]> {
     }
   }
   report('relay', rows, {
+    tree: treeState(),
     jointParser: implementationOf('jointParser'),
     users: USERS,
     joints: JOINTS,
