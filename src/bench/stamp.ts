@@ -16,11 +16,12 @@
  *
  * `verify: 'stamp'`: the checksum covers bytes 0-19 and three 4-byte words of the filler, the first,
  * the last and one at a place that moves with (sender, sequence); only those words are derived
- * from (sender, sequence), the rest of the filler is a constant byte. Truncation and padding are
+ * from (sender, sequence); the rest of the filler is not checked (a constant byte in a fresh buffer,
+ * what earlier frames left in a buffer the engine reuses). Truncation and padding are
  * still caught (the length), and so is another frame's body (its sampled words differ), but a
  * changed byte outside the sampled words is not: a target that always damages one byte is caught
  * only in the frames whose moving word covers it. It costs the same at every size, where `full`
- * hashes every byte twice (writer and reader): at 1 KiB most of the generator's CPU.
+ * hashes every byte twice (writer and reader): at 1 KiB about a third of the relay driver's CPU.
  *
  * The checksum guards against accidents, not an adversary: the target is the thing measured.
  */
