@@ -18,12 +18,7 @@ export const NATIVE_ENGINE_MISSING: string | null = typeof support === 'string' 
  * against "suite > test" names. engine-native.test.ts lists every reason in the run's summary;
  * an entry goes once the engine passes its tests.
  */
-export const NATIVE_ENGINE_GAPS: readonly { why: string; tests: RegExp }[] = [
-  {
-    why: 'the native engine reports a connection at its first byte, so the connection caps close a silent one only at loginTimeoutMs, not at once',
-    tests: /> counts the per-IP cap by address|> caps connections in all \(maxConnections\)|> J18$/,
-  },
-];
+export const NATIVE_ENGINE_GAPS: readonly { why: string; tests: RegExp }[] = [];
 
 if (NATIVE_ENGINE_MISSING !== null) {
   beforeEach((ctx) => ctx.skip(`native relay engine: ${NATIVE_ENGINE_MISSING}`));

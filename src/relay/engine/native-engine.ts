@@ -4,8 +4,10 @@
  * this object owns that engine and handles what it reports, one JavaScript call per batch of
  * events, never per frame:
  *
- * - ACCEPT: the relay's admission (the same total and per-IP caps, stats and logs as the Node
- *   engine), then a `RelayConnection` whose stream writes through `engine.send`, then `admit`;
+ * - CONNECT (a socket accepted, nothing read): the relay's admission (the same total and per-IP
+ *   caps, stats and logs as the Node engine); a refused socket is closed at once;
+ * - ACCEPT (its first bytes, or its WebSocket handshake): a `RelayConnection` whose stream writes
+ *   through `engine.send`, then `admit`;
  * - COMMAND: the relay's own command handling (src/relay/commands.ts over the JointState), whose
  *   changes of the tables update the engine's routing table (routed-joint-state.ts); the replies and
  *   events are sent, then the connection is resumed;
@@ -83,6 +85,8 @@ export class NativeEngine {
   private readonly engine: RelayEngineBinding;
   /** Open connections by engine id (ids carry a generation, so a stale one finds nothing). */
   private readonly conns = new Map<number, RelayConnection>();
+  /** Sockets admitted at CONNECT and not yet ACCEPTed (or closed): their counted IP. */
+  private readonly pending = new Map<number, string>();
   /** Connections whose command this batch handled: resumed after its replies are sent. */
   private readonly held: RelayConnection[] = [];
   /** Releases a finished stream's admission, one function for every stream. */
@@ -187,21 +191,43 @@ export class NativeEngine {
       if (!commands.admit(conn)) return;
       commands.run(conn, a, b, bytes, offset, length);
       if (!conn.closed) this.held.push(conn);
+    } else if (type === RelayEventType.Connect) {
+      this.connect(id, bytes.toString('latin1', offset, offset + length));
     } else if (type === RelayEventType.Accept) {
       this.accept(id, a, b, bytes.toString('latin1', offset, offset + length));
     } else if (type === RelayEventType.Closed) {
       const conn = this.conns.get(id);
-      if (conn === undefined) return;
+      if (conn === undefined) {
+        // Ended before its first byte (or handshake): give back what CONNECT counted.
+        const ip = this.pending.get(id);
+        if (ip !== undefined) {
+          this.pending.delete(id);
+          this.host.admission.release(ip);
+        }
+        return;
+      }
       (conn.stream as EngineStream).engineClosed = true;
       const detail = length > 0 ? bytes.toString('utf8', offset, offset + length) : undefined;
       this.host.drop(conn, REASONS[a] ?? DisconnectReason.SocketError, detail);
     }
   }
 
-  /** A connection sent its first bytes (or finished its WebSocket handshake): admit it or close it. */
-  private accept(id: number, kind: number, port: number, address: string): void {
+  /**
+   * A socket was accepted, nothing read yet: the connection caps judge it now, as the Node engine
+   * does at accept, so a silent connection past a cap is refused at once (no bytes, no event back).
+   */
+  private connect(id: number, address: string): void {
     const ip = this.stopping ? null : this.host.admission.admit(address);
-    if (ip === null) {
+    if (ip === null) this.engine.close(id, REFUSED_CODE);
+    else this.pending.set(id, ip);
+  }
+
+  /** A connection sent its first bytes (or finished its WebSocket handshake): it becomes a peer. */
+  private accept(id: number, kind: number, port: number, address: string): void {
+    let ip = this.pending.get(id);
+    if (ip !== undefined) this.pending.delete(id);
+    else ip = this.stopping ? undefined : (this.host.admission.admit(address) ?? undefined);
+    if (ip === undefined) {
       this.engine.close(id, REFUSED_CODE);
       return;
     }
