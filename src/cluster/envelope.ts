@@ -7,7 +7,8 @@
  * Batch header (27 + n bytes):
  * `ver u8 = 1 | flags u8 | srcEpoch f64 | dstEpoch f64 | seq u32 | ack u32 | srcIdLen u8 | srcId[n]`
  * flags: bit 0 = the batch carries records (seq counts it), bit 1 = `ack` is valid, bit 2 =
- * a resend request (no records): `seq` is the first batch its sender is missing.
+ * a resend request (no records): `seq` is the first batch its sender is missing, bit 3 = a
+ * restarted sequence: `ack` holds its first number (see FLAG_RESTART).
  */
 
 /** Envelope version; a batch of another version is refused. */
@@ -23,6 +24,12 @@ export const FLAG_ACK = 2;
  * NATS) and asks the destination to send again every unacknowledged batch from `seq` on.
  */
 export const FLAG_RESEND = 4;
+/**
+ * flags bit, on a batch with records (never with FLAG_ACK): the sender dropped its channel to
+ * this node incarnation (a link failure) and opened a new one, whose sequence starts at the
+ * number in `ack`; the batches before it are not coming. Set until the new sequence is acked.
+ */
+export const FLAG_RESTART = 8;
 
 /** Record types; each name is the joint.md event it carries across nodes. */
 export const RecordType = {

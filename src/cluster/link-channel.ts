@@ -51,6 +51,11 @@ export class LinkChannel {
   private inflightBytes = 0;
   private firstInflightSeq = 0;
   private nextSeq = 1;
+  /**
+   * @internal The first number of this channel's sequence when it replaced a dropped channel
+   * to the same incarnation (it goes on from that one's numbers), until the peer acks it; -1 none.
+   */
+  restartFrom = -1;
   /** @internal */ lastAckProgressMs = 0;
   /** @internal */ dirty = false;
   /** The last resend the peer asked for (first batch, time), to serve one ask per `resendMs`. */
@@ -350,8 +355,20 @@ export class LinkChannel {
     this.askResend(nowMs, true);
   }
 
+  /** @internal Continue the numbering of a dropped channel to the same incarnation (NodeLink.channel). */
+  restartAt(seq: number): void {
+    this.nextSeq = seq;
+    this.restartFrom = seq;
+  }
+
+  /** @internal The next batch number (NodeLink.drop keeps it for a channel that replaces this one). */
+  get sequence(): number {
+    return this.nextSeq;
+  }
+
   /** @internal The peer acknowledged every batch up to `ack`. */
   onAck(ack: number, nowMs: number): void {
+    if (this.restartFrom !== -1 && ((ack - this.restartFrom) >>> 0) <= 0x7fffffff) this.restartFrom = -1;
     const count = this.inflightBatches.length - this.inflightHead;
     const d = (ack - this.firstInflightSeq) >>> 0;
     if (d >= count) return;

@@ -4,7 +4,7 @@
  * channel toward the sender and its records to the LinkHandler, in the sender's sequence. A
  * paused sender's batches are held unacknowledged, so its own window stops it.
  */
-import { BATCH_HEAD_BYTES, decodeRecords, ENVELOPE_VERSION, EnvelopeError, FLAG_ACK, FLAG_RECORDS, FLAG_RESEND, getU32 } from './envelope.js';
+import { BATCH_HEAD_BYTES, decodeRecords, ENVELOPE_VERSION, EnvelopeError, FLAG_ACK, FLAG_RECORDS, FLAG_RESEND, FLAG_RESTART, getU32 } from './envelope.js';
 import type { LinkChannel } from './link-channel.js';
 import type { NodeLink } from './node-link.js';
 
@@ -41,6 +41,12 @@ export function receiveBatch(link: NodeLink, data: Uint8Array): void {
   }
   link.stats.batchesReceived++;
   const seq = getU32(data, 18);
+  if ((flags & FLAG_RESTART) !== 0) {
+    // The sender dropped its channel to us (a link failure) and goes on from `from`: what it
+    // numbered before that is not coming. A resent copy once we are past `from` changes nothing.
+    const from = getU32(data, 22);
+    if (channel.recvExpected === -1 || ((from - channel.recvExpected) >>> 0) <= 0x7fffffff) channel.recvExpected = from;
+  }
   if (channel.recvExpected !== -1 && seq !== channel.recvExpected) {
     // Behind the sequence: already delivered. A sender whose data connection broke sends its
     // unacknowledged batches again over NATS (docs/cluster.md §4a), some of which arrived.

@@ -22,7 +22,8 @@
 import { EventEmitter } from 'node:events';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { FRAME_PREFIX_BYTES, type DataLink } from './data-link.js';
-import { BATCH_HEAD_BYTES, ENVELOPE_VERSION, FLAG_ACK, getU32, putU32, type LinkHandler } from './envelope.js';
+import { BATCH_HEAD_BYTES, ENVELOPE_VERSION, FLAG_ACK, FLAG_RECORDS, FLAG_RESTART, getU32, putU32, type LinkHandler } from './envelope.js';
+import { MAX_PEERS } from './limits.js';
 import { LinkChannel } from './link-channel.js';
 import { deliverBatch, receiveBatch } from './link-receive.js';
 import type { NodeLinkEvents, NodeLinkOptions, NodeLinkStats } from './link-types.js';
@@ -37,6 +38,13 @@ export type { NodeLinkEvents, NodeLinkOptions, NodeLinkStats } from './link-type
  */
 export class NodeLink extends EventEmitter<NodeLinkEvents> {
   /** @internal */ readonly channels = new Map<string, LinkChannel>();
+  /**
+   * The next batch number of channels dropped while their peer incarnation may live on (a link
+   * failure): a new channel to that incarnation goes on from it with FLAG_RESTART, so the peer,
+   * which still holds the old sequence, neither takes its batches for duplicates nor waits for
+   * the discarded ones. At most MAX_PEERS entries (the oldest go).
+   */
+  private readonly droppedAt = new Map<string, { epoch: number; seq: number }>();
   private dirtyList: LinkChannel[] = [];
   private flushScheduled = false;
   private sub: Subscription | null = null;
@@ -114,6 +122,11 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       known.discard();
     }
     const channel = new LinkChannel(this, { nodeId: peer.nodeId, epoch: peer.epoch }, `${this.options.cluster}.n.${peer.nodeId}`);
+    const dropped = this.droppedAt.get(peer.nodeId);
+    if (dropped !== undefined) {
+      this.droppedAt.delete(peer.nodeId);
+      if (dropped.epoch === peer.epoch) channel.restartAt(dropped.seq);
+    }
     this.channels.set(peer.nodeId, channel);
     return channel;
   }
@@ -128,6 +141,9 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     if (channel === undefined || channel.peer.epoch > epoch) return;
     this.channels.delete(nodeId);
     channel.discard();
+    this.droppedAt.delete(nodeId);
+    if (this.droppedAt.size >= MAX_PEERS) this.droppedAt.delete(this.droppedAt.keys().next().value!);
+    this.droppedAt.set(nodeId, { epoch: channel.peer.epoch, seq: channel.sequence });
   }
 
   /**
@@ -166,6 +182,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     this.selfRef = self;
     for (const channel of this.channels.values()) channel.discard();
     this.channels.clear();
+    this.droppedAt.clear();
     this.dirtyList = [];
     this.data?.reincarnate();
   }
@@ -209,7 +226,11 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
 
   /** @internal Write the batch header of `channel` into `b` (also settles the ack it carries). */
   writeHeader(b: Buffer, channel: LinkChannel, flags: number, seq: number): void {
-    if (channel.ackOwed) {
+    // A restarted sequence's batches carry its first number where the ack goes; the ack then
+    // goes ack-only at the end of the tick.
+    const restart = (flags & FLAG_RECORDS) !== 0 && channel.restartFrom !== -1;
+    if (restart) flags |= FLAG_RESTART;
+    else if (channel.ackOwed) {
       flags |= FLAG_ACK;
       channel.ackOwed = false;
     }
@@ -218,7 +239,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     b.writeDoubleLE(this.selfRef.epoch, 2);
     b.writeDoubleLE(channel.peer.epoch, 10);
     putU32(b, 18, seq);
-    putU32(b, 22, (flags & FLAG_ACK) !== 0 ? channel.recvDelivered : 0);
+    putU32(b, 22, restart ? channel.restartFrom : (flags & FLAG_ACK) !== 0 ? channel.recvDelivered : 0);
     b[26] = this.selfId.length;
     this.selfId.copy(b, BATCH_HEAD_BYTES);
   }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { BATCH_HEAD_BYTES, decodeRecords, EnvelopeError, NodeLink, RecordType, type NodeRef } from '../../src/cluster/index.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { RecordingHandler } from './harness.js';
-import { FLAG_RESEND } from '../../src/cluster/envelope.js';
+import { FLAG_RESEND, FLAG_RESTART } from '../../src/cluster/envelope.js';
 
 /** A NATS stand-in that keeps what is published. */
 function capture(): { nc: NatsConnection; published: { subject: string; data: Uint8Array }[] } {
@@ -191,6 +191,66 @@ describe('node link envelope', () => {
     b.deliver(a.published.at(-1)!);
     expect(receiver.stats.staleBatches).toBe(1);
     expect(handler.records).toHaveLength(3);
+    receiver.close();
+    sender.close();
+  });
+
+  it('lets a channel that replaced a dropped one go on where it left off, without waiting for what was discarded', () => {
+    const endpoint = () => {
+      const published: Uint8Array[] = [];
+      let deliver: ((data: Uint8Array) => void) | null = null;
+      const nc = {
+        publish(_s: string, data: Uint8Array) {
+          published.push(Uint8Array.from(data));
+        },
+        subscribe(_s: string, opts: { callback: (err: null, msg: { data: Uint8Array }) => void }) {
+          deliver = (data) => opts.callback(null, { data });
+          return { unsubscribe() {} };
+        },
+        isClosed: () => false,
+      } as unknown as NatsConnection;
+      return { nc, published, deliver: (data: Uint8Array) => deliver!(data) };
+    };
+    const a = endpoint();
+    const b = endpoint();
+    const sender = new NodeLink(a.nc, A, new RecordingHandler(), OPTIONS);
+    sender.start();
+    const handler = new RecordingHandler();
+    const receiver = new NodeLink(b.nc, B, handler, OPTIONS);
+    receiver.start();
+    let ch = sender.channel(B);
+    for (let i = 0; i < 3; i++) {
+      ch.toOwner(i, 0, Buffer.from([i]), 0, 1);
+      sender.flush();
+    }
+    const old = a.published.splice(0);
+    b.deliver(old[0]!);
+    // The sender's link to B fails (say, overflow): the relay drops the channel and tells B
+    // what ended on a new one. Batches 2 and 3 are discarded, never to come.
+    sender.drop(B.nodeId, B.epoch);
+    ch = sender.channel(B);
+    ch.jointGone(7, 1);
+    sender.flush();
+    const fresh = a.published.splice(0);
+    expect(fresh).toHaveLength(1);
+    expect(fresh[0]![1]! & FLAG_RESTART).toBe(FLAG_RESTART);
+    expect(Buffer.from(fresh[0]!).readUInt32LE(18)).toBe(4);
+    b.deliver(fresh[0]!);
+    expect(handler.records.map((r) => r.type)).toEqual(['toOwner', 'jointGone']);
+    // An old batch still on its way is behind the new sequence: dropped.
+    b.deliver(old[1]!);
+    expect(receiver.stats.duplicateBatches).toBe(1);
+    expect(receiver.stats.gaps).toBe(0);
+    // B's ack of batch 4 ends the restart: the next batch is an ordinary one.
+    receiver.flush();
+    for (const ack of b.published.splice(0)) a.deliver(ack);
+    expect(ch.restartFrom).toBe(-1);
+    ch.kick(3);
+    sender.flush();
+    const next = a.published.splice(0);
+    expect(next[0]![1]! & FLAG_RESTART).toBe(0);
+    b.deliver(next[0]!);
+    expect(handler.records.map((r) => r.type)).toEqual(['toOwner', 'jointGone', 'kick']);
     receiver.close();
     sender.close();
   });
