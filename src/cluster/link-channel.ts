@@ -328,14 +328,18 @@ export class LinkChannel {
    * reconnected to NATS): send them again, in order, over the transport in use. They are still
    * counted in flight, so the window is unchanged; the peer drops those it already has.
    */
-  resendFrom(seq: number, nowMs: number): void {
+  resendFrom(seq: number, nowMs: number, asked = true): void {
     if (this.failed) return;
     const count = this.inflightBatches.length - this.inflightHead;
     const d = (seq - this.firstInflightSeq) >>> 0;
     if (d >= count) return;
-    if (seq === this.resentSeq && nowMs - this.resentAtMs < this.link.options.resendMs) return;
-    this.resentSeq = seq;
-    this.resentAtMs = nowMs;
+    // Only the peer's asks are paced: this node's own resend at its reconnect may have been lost
+    // (the peer not yet resubscribed), and the peer's ask that follows must not be refused for it.
+    if (asked) {
+      if (seq === this.resentSeq && nowMs - this.resentAtMs < this.link.options.resendMs) return;
+      this.resentSeq = seq;
+      this.resentAtMs = nowMs;
+    }
     const link = this.link;
     for (let i = this.inflightHead + d; i < this.inflightBatches.length; i++) {
       link.resend(this, this.inflightBatches[i]!);
@@ -351,7 +355,7 @@ export class LinkChannel {
    */
   natsBack(nowMs: number): void {
     if (this.failed) return;
-    if (this.conn === null && this.inflightBatches.length > this.inflightHead) this.resendFrom(this.firstInflightSeq, nowMs);
+    if (this.conn === null && this.inflightBatches.length > this.inflightHead) this.resendFrom(this.firstInflightSeq, nowMs, false);
     this.askResend(nowMs, true);
   }
 

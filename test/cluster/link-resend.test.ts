@@ -120,4 +120,40 @@ describe.skipIf(!HAS_NATS)(`node link through a NATS restart during traffic${NAT
       await b.close();
     });
   }
+
+  it('gets the last batches sent before a reconnect with no traffic after them (dataLink: nats)', async () => {
+    // No later batch shows a gap here: only the reconnects' resends and asks can bring them.
+    // b comes back shortly after a, within linkResendMs of a's own resend, which is lost.
+    const common = { name: `resend${process.pid}x${n++}`, dataLink: 'nats' as const, peerTimeoutMs: 4000, natsGraceMs: 3500, linkResendMs: 1000 };
+    const checker = orderChecker();
+    const a = await nodes.join(nats.url, 'a', { ...common, reconnectWaitMs: 50 });
+    const b = await nodes.join(nats.url, 'b', { ...common, reconnectWaitMs: 250 }, checker.handler);
+    await waitFor(() => a.membership.peer('b') !== undefined && b.membership.peer('a') !== undefined, 3000, 'peers seen');
+    const failures: string[] = [];
+    for (const node of [a, b]) node.on('link-failed', (peer, why) => failures.push(`${peer.nodeId}:${why}`));
+    const ab = a.link.channel(a.membership.peer('b')!);
+    const buf = Buffer.alloc(300);
+    let sent = 0;
+    const send = (count: number): void => {
+      for (let k = 0; k < count; k++, sent++) ab.toOwner(sent, 0, buf, 0, record(sent, buf));
+    };
+    send(10);
+    await waitFor(() => checker.next() === sent && ab.inflight === 0, 3000, 'the first records acknowledged');
+    const downA = nextEvent(a, 'nats-down', 3000);
+    await nats.kill();
+    await downA;
+    // Sent while NATS is down: the client holds them and publishes them when a reconnects.
+    send(10);
+    await sleep(50);
+    const upA = nextEvent(a, 'nats-up', 6000);
+    const upB = nextEvent(b, 'nats-up', 6000);
+    await nats.start();
+    await Promise.all([upA, upB]);
+    await waitFor(() => checker.next() === sent, 3000, `the last ${sent - 10} records (got ${checker.next() - 10})`);
+    await waitFor(() => ab.inflight === 0, 3000, 'every batch acknowledged');
+    expect(checker.bad()).toBe(0);
+    expect(failures).toEqual([]);
+    await a.close();
+    await b.close();
+  });
 });
