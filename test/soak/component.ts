@@ -12,6 +12,11 @@ export interface LoadSettings {
   seed: number;
   /** Progress lines (or nothing). */
   log: (line: string) => void;
+  /**
+   * The relay component's engine (`RelayOptions.engine`); undefined: the relay's default. When
+   * set, a relay that runs another engine (no addon, no engine in it) fails to start.
+   */
+  relayEngine?: 'native' | 'node';
 }
 
 export interface LoadComponent {

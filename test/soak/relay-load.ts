@@ -6,6 +6,7 @@
  */
 import WebSocket from 'ws';
 import { Relay, type Logger } from '../../src/relay/index.js';
+import { nativeEngineSupport } from '../../src/relay/engine/engine-choice.js';
 import { COMMAND_BURST_COUNT } from '../../src/relay/limits.js';
 import { sleep, waitFor, type LoadSettings } from './component.js';
 import { command, JointPeer, RelayStreamReader, sizeHeader } from './joint-peer.js';
@@ -74,11 +75,15 @@ const HOSTILE_KINDS = [
   'owner-flood',
 ] as const;
 type RelayKind = (typeof HOSTILE_KINDS)[number];
+/** The kinds that need WebSocket on the relay (left out on a native engine built without its codec). */
+const WEBSOCKET_KINDS: readonly RelayKind[] = ['ws-oversize', 'ws-garbage'];
 
 export class RelayLoad extends LoadHarness<RelayKind> {
   readonly name = 'relay';
-  protected readonly kinds = HOSTILE_KINDS;
+  protected kinds: readonly RelayKind[] = HOSTILE_KINDS;
   private relay: Relay | null = null;
+  /** Why the relay runs another engine than `settings.relayEngine` (its debug line). */
+  private engineWhy: string | undefined;
   private readonly pairs: Pair[] = [];
   private probes = 0;
 
@@ -94,12 +99,33 @@ export class RelayLoad extends LoadHarness<RelayKind> {
       info: (msg, f) => {
         if (msg === 'connection dropped') t.error('relay', `${String(f?.reason)}${f?.detail ? `: ${String(f.detail)}` : ''}`);
       },
-      debug: () => undefined,
+      debug: (msg, f) => {
+        if (f?.why !== undefined) this.engineWhy = `${msg}: ${String(f.why)}`;
+      },
     };
   }
 
   async start(): Promise<void> {
-    this.relay = await Relay.listen({ host: '127.0.0.1', port: 0, logger: this.logger(), ...SOAK_RELAY_OPTIONS });
+    const asked = this.settings.relayEngine;
+    let websocket = true;
+    if (asked === 'native') {
+      const support = nativeEngineSupport();
+      if (typeof support === 'string') throw new Error(`engine 'native' cannot run: ${support}`);
+      // Older addons were built without the codec; once it is always in, the field may go.
+      if ((support as { webSocket?: boolean }).webSocket === false) {
+        // The relay would run the Node engine to serve WebSocket: soak what the native one has.
+        websocket = false;
+        this.kinds = HOSTILE_KINDS.filter((k) => !WEBSOCKET_KINDS.includes(k));
+        this.tally.note('relay_left_out', `WebSocket (the addon's native engine has no codec): ${WEBSOCKET_KINDS.join(', ')}`);
+      }
+    }
+    const relay = await Relay.listen({ host: '127.0.0.1', port: 0, logger: this.logger(), ...SOAK_RELAY_OPTIONS, engine: asked, websocket });
+    if (asked !== undefined && relay.engine !== asked) {
+      await relay.close();
+      throw new Error(`engine '${asked}' asked, '${relay.engine}' runs (${this.engineWhy ?? 'no reason logged'})`);
+    }
+    this.relay = relay;
+    this.tally.note('relay_engine', relay.engine);
     const count = Math.max(1, Math.round(3 * this.settings.scale));
     for (let i = 0; i < count; i++) this.pairs.push(await this.makePair(i));
     this.sending = true;

@@ -1,5 +1,5 @@
 /**
- * `npm run soak -- [--minutes N] [--seconds S] [--scale X] [--seed S] [--components a,b] [--rss-limit P] [--out file]`
+ * `npm run soak -- [--minutes N] [--seconds S] [--scale X] [--seed S] [--components a,b] [--rss-limit P] [--engine native|node] [--asan] [--out file]`
  *
  * Runs the soak (soak.ts): a relay, an mm server (plain and keyed), a UDP session server behind
  * a lossy proxy (latency, 25% loss, 25% duplicates, reordering) and an event server behind the
@@ -9,15 +9,25 @@
  * headline figures and errors and drops by reason, `details` hostile peers by kind and the
  * figures of each style.
  *
+ * `--engine native|node` runs the relay component on that engine (default: the relay's default);
+ * a relay that would run another engine (no addon, an addon without the engine) fails the run
+ * before it starts. `--asan` runs the soak on the addon built with AddressSanitizer + UBSan
+ * (test/soak/asan.ts: build-asan-soak/, GAMEWIRE_NATIVE=1, any sanitizer report fails the run);
+ * its report goes to a temporary file unless `--out` is given, never to bench/results/soak.json
+ * (sanitized figures are not the soak's figures). See docs/soak.md.
+ *
  * Exits 1 on any byte lost or corrupted for a good client, an invariant violation, an uncaught
  * exception, a handle left open, or (for runs of 5 minutes or more, or with --rss-limit) RSS
- * growth after warm-up above the limit (default 10%).
+ * growth after warm-up above the limit (default 10%); 2 on bad arguments.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nativeEngineSupport } from '../../src/relay/engine/engine-choice.js';
+import { asanProblem, handOverToAsan, underAsan } from './asan.js';
 import { COMPONENTS } from './components.js';
+import { parseSoakArgs, SoakArgsError } from './args.js';
 import { runSoak } from './soak.js';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'soak.json');
@@ -26,33 +36,37 @@ function usage(message?: string): never {
   if (message) process.stderr.write(`soak: ${message}\n`);
   process.stderr.write(
     'usage: npm run soak -- [--minutes N] [--seconds S] [--scale X] [--seed S] [--components ' +
-      `${Object.keys(COMPONENTS).join(',')}] [--rss-limit P] [--out file]\n`,
+      `${Object.keys(COMPONENTS).join(',')}] [--rss-limit P] [--engine native|node] [--asan] [--out file]\n`,
   );
   process.exit(2);
 }
 
-const args = { ms: 2 * 60_000, scale: 1, seed: 1, components: Object.keys(COMPONENTS), rssLimit: NaN, out: OUT };
 const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i]!;
-  const value = () => argv[++i] ?? usage(`${a} needs a value`);
-  const positive = (v: string) => {
-    const n = Number(v);
-    if (!(n > 0)) usage(`${a} must be a positive number`);
-    return n;
-  };
-  if (a === '--minutes') args.ms = positive(value()) * 60_000;
-  else if (a === '--seconds') args.ms = positive(value()) * 1000;
-  else if (a === '--scale') args.scale = positive(value());
-  else if (a === '--seed') args.seed = Number(value()) >>> 0;
-  else if (a === '--rss-limit') args.rssLimit = positive(value());
-  else if (a === '--out') args.out = value();
-  else if (a === '--components') {
-    args.components = value().split(',');
-    for (const c of args.components) if (!COMPONENTS[c]) usage(`unknown component ${c}`);
-  } else if (a === '--help' || a === '-h') usage();
-  else usage(`unknown argument ${a}`);
+let parsed;
+try {
+  parsed = parseSoakArgs(argv, Object.keys(COMPONENTS));
+} catch (err) {
+  if (err instanceof SoakArgsError) usage(err.message || undefined);
+  throw err;
 }
+const args = parsed;
+if (args.asan && !underAsan()) await handOverToAsan(argv.filter((a) => a !== '--asan'));
+if (underAsan()) {
+  const problem = asanProblem();
+  if (problem !== null) {
+    process.stderr.write(`soak: --asan, but ${problem} (run it through npm run soak -- --asan)\n`);
+    process.exit(1);
+  }
+}
+if (args.engine === 'native' && args.components.includes('relay')) {
+  const support = nativeEngineSupport();
+  if (typeof support === 'string') {
+    process.stderr.write(`soak: --engine native, but the native engine cannot run here: ${support}\n`);
+    process.exit(1);
+  }
+}
+// Sanitized figures (several times slower, ASan's quarantine in RSS) are not the soak's figures.
+const out = args.out ?? (underAsan() ? join(tmpdir(), `gamewire-soak-asan-${process.pid}.json`) : OUT);
 // RSS is judged in long runs only: a short run is mostly warm-up and JIT.
 const rssLimit = Number.isNaN(args.rssLimit) ? (args.ms >= 5 * 60_000 ? 10 : Infinity) : args.rssLimit;
 
@@ -62,6 +76,7 @@ const report = await runSoak({
   scale: args.scale,
   seed: args.seed,
   components: args.components.map((c) => COMPONENTS[c]!),
+  relayEngine: args.engine,
   log: (line) => process.stdout.write(`${stamp()} ${line}\n`),
 });
 
@@ -69,6 +84,7 @@ const growth = Number(report.results.find((r) => r.metric === 'rss_growth_pct')?
 if (growth > rssLimit) report.failures.push(`RSS grew ${growth}% after warm-up (limit ${rssLimit}%)`);
 const passed = report.failures.length === 0;
 report.results.push({ metric: 'rss_limit_pct', value: Number.isFinite(rssLimit) ? rssLimit : 'not judged (run < 5 min)' });
+report.results.push({ metric: 'asan', value: underAsan() ? 'yes (AddressSanitizer + UBSan addon)' : 'no' });
 report.results.push({ metric: 'passed', value: passed ? 'yes' : 'no' });
 
 const rows = [...report.results, ...report.details];
@@ -77,7 +93,7 @@ process.stdout.write('\nsoak report\n');
 for (const r of rows) process.stdout.write(`  ${r.metric.padEnd(width)}  ${r.value}\n`);
 for (const v of report.tally.violations.slice(0, 20)) process.stdout.write(`  violation: ${v}\n`);
 for (const c of report.tally.crashes.slice(0, 5)) process.stdout.write(`  crash: ${c}\n`);
-mkdirSync(dirname(args.out), { recursive: true });
+mkdirSync(dirname(out), { recursive: true });
 const json = {
   suite: 'soak',
   node: process.version,
@@ -86,6 +102,6 @@ const json = {
   results: report.results,
   details: report.details,
 };
-writeFileSync(args.out, `${JSON.stringify(json, null, 2)}\n`);
-process.stdout.write(`\nwrote ${args.out}\n${passed ? 'PASSED' : `FAILED:\n  ${report.failures.join('\n  ')}`}\n`);
+writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
+process.stdout.write(`\nwrote ${out}\n${passed ? 'PASSED' : `FAILED:\n  ${report.failures.join('\n  ')}`}\n`);
 process.exit(passed ? 0 : 1);

@@ -30,6 +30,8 @@ export interface SoakOptions {
   log?: (line: string) => void;
   /** Seconds between progress lines (default 10). */
   progressEverySeconds?: number;
+  /** The relay component's engine (default: the relay's default engine). */
+  relayEngine?: 'native' | 'node';
 }
 
 /** One memory/handle sample. */
@@ -117,7 +119,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const hostileEveryMs = 1000 / (options.hostilePerSecond ?? 6);
   const maxHostile = options.maxHostilePerComponent ?? 8;
   const tally = new Tally();
-  const settings: LoadSettings = { scale, seed, log };
+  const settings: LoadSettings = { scale, seed, log, relayEngine: options.relayEngine };
   const rng = new SoakRng(seed);
   const gc = getGc();
 
@@ -236,6 +238,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     { metric: 'handles_left_after_close', value: handlesLeft },
     { metric: 'gc_forced_before_samples', value: gc ? 'yes' : 'no' },
   ];
+  for (const [k, v] of Object.entries(tally.notes).sort()) results.push({ metric: k, value: v });
   for (const [k, v] of Object.entries(tally.errors).sort()) results.push({ metric: `error: ${k}`, value: v });
   for (const [k, v] of Object.entries(tally.dropped).sort()) results.push({ metric: `dropped: ${k}`, value: v });
   const details: { metric: string; value: number | string }[] = [];

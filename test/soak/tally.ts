@@ -40,6 +40,8 @@ export class Tally {
   readonly figures: Record<string, number> = {};
   /** Uncaught exceptions and unhandled rejections. */
   readonly crashes: string[] = [];
+  /** Facts of the run the report shows as they are (the relay engine that ran, what was left out). */
+  readonly notes: Record<string, string> = {};
 
   hostile(kind: string): void {
     this.hostilePeers++;
@@ -56,6 +58,10 @@ export class Tally {
 
   figure(name: string, by = 1): void {
     this.figures[name] = (this.figures[name] ?? 0) + by;
+  }
+
+  note(name: string, value: string): void {
+    this.notes[name] = value;
   }
 
   violation(text: string): void {
