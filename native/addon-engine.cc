@@ -49,7 +49,7 @@ void DeliverBatch(Napi::Env env, Napi::Function callback, SinkState* state, Even
   if (!batch->records.empty()) std::memcpy(records.Data(), batch->records.data(), batch->records.size() * sizeof(int32_t));
   Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::Copy(env, batch->bytes.data(), batch->bytes.size());
   callback.Call({records, Napi::Number::New(env, batch->count), bytes});
-  state->engine->EventsDone(batch->count);
+  state->engine->EventsDone(batch->count, batch->remote_bytes);
 }
 
 class Sink : public engine::EventSink {
@@ -58,7 +58,7 @@ class Sink : public engine::EventSink {
   void Deliver(EventBatch* batch) override {
     // Non-blocking: the I/O thread never waits for JavaScript (stop() joins it from there).
     if (tsfn_.NonBlockingCall(batch) != napi_ok) {
-      engine_->EventsDone(batch->count);
+      engine_->EventsDone(batch->count, batch->remote_bytes);
       delete batch;
     }
   }
@@ -135,6 +135,9 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
                            InstanceMethod<&RelayEngineWrap::Send>("send"),
                            InstanceMethod<&RelayEngineWrap::Enter>("enter"),
                            InstanceMethod<&RelayEngineWrap::Leave>("leave"),
+                           InstanceMethod<&RelayEngineWrap::LeaveMember>("leaveMember"),
+                           InstanceMethod<&RelayEngineWrap::Pause>("pause"),
+                           InstanceMethod<&RelayEngineWrap::Unpause>("unpause"),
                            InstanceMethod<&RelayEngineWrap::Own>("own"),
                            InstanceMethod<&RelayEngineWrap::Close>("close"),
                            InstanceMethod<&RelayEngineWrap::Stats>("stats"),
@@ -142,6 +145,8 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
                            StaticValue("statsNames", names),
                            StaticValue("EVENT_STRIDE", Napi::Number::New(env, engine::kEventStride)),
                            StaticValue("webSocket", Napi::Boolean::New(env, true)),
+                           StaticValue("REMOTE", Napi::Number::New(env, engine::kRemote)),
+                           StaticValue("remote", Napi::Boolean::New(env, true)),
                        });
   }
 
@@ -298,14 +303,38 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
     engine_->Send(conn, bytes.Data(), bytes.ByteLength());
   }
 
+  // user or owner may be REMOTE (0): the far end of a route that crosses nodes; not both.
   void Enter(const Napi::CallbackInfo& info) {
-    uint32_t user = 0, owner = 0;
-    int64_t j_in = 0, j_own = 0, user_nr = 0;
-    if (!Conn(info, 0, "user", &user) || !ArgInt(info, 1, 0, 127, "jIn", &j_in) || !Conn(info, 2, "owner", &owner) ||
-        !ArgInt(info, 3, 0, 127, "jOwn", &j_own) || !ArgInt(info, 4, 0, 255, "userNr", &user_nr)) {
+    int64_t user = 0, owner = 0, j_in = 0, j_own = 0, user_nr = 0;
+    if (!Ready(info.Env()) || !ArgInt(info, 0, 0, kMaxConnId, "user", &user) || !ArgInt(info, 1, 0, 127, "jIn", &j_in) ||
+        !ArgInt(info, 2, 0, kMaxConnId, "owner", &owner) || !ArgInt(info, 3, 0, 127, "jOwn", &j_own) ||
+        !ArgInt(info, 4, 0, 255, "userNr", &user_nr)) {
       return;
     }
-    engine_->Enter(user, static_cast<int32_t>(j_in), owner, static_cast<int32_t>(j_own), static_cast<int32_t>(user_nr));
+    if (user == engine::kRemote && owner == engine::kRemote) {
+      Napi::RangeError::New(info.Env(), "user and owner cannot both be REMOTE").ThrowAsJavaScriptException();
+      return;
+    }
+    engine_->Enter(static_cast<uint32_t>(user), static_cast<int32_t>(j_in), static_cast<uint32_t>(owner),
+                   static_cast<int32_t>(j_own), static_cast<int32_t>(user_nr));
+  }
+
+  void LeaveMember(const Napi::CallbackInfo& info) {
+    uint32_t owner = 0;
+    int64_t j_own = 0, user_nr = 0;
+    if (Conn(info, 0, "owner", &owner) && ArgInt(info, 1, 0, 127, "jOwn", &j_own) && ArgInt(info, 2, 0, 255, "userNr", &user_nr)) {
+      engine_->LeaveMember(owner, static_cast<int32_t>(j_own), static_cast<int32_t>(user_nr));
+    }
+  }
+
+  void Pause(const Napi::CallbackInfo& info) {
+    uint32_t conn = 0;
+    if (Conn(info, 0, "conn", &conn)) engine_->Pause(conn);
+  }
+
+  void Unpause(const Napi::CallbackInfo& info) {
+    uint32_t conn = 0;
+    if (Conn(info, 0, "conn", &conn)) engine_->Unpause(conn);
   }
 
   void Leave(const Napi::CallbackInfo& info) {

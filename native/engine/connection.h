@@ -26,7 +26,13 @@ enum PauseCause : uint32_t {
   kPauseCommand = 2,       // a COMMAND event waits for resume()
   kPauseThrottle = 4,      // past its inbound rate (inboundPolicy throttle)
   kPauseBackpressure = 8,  // a destination it feeds is past outboundHighWaterBytes
+  kPauseRemote = 16,       // REMOTE bytes in flight to JavaScript are past kMaxRemoteBytes
+  kPauseJs = 32,           // pause() from JavaScript (cluster link backpressure), until unpause()
 };
+
+// The connection id of the far end of a route that crosses nodes (a remote owner or user): the
+// engine hands that route's pieces to JavaScript as REMOTE records instead of writing them.
+constexpr uint32_t kRemote = 0;
 
 enum class Phase : uint8_t {
   kPending,    // accepted, waiting for the first byte (login timeout runs)
@@ -90,6 +96,7 @@ struct Connection {
   // how many congested destinations hold this one.
   std::unique_ptr<std::unordered_set<uint32_t>> waiters;
   uint32_t waiting_on = 0;
+  bool feeds_remote = false;  // it produced a REMOTE record (paused first when they pass the cap)
   // Routing: empty tables allocate nothing.
   SmallTable<InRoute, 128> entered;
   SmallTable<OwnEntry, 128> own;

@@ -42,6 +42,9 @@ enum Stat : int32_t {
   kStatCommands,             // COMMAND events
   kStatEventBatches,         // batches handed to JavaScript (one call each)
   kStatLoopTurns,            // epoll turns of the I/O thread
+  kStatRemotePieces,         // data pieces handed to JavaScript for other nodes (REMOTE records)
+  kStatRemoteBytes,          // their data bytes
+  kStatRemotePaused,         // times a source was paused because the REMOTE bytes in flight passed kMaxRemoteBytes
   kStatDisconnects,          // kReasonCount slots from here: closes by Reason
   kStatCount = kStatDisconnects + kReasonCount,
 };
@@ -51,6 +54,7 @@ constexpr const char* kStatNames[kStatCount] = {
     "connections", "pendingConnections", "accepted", "refusedPending", "loginTimeouts",
     "webSocketRefused", "pendingUpgrades", "bytesIn", "bytesOut", "framesIn", "framesOut", "drops", "throttled",
     "backpressured", "backpressuredNow", "backlogBytes", "commands", "eventBatches", "loopTurns",
+    "remotePieces", "remoteBytes", "remotePaused",
     "peer_closed", "socket_error", "protocol_error", "rate_limit", "slow_reader", "stalled", "idle",
     "shutdown", "login_timeout",
 };

@@ -173,6 +173,23 @@ void Engine::Enter(uint32_t user, int32_t j_in, uint32_t owner, int32_t j_own, i
   Post(Call{CallKind::kEnter, user, owner, j_in, j_own, user_nr, {}});
 }
 void Engine::Leave(uint32_t user, int32_t j_in) { Post(Call{CallKind::kLeave, user, 0, j_in, 0, 0, {}}); }
+void Engine::LeaveMember(uint32_t owner, int32_t j_own, int32_t user_nr) {
+  Post(Call{CallKind::kLeaveMember, owner, 0, j_own, user_nr, 0, {}});
+}
+void Engine::Pause(uint32_t conn) { Post(Call{CallKind::kPause, conn, 0, 0, 0, 0, {}}); }
+void Engine::Unpause(uint32_t conn) { Post(Call{CallKind::kUnpause, conn, 0, 0, 0, 0, {}}); }
+
+void Engine::EventsDone(int64_t count, int64_t remote_bytes) {
+  events_in_flight_.fetch_sub(count, std::memory_order_relaxed);
+  if (remote_bytes == 0) return;
+  remote_in_flight_.fetch_sub(remote_bytes, std::memory_order_relaxed);
+  // Sources wait for these bytes to be taken: the I/O thread looks again (ResumeRemote).
+  if (remote_waiting_.load(std::memory_order_relaxed) && wake_fd_ >= 0) {
+    const uint64_t one = 1;
+    ssize_t ignored = write(wake_fd_, &one, sizeof one);
+    (void)ignored;
+  }
+}
 void Engine::Own(uint32_t owner, int32_t j_own, bool owned) {
   Post(Call{CallKind::kOwn, owner, 0, j_own, owned ? 1 : 0, 0, {}});
 }
@@ -212,6 +229,7 @@ void Engine::Run() {
     ApplyCalls();
     if (stopping_) break;
     DeliverBatch();
+    if (!remote_paused_.empty()) ResumeRemote();
     Publish();
     const int n = epoll_wait(epoll_fd_, events, kEpollEvents, static_cast<int>(NextTimeoutMs()));
     now_ = MonotonicMs();
@@ -287,7 +305,8 @@ void Engine::ApplyCalls() {
         const uint32_t cause = call.kind == CallKind::kAdmit ? kPauseNotAdmitted : kPauseCommand;
         if ((c->paused_by & cause) == 0) break;
         c->paused_by &= ~cause;
-        ProcessHeld(*c);
+        // Paused by JavaScript too (a cross-node enter in flight): what it held waits for unpause.
+        if ((c->paused_by & kPauseJs) == 0) ProcessHeld(*c);
         if (c->in_use && c->id == call.conn) UpdateEpoll(*c);
         FlushDirty();
         PressBack(call.conn);
@@ -301,6 +320,22 @@ void Engine::ApplyCalls() {
       case CallKind::kLeave:
         DoLeave(*c, call.a);
         break;
+      case CallKind::kLeaveMember:
+        DoLeaveMember(*c, call.a, call.b);
+        break;
+      case CallKind::kPause:
+      case CallKind::kUnpause: {
+        const bool on = call.kind == CallKind::kPause;
+        if (((c->paused_by & kPauseJs) != 0) == on) break;
+        SetPaused(*c, kPauseJs, on);
+        if (on || (c->paused_by & (kPauseNotAdmitted | kPauseCommand)) != 0 || c->held.empty()) break;
+        // Input held behind a command while paused: parsed now, in order, before any new read.
+        ProcessHeld(*c);
+        if (c->in_use && c->id == call.conn) UpdateEpoll(*c);
+        FlushDirty();
+        PressBack(call.conn);
+        break;
+      }
       case CallKind::kOwn:
         DoOwn(*c, call.a, call.b != 0);
         break;
@@ -446,6 +481,11 @@ void Engine::OnEvent(uint32_t id, uint32_t events) {
 }
 
 void Engine::OnReadable(Connection& c) {
+  if (c.phase == Phase::kOpen && c.feeds_remote && RemoteBytesPending() >= kMaxRemoteBytes) {
+    // JavaScript has not taken the cluster data yet: this source waits, unread (ResumeRemote).
+    PauseForRemote(c);
+    return;
+  }
   ssize_t n;
   do {
     n = recv(c.fd, read_buf_.get(), kReadBytes, 0);
@@ -680,10 +720,10 @@ void Engine::ProcessInput(Connection& c, const uint8_t* data, size_t length) {
       if ((flags & kFlagFrameStart) != 0) c.frame_seq = enter_seq_;
       if ((flags & kFlagFrameEnd) != 0) counters_[kStatFramesIn]++;
       if (kind == kJointData) {
-        if (a < kOwnRoute) UserData(c, a, base + off, static_cast<size_t>(n));
-        else OwnerData(c, a - kOwnRoute, b, base + off, static_cast<size_t>(n));
+        if (a < kOwnRoute) UserData(c, a, flags, base + off, static_cast<size_t>(n));
+        else OwnerData(c, a - kOwnRoute, b, flags, base + off, static_cast<size_t>(n));
       } else if (kind == kJointBroadcast) {
-        Broadcast(c, a - kOwnRoute, b, base + off, static_cast<size_t>(n));
+        Broadcast(c, a - kOwnRoute, b, flags, base + off, static_cast<size_t>(n));
         if (!c.in_use || c.id != id) return;
       }
     }
@@ -749,8 +789,12 @@ void Engine::ExpireThrottles() {
 
 // ---- forwarding (src/relay/forwarding.ts) -----------------------------------------------------
 
-void Engine::UserData(Connection& c, int32_t j_in, const uint8_t* p, size_t n) {
+void Engine::UserData(Connection& c, int32_t j_in, int32_t flags, const uint8_t* p, size_t n) {
   const InRoute* r = c.entered.Find(static_cast<uint32_t>(j_in));
+  if (r != nullptr && r->owner == kRemote) {
+    EmitRemote(c, kRemoteToOwner, j_in, r->user_nr, flags, p, n);
+    return;
+  }
   Connection* owner = r != nullptr ? Get(r->owner) : nullptr;
   if (owner == nullptr) {
     counters_[kStatDrops]++;
@@ -763,9 +807,13 @@ void Engine::UserData(Connection& c, int32_t j_in, const uint8_t* p, size_t n) {
   }
 }
 
-void Engine::OwnerData(Connection& c, int32_t j_own, int32_t user_nr, const uint8_t* p, size_t n) {
+void Engine::OwnerData(Connection& c, int32_t j_own, int32_t user_nr, int32_t flags, const uint8_t* p, size_t n) {
   OwnJoint* joint = OwnJointOf(c, j_own);
   const Member* m = joint != nullptr && user_nr >= 0 ? joint->members.Find(static_cast<uint32_t>(user_nr)) : nullptr;
+  if (m != nullptr && m->user == kRemote && m->seq <= c.frame_seq) {
+    EmitRemote(c, kRemoteToUser, j_own, user_nr, flags, p, n);
+    return;
+  }
   // A user who entered after this frame began (the userNr was reused) gets none of it.
   Connection* user = m != nullptr && m->seq <= c.frame_seq ? Get(m->user) : nullptr;
   if (user == nullptr) {
@@ -775,17 +823,60 @@ void Engine::OwnerData(Connection& c, int32_t j_own, int32_t user_nr, const uint
   ToUser(*user, m->j_in, p, n);
 }
 
-void Engine::Broadcast(Connection& c, int32_t j_own, int32_t excluded, const uint8_t* p, size_t n) {
+void Engine::Broadcast(Connection& c, int32_t j_own, int32_t excluded, int32_t flags, const uint8_t* p, size_t n) {
   OwnJoint* joint = OwnJointOf(c, j_own);
   if (joint == nullptr || !joint->owned) {
     // joint.md §5, D2: a broadcast on a joint the sender does not own is a protocol error.
     Drop(c, Reason::kProtocolError, "broadcast on a joint the sender does not own");
     return;
   }
+  bool remote = false;
   for (const Member& m : joint->members.items()) {
     if (m.key == excluded || m.seq > c.frame_seq) continue;
+    if (m.user == kRemote) {
+      remote = true;
+      continue;
+    }
     Connection* user = Get(m.user);
     if (user != nullptr) ToUser(*user, m.j_in, p, n);
+  }
+  // One record for every other node: JavaScript knows which nodes have which users, and fans it
+  // out (one BROADCAST per node, the late-entrant rule there as in cluster-routing.ts).
+  if (remote) EmitRemote(c, kRemoteBroadcast, j_own, excluded, flags, p, n);
+}
+
+void Engine::EmitRemote(Connection& c, int32_t kind, int32_t j, int32_t nr, int32_t flags, const uint8_t* p, size_t n) {
+  EventBatch& batch = *batch_;
+  const int32_t offset = static_cast<int32_t>(batch.bytes.size());
+  batch.bytes.insert(batch.bytes.end(), p, p + n);
+  const int32_t record[kEventStride] = {kEventRemote, static_cast<int32_t>(c.id), kind, j, nr, offset, static_cast<int32_t>(n), flags};
+  batch.records.insert(batch.records.end(), record, record + kEventStride);
+  batch.count++;
+  // A record costs its slots too, so that many tiny pieces are bounded as well as large ones.
+  batch.remote_bytes += static_cast<int64_t>(n) + kRemoteRecordCostBytes;
+  counters_[kStatRemotePieces]++;
+  counters_[kStatRemoteBytes] += static_cast<double>(n);
+  c.feeds_remote = true;
+  if (RemoteBytesPending() >= kMaxRemoteBytes) PauseForRemote(c);
+}
+
+void Engine::PauseForRemote(Connection& c) {
+  if ((c.paused_by & kPauseRemote) != 0) return;
+  counters_[kStatRemotePaused]++;
+  remote_paused_.push_back(c.id);
+  remote_waiting_.store(true, std::memory_order_relaxed);
+  SetPaused(c, kPauseRemote, true);
+}
+
+void Engine::ResumeRemote() {
+  // Half the cap: a source read again does not stop again at the next read.
+  if (RemoteBytesPending() > kMaxRemoteBytes / 2) return;
+  remote_waiting_.store(false, std::memory_order_relaxed);
+  std::vector<uint32_t> paused;
+  paused.swap(remote_paused_);
+  for (uint32_t id : paused) {
+    Connection* c = Get(id);
+    if (c != nullptr && c->phase == Phase::kOpen && (c->paused_by & kPauseRemote) != 0) SetPaused(*c, kPauseRemote, false);
   }
 }
 
@@ -1068,14 +1159,25 @@ OwnJoint& Engine::JointOf(Connection& owner, int32_t j_own) {
 }
 
 void Engine::DoEnter(uint32_t user_id, int32_t j_in, uint32_t owner_id, int32_t j_own, int32_t user_nr) {
-  Connection* user = Get(user_id);
-  Connection* owner = Get(owner_id);
-  if (user == nullptr || owner == nullptr || user->phase != Phase::kOpen || owner->phase != Phase::kOpen) return;
+  // kRemote on one side: a route that crosses nodes (its pieces become REMOTE records); not both.
+  Connection* user = user_id == kRemote ? nullptr : Get(user_id);
+  Connection* owner = owner_id == kRemote ? nullptr : Get(owner_id);
+  if ((user == nullptr && user_id != kRemote) || (owner == nullptr && owner_id != kRemote) || (user == nullptr && owner == nullptr)) return;
+  if ((user != nullptr && user->phase != Phase::kOpen) || (owner != nullptr && owner->phase != Phase::kOpen)) return;
   if (j_in < 0 || j_in >= kJointsPerConnection || j_own < 0 || j_own >= kJointsPerConnection || user_nr < 0 ||
       user_nr >= kUsersPerJoint) {
     return;
   }
-  DoLeave(*user, j_in);
+  if (owner == nullptr) {
+    // A local user of a joint owned on another node: only its side of the route is here.
+    DoLeave(*user, j_in);
+    InRoute& r = user->entered.Insert(static_cast<uint32_t>(j_in));
+    r.owner = kRemote;
+    r.j_own = static_cast<uint8_t>(j_own);
+    r.user_nr = static_cast<uint8_t>(user_nr);
+    return;
+  }
+  if (user != nullptr) DoLeave(*user, j_in);
   OwnJoint& joint = JointOf(*owner, j_own);
   joint.owned = true;
   if (Member* m = joint.members.Find(static_cast<uint32_t>(user_nr))) {
@@ -1091,6 +1193,7 @@ void Engine::DoEnter(uint32_t user_id, int32_t j_in, uint32_t owner_id, int32_t 
   m.user = user_id;
   m.j_in = static_cast<uint8_t>(j_in);
   m.seq = ++enter_seq_;
+  if (user == nullptr) return;  // a user of another node: the member is the whole route here
   InRoute& r = user->entered.Insert(static_cast<uint32_t>(j_in));
   r.owner = owner_id;
   r.j_own = static_cast<uint8_t>(j_own);
@@ -1105,6 +1208,16 @@ void Engine::DoLeave(Connection& user, int32_t j_in) {
   Member* m = joint != nullptr ? joint->members.Find(r->user_nr) : nullptr;
   if (m != nullptr && m->user == user.id) joint->members.Erase(m);
   user.entered.Erase(r);
+}
+
+void Engine::DoLeaveMember(Connection& owner, int32_t j_own, int32_t user_nr) {
+  OwnJoint* joint = j_own >= 0 && j_own < kJointsPerConnection ? OwnJointOf(owner, j_own) : nullptr;
+  Member* m = joint != nullptr && user_nr >= 0 ? joint->members.Find(static_cast<uint32_t>(user_nr)) : nullptr;
+  if (m == nullptr) return;
+  Connection* user = m->user == kRemote ? nullptr : Get(m->user);
+  InRoute* r = user != nullptr ? user->entered.Find(m->j_in) : nullptr;
+  if (r != nullptr && r->owner == owner.id && r->j_own == j_own) user->entered.Erase(r);
+  joint->members.Erase(m);
 }
 
 void Engine::DoOwn(Connection& owner, int32_t j_own, bool owned) {
@@ -1185,6 +1298,7 @@ void Engine::DeliverBatch() {
   if (batch_->count == 0) return;
   counters_[kStatEventBatches]++;
   events_in_flight_.fetch_add(batch_->count, std::memory_order_relaxed);
+  remote_in_flight_.fetch_add(batch_->remote_bytes, std::memory_order_relaxed);
   sink_->Deliver(batch_.release());
   batch_.reset(new EventBatch());
 }

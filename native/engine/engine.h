@@ -50,14 +50,23 @@ struct EngineConfig {
 constexpr int32_t kEventAccept = 1;
 constexpr int32_t kEventCommand = 2;
 constexpr int32_t kEventClosed = 3;
-// 4 is REMOTE (cluster data, not built).
+// A data piece for another node (cluster): [4, source conn, kind, j, nr, offset, length, flags],
+// its bytes un-rewritten. kind TO_OWNER: j = the source's jIn, nr = the userNr its route was given;
+// TO_USER: j = the source's jOwn, nr = the userNr; BROADCAST: j = jOwn, nr = excluded or -1.
+// flags: the parser's (1 frame start, 2 frame end). In the batch in the order the engine met them
+// among the other events, so a piece before a command is handled before it.
+constexpr int32_t kEventRemote = 4;
 constexpr int32_t kEventConnect = 5;
+constexpr int32_t kRemoteToOwner = 1;
+constexpr int32_t kRemoteToUser = 2;
+constexpr int32_t kRemoteBroadcast = 3;
 
 // A batch of events: `count` records of kEventStride int32, their bytes in `bytes`.
 struct EventBatch {
   std::vector<int32_t> records;
   std::vector<uint8_t> bytes;
   int32_t count = 0;
+  int64_t remote_bytes = 0;  // data bytes of its REMOTE records (kMaxRemoteBytes)
 };
 
 // Receives the batches on the I/O thread; takes ownership of each.
@@ -86,10 +95,16 @@ class Engine {
   void Send(uint32_t conn, const uint8_t* data, size_t length);
   void Enter(uint32_t user, int32_t j_in, uint32_t owner, int32_t j_own, int32_t user_nr);
   void Leave(uint32_t user, int32_t j_in);
+  // Removes member `user_nr` of `owner`'s joint `j_own`, local or remote (kRemote); idempotent.
+  void LeaveMember(uint32_t owner, int32_t j_own, int32_t user_nr);
+  // Stop / go on reading `conn` (a cause of its own, independent of the engine's backpressure).
+  void Pause(uint32_t conn);
+  void Unpause(uint32_t conn);
   void Own(uint32_t owner, int32_t j_own, bool owned);
   void Close(uint32_t conn, int32_t reason);
-  // Any thread: JavaScript has handled `count` events of the batches delivered (kMaxEventsInFlight).
-  void EventsDone(int64_t count) { events_in_flight_.fetch_sub(count, std::memory_order_relaxed); }
+  // Any thread: JavaScript has handled `count` events and `remote_bytes` REMOTE bytes of the
+  // batches delivered (kMaxEventsInFlight, kMaxRemoteBytes); wakes the I/O thread when sources wait.
+  void EventsDone(int64_t count, int64_t remote_bytes);
   // Counters (engine-stats.h order) into out[0, min(n, kStatCount)).
   void Stats(double* out, size_t n) const;
   // Closes every connection and the listener, joins the I/O thread. Idempotent.
@@ -97,7 +112,7 @@ class Engine {
   bool running() const { return thread_.joinable(); }
 
  private:
-  enum class CallKind : uint8_t { kAdmit, kResume, kSend, kEnter, kLeave, kOwn, kClose, kStop };
+  enum class CallKind : uint8_t { kAdmit, kResume, kSend, kEnter, kLeave, kLeaveMember, kOwn, kPause, kUnpause, kClose, kStop };
   struct Call {
     CallKind kind;
     uint32_t conn;
@@ -124,9 +139,17 @@ class Engine {
   void ProcessHeld(Connection& c);
   void GiveBackParser(Connection& c);
   bool AdmitInbound(Connection& c, TokenBucket& bucket, double n, const char* what);
-  void UserData(Connection& c, int32_t j_in, const uint8_t* p, size_t n);
-  void OwnerData(Connection& c, int32_t j_own, int32_t user_nr, const uint8_t* p, size_t n);
-  void Broadcast(Connection& c, int32_t j_own, int32_t excluded, const uint8_t* p, size_t n);
+  void UserData(Connection& c, int32_t j_in, int32_t flags, const uint8_t* p, size_t n);
+  void OwnerData(Connection& c, int32_t j_own, int32_t user_nr, int32_t flags, const uint8_t* p, size_t n);
+  void Broadcast(Connection& c, int32_t j_own, int32_t excluded, int32_t flags, const uint8_t* p, size_t n);
+  // A piece for another node: a REMOTE record in the batch (kMaxRemoteBytes).
+  void EmitRemote(Connection& c, int32_t kind, int32_t j, int32_t nr, int32_t flags, const uint8_t* p, size_t n);
+  // The REMOTE bytes in flight are under the cap again: read the sources paused for them.
+  void ResumeRemote();
+  void PauseForRemote(Connection& c);
+  int64_t RemoteBytesPending() const {
+    return remote_in_flight_.load(std::memory_order_relaxed) + batch_->remote_bytes;
+  }
   void ToOwner(Connection& owner, int32_t j_own, int32_t user_nr, const uint8_t* p, size_t n);
   void ToUser(Connection& user, int32_t j_in, const uint8_t* p, size_t n);
   // One unit (a frame, a control message, a send): one binary message for a WebSocket peer.
@@ -149,6 +172,7 @@ class Engine {
   void RemoveRoutes(Connection& c);
   void DoEnter(uint32_t user, int32_t j_in, uint32_t owner, int32_t j_own, int32_t user_nr);
   void DoLeave(Connection& user, int32_t j_in);
+  void DoLeaveMember(Connection& owner, int32_t j_own, int32_t user_nr);
   void DoOwn(Connection& owner, int32_t j_own, bool owned);
   OwnJoint& JointOf(Connection& owner, int32_t j_own);
   OwnJoint* OwnJointOf(Connection& owner, int32_t j_own);
@@ -176,6 +200,8 @@ class Engine {
   std::atomic<double> published_[kStatCount];
   EventSink* sink_ = nullptr;
   std::atomic<int64_t> events_in_flight_{0};
+  std::atomic<int64_t> remote_in_flight_{0};
+  std::atomic<bool> remote_waiting_{false};  // sources are paused for kMaxRemoteBytes
 
   // I/O thread only (the listener's fd is set by Listen before the thread starts).
   int listen_fd_ = -1;
@@ -195,6 +221,7 @@ class Engine {
   std::vector<uint32_t> dirty_swap_;
   std::vector<uint32_t> fed_;
   std::vector<uint32_t> throttled_;
+  std::vector<uint32_t> remote_paused_;  // sources paused for kMaxRemoteBytes
   ChunkPool pool_;
   std::vector<std::unique_ptr<JointParser>> spare_parsers_;
   std::unique_ptr<uint8_t[]> read_buf_;

@@ -39,7 +39,10 @@ export interface RelayEngineConfig {
  * per batch (a loop turn of the I/O thread), never per frame. Types (`RelayEventType`): CONNECT
  * (a socket accepted, nothing read: b = port, bytes = IP), ACCEPT (first bytes or handshake done:
  * a = 0 tcp / 1 websocket), COMMAND (a = cmd, b = cmdNr, bytes = payload), CLOSED (a = reason
- * code, bytes = detail), see docs/native-engine.md.
+ * code, bytes = detail), REMOTE (a data piece for another node: a = `RemoteKind`, b = jIn
+ * (TO_OWNER) or jOwn, c = userNr (TO_OWNER: its route's, TO_USER: the addressee) or the excluded
+ * userNr / -1 (BROADCAST), slot 7 = the parser's frame flags (1 start, 2 end), bytes = the data,
+ * un-rewritten), see docs/native-engine.md.
  */
 export type RelayEngineEvents = (records: Int32Array, count: number, bytes: Buffer) => void;
 
@@ -57,7 +60,12 @@ export interface RelayEngineBinding {
   send(conn: number, bytes: Uint8Array): void;
   /** Joint `jOwn` of `owner` exists (`owned` true, at a create) or no more (false: a delete; its routes go too). */
   own(owner: number, jOwn: number, owned: boolean): void;
-  /** Route `user`'s in-joint `jIn` to `owner`'s joint `jOwn` as user `userNr` (both directions). */
+  /**
+   * Route `user`'s in-joint `jIn` to `owner`'s joint `jOwn` as user `userNr` (both directions).
+   * Either side (not both) may be `RelayEngine.REMOTE` (0), the far end of a cross-node route:
+   * its pieces come back as REMOTE events instead of being written (a remote owner: jOwn and
+   * userNr are only reported back; a remote user: jIn is unused).
+   */
   enter(user: number, jIn: number, owner: number, jOwn: number, userNr: number): void;
   /** Remove that route; idempotent. */
   leave(user: number, jIn: number): void;
@@ -72,6 +80,19 @@ export interface RelayEngineBinding {
   stop(): void;
 }
 
+/**
+ * The calls of an engine with remote routes (`RelayEngine.remote` true: cluster data, the
+ * `4 REMOTE` events); a separate face so that engines without them (older addons, test fakes)
+ * still are `RelayEngineBinding`s.
+ */
+export interface RelayEngineRemoteBinding extends RelayEngineBinding {
+  /** Remove member `userNr` of `owner`'s joint `jOwn`, local or remote, with its route; idempotent. */
+  leaveMember(owner: number, jOwn: number, userNr: number): void;
+  /** Stop reading `conn` until `unpause` (its own cause: the engine's backpressure and budgets apply besides). */
+  pause(conn: number): void;
+  unpause(conn: number): void;
+}
+
 /** The class the addon exports. */
 export type RelayEngineConstructor = (new (config: RelayEngineConfig, onEvents: RelayEngineEvents) => RelayEngineBinding) & {
   /** Counter names in `stats()` order (native/engine/engine-stats.h). */
@@ -80,12 +101,20 @@ export type RelayEngineConstructor = (new (config: RelayEngineConfig, onEvents: 
   readonly EVENT_STRIDE: number;
   /** True when the addon was built with the WebSocket codec: a first byte `G` is then a handshake. */
   readonly webSocket: boolean;
+  /** The connection id of a route's far end on another node (0); undefined in an addon without remote routes. */
+  readonly REMOTE?: number;
+  /** True when the engine has remote routes, REMOTE events and pause/unpause (cluster data). */
+  readonly remote?: boolean;
 };
 
 /** Int32 slots per event record. */
 export const RELAY_EVENT_STRIDE = 8;
 /** Event types (a record's first slot). */
 export const RelayEventType = { Accept: 1, Command: 2, Closed: 3, Remote: 4, Connect: 5 } as const;
+/** A REMOTE event's kind (its `a`): what the piece is for, as the cluster link's records. */
+export const RemoteKind = { ToOwner: 1, ToUser: 2, Broadcast: 3 } as const;
+/** The REMOTE connection id (`RelayEngine.REMOTE`). */
+export const REMOTE_CONN = 0;
 /** The CLOSED event's reason codes, by code (native/engine/engine-stats.h `Reason`). */
 export const RELAY_ENGINE_REASONS = ['peer_closed', 'socket_error', 'protocol_error', 'rate_limit', 'slow_reader', 'stalled', 'idle', 'shutdown', 'login_timeout'] as const;
 

@@ -14,13 +14,16 @@ export const SKIP_REASON: string | null =
     : null;
 if (SKIP_REASON !== null) console.warn(`SKIPPED test/native-engine: ${SKIP_REASON}`);
 
-export const EventType = { Accept: 1, Command: 2, Closed: 3, Connect: 5 } as const;
+export const EventType = { Accept: 1, Command: 2, Closed: 3, Remote: 4, Connect: 5 } as const;
 
 export interface EngineEvent {
   type: number;
   conn: number;
   a: number;
   b: number;
+  c: number;
+  /** Slot 7 (REMOTE: the frame flags). */
+  flags: number;
   bytes: Buffer;
 }
 
@@ -65,6 +68,8 @@ export class Harness {
   readonly events: EngineEvent[] = [];
   /** Batches delivered (one JavaScript call each). */
   batches = 0;
+  /** Called for each record as it is delivered (inside the engine's call). */
+  onRecord?: (type: number) => void;
   port = 0;
   private taken = 0;
   private readonly statsOut: Float64Array;
@@ -80,7 +85,8 @@ export class Harness {
         const r = i * RELAY_EVENT_STRIDE;
         const offset = records[r + 5]!;
         const length = records[r + 6]!;
-        this.events.push({ type: records[r]!, conn: records[r + 1]!, a: records[r + 2]!, b: records[r + 3]!, bytes: Buffer.from(bytes.subarray(offset, offset + length)) });
+        this.events.push({ type: records[r]!, conn: records[r + 1]!, a: records[r + 2]!, b: records[r + 3]!, c: records[r + 4]!, flags: records[r + 7]!, bytes: Buffer.from(bytes.subarray(offset, offset + length)) });
+        this.onRecord?.(records[r]!);
       }
     });
     live.add({ close: () => this.engine.stop() });
