@@ -1,17 +1,24 @@
 /**
  * The AddressSanitizer mode of `npm run fuzz -- --asan`. The runner started by npm has no
- * sanitizer runtime; it hands over to scripts/fuzz-asan.sh, which builds the sanitized addon
- * (build-asan/) when it is missing or stale and runs the runner again with libasan preloaded,
- * GAMEWIRE_NATIVE=1, GAMEWIRE_PREBUILD=build-asan and GAMEWIRE_FUZZ_ASAN=1. That second runner
- * checks here that it really fuzzes the sanitized addon before it starts.
+ * sanitizer runtime; it builds the sanitized addon with scripts/build-asan.sh into
+ * build-asan-fuzz/ (its own directory: `npm run test:asan` rebuilds build-asan/ whenever the
+ * sources change, under a running fuzzer; GAMEWIRE_ASAN_OUT moves it) and runs the runner again
+ * with libasan preloaded, GAMEWIRE_NATIVE=1, GAMEWIRE_PREBUILD=<that directory> and
+ * GAMEWIRE_FUZZ_ASAN=1 (test/soak/asan.ts runSanitized: the options of scripts/fuzz-asan.sh, any
+ * sanitizer report in the child's stderr fails the run). That second runner checks here that it
+ * really fuzzes the sanitized addon before it starts. scripts/fuzz-asan.sh does the same from a
+ * shell, in build-asan/.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addonFile } from '../../src/core/load.js';
+import { buildSanitizedAddon, runSanitized } from '../soak/asan.js';
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'fuzz-asan.sh');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const RUNNER = join(ROOT, 'test', 'fuzz', 'run.ts');
+/** The fuzzer's sanitized build (not build-asan/: that one belongs to `npm run test:asan`). */
+const FUZZ_ASAN_DIR = process.env.GAMEWIRE_ASAN_OUT || join(ROOT, 'build-asan-fuzz');
 
 /** True in the runner that scripts/fuzz-asan.sh started (sanitizer runtime preloaded). */
 export function underAsan(): boolean {
@@ -19,16 +26,17 @@ export function underAsan(): boolean {
 }
 
 /**
- * Run scripts/fuzz-asan.sh with `args` (the runner's options without `--asan`) and exit with
- * its status: 1 on any failure, sanitizer report, or a failed build.
+ * Build the sanitized addon and run this runner on it with `args` (the options without
+ * `--asan`); exits with its status: 1 on any failure, sanitizer report, or a failed build.
  */
-export function handOverToAsan(args: readonly string[]): never {
-  const child = spawnSync('bash', [SCRIPT, ...args], { stdio: 'inherit' });
-  if (child.error) {
-    process.stderr.write(`fuzz: cannot run ${SCRIPT}: ${child.error.message}\n`);
+export async function handOverToAsan(args: readonly string[]): Promise<never> {
+  try {
+    const dir = buildSanitizedAddon(FUZZ_ASAN_DIR, 'fuzz');
+    process.exit(await runSanitized('fuzz', RUNNER, args, dir, 'GAMEWIRE_FUZZ_ASAN'));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
     process.exit(1);
   }
-  process.exit(child.status ?? 1);
 }
 
 /**

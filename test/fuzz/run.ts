@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz -- [--asan] [--minutes N] [--target name[,name] | --core] [--seed S] [--no-save] [--list]`
+ * `npm run fuzz -- [--asan] [--minutes N] [--target name[,name] | --core] [--engine native|node] [--seed S] [--no-save] [--list]`
  *
  * Mutation and property fuzzing of every registered target (test/fuzz/targets.ts) on every
  * implementation (native when the addon loads, and the fallback), compared result for result.
@@ -10,11 +10,14 @@
  * corpus file, no failure file, no fuzz.json (a trial run leaves the tree clean). Exits 1 on any
  * failure.
  *
- * `--asan` fuzzes the addon built with AddressSanitizer + UBSan: the options go to
- * scripts/fuzz-asan.sh, which (re)builds build-asan/ and runs this runner again with the
- * sanitizer runtime preloaded (test/fuzz/asan.ts); any sanitizer report aborts the run and fails
- * it. Its rows in fuzz.json carry `"asan": true` and sit beside the plain rows of the target.
- * `--core` chooses the core targets (native and fallback compared). See docs/fuzzing.md.
+ * `--asan` fuzzes the addon built with AddressSanitizer + UBSan: scripts/build-asan.sh (re)builds
+ * build-asan-fuzz/ and this runner runs again with the sanitizer runtime preloaded
+ * (test/fuzz/asan.ts); any sanitizer report aborts the run and fails it. Its rows in fuzz.json carry `"asan": true` and sit beside the plain rows of the target.
+ * `--core` chooses the core targets (native and fallback compared).
+ *
+ * `--target relay-engine` (or `--engine native|node`, which alone means that target only) fuzzes
+ * a relay over TCP on 127.0.0.1 with the joint-parser-to-relay inputs (test/fuzz/relay-engine.ts):
+ * on the native engine by default, on the sanitized addon with `--asan`. See docs/fuzzing.md.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { MAX_CORPUS_FILE_BYTES, MAX_CORPUS_FILES, readCorpus, saveCorpus } from './corpus.js';
 import { asanProblem, handOverToAsan, underAsan } from './asan.js';
 import { mutate } from './mutate.js';
+import { fuzzRelayEngine, RELAY_ENGINE_TARGET } from './relay-engine.js';
 import { Rng } from './rng.js';
 import { execute, fuzzImplementations, TARGETS, type FuzzTarget } from './targets.js';
 
@@ -39,17 +43,22 @@ interface Args {
   seed: number;
   save: boolean;
   asan: boolean;
+  /** The relay-engine target's engine; undefined: that target is not run. */
+  relayEngine: 'native' | 'node' | undefined;
 }
 
 function usage(message?: string): never {
   if (message) process.stderr.write(`fuzz: ${message}\n`);
-  process.stderr.write('usage: npm run fuzz -- [--asan] [--minutes N] [--target name[,name] | --core] [--seed S] [--no-save] [--list]\n');
-  process.stderr.write(`targets: ${TARGETS.map((t) => t.name).join(', ')}\n`);
+  process.stderr.write('usage: npm run fuzz -- [--asan] [--minutes N] [--target name[,name] | --core] [--engine native|node] [--seed S] [--no-save] [--list]\n');
+  process.stderr.write(`targets: ${[...TARGETS.map((t) => t.name), RELAY_ENGINE_TARGET].join(', ')}\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { minutes: 1, targets: [...TARGETS], seed: 1, save: true, asan: underAsan() };
+  const args: Args = { minutes: 1, targets: [...TARGETS], seed: 1, save: true, asan: underAsan(), relayEngine: undefined };
+  let chosen = false;
+  let relayTarget = false;
+  let engine: 'native' | 'node' | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -58,9 +67,16 @@ function parseArgs(argv: string[]): Args {
       if (!(args.minutes > 0)) usage('--minutes must be a positive number');
     } else if (a === '--target') {
       const names = value().split(',');
-      args.targets = names.map((n) => TARGETS.find((t) => t.name === n) ?? usage(`unknown target ${n}`));
+      relayTarget = names.includes(RELAY_ENGINE_TARGET);
+      args.targets = names.filter((n) => n !== RELAY_ENGINE_TARGET).map((n) => TARGETS.find((t) => t.name === n) ?? usage(`unknown target ${n}`));
+      chosen = true;
     } else if (a === '--core') {
       args.targets = TARGETS.filter((t) => t.dual);
+      chosen = true;
+    } else if (a === '--engine') {
+      const e = value();
+      if (e !== 'native' && e !== 'node') usage(`--engine must be native or node, not ${e}`);
+      engine = e;
     } else if (a === '--asan') {
       args.asan = true;
     } else if (a === '--seed') {
@@ -69,9 +85,13 @@ function parseArgs(argv: string[]): Args {
       args.save = false;
     } else if (a === '--list') {
       for (const t of TARGETS) process.stdout.write(`${t.name.padEnd(26)} ${t.description}\n`);
+      process.stdout.write(`${RELAY_ENGINE_TARGET.padEnd(26)} joint-parser-to-relay inputs as TCP streams into a relay (--engine, default native): only the offending peer dropped, a good pair forwarding, bounded\n`);
       process.exit(0);
     } else usage(`unknown argument ${a}`);
   }
+  // --engine alone means the relay-engine target alone; beside --target/--core it adds it.
+  if (engine !== undefined && !chosen) args.targets = [];
+  if (engine !== undefined || relayTarget) args.relayEngine = engine ?? 'native';
   return args;
 }
 
@@ -190,6 +210,34 @@ function hashName(name: string): number {
   return h >>> 0;
 }
 
+/** The relay-engine target: one row, implementation `engine-<name>` (exits 1 when the engine cannot run). */
+async function relayEngineRow(engine: 'native' | 'node', ms: number, args: Args): Promise<TargetResult> {
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  let r;
+  try {
+    r = await fuzzRelayEngine({ engine, ms, seed: args.seed, save: args.save, log });
+  } catch (err) {
+    process.stderr.write(`fuzz: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  for (const note of r.leftOut) log(`# ${RELAY_ENGINE_TARGET}: left out: ${note}`);
+  log(`# ${RELAY_ENGINE_TARGET} (${engine} engine): rss max ${r.rssMaxMib} MiB`);
+  for (const [k, v] of Object.entries(r.outcomes).sort()) log(`#   ${k.padEnd(40)} ${v}`);
+  for (const [k, v] of Object.entries(r.drops).sort()) log(`#   relay dropped: ${k.padEnd(60)} ${v}`);
+  const row: TargetResult = {
+    target: RELAY_ENGINE_TARGET,
+    implementation: `engine-${engine}`,
+    executions: r.executions,
+    failures: r.failures,
+    seconds: r.seconds,
+    corpusFiles: 0,
+    newCorpusFiles: 0,
+  };
+  const out = args.asan ? { ...row, asan: true as const } : row;
+  process.stdout.write(`${out.target.padEnd(26)} ${out.implementation.padEnd(9)} ${String(out.executions).padStart(10)} execs  ${String(out.failures).padStart(4)} failures  ${out.seconds}s\n`);
+  return out;
+}
+
 /** Rows of one target in one mode replace each other; the plain and ASan rows coexist. */
 function rowKey(r: TargetResult): string {
   return `${r.target}${r.asan ? ' asan' : ''}`;
@@ -198,7 +246,7 @@ function rowKey(r: TargetResult): string {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const args = parseArgs(argv);
-  if (args.asan && !underAsan()) handOverToAsan(argv.filter((a) => a !== '--asan'));
+  if (args.asan && !underAsan()) await handOverToAsan(argv.filter((a) => a !== '--asan'));
   const impls = fuzzImplementations().map((i) => i.name);
   if (args.asan) {
     const problem = asanProblem(impls);
@@ -207,9 +255,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
-  const perTarget = (args.minutes * 60_000) / args.targets.length;
-  process.stdout.write(`# fuzz${args.asan ? ' (AddressSanitizer + UBSan addon)' : ''}  seed ${args.seed}  ${args.minutes} min over ${args.targets.length} targets  implementations: ${impls.join(', ')}\n`);
+  const targetCount = args.targets.length + (args.relayEngine !== undefined ? 1 : 0);
+  const perTarget = (args.minutes * 60_000) / targetCount;
+  process.stdout.write(`# fuzz${args.asan ? ' (AddressSanitizer + UBSan addon)' : ''}  seed ${args.seed}  ${args.minutes} min over ${targetCount} targets  implementations: ${impls.join(', ')}\n`);
   const results: TargetResult[] = [];
+  if (args.relayEngine !== undefined) results.push(await relayEngineRow(args.relayEngine, perTarget, args));
   for (const t of args.targets) {
     const rows = (await fuzzTarget(t, perTarget, args.seed, args.save)).map((r) => (args.asan ? { ...r, asan: true as const } : r));
     for (const r of rows) {
