@@ -5,6 +5,7 @@
  * each and in order; a connection that owns a joint first is not moved.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_NATS, NATS_SKIP_REASON, freePort, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { TcpClient, closeAll, hexOf } from '../relay/raw-client.js';
@@ -14,6 +15,27 @@ import { waitFor } from './harness.js';
 
 /** A user frame to in-joint 0 with 3 data bytes `i, n, 0x5a`. */
 const userFrame = (i: number, n: number): string => `04 00 ${byte(i)} ${byte(n)} 5a`;
+
+/** True when 127.0.0.1:port can be bound now (bound and released). */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port p with p + 1 free too: worker k serves its metrics on p + k - 1, and a p + 1 taken by
+ * another test's socket kept worker 2 from starting (it failed, was restarted, failed again).
+ */
+async function twoFreePorts(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const p = await freePort();
+    if (p < 65_535 && (await bindable(p + 1))) return p;
+  }
+  throw new Error('no two consecutive free ports');
+}
 
 /** One gauge of a worker's /metrics. */
 async function gauge(port: number, name: string): Promise<number> {
@@ -38,7 +60,7 @@ describe.skipIf(!HAS_NATS)(`gamewire relay --workers 2: connections move to thei
   afterAll(() => nats?.dispose());
 
   it('hands an entering user to the owner worker with every byte once and in order; a user that owns a joint stays', async () => {
-    const metricsPort = await freePort();
+    const metricsPort = await twoFreePorts();
     child = spawn(process.execPath, [...CLI_NODE_ARGS, 'relay', '--port', '0', '--workers', '2', '--cluster', nats.url, '--node-id', 'ho', '--log-level', 'debug', '--metrics-port', String(metricsPort), '--max-connections-per-ip', '0'], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -55,7 +77,9 @@ describe.skipIf(!HAS_NATS)(`gamewire relay --workers 2: connections move to thei
       }
     });
     const logged = (msg: string): { worker: number; to?: number; from?: number }[] => lines.filter((l) => l.includes(`"msg":"${msg}"`)).map((l) => JSON.parse(l) as { worker: number });
-    await waitFor(() => logged('relay listening').length === 2, 20_000, 'two workers listening');
+    await waitFor(() => logged('relay listening').length === 2, 20_000, 'two workers listening').catch((error: Error) => {
+      throw new Error(`${error.message}; log:\n${lines.slice(-20).join('\n')}`);
+    });
     await waitFor(() => logged('cluster peer up').length >= 2, 5000, 'the workers to see each other');
     const port = (JSON.parse(lines.find((l) => l.includes('"relay listening"'))!) as { port: number }).port;
 
