@@ -96,7 +96,9 @@ struct Connection {
   // how many congested destinations hold this one.
   std::unique_ptr<std::unordered_set<uint32_t>> waiters;
   uint32_t waiting_on = 0;
-  bool feeds_remote = false;  // it produced a REMOTE record (paused first when they pass the cap)
+  bool feeds_remote = false;
+  bool send_fed = false;   // send() queued bytes since the last flush (kEventBacklog)
+  bool send_high = false;  // reported past the high-water mark, not yet drained  // it produced a REMOTE record (paused first when they pass the cap)
   // Routing: empty tables allocate nothing.
   SmallTable<InRoute, 128> entered;
   SmallTable<OwnEntry, 128> own;

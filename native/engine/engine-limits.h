@@ -66,11 +66,14 @@ constexpr uint32_t kMaxPendingConnections = 1024;
 // queue events without bound. Checked every kAcceptBackoffMs while over.
 constexpr int64_t kMaxEventsInFlight = 65536;
 // Data bytes of REMOTE records (cluster data for other nodes) handed to JavaScript and not yet
-// handled there (bytes), 4 MiB: past it every connection that feeds other nodes is not read until
-// JavaScript has taken the batches (then all are read again at once). A connection that never fed
-// another node can add at most one read (kReadBytes) before it is paused too, so the bytes in
-// flight stay below 4 MiB + one read per connection that reaches the cap.
-constexpr int64_t kMaxRemoteBytes = 4 * 1024 * 1024;
+// handled there (bytes), 256 KiB: past it every connection that feeds other nodes is not read
+// until JavaScript has handled half of them (then all are read again at once). A connection that
+// never fed another node can add at most one read (kReadBytes) before it is paused too, so the
+// bytes in flight stay below 256 KiB + one read per connection that reaches the cap. Small, of the
+// order of the cluster link's high-water mark: what is in flight here reaches the link before its
+// backpressure can pause the source (the owner node's PAUSE_JOINT and the link's own pause come
+// only after JavaScript has handed the records over).
+constexpr int64_t kMaxRemoteBytes = 256 * 1024;
 // What a REMOTE record counts toward kMaxRemoteBytes besides its data (bytes), 32: its 8 int32
 // slots, so that a flood of 1-byte pieces is bounded like one of large pieces.
 constexpr int64_t kRemoteRecordCostBytes = 32;

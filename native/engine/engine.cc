@@ -235,11 +235,18 @@ void Engine::Run() {
     now_ = MonotonicMs();
     counters_[kStatLoopTurns]++;
     for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 != kTagWake) continue;
+      uint64_t value = 0;
+      ssize_t ignored = read(wake_fd_, &value, sizeof value);
+      (void)ignored;
+      // Calls made before the sockets' events of this wait are applied first: a close() at
+      // CONNECT must refuse a socket whose first bytes came in the same wait.
+      ApplyCalls();
+    }
+    for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
       if (tag == kTagWake) {
-        uint64_t value = 0;
-        ssize_t ignored = read(wake_fd_, &value, sizeof value);
-        (void)ignored;
+        continue;
       } else if (tag == kTagListen) {
         AcceptSockets();
       } else {
@@ -314,6 +321,7 @@ void Engine::ApplyCalls() {
       }
       case CallKind::kSend:
         AppendUnit(*c, call.bytes.data(), call.bytes.size());
+        c->send_fed = true;
         counters_[kStatFramesOut]++;
         MarkDirty(*c);
         break;
@@ -951,6 +959,14 @@ void Engine::FlushDirty() {
       if (c->phase != Phase::kOpen) continue;
       FlushConnection(*c);
       if (!c->in_use || c->id != id) continue;
+      if (c->send_fed) {
+        c->send_fed = false;
+        const int64_t high = config_.outbound_high_water_bytes;
+        if (!c->send_high && high > 0 && static_cast<int64_t>(c->backlog.bytes()) > high) {
+          c->send_high = true;
+          Emit(kEventBacklog, id, 1, 0, nullptr, 0);
+        }
+      }
       c->last_send_ms = now_;
       c->keepalive_armed = true;
       if (cap <= 0) continue;
@@ -984,7 +1000,12 @@ void Engine::FlushConnection(Connection& c) {
   }
   if (sent > 0) {
     c.progress_ms = now_;
-    if (c.waiters && c.backlog.bytes() <= static_cast<size_t>(config_.outbound_low_water_bytes)) Release(c);
+    const size_t low = static_cast<size_t>(config_.outbound_low_water_bytes);
+    if (c.waiters && c.backlog.bytes() <= low) Release(c);
+    if (c.send_high && c.phase == Phase::kOpen && c.backlog.bytes() <= low) {
+      c.send_high = false;
+      Emit(kEventBacklog, c.id, 0, 0, nullptr, 0);
+    }
   }
   if (c.phase == Phase::kClosing && c.backlog.empty()) {
     ShutWrite(c);

@@ -57,6 +57,10 @@ constexpr int32_t kEventClosed = 3;
 // among the other events, so a piece before a command is handled before it.
 constexpr int32_t kEventRemote = 4;
 constexpr int32_t kEventConnect = 5;
+// [6, conn, 1 or 0]: what JavaScript queued to `conn` (send) left its backlog past
+// outboundHighWaterBytes after a flush (1), or that backlog drained to outboundLowWaterBytes (0).
+// Only at those crossings: the cluster's owner-side backpressure (PAUSE_JOINT) reads it.
+constexpr int32_t kEventBacklog = 6;
 constexpr int32_t kRemoteToOwner = 1;
 constexpr int32_t kRemoteToUser = 2;
 constexpr int32_t kRemoteBroadcast = 3;

@@ -42,7 +42,8 @@ export interface RelayEngineConfig {
  * code, bytes = detail), REMOTE (a data piece for another node: a = `RemoteKind`, b = jIn
  * (TO_OWNER) or jOwn, c = userNr (TO_OWNER: its route's, TO_USER: the addressee) or the excluded
  * userNr / -1 (BROADCAST), slot 7 = the parser's frame flags (1 start, 2 end), bytes = the data,
- * un-rewritten), see docs/native-engine.md.
+ * un-rewritten), BACKLOG (a = 1: what `send` queued left the backlog past outboundHighWaterBytes
+ * after a flush; a = 0: it drained to outboundLowWaterBytes), see docs/native-engine.md.
  */
 export type RelayEngineEvents = (records: Int32Array, count: number, bytes: Buffer) => void;
 
@@ -110,7 +111,7 @@ export type RelayEngineConstructor = (new (config: RelayEngineConfig, onEvents: 
 /** Int32 slots per event record. */
 export const RELAY_EVENT_STRIDE = 8;
 /** Event types (a record's first slot). */
-export const RelayEventType = { Accept: 1, Command: 2, Closed: 3, Remote: 4, Connect: 5 } as const;
+export const RelayEventType = { Accept: 1, Command: 2, Closed: 3, Remote: 4, Connect: 5, Backlog: 6 } as const;
 /** A REMOTE event's kind (its `a`): what the piece is for, as the cluster link's records. */
 export const RemoteKind = { ToOwner: 1, ToUser: 2, Broadcast: 3 } as const;
 /** The REMOTE connection id (`RelayEngine.REMOTE`). */

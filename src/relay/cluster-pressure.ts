@@ -13,6 +13,7 @@ import { PauseCause, setPaused } from './backpressure.js';
 import type { BridgeContext } from './cluster-context.js';
 import { proxyKey, type RemoteUser } from './cluster-remote.js';
 import type { RelayConnection } from './connection.js';
+import { engineRemoteOf } from './engine/engine-remote.js';
 import { REMOTE_RESUME_CHECK_MS } from './limits.js';
 
 export class ClusterPressure {
@@ -80,11 +81,16 @@ export class ClusterPressure {
 
   /** `conn` entered stand-in `joint`: paused with it if its owner is congested. */
   userEnteredProxy(conn: RelayConnection, joint: Joint): void {
+    // The native engine routes its data to the bridge (REMOTE records) from now on.
+    const routes = engineRemoteOf(this.ctx.host.state);
+    const m = routes !== undefined ? joint.members[joint.members.length - 1] : undefined;
+    if (m !== undefined && m.user === conn) routes!.proxyEntered(conn, joint, m.jIn, m.userNr);
     if (this.pausedProxies.has(joint)) this.hold(conn, 1);
   }
 
   /** `conn` left stand-in `joint`: no longer held by it. */
   userLeftProxy(conn: RelayConnection, joint: Joint): void {
+    engineRemoteOf(this.ctx.host.state)?.proxyLeft(conn, joint);
     if (this.pausedProxies.has(joint)) this.hold(conn, -1);
   }
 

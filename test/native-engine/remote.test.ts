@@ -17,7 +17,7 @@ const REMOTE = 0;
 const START = 1;
 const END = 2;
 /** kMaxRemoteBytes (native/engine/engine-limits.h). */
-const MAX_REMOTE_BYTES = 4 * 1024 * 1024;
+const MAX_REMOTE_BYTES = 256 * 1024;
 
 const skip = SKIP_REASON ?? (relayEngineBinding?.remote === true ? null : 'addon built before remote routes');
 
