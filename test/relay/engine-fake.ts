@@ -5,9 +5,9 @@
  */
 import { RELAY_ENGINE_REASONS, RELAY_EVENT_STRIDE, RelayEventType, type RelayEngineBinding, type RelayEngineConfig, type RelayEngineEvents } from '../../src/relay/engine/binding.js';
 
-/** One event as a test writes it; `bytes` is the payload (the IP of an ACCEPT, a command's payload, a close's detail). */
+/** One event as a test writes it; `bytes` is the payload (the IP of a CONNECT or ACCEPT, a command's payload, a close's detail). */
 export interface FakeEvent {
-  type: 'accept' | 'command' | 'closed';
+  type: 'connect' | 'accept' | 'command' | 'closed';
   conn: number;
   a?: number;
   b?: number;
@@ -17,7 +17,7 @@ export interface FakeEvent {
 /** A call the control plane made, `[method, ...arguments]` (sent bytes copied). */
 export type FakeCall = [string, ...unknown[]];
 
-const TYPES = { accept: RelayEventType.Accept, command: RelayEventType.Command, closed: RelayEventType.Closed } as const;
+const TYPES = { connect: RelayEventType.Connect, accept: RelayEventType.Accept, command: RelayEventType.Command, closed: RelayEventType.Closed } as const;
 
 export class FakeRelayEngine implements RelayEngineBinding {
   /** The counter names, as the addon's `RelayEngine.statsNames` (a subset is enough). */
@@ -93,7 +93,9 @@ export class FakeRelayEngine implements RelayEngineBinding {
   }
 
   /** Hand the control plane one batch, as the I/O thread would (counting each CLOSED by its reason first). */
-  emit(events: FakeEvent[]): void {
+  emit(batch: FakeEvent[]): void {
+    // The engine reports every socket at CONNECT before its ACCEPT (the caps are judged there).
+    const events = batch.flatMap((e) => (e.type === 'accept' ? [{ ...e, type: 'connect' as const, a: 0 }, e] : [e]));
     for (const e of events) if (e.type === 'closed') this.count(RELAY_ENGINE_REASONS[e.a ?? 0]!);
     const records = new Int32Array(events.length * RELAY_EVENT_STRIDE);
     const parts: Buffer[] = [];

@@ -87,6 +87,8 @@ export class NativeEngine {
   private readonly conns = new Map<number, RelayConnection>();
   /** Sockets admitted at CONNECT and not yet ACCEPTed (or closed): their counted IP. */
   private readonly pending = new Map<number, string>();
+  /** Sockets refused at CONNECT in this batch, whose ACCEPT may follow in it: closed once. */
+  private readonly refused = new Set<number>();
   /** Connections whose command this batch handled: resumed after its replies are sent. */
   private readonly held: RelayConnection[] = [];
   /** Releases a finished stream's admission, one function for every stream. */
@@ -181,6 +183,7 @@ export class NativeEngine {
       if (!conn.closed) this.engine.resume((conn.stream as EngineStream).conn);
     }
     held.length = 0;
+    this.refused.clear();
   }
 
   private onEvent(type: number, id: number, a: number, b: number, bytes: Buffer, offset: number, length: number): void {
@@ -218,19 +221,27 @@ export class NativeEngine {
    */
   private connect(id: number, address: string): void {
     const ip = this.stopping ? null : this.host.admission.admit(address);
-    if (ip === null) this.engine.close(id, REFUSED_CODE);
-    else this.pending.set(id, ip);
+    if (ip === null) {
+      this.engine.close(id, REFUSED_CODE);
+      this.refused.add(id);
+    } else {
+      this.pending.set(id, ip);
+    }
   }
 
-  /** A connection sent its first bytes (or finished its WebSocket handshake): it becomes a peer. */
+  /**
+   * A connection sent its first bytes (or finished its WebSocket handshake): it becomes a peer.
+   * Without an admission from its CONNECT it was refused there (the engine read its first bytes
+   * before the close arrived): closed again, not judged or counted twice.
+   */
   private accept(id: number, kind: number, port: number, address: string): void {
-    let ip = this.pending.get(id);
-    if (ip !== undefined) this.pending.delete(id);
-    else ip = this.stopping ? undefined : (this.host.admission.admit(address) ?? undefined);
+    if (this.refused.has(id)) return;
+    const ip = this.pending.get(id);
     if (ip === undefined) {
       this.engine.close(id, REFUSED_CODE);
       return;
     }
+    this.pending.delete(id);
     const stream = new EngineStream(this.engine, id, kind === 1 ? 'websocket' : 'tcp', address, port, ip, this.release);
     const conn = this.host.accept(stream);
     if (conn === null) {
