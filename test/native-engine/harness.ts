@@ -14,7 +14,7 @@ export const SKIP_REASON: string | null =
     : null;
 if (SKIP_REASON !== null) console.warn(`SKIPPED test/native-engine: ${SKIP_REASON}`);
 
-export const EventType = { Accept: 1, Command: 2, Closed: 3, Remote: 4, Connect: 5 } as const;
+export const EventType = { Accept: 1, Command: 2, Closed: 3, Remote: 4, Connect: 5, Backlog: 6 } as const;
 
 export interface EngineEvent {
   type: number;

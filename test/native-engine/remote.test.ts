@@ -180,6 +180,21 @@ describe.skipIf(skip !== null)(`native relay engine: remote routes${skip ? ` (sk
     expect((await owner.client.read(4)).toString('hex')).toBe('03800042');
   });
 
+  it('reports BACKLOG 1 when what send() queued passes the high-water mark, and 0 once it drains to the low-water mark', async () => {
+    const h = Harness.start({ outboundHighWaterBytes: 65536, outboundLowWaterBytes: 16384 });
+    const owner = await h.owner('w');
+    owner.client.socket.pause();
+    const chunk = new Uint8Array(32 * 1024);
+    for (let i = 0; i < 256; i++) h.engine.send(owner.conn, chunk);
+    const high = await h.next(EventType.Backlog, owner.conn, 5000);
+    expect(high.a).toBe(1);
+    owner.client.socket.resume();
+    const low = await h.next(EventType.Backlog, owner.conn, 5000);
+    expect(low.a).toBe(0);
+    await owner.client.read(256 * 32 * 1024, 10_000);
+    expect(h.events.filter((e) => e.type === EventType.Backlog)).toHaveLength(0);
+  });
+
   it('stops reading the sources while the REMOTE bytes JavaScript has not handled pass the cap, and loses nothing', { timeout: 20_000 }, async () => {
     const h = Harness.start();
     // The sender is another process: this thread blocks inside the engine's call while it writes.
