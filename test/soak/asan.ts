@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addonFile } from '../../src/core/load.js';
@@ -70,7 +70,8 @@ export async function runSanitized(tag: string, runner: string, args: readonly s
     env: {
       ...process.env,
       LD_PRELOAD: libasan,
-      ASAN_OPTIONS,
+      // Options of the caller's ASAN_OPTIONS come after ours, so they win (quarantine_size_mb=...).
+      ASAN_OPTIONS: [ASAN_OPTIONS, process.env.ASAN_OPTIONS].filter(Boolean).join(':'),
       UBSAN_OPTIONS,
       GAMEWIRE_PREBUILD: outDir,
       GAMEWIRE_NATIVE: '1',
@@ -86,7 +87,7 @@ export async function runSanitized(tag: string, runner: string, args: readonly s
       process.stderr.write(`${tag}: cannot start the sanitized run: ${err.message}\n`);
       done(1);
     });
-    child.once('close', (code, signal) => done(code ?? (signal ? 128 : 1)));
+    child.once('close', (code, signal) => done(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1)));
   });
   await new Promise<void>((done) => copy.end(() => done()));
   const report = SANITIZER_REPORT.test(readFileSync(logFile, 'utf8'));
