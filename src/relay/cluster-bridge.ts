@@ -31,33 +31,8 @@ import type { RelayClusterStats } from './stats.js';
 
 export type { BridgeHost } from './cluster-context.js';
 
-/**
- * The cluster part of the relay's stats with the data link's counters (docs/cluster.md §4a) and
- * the node link's duplicates; `RelayClusterStats` (stats.ts) plus these, read by metrics.ts.
- */
-export interface ClusterBridgeStats extends RelayClusterStats {
-  /** Outgoing / authenticated incoming data connections now. */
-  dataLinkOutbound: number;
-  dataLinkInbound: number;
-  /** Dials of a peer's data port started, and those that failed. */
-  dataLinkDials: number;
-  dataLinkDialFailures: number;
-  /** Data connections in use that were lost (their unacknowledged batches went again over NATS), and those batches. */
-  dataLinkFailovers: number;
-  dataLinkRetransmitted: number;
-  /** Bytes on the data connections, length prefixes included. */
-  dataLinkBytesSent: number;
-  dataLinkBytesReceived: number;
-  /** Incoming data connections refused at or before the hello, and authenticated ones dropped for a bad message. */
-  dataLinkRefused: number;
-  dataLinkBadMessages: number;
-  /** Batches that came again after they were delivered (a failover or a resend), dropped. */
-  linkDuplicateBatches: number;
-  /** Batches after a missing one (lost by NATS), dropped and asked for again. */
-  linkGaps: number;
-  /** Batches sent again because a peer asked for them or this node reconnected to NATS. */
-  linkResentBatches: number;
-}
+/** The cluster part of the relay's stats (`RelayClusterStats`), read by metrics.ts. */
+export type ClusterBridgeStats = RelayClusterStats;
 
 /** One per clustered relay. */
 export class ClusterBridge {

@@ -129,6 +129,28 @@ export interface RelayClusterStats {
   directoryLookups: number;
   directoryFailures: number;
   peersDown: number;
+  // The TCP data link (docs/cluster.md §4a) and the node link's repairs:
+  /** Outgoing / authenticated incoming data connections now. */
+  dataLinkOutbound: number;
+  dataLinkInbound: number;
+  /** Dials of a peer's data port started, and those that failed. */
+  dataLinkDials: number;
+  dataLinkDialFailures: number;
+  /** Data connections in use that were lost (their unacknowledged batches went again over NATS), and those batches. */
+  dataLinkFailovers: number;
+  dataLinkRetransmitted: number;
+  /** Bytes on the data connections, length prefixes included. */
+  dataLinkBytesSent: number;
+  dataLinkBytesReceived: number;
+  /** Incoming data connections refused at or before the hello, and authenticated ones dropped for a bad message. */
+  dataLinkRefused: number;
+  dataLinkBadMessages: number;
+  /** Batches that came again after they were delivered (a failover or a resend), dropped. */
+  linkDuplicateBatches: number;
+  /** Batches after a missing one (lost by NATS), dropped and asked for again. */
+  linkGaps: number;
+  /** Batches sent again because a peer asked for them or this node reconnected to NATS. */
+  linkResentBatches: number;
 }
 
 /**
