@@ -32,6 +32,8 @@ import {
   type RelayEngineConfig,
   type RelayEngineConstructor,
 } from './binding.js';
+import type { RelayEngineRemoteBinding } from '../../core/relay-engine-binding.js';
+import { ClusterEngineStream, EngineRemote, registerEngineRemote } from './engine-remote.js';
 import { EngineCounters, EngineStatsView } from './engine-stats.js';
 import { EngineStream } from './engine-stream.js';
 import type { RoutedJointState } from './routed-joint-state.js';
@@ -94,6 +96,8 @@ export class NativeEngine {
   /** Releases a finished stream's admission, one function for every stream. */
   private readonly release: (stream: EngineStream) => void;
   private slabTimer: NodeJS.Timeout | null = null;
+  /** With `cluster` (and an engine with remote routes): its REMOTE records and cross-node routes. */
+  private readonly remote: EngineRemote | null = null;
   private stopping = false;
   private stopped = false;
 
@@ -108,9 +112,15 @@ export class NativeEngine {
   ) {
     this.engine = new Engine(engineConfig(host.options), (records, count, bytes) => this.onEvents(records, count, bytes));
     host.state.routes = this.engine;
+    if (host.options.cluster !== undefined && (Engine as { remote?: boolean }).remote === true) {
+      this.remote = new EngineRemote(this.engine as RelayEngineRemoteBinding, { state: host.state, stats: host.stats, bridge: () => host.forwarder.cluster }, host.options.outboundHighWaterBytes);
+      registerEngineRemote(host.state, this.remote);
+    }
     this.counters = new EngineCounters(statNames, (out) => this.engine.stats(out));
     this.stats = new EngineStatsView(host.stats, this.counters);
     this.release = (stream) => {
+      const conn = this.remote !== null ? this.conns.get(stream.conn) : undefined;
+      if (conn !== undefined) this.remote!.closed(conn);
       this.conns.delete(stream.conn);
       host.admission.release(stream.ip);
     };
@@ -164,6 +174,17 @@ export class NativeEngine {
     for (let i = 0; i < count; i++) {
       const p = i * RELAY_EVENT_STRIDE;
       try {
+        if (records[p] === RelayEventType.Remote) {
+          // Cluster data: one record per piece, handed to the bridge (engine-remote.ts).
+          const conn = this.conns.get(records[p + 1]!);
+          if (conn !== undefined && !conn.closed) this.remote?.onRecord(conn, records[p + 2]!, records[p + 3]!, records[p + 4]!, records[p + 7]!, bytes, records[p + 5]!, records[p + 6]!);
+          continue;
+        }
+        if (records[p] === RelayEventType.Backlog) {
+          const conn = this.conns.get(records[p + 1]!);
+          if (conn !== undefined) this.remote?.onBacklog(conn, records[p + 2] === 1);
+          continue;
+        }
         this.onEvent(records[p]!, records[p + 1]!, records[p + 2]!, records[p + 3]!, bytes, records[p + 5]!, records[p + 6]!);
       } catch (err) {
         // A bug of ours must not take the engine's thread or the process down with it.
@@ -242,7 +263,11 @@ export class NativeEngine {
       return;
     }
     this.pending.delete(id);
-    const stream = new EngineStream(this.engine, id, kind === 1 ? 'websocket' : 'tcp', address, port, ip, this.release);
+    const streamKind = kind === 1 ? 'websocket' : 'tcp';
+    const stream =
+      this.remote !== null
+        ? new ClusterEngineStream(this.engine as RelayEngineRemoteBinding, id, streamKind, address, port, ip, this.release)
+        : new EngineStream(this.engine, id, streamKind, address, port, ip, this.release);
     const conn = this.host.accept(stream);
     if (conn === null) {
       stream.close(REFUSED_CODE);
