@@ -709,19 +709,18 @@ void Engine::ProcessInput(Connection& c, const uint8_t* data, size_t length) {
         counters_[kStatCommands]++;
         const uint8_t* payload = (flags & kFlagInCarry) != 0 ? parser.carry_data() : base + off;
         Emit(kEventCommand, id, a, b, payload, static_cast<size_t>(n));
-        // Parsing stops until resume(): data after an enter must see its route.
-        size_t resume_at;
-        if (i == count - 1) {
-          resume_at = offset + parser.consumed();
-        } else {
-          // A command ends at a unit boundary, outside any broadcast prefix: a fresh parser is in
-          // the same state the old one was in right after it.
-          resume_at = offset + static_cast<size_t>(off) + static_cast<size_t>(n);
-          parser.Reset();
-        }
+        // Parsing stops until resume() (data after an enter must see its route), then resumes
+        // right after the command, with a fresh parser: the parser may already
+        // have taken what follows (a partial unit into its carry, or bad bytes and an error), and
+        // a command ends at a unit boundary, outside any broadcast prefix, so a fresh parser is in
+        // the state the old one was in right after it. A command completed from the carry came
+        // from the first feed of this input, which hands out one unit and so stopped right there.
+        const size_t resume_at = (flags & kFlagInCarry) != 0
+            ? offset + parser.consumed()
+            : offset + static_cast<size_t>(off) + static_cast<size_t>(n);
+        parser.Reset();
         c.held.assign(data + resume_at, data + length);
         SetPaused(c, kPauseCommand, true);
-        // Right after a command the parser holds nothing (it was reset, or stopped there).
         GiveBackParser(c);
         return;
       }

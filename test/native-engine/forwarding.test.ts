@@ -66,6 +66,33 @@ describe.skipIf(SKIP_REASON !== null)(`native relay engine: forwarding${SKIP_REA
     expect(client.closed).toBe(false);
   });
 
+  it('a frame begun right behind an enter in the same read and finished by a later one arrives whole', async () => {
+    // A unit before the enter (data to a joint not entered: dropped) puts the enter in the read's
+    // second feed, with a partial frame behind it: parsing resumes right after the enter.
+    const h = Harness.start();
+    const owner = await h.owner('g');
+    const whole = frame(Buffer.concat([Buffer.of(0), pattern(300, 5)]));
+    const { client, conn } = await h.accept(Buffer.concat([frame(Buffer.of(7, 0xa2)), command(1, 1, Buffer.from('g')), whole.subarray(0, 100)]));
+    await h.next(EventType.Command, conn);
+    h.engine.enter(conn, 0, owner.conn, 0, 0);
+    h.engine.resume(conn);
+    await new Promise((r) => setTimeout(r, 20));
+    client.write(whole.subarray(100));
+    const got = await owner.client.readData(300);
+    expect(Buffer.concat(got.map((u) => u.data)).equals(pattern(300, 5))).toBe(true);
+    expect(client.closed).toBe(false);
+  });
+
+  it('a protocol error right behind a command in the same read closes the peer once the command is handled', async () => {
+    // The fuzzer's first finding on this engine: data to a joint not entered, an enter, an unknown command.
+    const h = Harness.start();
+    const { conn } = await h.accept(Buffer.from('0273a20001e6014100090000', 'hex'));
+    await h.next(EventType.Command, conn);
+    h.engine.resume(conn);
+    const closed = await h.next(EventType.Closed, conn);
+    expect(closed.a).toBe(2); // protocol_error
+  });
+
   it('splits long data into frames of at most 32767 in both directions, every byte in order', async () => {
     const h = Harness.start();
     const owner = await h.owner('big');
