@@ -21,6 +21,18 @@ const RELAY_NATIVE_SUITES = [
   'test/relay/engine-native.test.ts',
 ];
 
+/**
+ * The cluster's relay suites that run a second time on the native relay engine (issue 19: the
+ * cluster works with both engines). The --workers suites stay on the Node engine: a worker adopts
+ * a connection's socket, which the native engine cannot take over.
+ */
+const CLUSTER_NATIVE_SUITES = [
+  'test/cluster/relay-cluster.test.ts',
+  'test/cluster/relay-vectors.test.ts',
+  'test/cluster/relay-late-entry.test.ts',
+  'test/cluster/relay-outage.test.ts',
+];
+
 export default defineConfig({
   test: {
     testTimeout: 20_000,
@@ -39,6 +51,12 @@ export default defineConfig({
         // test/relay/engine-setup.ts starts every relay of these files on the native engine, or
         // skips them all, loudly, where it cannot run (GAMEWIRE_NATIVE=0, no addon, not Linux).
         test: { name: 'relay-native', include: RELAY_NATIVE_SUITES, setupFiles: ['test/relay/engine-setup.ts'] },
+      },
+      {
+        extends: true,
+        // The cluster's relay suites on the native engine (remote routes, REMOTE records), with
+        // the same setup: skipped loudly where the native engine cannot run.
+        test: { name: 'cluster-native', include: CLUSTER_NATIVE_SUITES, setupFiles: ['test/relay/engine-setup.ts'] },
       },
     ],
   },

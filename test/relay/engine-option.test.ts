@@ -51,10 +51,15 @@ describe('the engine option', () => {
     expect(await create(c, 'j')).toEqual([0, 0]);
   });
 
-  it('keeps the cluster on the Node engine for now, saying why', () => {
+  it('runs the cluster on the native engine when the addon has remote routes, else says why', () => {
     const choice = chooseEngine(resolveRelayOptions({ engine: 'native', cluster: { servers: 'nats://127.0.0.1:1' } }));
-    expect(choice.kind).toBe('node');
-    expect(choice.why).toMatch(/cluster/);
+    const support = nativeEngineSupport();
+    if (typeof support !== 'string' && support.Engine.remote === true) {
+      expect(choice.kind).toBe('native');
+    } else {
+      expect(choice.kind).toBe('node');
+      expect(choice.why).toBeDefined();
+    }
     expect(chooseEngine(resolveRelayOptions({})).why).toBeUndefined();
   });
 });

@@ -40,7 +40,9 @@ export function nativeEngineSupport(): NativeEngineSupport | string {
 /** The engine `options` get. */
 export function chooseEngine(options: Readonly<ResolvedRelayOptions>): EngineChoice {
   if (options.engine === 'node') return { kind: 'node' };
-  if (options.cluster !== undefined) return { kind: 'node', why: 'the cluster option runs on the Node engine only (cross-node data is not in the native engine yet)' };
   const support = nativeEngineSupport();
-  return typeof support === 'string' ? { kind: 'node', why: support } : { kind: 'native', native: support };
+  if (typeof support === 'string') return { kind: 'node', why: support };
+  // Cross-node data needs the engine's remote routes (REMOTE records, pause/unpause).
+  if (options.cluster !== undefined && support.Engine.remote !== true) return { kind: 'node', why: 'the loaded addon has no remote routes for the cluster option (built before them)' };
+  return { kind: 'native', native: support };
 }

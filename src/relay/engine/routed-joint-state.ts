@@ -12,11 +12,20 @@ import type { WireReason } from '../../joint/protocol.js';
 import { JointState, type JointEndpoint, type JointStateLimits, type JointStateListener, type Membership } from '../../joint/relay-state.js';
 import type { RelayConnection } from '../connection.js';
 import type { RelayEngineBinding } from './binding.js';
+import { REMOTE_CONN, type RelayEngineRemoteBinding } from '../../core/relay-engine-binding.js';
 import type { EngineStream } from './engine-stream.js';
 
-/** The engine's id of a connection of the native engine. */
+/** The engine's id of a connection of the native engine; a user or owner of another node is REMOTE. */
 function engineId(endpoint: JointEndpoint): number {
+  if ((endpoint as { remote?: boolean }).remote === true) return REMOTE_CONN;
   return ((endpoint as RelayConnection).stream as EngineStream).conn;
+}
+
+/** Take membership `m` out of the engine's table: by the user's in-joint, or (a user of another node) by its userNr. */
+function unroute(routes: RelayEngineBinding | null, m: Membership): void {
+  if (routes === null) return;
+  if ((m.user as { remote?: boolean }).remote === true) (routes as RelayEngineRemoteBinding).leaveMember(engineId(m.joint.owner), m.joint.jOwn, m.userNr);
+  else routes.leave(engineId(m.user), m.jIn);
 }
 
 export class RoutedJointState extends JointState {
@@ -29,11 +38,11 @@ export class RoutedJointState extends JointState {
     super(
       {
         userGone(m: Membership, reason: WireReason): void {
-          state!.routes?.leave(engineId(m.user), m.jIn);
+          unroute(state!.routes, m);
           listener.userGone(m, reason);
         },
         jointGone(m: Membership, reason: WireReason): void {
-          state!.routes?.leave(engineId(m.user), m.jIn);
+          unroute(state!.routes, m);
           listener.jointGone(m, reason);
         },
       },
