@@ -37,27 +37,7 @@ if [ ! -e "$libasan" ]; then
 fi
 
 # --- 1. the sanitized addon, rebuilt when missing or stale -------------------------------------
-expected=$(node scripts/source-hash.mjs "$src")
-current=""
-if [ -f "$out/build/Release/gamewire.node" ] && [ -d "$out/native" ]; then
-  current=$(LD_PRELOAD=$libasan ASAN_OPTIONS=detect_leaks=0 node -p "require('$out/build/Release/gamewire.node').sourceHash" 2>/dev/null || true)
-fi
-if [ "$current" != "$expected" ]; then
-  echo "fuzz:asan: building the sanitized addon in $out (log: $out/build.log)"
-  rm -rf "$out"
-  mkdir -p "$out/scripts"
-  cp "$src/binding.gyp" "$out/"
-  cp -r "$src/native" "$out/"
-  cp scripts/source-hash.mjs "$out/scripts/"
-  nodedir=$(node --input-type=module -e "import { findNodedir } from '$root/scripts/prebuild.mjs'; process.stdout.write(findNodedir() ?? '')")
-  if ! (cd "$out" && NODE_PATH=$root/node_modules npm_config_nodedir=$nodedir "$root/node_modules/.bin/node-gyp" rebuild -- -Dgamewire_sanitize=1) >"$out/build.log" 2>&1; then
-    tail -n 30 "$out/build.log" >&2
-    echo "fuzz:asan: the sanitized build failed" >&2
-    exit 1
-  fi
-else
-  echo "fuzz:asan: $out is up to date (stamp $expected)"
-fi
+bash scripts/build-asan.sh "$out" --src "$src" >/dev/null
 
 # --- 2. the fuzzer on it -------------------------------------------------------------------------
 # stderr is copied to a temporary file and searched for reports afterwards (belt and braces: a

@@ -26,32 +26,16 @@ if [ ! -e "$libasan" ]; then
   exit 1
 fi
 
-expected=$(node scripts/source-hash.mjs)
-current=""
-if [ -f "$out/build/Release/gamewire.node" ]; then
-  current=$(LD_PRELOAD=$libasan ASAN_OPTIONS=detect_leaks=0 node -p "require('$out/build/Release/gamewire.node').sourceHash" 2>/dev/null || true)
-fi
-if [ "$current" != "$expected" ]; then
-  echo "test:asan: building the sanitized addon in build-asan/ (log: build-asan/build.log)"
-  rm -rf "$out"
-  mkdir -p "$out/scripts"
-  cp binding.gyp "$out/"
-  cp -r native "$out/"
-  cp scripts/source-hash.mjs "$out/scripts/"
-  nodedir=$(node --input-type=module -e "import { findNodedir } from '$root/scripts/prebuild.mjs'; process.stdout.write(findNodedir() ?? '')")
-  if ! (cd "$out" && npm_config_nodedir=$nodedir "$root/node_modules/.bin/node-gyp" rebuild -- -Dgamewire_sanitize=1) >"$out/build.log" 2>&1; then
-    tail -n 30 "$out/build.log" >&2
-    echo "test:asan: the sanitized build failed" >&2
-    exit 1
-  fi
-else
-  echo "test:asan: build-asan/ is up to date (stamp $expected)"
-fi
+# The sanitized addon, rebuilt when missing or stale (scripts/build-asan.sh; only this script uses
+# build-asan/).
+bash scripts/build-asan.sh "$out" >/dev/null
 
 tests=()
 for name in joint-parser frame-decoder chunk-assembler aead event-ring differential; do
   [ -f "test/core/$name.test.ts" ] && tests+=("test/core/$name.test.ts")
 done
+# The WebSocket codec of the native engine (native/ws-*.cc).
+[ -f test/native/ws-codec.test.ts ] && tests+=(test/native/ws-codec.test.ts)
 # The native relay engine (issue 19): its I/O thread, sockets and routing under the sanitizers.
 for file in test/native-engine/*.test.ts; do
   [ -f "$file" ] && tests+=("$file")

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { GamewireErrorCode } from '../core/error-codes.js';
 import { GamewireRangeError, GamewireTypeError } from '../core/errors.js';
-import { DataLink, type DataLinkStats } from './data-link.js';
+import { DataLink, emptyDataLinkStats, type DataLinkStats } from './data-link.js';
 import { JointDirectory } from './directory.js';
 import type { LinkHandler } from './envelope.js';
 import {
@@ -38,22 +38,6 @@ import { Membership, type PeerDownReason } from './membership.js';
 import { NatsHealth } from './nats-health.js';
 import { checkNodeId, generateNodeId, nextEpoch, type NodeRef } from './node-id.js';
 import { NodeLink } from './node-link.js';
-
-const NO_DATA_LINK: DataLinkStats = {
-  dials: 0,
-  dialFailures: 0,
-  outbound: 0,
-  inbound: 0,
-  failovers: 0,
-  retransmitted: 0,
-  batchesSent: 0,
-  bytesSent: 0,
-  batchesReceived: 0,
-  bytesReceived: 0,
-  refused: 0,
-  badMessages: 0,
-  addressRequests: 0,
-};
 
 /** `Relay.listen({ cluster })` and `gamewire relay --cluster`: how a node joins. */
 export interface ClusterOptions {
@@ -365,7 +349,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       membership: { ...this.membership.stats },
       directory: { ...this.directory.stats },
       link: { ...this.link.stats },
-      dataLink: this.link.data !== null ? { ...this.link.data.stats } : { ...NO_DATA_LINK },
+      dataLink: this.link.data !== null ? { ...this.link.data.stats } : emptyDataLinkStats(),
       health: { ...this.health.stats },
     };
   }

@@ -299,13 +299,9 @@ class Inbound {
   }
 }
 
-/**
- * A node's data listener, its dials toward peers and its answers to address requests. Built by
- * `Cluster.join` when `dataLink` is `'tcp'`; `NodeLink` hands it the channels that want a
- * connection.
- */
-export class DataLink {
-  readonly stats: DataLinkStats = {
+/** A data link's counters, all 0 (a node on `dataLink: 'nats'` reports these). */
+export function emptyDataLinkStats(): DataLinkStats {
+  return {
     dials: 0,
     dialFailures: 0,
     outbound: 0,
@@ -320,6 +316,15 @@ export class DataLink {
     badMessages: 0,
     addressRequests: 0,
   };
+}
+
+/**
+ * A node's data listener, its dials toward peers and its answers to address requests. Built by
+ * `Cluster.join` when `dataLink` is `'tcp'`; `NodeLink` hands it the channels that want a
+ * connection.
+ */
+export class DataLink {
+  readonly stats: DataLinkStats = emptyDataLinkStats();
   /** @internal */ token = randomBytes(TOKEN_BYTES);
   /** @internal authenticated incoming connections by source node id. */
   readonly inbound = new Map<string, Inbound>();
