@@ -356,7 +356,7 @@ WsHandshakeResult WsHandshake::Parse(const uint8_t* request, size_t length) {
       // ws refuses a malformed list and a repeated name; it echoes the first one offered, and a
       // browser that offered some fails a 101 that names none.
       protocols_valid = protocols_valid && ForEachElement(request, value, [&](Span t) {
-        if (!IsToken(request, t)) return false;
+        if (!IsToken(request, t) || protocols.size() >= kWsMaxProtocols) return false;
         for (const Span& seen : protocols) {
           if (seen.length == t.length && std::memcmp(request + seen.at, request + t.at, t.length) == 0) return false;
         }

@@ -17,6 +17,10 @@ namespace gamewire {
 // http server (the Node engine) refuses headers past 16 KiB with 431; so do we. A request split
 // across reads is buffered up to this, grown with the bytes that arrived.
 constexpr size_t kWsMaxHandshakeBytes = 16384;
+// Subprotocol names in one request (names), 64: each new name is compared with those before it
+// (a repeated name is refused, as ws does), so the count is capped to keep that cheap; past it
+// the request gets 400. A 16 KiB header of two-character names cost ~40 ms of the I/O thread.
+constexpr size_t kWsMaxProtocols = 64;
 // Sec-WebSocket-Key: base64 of 16 bytes (RFC 6455 §4.1), so 22 characters and `==`.
 constexpr size_t kWsKeyChars = 24;
 // Sec-WebSocket-Accept: base64 of a SHA-1 digest (20 bytes).

@@ -89,6 +89,7 @@ struct Connection {
   int64_t throttle_until_ms = 0;
   int64_t close_deadline_ms = 0;
   bool keepalive_armed = false;
+  bool unit_queued = false;  // a unit went into the backlog since the last flush (arms keepalive)
   bool write_shut = false;  // closing: our FIN is sent, input is drained until the peer's
   size_t unsent = 0;  // backlog bytes the last flush left (0: a new backlog starts the stall clock)
   uint32_t frame_seq = 0;  // enter sequence when the frame being received began

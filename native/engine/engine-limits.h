@@ -48,18 +48,22 @@ constexpr size_t kOutChunkBytes = 16 * 1024;
 constexpr size_t kSpareChunksMax = 256;
 // iovecs per writev (iovecs): well under IOV_MAX (1024); a longer backlog takes more calls.
 constexpr int kMaxIovecs = 64;
-// Connections the engine holds at once, accepted or pending (connections), 2^20: the slot part
-// of a connection id (the rest is a generation). The control plane's maxConnections is far below.
-constexpr uint32_t kSlotBits = 20;
+// Connections the engine holds at once, accepted or pending (connections), 2^16: the slot part
+// of a connection id (the rest is a generation). Above the control plane's default maxConnections
+// (10000) plus kMaxPendingConnections; past it a new socket is closed at accept.
+constexpr uint32_t kSlotBits = 16;
 constexpr uint32_t kMaxSlots = uint32_t{1} << kSlotBits;
 // Generation bits of a connection id: ids stay positive int32, and a stale id (a closed
-// connection's) never reaches the slot's next connection until 2^11 reuses of that slot; slots are
-// reused first in, first out, so that takes 2^11 full turns of the free list.
-constexpr uint32_t kGenerationBits = 11;
-// Connections accepted and not yet ACCEPTed to JavaScript (connections), default 1024: they wait
-// for their first byte (at most loginTimeoutMs each), before the control plane's admission caps
-// can see them; past it new sockets are closed at once (counted: refusedPending).
-constexpr uint32_t kMaxPendingConnections = 1024;
+// connection's) never reaches the slot's next connection until 2^15 reuses of that slot; slots are
+// reused first in, first out, so that takes 2^15 full turns of the free list (11 bits came round
+// in about a second of reconnects on one slot: a lagging control plane's close could hit a new peer).
+constexpr uint32_t kGenerationBits = 15;
+// Connections accepted and not yet ACCEPTed to JavaScript (connections), 16384: they wait for
+// their first byte (at most loginTimeoutMs each); the control plane's caps judge each at CONNECT
+// (per IP, total), so this is only a backstop above the default maxConnections (10000): at 1024, a
+// few dozen addresses holding silent sockets shut everyone out. Past it new sockets are closed at
+// once (counted: refusedPending).
+constexpr uint32_t kMaxPendingConnections = 16384;
 // Events handed to JavaScript and not yet handled there (events), 65536 (about 3 MiB of batches):
 // past it no socket is accepted (the kernel's listen backlog holds them, then refuses) until
 // JavaScript catches up, so a connect/close storm while the JavaScript thread is busy cannot

@@ -182,9 +182,9 @@ void Engine::Unpause(uint32_t conn) { Post(Call{CallKind::kUnpause, conn, 0, 0, 
 void Engine::EventsDone(int64_t count, int64_t remote_bytes) {
   events_in_flight_.fetch_sub(count, std::memory_order_relaxed);
   if (remote_bytes == 0) return;
-  remote_in_flight_.fetch_sub(remote_bytes, std::memory_order_relaxed);
+  remote_in_flight_.fetch_sub(remote_bytes, std::memory_order_seq_cst);
   // Sources wait for these bytes to be taken: the I/O thread looks again (ResumeRemote).
-  if (remote_waiting_.load(std::memory_order_relaxed) && wake_fd_ >= 0) {
+  if (remote_waiting_.load(std::memory_order_seq_cst) && wake_fd_ >= 0) {
     const uint64_t one = 1;
     ssize_t ignored = write(wake_fd_, &one, sizeof one);
     (void)ignored;
@@ -871,14 +871,14 @@ void Engine::PauseForRemote(Connection& c) {
   if ((c.paused_by & kPauseRemote) != 0) return;
   counters_[kStatRemotePaused]++;
   remote_paused_.push_back(c.id);
-  remote_waiting_.store(true, std::memory_order_relaxed);
+  remote_waiting_.store(true, std::memory_order_seq_cst);
   SetPaused(c, kPauseRemote, true);
 }
 
 void Engine::ResumeRemote() {
   // Half the cap: a source read again does not stop again at the next read.
   if (RemoteBytesPending() > kMaxRemoteBytes / 2) return;
-  remote_waiting_.store(false, std::memory_order_relaxed);
+  remote_waiting_.store(false, std::memory_order_seq_cst);
   std::vector<uint32_t> paused;
   paused.swap(remote_paused_);
   for (uint32_t id : paused) {
@@ -891,6 +891,7 @@ void Engine::ToOwner(Connection& owner, int32_t j_own, int32_t user_nr, const ui
   while (n > 0) {
     const size_t take = n < static_cast<size_t>(kMaxOwnerFrameData) ? n : static_cast<size_t>(kMaxOwnerFrameData);
     const int32_t size = static_cast<int32_t>(take) + 2;
+    owner.unit_queued = true;
     uint8_t* at = owner.backlog.Reserve(&pool_, kMaxUnitPrefixBytes + kMaxFrameHeaderBytes + 2 + take);
     size_t h = UnitPrefix(owner, at, (size <= kMaxShortFrameSize ? 1 : 2) + static_cast<size_t>(size));
     h += WriteSize(at + h, size);
@@ -911,6 +912,7 @@ void Engine::ToUser(Connection& user, int32_t j_in, const uint8_t* p, size_t n) 
   while (n > 0) {
     const size_t take = n < static_cast<size_t>(kMaxUserFrameData) ? n : static_cast<size_t>(kMaxUserFrameData);
     const int32_t size = static_cast<int32_t>(take) + 1;
+    user.unit_queued = true;
     uint8_t* at = user.backlog.Reserve(&pool_, kMaxUnitPrefixBytes + kMaxFrameHeaderBytes + 1 + take);
     size_t h = UnitPrefix(user, at, (size <= kMaxShortFrameSize ? 1 : 2) + static_cast<size_t>(size));
     h += WriteSize(at + h, size);
@@ -926,6 +928,10 @@ void Engine::ToUser(Connection& user, int32_t j_in, const uint8_t* p, size_t n) 
 }
 
 void Engine::AppendUnit(Connection& c, const uint8_t* p, size_t n) {
+  c.unit_queued = true;
+  // An empty unit is nothing on a byte stream (and would strand a reserved chunk); on a WebSocket
+  // it is an empty message.
+  if (n == 0 && !c.ws) return;
   uint8_t* at = c.backlog.Reserve(&pool_, kMaxUnitPrefixBytes);
   const size_t h = UnitPrefix(c, at, n);
   c.backlog.Commit(h);
@@ -966,8 +972,13 @@ void Engine::FlushDirty() {
           Emit(kEventBacklog, id, 1, 0, nullptr, 0);
         }
       }
-      c->last_send_ms = now_;
-      c->keepalive_armed = true;
+      // Keepalive counts from units sent (as the Node engine's outbox), not from a handshake's 101
+      // or a pong: a WebSocket peer that never sent a command gets none.
+      if (c->unit_queued) {
+        c->unit_queued = false;
+        c->last_send_ms = now_;
+        c->keepalive_armed = true;
+      }
       if (cap <= 0) continue;
       const double backlog = static_cast<double>(c->backlog.bytes());
       // Past the cap by its own doing (nobody paused on its behalf), or past twice it anyway.
@@ -1318,7 +1329,7 @@ void Engine::DeliverBatch() {
   if (batch_->count == 0) return;
   counters_[kStatEventBatches]++;
   events_in_flight_.fetch_add(batch_->count, std::memory_order_relaxed);
-  remote_in_flight_.fetch_add(batch_->remote_bytes, std::memory_order_relaxed);
+  remote_in_flight_.fetch_add(batch_->remote_bytes, std::memory_order_seq_cst);
   sink_->Deliver(batch_.release());
   batch_.reset(new EventBatch());
 }

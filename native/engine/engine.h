@@ -152,7 +152,7 @@ class Engine {
   void ResumeRemote();
   void PauseForRemote(Connection& c);
   int64_t RemoteBytesPending() const {
-    return remote_in_flight_.load(std::memory_order_relaxed) + batch_->remote_bytes;
+    return remote_in_flight_.load(std::memory_order_seq_cst) + batch_->remote_bytes;
   }
   void ToOwner(Connection& owner, int32_t j_own, int32_t user_nr, const uint8_t* p, size_t n);
   void ToUser(Connection& user, int32_t j_in, const uint8_t* p, size_t n);

@@ -107,6 +107,21 @@ describe.skipIf(WS_SKIP !== null)(`native relay engine: WebSocket${WS_SKIP ? ` (
     expect((await h.next(EventType.Closed, owner.conn)).a).toBe(0);
   });
 
+  it('sends no keepalive to a WebSocket peer that was sent no unit (a 101 or a pong does not arm it)', async () => {
+    const h = Harness.start({ keepaliveMs: 100 });
+    const c = await WsClient.open(h.port);
+    const accept = await h.next(EventType.Accept);
+    h.engine.admit(accept.conn);
+    c.ws.ping();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(c.messages.length).toBe(0);
+    // A unit arms it: keepalives follow.
+    h.engine.send(accept.conn, Uint8Array.of(0, 3, 1, 0, 0));
+    expect((await c.nextMessage()).toString('hex')).toBe('0003010000');
+    expect((await c.nextMessage(1000)).length).toBeGreaterThan(0);
+    c.ws.terminate();
+  });
+
   it('close() from JavaScript sends what is queued, then a close 1000', async () => {
     const h = Harness.start();
     const owner = await wsOwner(h, 'c');

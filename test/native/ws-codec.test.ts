@@ -272,6 +272,9 @@ describe.skipIf(!wsCodec)(`the native WebSocket handshake${SKIP_NOTE}`, () => {
     ['Transfer-Encoding', 400, request({ ...GOOD, 'Transfer-Encoding': 'chunked' })],
     ['a repeated subprotocol', 400, request({ ...GOOD, 'Sec-WebSocket-Protocol': 'a, a' })],
     ['a subprotocol that is no token', 400, request({ ...GOOD, 'Sec-WebSocket-Protocol': 'a b' })],
+    // kWsMaxProtocols: each name is compared with those before it, so their count is capped.
+    ['64 subprotocols (accepted)', 101, request({ ...GOOD, 'Sec-WebSocket-Protocol': Array.from({ length: 64 }, (_, i) => `p${i}`).join(',') })],
+    ['65 subprotocols', 400, request({ ...GOOD, 'Sec-WebSocket-Protocol': Array.from({ length: 65 }, (_, i) => `p${i}`).join(',') })],
     ['headers in any case, OWS around values (accepted)', 101, request(['host:x', 'UPGRADE:   websocket  ', 'connection:upgrade', `sec-websocket-key:${RFC_KEY}`, 'SEC-WEBSOCKET-VERSION: 13'])],
   ];
   it.each(cases)('answers %s with %i', (_name, status, req, header) => {
