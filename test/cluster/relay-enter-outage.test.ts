@@ -4,12 +4,13 @@
  * owner hears userConnect, data flows). NATS still down when the grace ends: error 1, the reason
  * the cross-node joints end with then. nats-server is SIGKILLed and restarted on its port.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Relay, silentLogger } from '../../src/relay/index.js';
-import { HAS_NATS, NATS_SKIP_REASON, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
-import { TcpClient, closeAll, hexOf } from '../relay/raw-client.js';
+import { describe, expect, it } from 'vitest';
+import type { Relay } from '../../src/relay/index.js';
+import { HAS_NATS, NATS_SKIP_REASON } from '../helpers/nats-server.js';
+import { TcpClient, hexOf } from '../relay/raw-client.js';
 import { create, idHex } from '../relay/joint-commands.js';
 import { waitFor } from './harness.js';
+import { relaySuite } from './relay-suite.js';
 
 /** The directory and ENTER time out well before the grace ends: a held enter outlives them. */
 const TIMINGS = {
@@ -22,26 +23,10 @@ const TIMINGS = {
 };
 
 describe.skipIf(!HAS_NATS)(`relay cluster: an enter across nodes during a NATS outage${NATS_SKIP_REASON}`, () => {
-  let nats: NatsServer;
-  const relays: Relay[] = [];
-  let n = 0;
-  beforeAll(async () => {
-    nats = await startNatsServer();
-  });
-  afterEach(async () => {
-    closeAll();
-    await Promise.all(relays.splice(0).map((r) => r.close()));
-    if (!nats.running) await nats.start();
-  });
-  afterAll(() => nats?.dispose());
-
+  const suite = relaySuite('enterout');
   const two = async (): Promise<[Relay, Relay]> => {
-    const name = `enterout${process.pid}x${n++}`;
-    const start = (nodeId: string) => Relay.listen({ logger: silentLogger, maxConnectionsPerIp: 0, cluster: { servers: nats.url, nodeId, name, ...TIMINGS } });
-    const pair = await Promise.all([start('a'), start('b')]);
-    relays.push(...pair);
-    await waitFor(() => pair.every((r) => r.stats().cluster!.peers === 1), 3000, 'a and b to see each other');
-    return [pair[0], pair[1]];
+    const { a, b } = await suite.pair(TIMINGS);
+    return [a, b];
   };
 
   it('holds the enter past directoryTimeoutMs and answers it when NATS is back', async () => {
@@ -49,13 +34,13 @@ describe.skipIf(!HAS_NATS)(`relay cluster: an enter across nodes during a NATS o
     const owner = await TcpClient.connect(a.port);
     expect(await create(owner, 'held')).toEqual([0, 0]);
     const user = await TcpClient.connect(b.port);
-    await nats.kill();
+    await suite.nats.kill();
     await waitFor(() => b.stats().cluster!.nats === 'down', 2000, 'b to see NATS down');
     user.send(`00 01 01 ${idHex('held')}`);
     // Twice the directory timeout: today's answer (error 1) would have come by now.
     expect((await user.silence(2 * TIMINGS.directoryTimeoutMs)).length).toBe(0);
     expect(b.stats().cluster!.nats).toBe('down');
-    await nats.start();
+    await suite.nats.start();
     expect(hexOf(await user.read(5, 4000))).toBe('00 03 01 00 00');
     expect(await owner.readHex('00 04 00 00 00 00', 3000)).toBe('00 04 00 00 00 00');
     // Nobody was declared dead, the membership is real: data both ways.
@@ -71,7 +56,7 @@ describe.skipIf(!HAS_NATS)(`relay cluster: an enter across nodes during a NATS o
     const owner = await TcpClient.connect(a.port);
     expect(await create(owner, 'gone')).toEqual([0, 0]);
     const user = await TcpClient.connect(b.port);
-    await nats.kill();
+    await suite.nats.kill();
     await waitFor(() => b.stats().cluster!.nats === 'down', 2000, 'b to see NATS down');
     // The enter, then a create of a local id behind it: answered after it, in order.
     user.send(`00 01 01 ${idHex('gone')} 00 00 02 ${idHex('mine')}`);
@@ -89,7 +74,7 @@ describe.skipIf(!HAS_NATS)(`relay cluster: an enter across nodes during a NATS o
     const [a, b] = await two();
     const owner = await TcpClient.connect(a.port);
     expect(await create(owner, 'iso')).toEqual([0, 0]);
-    await nats.kill();
+    await suite.nats.kill();
     await waitFor(() => b.stats().cluster!.nats === 'isolated', TIMINGS.natsGraceMs + 3000, 'b to be isolated');
     const user = await TcpClient.connect(b.port);
     user.send(`00 01 01 ${idHex('iso')}`);

@@ -5,12 +5,13 @@
  * to NATS well after b, so b publishes while a is not subscribed. The joint survives: every frame
  * arrives once and in order both ways, nobody gets an event, no link fails.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Relay, silentLogger } from '../../src/relay/index.js';
-import { HAS_NATS, NATS_SKIP_REASON, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
-import { TcpClient, closeAll, hexOf } from '../relay/raw-client.js';
+import { HAS_NATS, NATS_SKIP_REASON } from '../helpers/nats-server.js';
+import { TcpClient, hexOf } from '../relay/raw-client.js';
 import { create, enter } from '../relay/joint-commands.js';
 import { waitFor } from './harness.js';
+import { relaySuite } from './relay-suite.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -20,28 +21,17 @@ const userFrame = (n: number): Buffer => Buffer.of(0x04, 0x00, n >> 8, n & 0xff,
 const ownerFrame = (n: number): Buffer => Buffer.of(0x05, 0x80, 0x00, n >> 8, n & 0xff, 0xa5);
 
 describe.skipIf(!HAS_NATS)(`relay cluster through a NATS restart during traffic${NATS_SKIP_REASON}`, () => {
-  let nats: NatsServer;
-  const relays: Relay[] = [];
-  let n = 0;
-  beforeAll(async () => {
-    nats = await startNatsServer();
-  });
-  afterEach(async () => {
-    closeAll();
-    await Promise.all(relays.splice(0).map((r) => r.close()));
-    if (!nats.running) await nats.start();
-  });
-  afterAll(() => nats?.dispose());
+  const suite = relaySuite('restart');
 
   for (const dataLink of ['nats', 'tcp'] as const) {
     it(`keeps a cross-node joint and every frame, both ways (dataLink: '${dataLink}')`, async () => {
-      const name = `restart${process.pid}x${n++}`;
+      const name = suite.name();
       // A grace long enough for a kill and start of nats-server and a's slow reconnect on a loaded machine.
       const timing = { heartbeatMs: 100, membershipCheckMs: 20, peerTimeoutMs: 4000, natsGraceMs: 3500, directoryTimeoutMs: 2000 };
       const start = (nodeId: string, reconnectWaitMs: number) =>
-        Relay.listen({ logger: silentLogger, maxConnectionsPerIp: 0, cluster: { servers: nats.url, nodeId, name, dataLink, dataHost: '127.0.0.1', reconnectWaitMs, ...timing } });
+        Relay.listen({ logger: silentLogger, maxConnectionsPerIp: 0, cluster: { servers: suite.nats.url, nodeId, name, dataLink, dataHost: '127.0.0.1', reconnectWaitMs, ...timing } });
       const [a, b] = await Promise.all([start('a', 600), start('b', 50)]);
-      relays.push(a, b);
+      suite.relays.push(a, b);
       await waitFor(() => a.stats().cluster!.peers === 1 && b.stats().cluster!.peers === 1, 5000, 'a and b to see each other');
       const owner = await TcpClient.connect(a.port);
       expect(await create(owner, 'stay')).toEqual([0, 0]);
@@ -61,10 +51,10 @@ describe.skipIf(!HAS_NATS)(`relay cluster through a NATS restart during traffic$
         }
       })();
       await sleep(150);
-      await nats.kill();
+      await suite.nats.kill();
       await waitFor(() => a.stats().cluster!.nats === 'down' && b.stats().cluster!.nats === 'down', 3000, 'NATS down on both');
       await sleep(150);
-      await nats.start();
+      await suite.nats.start();
       await waitFor(() => a.stats().cluster!.nats === 'up' && b.stats().cluster!.nats === 'up', 6000, 'NATS back on both');
       await sleep(300);
       pumping = false;

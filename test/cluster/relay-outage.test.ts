@@ -5,11 +5,12 @@
  * records on the NATS subjects) that disturbs no joint on other nodes.
  */
 import { connect as natsConnect } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Relay, silentLogger } from '../../src/relay/index.js';
-import { HAS_NATS, NATS_SKIP_REASON, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
-import { TcpClient, closeAll, hexOf, type TestClient } from '../relay/raw-client.js';
+import { describe, expect, it } from 'vitest';
+import type { Relay } from '../../src/relay/index.js';
+import { HAS_NATS, NATS_SKIP_REASON } from '../helpers/nats-server.js';
+import { TcpClient, hexOf, type TestClient } from '../relay/raw-client.js';
 import { FAST, waitFor } from './harness.js';
+import { relaySuite } from './relay-suite.js';
 
 const byte = (n: number): string => hexOf(Uint8Array.of(n));
 const idHex = (id: string): string => `${byte(Buffer.byteLength(id))} ${hexOf(Buffer.from(id))}`.trim();
@@ -24,26 +25,10 @@ const create = (c: TestClient, id: string, cmdNr = 1) => command(c, 0, id, cmdNr
 const enter = (c: TestClient, id: string, cmdNr = 1) => command(c, 1, id, cmdNr);
 
 describe.skipIf(!HAS_NATS)(`relay cluster failures${NATS_SKIP_REASON}`, () => {
-  let nats: NatsServer;
-  const relays: Relay[] = [];
-  let n = 0;
-  beforeAll(async () => {
-    nats = await startNatsServer();
-  });
-  afterEach(async () => {
-    closeAll();
-    await Promise.all(relays.splice(0).map((r) => r.close()));
-    if (!nats.running) await nats.start();
-  });
-  afterAll(() => nats?.dispose());
-
+  const suite = relaySuite('outage');
   const two = async (): Promise<[Relay, Relay, string]> => {
-    const name = `outage${process.pid}x${n++}`;
-    const start = (nodeId: string) => Relay.listen({ logger: silentLogger, maxConnectionsPerIp: 0, cluster: { servers: nats.url, nodeId, name, ...FAST } });
-    const pair = await Promise.all([start('a'), start('b')]);
-    relays.push(...pair);
-    await waitFor(() => pair.every((r) => r.stats().cluster!.peers === 1), 3000, 'a and b to see each other');
-    return [pair[0], pair[1], name];
+    const { a, b, name } = await suite.pair(FAST);
+    return [a, b, name];
   };
 
   it('keeps same-node joints through a NATS outage, ends cross-node ones with reason 1, and rejoins', async () => {
@@ -59,7 +44,7 @@ describe.skipIf(!HAS_NATS)(`relay cluster failures${NATS_SKIP_REASON}`, () => {
     remote.send('03 00 01 02');
     expect(hexOf(await owner.read(5))).toBe('04 80 01 01 02');
 
-    await nats.kill();
+    await suite.nats.kill();
     // After natsGraceMs both nodes are isolated: the cross-node membership ends on both sides.
     const bound = FAST.natsGraceMs + FAST.peerTimeoutMs + 2000;
     expect(hexOf(await remote.read(6, bound))).toBe('00 04 00 02 00 01');
@@ -70,7 +55,7 @@ describe.skipIf(!HAS_NATS)(`relay cluster failures${NATS_SKIP_REASON}`, () => {
     owner.send('04 80 00 0c 0d');
     expect(hexOf(await local.read(4))).toBe('03 00 0c 0d');
 
-    await nats.start();
+    await suite.nats.start();
     await waitFor(() => a.stats().cluster!.nats === 'up' && b.stats().cluster!.nats === 'up', 10_000, 'NATS back on both');
     await waitFor(() => a.stats().cluster!.peers === 1 && b.stats().cluster!.peers === 1, 5000, 'a and b to see each other again');
     // The id stayed a's (reasserted as its new incarnation): b can enter again, not create it.
@@ -100,7 +85,7 @@ describe.skipIf(!HAS_NATS)(`relay cluster failures${NATS_SKIP_REASON}`, () => {
     expect(await hostile.waitClosed(2000)).toBe(true);
     expect(await owner.readHex('00 05 00 01 00 01 01')).toBe('00 05 00 01 00 01 01');
     // Garbage and well-formed forgeries from an unknown node on a's subject.
-    const nc = await natsConnect({ servers: nats.url });
+    const nc = await natsConnect({ servers: suite.nats.url });
     try {
       nc.publish(`${name}.n.a`, Buffer.from('garbage'));
       const forged = Buffer.alloc(27 + 5 + 9);
