@@ -120,7 +120,7 @@ export interface RelayOptions {
    * Which engine carries the bytes (issue 19): `node` (default) reads and writes the sockets in
    * JavaScript; `native` leaves sockets, parsing and forwarding to the addon's I/O thread and keeps
    * only commands and connection events in JavaScript. Where the native engine cannot run (no
-   * addon, not Linux, the `cluster` option) the Node engine runs and one debug line says why;
+   * addon, not Linux, an addon built before the engine) the Node engine runs and one debug line says why;
    * `relay.engine` tells which one runs.
    */
   engine?: RelayEngineKind;

@@ -1,7 +1,7 @@
 /**
  * Which engine a relay runs (`RelayOptions.engine`, `gamewire relay --engine`): the Node engine
- * always can; the native one needs Linux, an addon built with the relay engine, and no `cluster`
- * option yet. Asked for and not possible, the relay runs the Node engine and says why in one
+ * always can; the native one needs Linux and an addon built with the relay engine (with its
+ * remote routes when the relay has the `cluster` option). Asked for and not possible, the relay runs the Node engine and says why in one
  * debug line (the addon loader's rule for a missing addon, STYLE.md §6).
  */
 import { addonLoadError } from '../../core/index.js';
