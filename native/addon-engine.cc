@@ -116,6 +116,8 @@ const char* ErrnoCode(int error) {
     case EMFILE: return "EMFILE";
     case ENFILE: return "ENFILE";
     case EISCONN: return "EISCONN";
+    case ENOTSOCK: return "ENOTSOCK";
+    case EBADF: return "EBADF";
     case Engine::kErrorNotFound: return "ENOTFOUND";
     default: return "EIO";
   }
@@ -223,6 +225,19 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
     Napi::Env env = info.Env();
     if (!Ready(env)) return env.Undefined();
     int error = 0;
+    // listen(fd): a listening socket shared by the primary of `--workers` instead of a bind.
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      int64_t fd = 0;
+      if (!ArgInt(info, 0, 0, INT32_MAX, "fd", &fd)) return env.Undefined();
+      const int port = engine_->ListenOn(static_cast<int>(fd), &error);
+      if (port < 0) {
+        Napi::Error e = Napi::Error::New(env, std::string("listen ") + ErrnoCode(error) + ": " + std::strerror(error) + " (a shared listening socket)");
+        e.Set("code", Napi::String::New(env, ErrnoCode(error)));
+        e.ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      return Napi::Number::New(env, port);
+    }
     const int port = engine_->Listen(host_, port_, &error);
     if (port < 0) {
       const char* code = ErrnoCode(error);

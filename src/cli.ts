@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import nodeCluster, { type Worker } from 'node:cluster';
 import { checkNodeId, generateNodeId } from './cluster/node-id.js';
 import { LOG_LEVELS, Relay, createLogger, type LogLevel, type RelayOptions } from './relay/index.js';
-import { DEFAULT_PORT, MAX_WORKERS_COUNT, WORKER_HANDOFF_TIMEOUT_MS, WORKER_RESTART_MS } from './relay/limits.js';
+import { DEFAULT_HOST, DEFAULT_PORT, MAX_WORKERS_COUNT, WORKER_HANDOFF_TIMEOUT_MS, WORKER_RESTART_MS } from './relay/limits.js';
 
 const USAGE = `usage: gamewire relay [options]
 
@@ -266,8 +266,13 @@ async function runPrimary(options: RelayOptions, workers: number): Promise<numbe
   let stopping = false;
   const live = new Map<number, Worker>();
   (await import('./relay/worker-handoff.js')).routeWorkerHandoffs(live);
+  // Workers on the native engine listen on one socket of the primary's (node:cluster shares only
+  // the ports Node listens on itself); workers on the Node engine never ask for it.
+  const { serveSharedListener, sharedListenerEnv } = await import('./relay/worker-listener.js');
+  const listener = serveSharedListener(options.host ?? DEFAULT_HOST, options.port ?? DEFAULT_PORT);
   const fork = (k: number): void => {
-    const worker = nodeCluster.fork({ GAMEWIRE_RELAY_WORKER: String(k), GAMEWIRE_RELAY_NODE_ID: base });
+    const worker = nodeCluster.fork({ GAMEWIRE_RELAY_WORKER: String(k), GAMEWIRE_RELAY_NODE_ID: base, ...sharedListenerEnv() });
+    listener.watch(worker);
     live.set(k, worker);
     worker.once('exit', (code, signal) => {
       live.delete(k);
@@ -292,6 +297,7 @@ async function runPrimary(options: RelayOptions, workers: number): Promise<numbe
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+  listener.close();
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "engine.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -129,6 +130,38 @@ int Engine::Listen(const std::string& host, int port, int* error) {
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   listen_fd_ = fd;
+  return addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                    : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+}
+
+int Engine::ListenOn(int fd, int* error) {
+  *error = 0;
+  if (listen_fd_ >= 0 || started_) {
+    *error = EISCONN;
+    return -1;
+  }
+  int listening = 0;
+  socklen_t size = sizeof listening;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0) {
+    *error = errno;
+    return -1;
+  }
+  // A bound socket that nobody listens on yet (node:cluster's shared handles are made so): listen
+  // here. Other processes may listen on the same socket too; they share its accept queue.
+  if (listening == 0 && listen(fd, kListenBacklog) != 0) {
+    *error = errno;
+    return -1;
+  }
+  const int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0 || fcntl(own, F_SETFL, fcntl(own, F_GETFL) | O_NONBLOCK) != 0) {
+    *error = errno;
+    if (own >= 0) close(own);
+    return -1;
+  }
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  getsockname(own, reinterpret_cast<sockaddr*>(&addr), &len);
+  listen_fd_ = own;
   return addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
                                     : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
 }

@@ -91,6 +91,10 @@ class Engine {
   // kErrorNotFound when the host does not resolve).
   int Listen(const std::string& host, int port, int* error);
   static constexpr int kErrorNotFound = -1000;
+  // JavaScript thread. Listen on a copy (dup) of `fd`, a bound socket that other processes share
+  // (the primary of `gamewire relay --workers` hands one to each worker); listen(2) is called on it
+  // when nobody has yet. The caller keeps `fd`. Returns the port, or -1 with *error = errno.
+  int ListenOn(int fd, int* error);
   // Starts the I/O thread; false if already started, stopped, or not listening.
   bool Start(EventSink* sink);
   // Control calls (engine-spec.md), applied on the I/O thread in the order they were made.

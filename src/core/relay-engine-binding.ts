@@ -49,8 +49,12 @@ export type RelayEngineEvents = (records: Int32Array, count: number, bytes: Buff
 
 /** One engine instance. Connection ids are positive int32 (slot and generation); stale ids are ignored. */
 export interface RelayEngineBinding {
-  /** Bind and listen on the configured host and port. @returns the port. @throws Error with `code` (EADDRINUSE...). */
-  listen(): number;
+  /**
+   * Bind and listen on the configured host and port; or, given `fd`, listen on a copy of that
+   * bound socket, shared with other processes (`gamewire relay --workers`; the caller keeps `fd`).
+   * @returns the port. @throws Error with `code` (EADDRINUSE...).
+   */
+  listen(fd?: number): number;
   /** Start the I/O thread. @throws Error when not listening or already started. */
   start(): void;
   /** Start reading an ACCEPTed connection (each new one is held until this). */

@@ -163,6 +163,14 @@ export const WORKER_RESTART_MS = 1000;
 export const WORKER_HANDOFF_TIMEOUT_MS = 2000;
 
 /**
+ * How long a `--workers` process on the native engine waits for its primary to hand over the
+ * shared listening socket (ms), default 5000: the primary answers at once, after one bind; a
+ * primary that does not answer in 5 s is stuck. Past it the worker's relay fails to start
+ * (ETIMEDOUT) and the primary starts the worker again. Used by worker-listener.ts.
+ */
+export const WORKER_LISTENER_TIMEOUT_MS = 5000;
+
+/**
  * Cluster: how often an owner whose remote users were paused (PAUSE_JOINT) is checked for a
  * backlog back at `outboundLowWaterBytes` (ms), default 20. The timer runs only while some joint
  * is paused; the remote users wait at most this long past the drain (a local user is resumed at

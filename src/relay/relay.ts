@@ -34,6 +34,7 @@ import { createRelayRegistry, serveMetrics } from './metrics.js';
 import { resolveRelayOptions, type RelayEngineKind, type RelayOptions, type ResolvedRelayOptions } from './options.js';
 import { DisconnectReason, RelayStats, snapshotOf, type RelayStatsSnapshot } from './stats.js';
 import { TokenBucket } from './token-bucket.js';
+import { requestSharedListener } from './worker-listener.js';
 
 const KIND_COMMAND = JointUnitKind.Command;
 const KIND_DATA = JointUnitKind.Data;
@@ -157,7 +158,13 @@ export class Relay implements JointStateListener {
       if (native !== undefined) {
         const host = { options: o, log: this.log, stats: this.statsData, admission: this.admission, state: this.state as RoutedJointState, commands: this.commands, forwarder: this.forwarder, accept: (s: ByteStream) => this.accept(s), drop: (c: RelayConnection, r: DisconnectReason, d?: string) => this.drop(c, r, d) };
         this.native = new NativeEngine(host, native.Engine, native.statNames);
-        (this as { port: number }).port = this.native.listen();
+        // A worker of `gamewire relay --workers` listens on its primary's socket (the port is shared).
+        const shared = await requestSharedListener();
+        try {
+          (this as { port: number }).port = this.native.listen(shared?.fd);
+        } finally {
+          shared?.close();
+        }
       } else this.listener = await listenStreams({
         host: o.host,
         port: o.port,

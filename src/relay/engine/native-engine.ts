@@ -127,12 +127,13 @@ export class NativeEngine {
   }
 
   /**
-   * Bind, listen and start the I/O thread.
+   * Bind, listen and start the I/O thread; with `fd`, listen on a copy of that shared bound socket
+   * instead of binding (src/relay/worker-listener.ts).
    * @returns the bound port.
    * @throws the engine's listen error (with `code`, as Node's).
    */
-  listen(): number {
-    const port = this.engine.listen();
+  listen(fd?: number): number {
+    const port = this.engine.listen(fd);
     this.engine.start();
     // Replies and events leave the outboxes at once (the engine copies them), so between batches
     // every outbox is empty: a periodic release keeps idle connections without a slab (issue 13).
