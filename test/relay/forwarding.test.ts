@@ -90,7 +90,8 @@ function expectedOwnerMessages(reads: Buffer[], userNr: number): Buffer[] {
 }
 
 async function setUp(ownerKind: 'tcp' | 'websocket') {
-  relay = await Relay.listen({ port: 0, logger: silentLogger, keepaliveMs: 0 });
+  // The Node engine's read loop, fed by fake streams.
+  relay = await Relay.listen({ port: 0, logger: silentLogger, keepaliveMs: 0, engine: 'node' });
   const accept = (relay as unknown as { accept(s: ByteStream): void }).accept.bind(relay);
   const owner = new SinkStream(ownerKind);
   accept(owner);

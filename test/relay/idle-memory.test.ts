@@ -31,7 +31,8 @@ function held(r: Relay): { parsers: number; slabs: number; spares: number } {
 
 // stallTimeoutMs 100: the sweep runs every 25 ms, so "idle for a sweep" takes a few tens of ms
 // (and no keepalive comes in between: none of these peers has a backlog to stall on).
-const FAST_SWEEP = { logger: silentLogger, stallTimeoutMs: 100 };
+// The Node engine's parser pool and slabs (the native engine has its own: test/native-engine).
+const FAST_SWEEP = { logger: silentLogger, stallTimeoutMs: 100, engine: 'node' } as const;
 
 describe('idle connections', () => {
   it('give back their parser and slab after a sweep of silence, and take them again when they talk', async () => {
