@@ -16,6 +16,7 @@ const RELAY_NATIVE_SUITES = [
   'test/relay/backpressure.test.ts',
   'test/relay/budgets.test.ts',
   'test/relay/fuzz.test.ts',
+  'test/relay/drop-close.test.ts',
   'test/peote/relay.test.ts',
   // Says in the summary whether the suites above ran on the native engine or why they were skipped.
   'test/relay/engine-native.test.ts',

@@ -88,6 +88,17 @@ bool ConfigNumber(Napi::Object config, const char* name, double min, double max,
   return true;
 }
 
+// An optional number property of `config`: `fallback` when undefined, else as ConfigNumber.
+bool ConfigOptional(Napi::Object config, const char* name, double min, double max, double fallback, double* out) {
+  Napi::Value v = config.Get(name);
+  if (config.Env().IsExceptionPending()) return false;
+  if (v.IsUndefined()) {
+    *out = fallback;
+    return true;
+  }
+  return ConfigNumber(config, name, min, max, out);
+}
+
 // info[i] as an integer in [min, max], or false with a TypeError/RangeError naming `what`.
 bool ArgInt(const Napi::CallbackInfo& info, size_t i, double min, double max, const char* what, int64_t* out) {
   Napi::Env env = info.Env();
@@ -171,7 +182,7 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
     host_ = host.As<Napi::String>().Utf8Value();
     EngineConfig c;
     double port = 0, ws_payload = 0, login = 0, idle = 0, stall = 0, keepalive = 0, max_out = 0, high = 0, low = 0,
-           bytes_rate = 0, units_rate = 0, burst = 0, policy = 0;
+           bytes_rate = 0, units_rate = 0, burst = 0, policy = 0, close_grace = 0, max_events = 0;
     constexpr double kMaxMs = 2147483647.0;
     constexpr double kMaxBytes = 9007199254740991.0;
     if (!ConfigNumber(config, "port", 0, 65535, &port) ||
@@ -186,7 +197,9 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
         !ConfigNumber(config, "inboundBytesPerSec", 0, kMaxBytes, &bytes_rate) ||
         !ConfigNumber(config, "inboundUnitsPerSec", 0, kMaxBytes, &units_rate) ||
         !ConfigNumber(config, "inboundBurstSeconds", 0, kMaxMs, &burst) ||
-        !ConfigNumber(config, "inboundPolicy", 0, 1, &policy)) {
+        !ConfigNumber(config, "inboundPolicy", 0, 1, &policy) ||
+        !ConfigOptional(config, "closeGraceMs", 0, kMaxMs, static_cast<double>(engine::kCloseGraceMs), &close_grace) ||
+        !ConfigOptional(config, "maxEventsInFlight", 1, static_cast<double>(engine::kMaxEventsInFlight), static_cast<double>(engine::kMaxEventsInFlight), &max_events)) {
       return;
     }
     Napi::Value ws = config.Get("websocket");
@@ -207,6 +220,8 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
     c.inbound_units_per_sec = units_rate;
     c.inbound_burst_seconds = burst;
     c.inbound_policy = static_cast<int32_t>(policy);
+    c.close_grace_ms = static_cast<int64_t>(close_grace);
+    c.max_events_in_flight = static_cast<int64_t>(max_events);
     port_ = static_cast<int>(port);
     callback_ = Napi::Persistent(info[1].As<Napi::Function>());
     engine_.reset(new Engine(c));
@@ -372,9 +387,13 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
   void Close(const Napi::CallbackInfo& info) {
     uint32_t conn = 0;
     int64_t reason = 0;
-    if (Conn(info, 0, "conn", &conn) && ArgInt(info, 1, 0, engine::kReasonCount - 1, "reasonCode", &reason)) {
-      engine_->Close(conn, static_cast<int32_t>(reason));
+    if (!Conn(info, 0, "conn", &conn) || !ArgInt(info, 1, 0, engine::kReasonCount - 1, "reasonCode", &reason)) return;
+    // Optional: only the relay's shutdown flushes; every other close is abortive, as the Node engine's.
+    if (!info[2].IsUndefined() && !info[2].IsBoolean()) {
+      Napi::TypeError::New(info.Env(), "graceful must be a boolean").ThrowAsJavaScriptException();
+      return;
     }
+    engine_->Close(conn, static_cast<int32_t>(reason), info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value());
   }
 
   void Stats(const Napi::CallbackInfo& info) {

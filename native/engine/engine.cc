@@ -226,7 +226,9 @@ void Engine::EventsDone(int64_t count, int64_t remote_bytes) {
 void Engine::Own(uint32_t owner, int32_t j_own, bool owned) {
   Post(Call{CallKind::kOwn, owner, 0, j_own, owned ? 1 : 0, 0, {}});
 }
-void Engine::Close(uint32_t conn, int32_t reason) { Post(Call{CallKind::kClose, conn, 0, reason, 0, 0, {}}); }
+void Engine::Close(uint32_t conn, int32_t reason, bool graceful) {
+  Post(Call{CallKind::kClose, conn, 0, reason, graceful ? 1 : 0, 0, {}});
+}
 
 void Engine::Stats(double* out, size_t n) const {
   const size_t count = n < static_cast<size_t>(kStatCount) ? n : static_cast<size_t>(kStatCount);
@@ -381,7 +383,7 @@ void Engine::ApplyCalls() {
         DoOwn(*c, call.a, call.b != 0);
         break;
       case CallKind::kClose:
-        CloseFromJs(*c, call.a);
+        CloseFromJs(*c, call.a, call.b != 0);
         break;
       default:
         break;
@@ -432,7 +434,7 @@ void Engine::FreeConnection(Connection& c) {
 }
 
 void Engine::AcceptSockets() {
-  if (events_in_flight_.load(std::memory_order_relaxed) > kMaxEventsInFlight) {
+  if (events_in_flight_.load(std::memory_order_relaxed) > config_.max_events_in_flight) {
     // JavaScript is behind: stop polling the listener for a while (the kernel holds the sockets).
     epoll_event ev{};
     ev.data.u64 = kTagListen;
@@ -1155,13 +1157,19 @@ void Engine::Drop(Connection& c, Reason reason, const std::string& detail, bool 
   FinishClose(c);
 }
 
-void Engine::CloseFromJs(Connection& c, int32_t reason) {
+void Engine::CloseFromJs(Connection& c, int32_t reason, bool graceful) {
   if ((c.paused_by & kPauseBackpressure) != 0) counters_[kStatBackpressuredNow]--;
   c.paused_by = 0;
   Release(c);
   RemoveRoutes(c);
   counters_[kStatConnections]--;
   if (reason >= 0 && reason < kReasonCount) counters_[kStatDisconnects + reason]++;
+  if (!graceful) {
+    // The control plane's drops (a command's rate limit or protocol error...): closed at once,
+    // what is queued dropped, no close frame, as the Node engine's destroy().
+    FinishClose(c);
+    return;
+  }
   c.held.clear();
   c.held.shrink_to_fit();
   if (c.ws) {
@@ -1170,7 +1178,7 @@ void Engine::CloseFromJs(Connection& c, int32_t reason) {
     AppendRaw(c, frame, WsEncodeClose(frame, sizeof frame, kWsCloseNormal, nullptr, 0));
   }
   c.phase = Phase::kClosing;
-  c.close_deadline_ms = now_ + kCloseGraceMs;
+  c.close_deadline_ms = now_ + config_.close_grace_ms;
   FlushConnection(c);
 }
 

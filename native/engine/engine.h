@@ -44,6 +44,10 @@ struct EngineConfig {
   double inbound_units_per_sec = 0;  // 0 = unlimited
   double inbound_burst_seconds = 1;
   int32_t inbound_policy = 0;  // 0 throttle, 1 disconnect
+  // A graceful close() (the relay's shutdown) flushes for at most this long (ms): closeGraceMs.
+  int64_t close_grace_ms = kCloseGraceMs;
+  // Events in flight to JavaScript past which accepting pauses (events); tests lower it.
+  int64_t max_events_in_flight = kMaxEventsInFlight;
 };
 
 // Event types (the record's first slot).
@@ -109,7 +113,9 @@ class Engine {
   void Pause(uint32_t conn);
   void Unpause(uint32_t conn);
   void Own(uint32_t owner, int32_t j_own, bool owned);
-  void Close(uint32_t conn, int32_t reason);
+  // graceful (the relay's shutdown): what is queued goes out first (WebSocket: then close 1000),
+  // for at most close_grace_ms; otherwise closed at once, the backlog dropped (the Node engine's destroy()).
+  void Close(uint32_t conn, int32_t reason, bool graceful);
   // Any thread: JavaScript has handled `count` events and `remote_bytes` REMOTE bytes of the
   // batches delivered (kMaxEventsInFlight, kMaxRemoteBytes); wakes the I/O thread when sources wait.
   void EventsDone(int64_t count, int64_t remote_bytes);
@@ -176,7 +182,7 @@ class Engine {
   // A closing connection's backlog is out: send FIN, then drain its input until the peer's FIN.
   void ShutWrite(Connection& c);
   void FinishClose(Connection& c);
-  void CloseFromJs(Connection& c, int32_t reason);
+  void CloseFromJs(Connection& c, int32_t reason, bool graceful);
   void RemoveRoutes(Connection& c);
   void DoEnter(uint32_t user, int32_t j_in, uint32_t owner, int32_t j_own, int32_t user_nr);
   void DoLeave(Connection& user, int32_t j_in);

@@ -31,6 +31,13 @@ export interface RelayEngineConfig {
   inboundBurstSeconds: number;
   /** 0 throttle, 1 disconnect. */
   inboundPolicy: number;
+  /** How long a graceful `close` (the relay's shutdown) flushes before the socket closes anyway (ms); default 1000 (`closeGraceMs`). */
+  closeGraceMs?: number;
+  /**
+   * Events handed to JavaScript and not yet handled past which no socket is accepted (events),
+   * 1..65536; default 65536 (`kMaxEventsInFlight`). Lower only in tests.
+   */
+  maxEventsInFlight?: number;
 }
 
 /**
@@ -75,10 +82,12 @@ export interface RelayEngineBinding {
   /** Remove that route; idempotent. */
   leave(user: number, jIn: number): void;
   /**
-   * Flush what is queued (at most 1 s), then close; its routes go at once; no CLOSED event comes
-   * back. Between CONNECT and ACCEPT: refuse the socket at once (no bytes).
+   * Close; its routes go at once; no CLOSED event comes back. `graceful` (the relay's shutdown):
+   * flush what is queued (WebSocket: then close 1000) for at most `closeGraceMs`; otherwise
+   * (default) at once, what is queued dropped, no close frame, as the Node engine's `destroy()`.
+   * Between CONNECT and ACCEPT: refuse the socket at once (no bytes).
    */
-  close(conn: number, reasonCode: number): void;
+  close(conn: number, reasonCode: number, graceful?: boolean): void;
   /** Counters into `out` (at least `statsNames.length` slots), in `RelayEngine.statsNames` order. */
   stats(out: Float64Array): void;
   /** Close every connection and the listener, join the I/O thread; batches not yet delivered are dropped. Idempotent. */

@@ -49,6 +49,7 @@ export function createRelayRegistry(
   counter('connections_accepted_total', 'Connections accepted', () => stats.accepted);
   counter('connections_refused_total', 'Connections refused by the per-IP cap', () => stats.refusedPerIp);
   counter('connections_refused_cap_total', 'Connections refused by the total cap (maxConnections)', () => stats.refusedTotal);
+  counter('connections_refused_pending_total', 'Sockets closed at accept: the native engine had too many sockets without a first byte (0 on the Node engine)', () => stats.refusedPending);
   counter('joints_refused_total', 'Creates refused by the relay-wide or per-IP joint cap', () => stats.jointsRefused);
   counter('bytes_in_total', 'Bytes received from peers', () => stats.bytesIn);
   counter('bytes_out_total', 'Bytes sent to peers', () => stats.bytesOut);

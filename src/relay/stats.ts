@@ -36,6 +36,13 @@ export class RelayStats {
   refusedPerIp = 0;
   /** Connections refused by the total cap (`maxConnections`). */
   refusedTotal = 0;
+  /**
+   * Sockets closed at accept, before CONNECT, because the native engine's sockets without a first
+   * byte reached its backstop (kMaxPendingConnections, 16384). Always 0 on the Node engine: it has
+   * no such backstop (the connection caps judge every socket at accept, so its pending sockets are
+   * at most `maxConnections`).
+   */
+  refusedPending = 0;
   /** Creates refused by the relay-wide or per-IP joint cap (`maxJoints`, `maxJointsPerIp`). */
   jointsRefused = 0;
   bytesIn = 0;
@@ -76,6 +83,8 @@ export interface RelayStatsSnapshot {
   accepted: number;
   refusedPerIp: number;
   refusedTotal: number;
+  /** Sockets closed at accept by the native engine's pending-socket backstop (0 on the Node engine). */
+  refusedPending: number;
   jointsRefused: number;
   joints: number;
   users: number;
@@ -169,6 +178,7 @@ export function snapshotOf(
     accepted: s.accepted,
     refusedPerIp: s.refusedPerIp,
     refusedTotal: s.refusedTotal,
+    refusedPending: s.refusedPending,
     jointsRefused: s.jointsRefused,
     joints: live.joints,
     users: live.users,

@@ -176,7 +176,7 @@ describe.skipIf(SKIP_REASON !== null)(`native relay engine: limits${SKIP_REASON 
     const { client, conn } = await h.accept(command(0, 1, Buffer.from('c')));
     await h.next(EventType.Command, conn);
     h.engine.send(conn, Uint8Array.of(0, 3, 1, 1, 0));
-    h.engine.close(conn, 7);
+    h.engine.close(conn, 7, true);
     expect((await client.read(5)).toString('hex')).toBe('0003010100');
     await client.waitClosed();
     await sleep(30);
@@ -230,9 +230,28 @@ describe.skipIf(SKIP_REASON !== null)(`native relay engine: limits${SKIP_REASON 
       await sleep(5);
     }
     expect(h.stats().backlogBytes).toBeGreaterThan(0);
-    h.engine.close(user.conn, 7);
+    h.engine.close(user.conn, 7, true);
     await h.statsUntil('backlog released', (s) => s.backlogBytes === 0, 4000);
     await sleep(50);
+    expect(h.events.filter((e) => e.type === EventType.Closed)).toHaveLength(0);
+  });
+
+  it('close() without graceful drops a backlog at once and closes, with no CLOSED event', async () => {
+    // A graceful close would hold this backlog for closeGraceMs (10 s): the peer does not read.
+    const h = Harness.start({ maxOutboundBytes: 0, closeGraceMs: 10_000 });
+    const owner = await h.owner('ab');
+    const user = await h.user(owner.conn, 'ab', 0, 0, 0);
+    user.client.socket.pause();
+    const chunk = frame(Buffer.concat([Buffer.of(0x80, 0), Buffer.alloc(32765, 9)]));
+    for (let round = 0; round < 400 && h.stats().backlogBytes < 512 * 1024; round++) {
+      for (let i = 0; i < 32; i++) owner.client.write(chunk);
+      await sleep(5);
+    }
+    expect(h.stats().backlogBytes).toBeGreaterThan(0);
+    h.engine.close(user.conn, 2);
+    await h.statsUntil('backlog dropped', (s) => s.backlogBytes === 0 && s.connections === 1, 3000);
+    expect(h.stats().protocol_error).toBe(1);
+    await sleep(30);
     expect(h.events.filter((e) => e.type === EventType.Closed)).toHaveLength(0);
   });
 
@@ -250,6 +269,10 @@ describe.skipIf(SKIP_REASON !== null)(`native relay engine: limits${SKIP_REASON 
     expect(() => h.engine.send(1, 'x' as unknown as Uint8Array)).toThrow(TypeError);
     expect(() => h.engine.admit(0)).toThrow(/conn/);
     expect(() => h.engine.close(1, 9)).toThrow(/reasonCode/);
+    expect(() => h.engine.close(1, 7, 1 as unknown as boolean)).toThrow(/graceful/);
+    expect(() => new Harness({ closeGraceMs: -1 })).toThrow(/config.closeGraceMs/);
+    expect(() => new Harness({ maxEventsInFlight: 0 })).toThrow(/config.maxEventsInFlight/);
+    expect(() => new Harness({ maxEventsInFlight: 65537 })).toThrow(RangeError);
     expect(() => h.engine.stats(new Float64Array(2))).toThrow(RangeError);
     expect(() => h.engine.start()).toThrow(/already started/);
     expect(() => new Harness({ port: 70000 })).toThrow(/config.port/);

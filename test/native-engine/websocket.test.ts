@@ -126,9 +126,17 @@ describe.skipIf(WS_SKIP !== null)(`native relay engine: WebSocket${WS_SKIP ? ` (
     const h = Harness.start();
     const owner = await wsOwner(h, 'c');
     h.engine.send(owner.conn, Uint8Array.of(0, 1, 5));
-    h.engine.close(owner.conn, 7);
+    h.engine.close(owner.conn, 7, true);
     expect((await owner.c.nextMessage()).toString('hex')).toBe('000105');
     expect(await owner.c.waitClosed()).toBe(1000);
+  });
+
+  it('close() from JavaScript without graceful ends at once: no close frame (1006), as the Node engine destroy()', async () => {
+    const h = Harness.start();
+    const owner = await wsOwner(h, 'c2');
+    h.engine.close(owner.conn, 3);
+    expect(await owner.c.waitClosed()).toBe(1006);
+    expect(h.stats().rate_limit).toBe(1);
   });
 
   it('closes with 1009 a message past maxWebSocketPayloadBytes, as protocol_error', async () => {

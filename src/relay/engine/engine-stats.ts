@@ -67,6 +67,10 @@ export class EngineStatsView implements Readonly<Omit<RelayStats, 'disconnects'>
   get refusedTotal(): number {
     return this.own.refusedTotal;
   }
+  /** Sockets the engine closed at accept: its pending-socket backstop (kMaxPendingConnections) was full. */
+  get refusedPending(): number {
+    return this.engine.get('refusedPending');
+  }
   get jointsRefused(): number {
     return this.own.jointsRefused;
   }

@@ -77,6 +77,7 @@ export function engineConfig(o: Readonly<ResolvedRelayOptions>): RelayEngineConf
     inboundUnitsPerSec: o.inboundUnitsPerSec,
     inboundBurstSeconds: o.inboundBurstSeconds,
     inboundPolicy: o.inboundPolicy === 'disconnect' ? 1 : 0,
+    closeGraceMs: o.closeGraceMs,
   };
 }
 
@@ -145,11 +146,20 @@ export class NativeEngine {
   }
 
   /**
-   * The relay's drop ends a connection of this engine: ask the engine to flush and close it with
-   * `reason`, unless the engine reported it closed.
+   * The relay's drop ends a connection of this engine with `reason`, unless the engine reported it
+   * closed. As on the Node engine (relay.ts `drop`): only the shutdown flushes what is owed and
+   * ends gracefully (WebSocket close 1000, within `closeGraceMs`); every other drop of the control
+   * plane (a command's rate limit or protocol error, a lost cluster id) closes at once, what is
+   * queued dropped, no close frame (the Node engine's `destroy()`).
    */
   close(conn: RelayConnection, reason: DisconnectReason): void {
-    (conn.stream as EngineStream).close(engineReasonCode(reason));
+    const stream = conn.stream as EngineStream;
+    if (!stream.open) return;
+    // A reason the engine has no code for (cluster_lost) is counted by the control plane; the
+    // engine is told `shutdown` (engine-stats.ts reads neither from the engine).
+    const code = engineReasonCode(reason);
+    if (!stream.engineClosed) this.engine.close(stream.conn, code >= 0 ? code : REFUSED_CODE, reason === DisconnectReason.Shutdown);
+    stream.finish(true);
   }
 
   /**
