@@ -49,20 +49,23 @@ export class EngineStream implements ByteStream {
   /** Nothing to do: the engine writes what `send` queued once per loop turn. */
   flush(): void {}
 
-  /** The relay's shutdown path: the engine flushes what is queued, then closes. */
+  /** The relay's shutdown path: the engine flushes what is queued (a WebSocket peer gets 1000), then closes. */
   end(): void {
-    this.close(SHUTDOWN_CODE);
+    this.close(SHUTDOWN_CODE, true);
   }
 
-  /** As `end`: the engine has no close that drops what is queued. */
+  /** Close at once: what is queued is dropped (a WebSocket peer gets no close frame), as a socket's destroy. */
   destroy(): void {
     this.close(SHUTDOWN_CODE);
   }
 
-  /** Close with the engine's reason `code` (unless the engine closed it already), then `finish`. */
-  close(code: number): void {
+  /**
+   * Close with the engine's reason `code` (unless the engine closed it already), then `finish`.
+   * `graceful`: flush what is queued first (only the shutdown does, as on the Node engine).
+   */
+  close(code: number, graceful = false): void {
     if (!this.open) return;
-    if (!this.engineClosed) this.engine.close(this.conn, code);
+    if (!this.engineClosed) this.engine.close(this.conn, code, graceful);
     this.finish(true);
   }
 
