@@ -40,7 +40,7 @@ describe.skipIf(!HAS_NATS || MISSING !== null)(`relay --workers: handoffs betwee
   type Line = { worker: number; port: number; engine: string; to?: number; from?: number; kept?: boolean };
   /** The two workers, listening and seeing each other: their log and each engine's port. */
   async function start(extra: string[]): Promise<{ logged: (msg: string) => Line[]; portOf: (engine: string) => number }> {
-    child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'cluster', 'fixtures', 'mixed-workers-primary.ts'), join(ROOT, 'src', 'cli.ts'), '--engine', 'native', '--port', '0', '--cluster', nats.url, '--log-level', 'debug', '--max-connections-per-ip', '0', ...extra], {
+    child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'cluster', 'fixtures', 'mixed-workers-primary.ts'), join(ROOT, 'src', 'cli.ts'), '--engine', 'native', '--port', '0', '--cluster', nats.url, '--log-level', 'debug', '--max-connections-per-ip', '0', '--worker-handoff-timeout-ms', '15000', ...extra], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
@@ -94,7 +94,7 @@ describe.skipIf(!HAS_NATS || MISSING !== null)(`relay --workers: handoffs betwee
       const senders = Array.from({ length: users.length }, (_, i) => hexOf(back.subarray(i * 6, i * 6 + 6)));
       expect(senders.sort()).toEqual(Array.from({ length: users.length }, (_, u) => `05 80 ${byte(u)} ${byte(u)} 63 5a`).sort());
     }
-    await waitFor(() => logged('connection adopted').length === 6, 3000, 'the adoptions logged');
+    await waitFor(() => logged('connection adopted').length === 6, 10_000, 'the adoptions logged');
     const moved = logged('connection handed over');
     expect(moved.filter((m) => m.worker === 1 && m.to === 2).length).toBe(3);
     expect(moved.filter((m) => m.worker === 2 && m.to === 1).length).toBe(3);
@@ -103,6 +103,7 @@ describe.skipIf(!HAS_NATS || MISSING !== null)(`relay --workers: handoffs betwee
 
   it('a refused handoff leaves the connection where it was, on either engine, and it enters across NATS', async () => {
     // One connection per worker: the owner fills its worker, so the adopter's admission refuses.
+    // (A long handoff timeout: on a loaded machine a refusal must not arrive after it.)
     const { logged, portOf } = await start(['--max-connections', '1']);
     for (const [from, to, room] of [
       ['native', 'node', 'ra'],
@@ -123,7 +124,7 @@ describe.skipIf(!HAS_NATS || MISSING !== null)(`relay --workers: handoffs betwee
       const closed = logged('connection closed').length;
       user.destroy();
       owner.destroy();
-      await waitFor(() => logged('connection closed').length >= closed + 2, 3000, 'both closed');
+      await waitFor(() => logged('connection closed').length >= closed + 2, 10_000, 'both closed');
     }
     const refused = logged('connection handoff refused; kept here');
     expect(refused.map((r) => `${r.worker}>${r.to}:${String(r.kept)}`)).toEqual(['1>2:true', '2>1:true']);
