@@ -24,8 +24,9 @@ const RELAY_NATIVE_SUITES = [
 
 /**
  * The cluster's relay suites that run a second time on the native relay engine (issue 19: the
- * cluster works with both engines). The --workers suites stay on the Node engine: a worker adopts
- * a connection's socket, which the native engine cannot take over.
+ * cluster works with both engines). The --workers handoff suites choose their engines themselves
+ * (relay-worker-handoff.test.ts runs `--engine node` and `--engine native`; the -mixed one a worker
+ * of each), so they are not listed here.
  */
 const CLUSTER_NATIVE_SUITES = [
   'test/cluster/relay-cluster.test.ts',

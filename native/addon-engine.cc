@@ -12,6 +12,9 @@
 #ifdef __linux__
 
 #include <napi.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -155,11 +158,14 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
                            InstanceMethod<&RelayEngineWrap::Close>("close"),
                            InstanceMethod<&RelayEngineWrap::Stats>("stats"),
                            InstanceMethod<&RelayEngineWrap::Stop>("stop"),
+                           InstanceMethod<&RelayEngineWrap::Detach>("detach"),
+                           InstanceMethod<&RelayEngineWrap::Adopt>("adopt"),
                            StaticValue("statsNames", names),
                            StaticValue("EVENT_STRIDE", Napi::Number::New(env, engine::kEventStride)),
                            StaticValue("webSocket", Napi::Boolean::New(env, true)),
                            StaticValue("REMOTE", Napi::Number::New(env, engine::kRemote)),
                            StaticValue("remote", Napi::Boolean::New(env, true)),
+                           StaticValue("handover", Napi::Boolean::New(env, true)),
                        });
   }
 
@@ -418,6 +424,99 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
     Shutdown();
     if (was_started) Unref();
   }
+
+  // ---- handover (relay --workers, docs/native-engine.md "Handover") ----
+
+  // detach(conn): { fd, bytes } (the fd is the caller's to close) or null, nothing changed.
+  Napi::Value Detach(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t conn = 0;
+    if (!Conn(info, 0, "conn", &conn)) return env.Undefined();
+    int fd = -1;
+    std::vector<uint8_t> held;
+    if (!started_ || !engine_->Detach(conn, &fd, &held)) return env.Null();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("fd", Napi::Number::New(env, fd));
+    out.Set("bytes", Napi::Buffer<uint8_t>::Copy(env, held.data(), held.size()));
+    return out;
+  }
+
+  // adopt(fd, bytes, remoteAddress, remotePort): the connection's id, or 0 when the engine has no
+  // room; the engine takes a duplicate of `fd`, so the caller keeps and closes its own.
+  Napi::Value Adopt(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int64_t fd = 0, port = 0;
+    if (!Ready(env) || !ArgInt(info, 0, 0, 2147483647.0, "fd", &fd)) return env.Undefined();
+    if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      Napi::TypeError::New(env, "bytes must be a Uint8Array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Uint8Array bytes = info[1].As<Napi::Uint8Array>();
+    if (bytes.ByteLength() > engine::kMaxAdoptBytes) {
+      Napi::RangeError::New(env, "bytes must be at most " + std::to_string(engine::kMaxAdoptBytes) + " bytes").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!info[2].IsString()) {
+      Napi::TypeError::New(env, "remoteAddress must be a string").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const std::string ip = info[2].As<Napi::String>().Utf8Value();
+    if (ip.size() > kMaxAddressBytes) {
+      Napi::RangeError::New(env, "remoteAddress must be at most " + std::to_string(kMaxAddressBytes) + " bytes").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!ArgInt(info, 3, 0, 65535, "remotePort", &port)) return env.Undefined();
+    if (!started_) {
+      Napi::Error::New(env, "RelayEngine is not running: adopt() needs start() and no stop()").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    // A connected TCP socket (IPv4 or IPv6), else an Error with the errno's code.
+    int type = 0, domain = 0;
+    socklen_t len = sizeof type;
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    int error = 0;
+    if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_TYPE, &type, &len) != 0) error = errno;
+    else if (type != SOCK_STREAM) error = EPROTOTYPE;
+    else if ((len = sizeof domain, getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_DOMAIN, &domain, &len)) != 0) error = errno;
+    else if (domain != AF_INET && domain != AF_INET6) error = EAFNOSUPPORT;
+    else if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) error = errno;
+    int own = -1;
+    if (error == 0) {
+      own = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 0);
+      if (own < 0) error = errno;
+    }
+    if (error == 0) {
+      const int flags = fcntl(own, F_GETFL);
+      if (flags < 0 || fcntl(own, F_SETFL, flags | O_NONBLOCK) != 0) error = errno;
+    }
+    if (error != 0) {
+      if (own >= 0) close(own);
+      const char* code = HandoverErrnoCode(error);
+      Napi::Error e = Napi::Error::New(env, std::string("adopt ") + code + ": fd " + std::to_string(fd) + " is not a connected TCP socket (" + std::strerror(error) + ")");
+      e.Set("code", Napi::String::New(env, code));
+      e.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const uint32_t id = engine_->Adopt(own, bytes.Data(), bytes.ByteLength(), ip, static_cast<int32_t>(port));
+    if (id == 0) close(own);
+    return Napi::Number::New(env, id);
+  }
+
+  static const char* HandoverErrnoCode(int error) {
+    switch (error) {
+      case EBADF: return "EBADF";
+      case ENOTSOCK: return "ENOTSOCK";
+      case ENOTCONN: return "ENOTCONN";
+      case EPROTOTYPE: return "EPROTOTYPE";
+      case EAFNOSUPPORT: return "EAFNOSUPPORT";
+      case EMFILE: return "EMFILE";
+      default: return "EINVAL";
+    }
+  }
+
+  // Longest remote address adopt() takes (bytes): an IPv6 text address with a zone fits.
+  static constexpr size_t kMaxAddressBytes = 64;
 
   std::unique_ptr<Engine> engine_;
   std::string host_;

@@ -104,6 +104,10 @@ constexpr size_t kMaxDetailBytes = 120;
 constexpr uint32_t kWsMaxControlFramesPerSecond = 100;
 // WebSocket decoder events per Feed (events).
 constexpr int32_t kWsEventsPerFeed = 64;
+// Largest first input of an adopted connection (bytes), 128 KiB: a handed-over connection brings
+// at most its enter command and the rest of one read (kReadBytes); adopt() refuses more with a
+// RangeError rather than hold an unbounded copy.
+constexpr size_t kMaxAdoptBytes = 2 * kReadBytes;
 
 }  // namespace engine
 }  // namespace gamewire

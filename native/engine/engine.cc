@@ -333,6 +333,10 @@ void Engine::ApplyCalls() {
       DoEnter(call.conn, call.a, call.other, call.b, call.c);
       continue;
     }
+    if (call.kind == CallKind::kHandover) {
+      ApplyHandover(call.other);
+      continue;
+    }
     Connection* c = Get(call.conn);
     if (c == nullptr) continue;
     if (c->phase == Phase::kPending || c->phase == Phase::kUpgrading) {
@@ -1352,6 +1356,131 @@ void Engine::Sweep() {
       MarkDirty(*c);
     }
   }
+  FlushDirty();
+}
+
+// ---- handover (relay --workers) ---------------------------------------------------------------
+
+bool Engine::Detach(uint32_t conn, int* fd, std::vector<uint8_t>* held) {
+  Handover request;
+  request.conn = conn;
+  Handover h = Hand(std::move(request));
+  if (h.fd < 0) return false;
+  *fd = h.fd;
+  held->swap(h.bytes);
+  return true;
+}
+
+uint32_t Engine::Adopt(int fd, const uint8_t* bytes, size_t n, const std::string& ip, int32_t port) {
+  if (fd < 0 || n > kMaxAdoptBytes) return 0;
+  Handover request;
+  request.adopt = true;
+  request.fd = fd;
+  request.bytes.assign(bytes, bytes + n);
+  request.ip = ip;
+  request.port = port;
+  return Hand(std::move(request)).conn;
+}
+
+Engine::Handover Engine::Hand(Handover request) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  // Only the JavaScript thread hands over and stops: no stop can come between this and the answer.
+  if (stopped_ || !thread_.joinable()) return Handover();
+  const uint32_t ticket = ++next_ticket_;
+  handovers_[ticket] = std::move(request);
+  calls_.push_back(Call{CallKind::kHandover, 0, ticket, 0, 0, 0, {}});
+  lock.unlock();
+  if (wake_fd_ >= 0) {
+    const uint64_t one = 1;
+    ssize_t ignored = write(wake_fd_, &one, sizeof one);
+    (void)ignored;
+  }
+  lock.lock();
+  handed_.wait(lock, [&] { return handovers_[ticket].done; });
+  Handover answer = std::move(handovers_[ticket]);
+  handovers_.erase(ticket);
+  return answer;
+}
+
+void Engine::ApplyHandover(uint32_t ticket) {
+  Handover h;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = handovers_.find(ticket);
+    if (it == handovers_.end()) return;
+    h = std::move(it->second);
+    it->second.done = false;
+  }
+  if (h.adopt) DoAdopt(h);
+  else DoDetach(h);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Handover& slot = handovers_[ticket];
+    slot = std::move(h);
+    slot.done = true;
+  }
+  handed_.notify_all();
+}
+
+void Engine::DoDetach(Handover& h) {
+  Connection* c = Get(h.conn);
+  h.fd = -1;
+  // Parsing must be stopped where JavaScript knows it (its COMMAND in hand, or not admitted), with
+  // nothing half parsed and nothing owed: then the held input and the kernel's are the whole rest.
+  if (c == nullptr || c->phase != Phase::kOpen || c->is_websocket || c->ws || c->parser || c->fd < 0 ||
+      !c->backlog.empty() || (c->paused_by & (kPauseCommand | kPauseNotAdmitted)) == 0) {
+    return;
+  }
+  // An event of it not delivered yet (a COMMAND JavaScript has not seen) would be lost.
+  const std::vector<int32_t>& records = batch_->records;
+  for (size_t i = 1; i < records.size(); i += kEventStride) {
+    if (static_cast<uint32_t>(records[i]) == c->id) return;
+  }
+  // Out of the epoll set before anyone else reads it (a registration outlives a closed duplicate).
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  h.fd = c->fd;
+  c->fd = -1;
+  h.bytes.swap(c->held);
+  if ((c->paused_by & kPauseBackpressure) != 0) counters_[kStatBackpressuredNow]--;
+  c->paused_by = 0;
+  Release(*c);
+  RemoveRoutes(*c);
+  // As the Node engine counts a moved connection where it landed: closed by its peer.
+  counters_[kStatConnections]--;
+  counters_[kStatDisconnects + static_cast<int32_t>(Reason::kPeerClosed)]++;
+  FreeConnection(*c);
+}
+
+void Engine::DoAdopt(Handover& h) {
+  h.conn = 0;
+  if (stopping_) return;
+  Connection* c = pending_count_ < kMaxPendingConnections ? NewConnection() : nullptr;
+  if (c == nullptr) return;
+  c->fd = h.fd;
+  c->phase = Phase::kPending;
+  c->accepted_ms = now_;
+  c->remote_ip = h.ip;
+  c->remote_port = h.port;
+  const int one = 1;
+  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = c->id;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+    c->fd = -1;  // still the caller's
+    FreeConnection(*c);
+    return;
+  }
+  c->epoll_mask = EPOLLIN;
+  pending_count_++;
+  h.conn = c->id;
+  h.fd = -1;
+  if (h.bytes.empty()) return;
+  // As if just read: its first bytes (raw: ACCEPT now; `G`: a WebSocket handshake begins).
+  c->last_receive_ms = now_;
+  std::vector<uint8_t> first;
+  first.swap(h.bytes);
+  OnFirstBytes(*c, first.data(), first.size());
   FlushDirty();
 }
 

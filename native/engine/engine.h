@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -19,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "connection.h"
@@ -125,8 +127,23 @@ class Engine {
   void Stop();
   bool running() const { return thread_.joinable(); }
 
+  // Handover of a socket between engines (`relay --workers`, docs/native-engine.md "Handover").
+  // JavaScript thread, while the I/O thread runs; each waits until the I/O thread has applied it,
+  // after every call made before it. Detach gives up an open raw-TCP connection: *fd becomes the
+  // caller's (out of the epoll set, never touched here again) and *held gets its input read and
+  // not parsed. The engine forgets it (routes, pauses; counted as a peer_closed close), no CLOSED
+  // event. False, nothing changed, when it is not open, is a WebSocket, has output queued or a
+  // unit half parsed, is not stopped at a COMMAND or before admit, or has an event not delivered.
+  bool Detach(uint32_t conn, int* fd, std::vector<uint8_t>* held);
+  // Adopt takes `fd`, a connected non-blocking stream socket, as a new connection whose first
+  // input is `bytes` (at most kMaxAdoptBytes): the caller admitted it, so no CONNECT; ACCEPT
+  // follows its first bytes as for an accepted socket (at once when `bytes` is not empty).
+  // Returns its id, with `fd` the engine's (closed when the connection ends); 0 when refused
+  // (stopped, no slot), `fd` still the caller's.
+  uint32_t Adopt(int fd, const uint8_t* bytes, size_t n, const std::string& ip, int32_t port);
+
  private:
-  enum class CallKind : uint8_t { kAdmit, kResume, kSend, kEnter, kLeave, kLeaveMember, kOwn, kPause, kUnpause, kClose, kStop };
+  enum class CallKind : uint8_t { kAdmit, kResume, kSend, kEnter, kLeave, kLeaveMember, kOwn, kPause, kUnpause, kClose, kStop, kHandover };
   struct Call {
     CallKind kind;
     uint32_t conn;
@@ -201,6 +218,21 @@ class Engine {
   Connection* NewConnection();
   void FreeConnection(Connection& c);
 
+  // A Detach or Adopt in flight: the caller's request, then the I/O thread's answer (under mutex_).
+  struct Handover {
+    bool adopt = false;
+    bool done = false;
+    uint32_t conn = 0;           // detach: the connection; adopt: the new one (0: refused)
+    int fd = -1;                 // detach: out; adopt: in (-1 once the engine owns it)
+    std::vector<uint8_t> bytes;  // detach: the held input, out; adopt: the first input, in
+    std::string ip;
+    int32_t port = 0;
+  };
+  Handover Hand(Handover request);
+  void ApplyHandover(uint32_t ticket);
+  void DoDetach(Handover& h);
+  void DoAdopt(Handover& h);
+
   const EngineConfig config_;
   int64_t sweep_every_ms_ = kSweepMaxMs;
 
@@ -242,6 +274,11 @@ class Engine {
   int32_t units_[kUnitsPerFeed * kJointUnitStride];
   std::unique_ptr<EventBatch> batch_;
   double counters_[kStatCount] = {};
+
+  // Handovers: requests by ticket (mutex_), answered through handed_.
+  std::condition_variable handed_;
+  std::unordered_map<uint32_t, Handover> handovers_;
+  uint32_t next_ticket_ = 0;
 };
 
 }  // namespace engine

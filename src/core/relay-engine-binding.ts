@@ -107,6 +107,34 @@ export interface RelayEngineRemoteBinding extends RelayEngineBinding {
   unpause(conn: number): void;
 }
 
+/**
+ * The handover calls (`relay --workers`, docs/native-engine.md "Handover"): an engine gives up a
+ * connection's socket and adopts one. A separate face, as the remote one: older addons and test
+ * fakes lack them (`RelayEngine.handover` true when present).
+ */
+export interface RelayEngineHandoverBinding extends RelayEngineBinding {
+  /**
+   * Give up open raw-TCP connection `conn`, synchronously (the I/O thread applies it after every
+   * call made before it): its descriptor `fd`, now the caller's to send and close (the engine no
+   * longer watches it and never closes it), and `bytes`, its input read and not parsed yet. The
+   * engine forgets it (routes, pauses; counted as closed by its peer), no CLOSED event.
+   * Call it while handling its COMMAND (before `resume`) or before `admit`.
+   * @returns null, nothing changed, when it cannot be given up whole: not open (unknown, stale,
+   *   closing), a WebSocket, output queued, a unit half parsed, parsing not stopped, or not started.
+   */
+  detach(conn: number): { fd: number; bytes: Buffer } | null;
+  /**
+   * Take a connected TCP socket as a new connection whose first input is `bytes` (at most
+   * 128 KiB), synchronously. The engine takes a duplicate of `fd`: the caller keeps its own and
+   * closes it. The caller has admitted it: no CONNECT; ACCEPT follows its first bytes (at once
+   * when `bytes` is not empty), then the usual admit/COMMAND/CLOSED.
+   * @returns its connection id, or 0 when the engine has no room (the descriptor is not taken).
+   * @throws Error with `code` (EBADF, ENOTSOCK, ENOTCONN, EPROTOTYPE, EAFNOSUPPORT) when `fd` is not
+   *   a connected TCP socket, or when the engine is not running.
+   */
+  adopt(fd: number, bytes: Uint8Array, remoteAddress: string, remotePort: number): number;
+}
+
 /** The class the addon exports. */
 export type RelayEngineConstructor = (new (config: RelayEngineConfig, onEvents: RelayEngineEvents) => RelayEngineBinding) & {
   /** Counter names in `stats()` order (native/engine/engine-stats.h). */
@@ -119,6 +147,8 @@ export type RelayEngineConstructor = (new (config: RelayEngineConfig, onEvents: 
   readonly REMOTE?: number;
   /** True when the engine has remote routes, REMOTE events and pause/unpause (cluster data). */
   readonly remote?: boolean;
+  /** True when the engine has detach/adopt (`RelayEngineHandoverBinding`). */
+  readonly handover?: boolean;
 };
 
 /** Int32 slots per event record. */

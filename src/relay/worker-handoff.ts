@@ -23,6 +23,14 @@
  * `WORKER_HANDOFF_TIMEOUT_MS` (limits.ts): this copy is closed and nothing else happens here (the adopter may
  * hold it; it is never read by two).
  *
+ * Both engines hand over and adopt, either way round (docs/native-engine.md "Handover"): the Node
+ * engine gives up its net.Socket (`TcpStream.detach`) and adopts one (`adoptSocket`); the native
+ * engine gives up a descriptor and its held input (`engine.detach`, wrapped here in a paused
+ * net.Socket to travel) and adopts a duplicate of the descriptor it is sent (`engine.adopt`), the
+ * received handle then closed here. Each side's copy of the descriptor is closed once, by the
+ * side: the handing worker's at the result, the primary's once sent, the adopter's (native) at
+ * once. The native engine is registered here by its relay (`useEngine`).
+ *
  * Not moved: WebSocket connections (their bytes are inside the ws library's framing; they stay on
  * the cross-node path), connections that own or are in a joint or have a command waiting or output
  * unsent, a connection that was handed over once already, and an enter whose owner is not in this
@@ -62,6 +70,9 @@ interface HandoffMessage {
   to: number;
   /** The unconsumed bytes, base64 (the IPC channel carries JSON). */
   bytes: string;
+  /** The peer's address and port (a native engine adopts a descriptor, which does not say). */
+  address: string;
+  port: number;
 }
 
 /** Primary → worker `to`, with the handle: adopt it. */
@@ -70,6 +81,28 @@ interface AdoptMessage {
   id: number;
   from: number;
   bytes: string;
+  address?: string;
+  port?: number;
+}
+
+/**
+ * A relay engine of this process that hands connections over by descriptor: the native engine
+ * (src/relay/engine/native-engine.ts), registered with `useEngine`. Without one, the Node
+ * engine's streams and listener are used.
+ */
+export interface HandoffEngine {
+  /**
+   * Give up `stream`'s connection: its descriptor (the caller's now) and its input not parsed
+   * yet. On success the stream has reported itself closed, cleanly, to its relay.
+   * @returns null when it cannot be given up whole; nothing changed then.
+   */
+  detach(stream: ByteStream): { fd: number; held: Buffer } | null;
+  /**
+   * Take connected socket `fd` (the engine takes a duplicate: the caller closes its own) as if
+   * accepted here, `bytes` first, after this relay's admission.
+   * @returns false when not listening, not admitted or not taken; nothing changed then.
+   */
+  adopt(fd: number, bytes: Buffer, remoteAddress: string, remotePort: number): boolean;
 }
 
 /** Adopter → primary → worker `from` (or the primary itself, when it cannot forward). */
@@ -90,6 +123,8 @@ interface Outgoing {
   bytes: Buffer;
   to: number;
   timer: NodeJS.Timeout;
+  address: string;
+  port: number;
 }
 
 /** The worker's side: hands connections over, and adopts those handed to it. */
@@ -99,6 +134,8 @@ export class WorkerHandoff {
   private nextId = 1;
   private users = 0;
   private log: Logger | null = null;
+  /** The native engine of this process's relay, else null (the Node engine's path). */
+  private engine: HandoffEngine | null = null;
   /** `WORKER_HANDOFF_TIMEOUT_MS`, or `--worker-handoff-timeout-ms`. */
   timeoutMs = WORKER_HANDOFF_TIMEOUT_MS;
   readonly stats: WorkerHandoffStats = { movedOut: 0, adopted: 0, refused: 0, timedOut: 0 };
@@ -135,6 +172,15 @@ export class WorkerHandoff {
     if (--this.users === 0) process.off('message', this.onMessage);
   }
 
+  /** This worker's relay runs the native engine: hand over and adopt through it (until `dropEngine`). */
+  useEngine(engine: HandoffEngine): void {
+    this.engine = engine;
+  }
+
+  dropEngine(engine: HandoffEngine): void {
+    if (this.engine === engine) this.engine = null;
+  }
+
   /** The worker number of cluster node `nodeId` when it is a sibling worker of this one, else 0. */
   sibling(nodeId: string): number {
     const prefix = `${this.base}-w`;
@@ -151,17 +197,28 @@ export class WorkerHandoff {
    * @returns false when it cannot be handed over losslessly; nothing changed then.
    */
   offer(stream: ByteStream, to: number, bytes: Uint8Array): boolean {
-    if (!(stream instanceof TcpStream) || stream.adopted || this.users === 0) return false;
+    if (this.users === 0 || stream.kind !== 'tcp' || (stream as { adopted?: boolean }).adopted === true) return false;
     // Copied before the stream lets go: `bytes` is a view of the read being delivered.
-    const copy = Buffer.from(bytes);
-    const socket = stream.detach();
+    let copy = Buffer.from(bytes);
+    const { remoteAddress: address, remotePort: port } = stream;
+    let socket: Socket | null = null;
+    if (stream instanceof TcpStream) socket = stream.detach();
+    else if (this.engine !== null) {
+      const got = this.engine.detach(stream);
+      if (got === null) return false;
+      // The engine read past the command and holds the rest of that read: it follows the command.
+      copy = Buffer.concat([copy, got.held]);
+      // A paused socket over the descriptor, to travel with process.send and to be closed once.
+      socket = new Socket({ fd: got.fd, readable: true, writable: true, pauseOnCreate: true } as ConstructorParameters<typeof Socket>[0]);
+      socket.on('error', ignore);
+    }
     if (socket === null) return false;
     const handle = (socket as unknown as { _handle: unknown })._handle;
     const id = this.nextId++;
     const timer = setTimeout(() => this.settle(id, false, 'timeout'), this.timeoutMs);
     timer.unref();
-    this.outgoing.set(id, { socket, bytes: copy, to, timer });
-    const msg: HandoffMessage = { type: HANDOFF, id, from: this.worker, to, bytes: copy.toString('base64') };
+    this.outgoing.set(id, { socket, bytes: copy, to, timer, address, port });
+    const msg: HandoffMessage = { type: HANDOFF, id, from: this.worker, to, bytes: copy.toString('base64'), address, port };
     // keepOpen: this copy stays ours until the answer, so a refusal can take it back.
     process.send!(msg, handle as Socket, { keepOpen: true }, (err: Error | null) => {
       if (err) this.settle(id, false, `send: ${err.message}`);
@@ -190,8 +247,15 @@ export class WorkerHandoff {
       this.log?.warn('connection handoff unanswered; closed here', { worker: this.worker, to: out.to, timeoutMs: this.timeoutMs });
       return;
     }
-    const kept = adoptSocket(out.socket, out.bytes);
-    if (!kept) out.socket.destroy();
+    let kept: boolean;
+    if (this.engine !== null) {
+      kept = this.engine.adopt(descriptor(out.socket), out.bytes, out.address, out.port);
+      // The engine took its own duplicate.
+      out.socket.destroy();
+    } else {
+      kept = adoptSocket(out.socket, out.bytes);
+      if (!kept) out.socket.destroy();
+    }
     this.stats.refused++;
     this.log?.info('connection handoff refused; kept here', { worker: this.worker, to: out.to, why, kept });
   }
@@ -200,7 +264,13 @@ export class WorkerHandoff {
   private adopt(msg: AdoptMessage, handle: unknown): void {
     let ok = false;
     let why = 'no handle';
-    if (handle !== undefined && handle !== null) {
+    if (handle !== undefined && handle !== null && this.engine !== null) {
+      const fd = (handle as { fd?: unknown }).fd;
+      ok = typeof fd === 'number' && fd >= 0 && this.engine.adopt(fd, Buffer.from(msg.bytes, 'base64'), msg.address ?? '', msg.port ?? 0);
+      why = ok ? '' : 'not listening or not admitted';
+      // The engine took its own duplicate; this one was never read here.
+      (handle as { close?: () => void }).close?.();
+    } else if (handle !== undefined && handle !== null) {
       // Not reading until the relay has it, so its first bytes come after `bytes`.
       const socket = new Socket({ handle, readable: true, writable: true, pauseOnCreate: true } as ConstructorParameters<typeof Socket>[0]);
       socket.on('error', ignore);
@@ -246,7 +316,7 @@ export function routeWorkerHandoffs(workers: ReadonlyMap<number, Worker>): void 
       (handle as { close?: () => void } | null | undefined)?.close?.();
       return refuse('no such worker');
     }
-    const adopt: AdoptMessage = { type: ADOPT, id: msg.id, from: msg.from, bytes: msg.bytes };
+    const adopt: AdoptMessage = { type: ADOPT, id: msg.id, from: msg.from, bytes: msg.bytes, address: msg.address, port: msg.port };
     target.send(adopt, handle as Socket, (err: Error | null) => {
       // Node closes no raw handle it sent: the primary's copy goes once the message is written
       // (the descriptor in flight is the target's), or failed to be.
@@ -257,3 +327,9 @@ export function routeWorkerHandoffs(workers: ReadonlyMap<number, Worker>): void 
 }
 
 function ignore(): void {}
+
+/** The descriptor under a socket's handle (-1 without one). */
+function descriptor(socket: Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
+}

@@ -13,8 +13,13 @@
  *   events are sent, then the connection is resumed;
  * - CLOSED: the relay's drop, with the engine's reason: the same cleanup, events to other peers,
  *   stats and logs as on the Node engine.
+ *
+ * In a `relay --workers` worker it also hands connections to sibling workers and adopts theirs
+ * (worker-handoff.ts, docs/native-engine.md "Handover"): the engine's `detach` and `adopt`.
  */
 import type { ByteStream } from '../../transport/types.js';
+import { Command } from '../../joint/protocol.js';
+import { WorkerHandoff, type HandoffEngine } from '../worker-handoff.js';
 import type { Admission } from '../admission.js';
 import type { Commands } from '../commands.js';
 import type { DropConnection, RelayConnection } from '../connection.js';
@@ -32,7 +37,7 @@ import {
   type RelayEngineConfig,
   type RelayEngineConstructor,
 } from './binding.js';
-import type { RelayEngineRemoteBinding } from '../../core/relay-engine-binding.js';
+import type { RelayEngineHandoverBinding, RelayEngineRemoteBinding } from '../../core/relay-engine-binding.js';
 import { ClusterEngineStream, EngineRemote, registerEngineRemote } from './engine-remote.js';
 import { EngineCounters, EngineStatsView } from './engine-stats.js';
 import { EngineStream } from './engine-stream.js';
@@ -101,6 +106,14 @@ export class NativeEngine {
   private readonly remote: EngineRemote | null = null;
   private stopping = false;
   private stopped = false;
+  /** In a `relay --workers` worker with an engine that hands over: its handoffs (worker-handoff.ts). */
+  private readonly handoff: WorkerHandoff | null = null;
+  /** Adopted from a sibling worker, not yet ACCEPTed: their streams are never handed on again. */
+  private readonly adopted = new Set<number>();
+  private readonly handoffEngine: HandoffEngine = {
+    detach: (stream) => this.detachStream(stream),
+    adopt: (fd, bytes, address, port) => this.adoptSocket(fd, bytes, address, port),
+  };
 
   /**
    * @param Engine the addon's `RelayEngine`.
@@ -117,6 +130,7 @@ export class NativeEngine {
       this.remote = new EngineRemote(this.engine as RelayEngineRemoteBinding, { state: host.state, stats: host.stats, bridge: () => host.forwarder.cluster }, host.options.outboundHighWaterBytes);
       registerEngineRemote(host.state, this.remote);
     }
+    if ((Engine as { handover?: boolean }).handover === true) this.handoff = WorkerHandoff.get();
     this.counters = new EngineCounters(statNames, (out) => this.engine.stats(out));
     this.stats = new EngineStatsView(host.stats, this.counters);
     this.release = (stream) => {
@@ -136,6 +150,7 @@ export class NativeEngine {
   listen(fd?: number): number {
     const port = this.engine.listen(fd);
     this.engine.start();
+    this.handoff?.useEngine(this.handoffEngine);
     // Replies and events leave the outboxes at once (the engine copies them), so between batches
     // every outbox is empty: a periodic release keeps idle connections without a slab (issue 13).
     this.slabTimer = setInterval(() => {
@@ -169,6 +184,7 @@ export class NativeEngine {
   async stop(graceMs: number): Promise<void> {
     if (this.stopped) return;
     this.stopping = true;
+    this.handoff?.dropEngine(this.handoffEngine);
     if (this.slabTimer !== null) clearInterval(this.slabTimer);
     const until = Date.now() + graceMs;
     while (Date.now() < until && (this.counters.get('backlogBytes') > 0 || this.counters.get('connections') > 0)) {
@@ -224,7 +240,8 @@ export class NativeEngine {
       if (conn === undefined || conn.closed) return;
       const commands = this.host.commands;
       if (!commands.admit(conn)) return;
-      commands.run(conn, a, b, bytes, offset, length);
+      if (this.handoff !== null && a === Command.Enter && conn.stream.kind === 'tcp') this.runEnter(conn, b, bytes, offset, length);
+      else commands.run(conn, a, b, bytes, offset, length);
       if (!conn.closed) this.held.push(conn);
     } else if (type === RelayEventType.Connect) {
       this.connect(id, bytes.toString('latin1', offset, offset + length));
@@ -235,6 +252,7 @@ export class NativeEngine {
       if (conn === undefined) {
         // Ended before its first byte (or handshake): give back what CONNECT counted.
         const ip = this.pending.get(id);
+        this.adopted.delete(id);
         if (ip !== undefined) {
           this.pending.delete(id);
           this.host.admission.release(ip);
@@ -279,6 +297,7 @@ export class NativeEngine {
       this.remote !== null
         ? new ClusterEngineStream(this.engine as RelayEngineRemoteBinding, id, streamKind, address, port, ip, this.release)
         : new EngineStream(this.engine, id, streamKind, address, port, ip, this.release);
+    if (this.adopted.delete(id)) (stream as EngineStream & { adopted?: boolean }).adopted = true;
     const conn = this.host.accept(stream);
     if (conn === null) {
       stream.close(REFUSED_CODE);
@@ -286,5 +305,66 @@ export class NativeEngine {
     }
     this.conns.set(id, conn);
     this.engine.admit(id);
+  }
+
+  // ---- relay --workers: handing connections over (worker-handoff.ts) ----------------------------
+
+  /**
+   * An enter of a raw-TCP connection runs over the command as it was read (`00 01 cmdNr len id`,
+   * joint.md §3), as on the Node engine, so the cluster's handoff (cluster-enter.ts) can tell it
+   * and hand the connection to the worker that owns the joint, this command first.
+   */
+  private runEnter(conn: RelayConnection, cmdNr: number, bytes: Buffer, offset: number, length: number): void {
+    const src = Buffer.allocUnsafe(4 + length);
+    src[0] = 0;
+    src[1] = Command.Enter;
+    src[2] = cmdNr;
+    src[3] = length;
+    bytes.copy(src, 4, offset, offset + length);
+    const stream = conn.stream as EngineStream & { delivering?: Uint8Array | null };
+    stream.delivering = src;
+    try {
+      this.host.commands.run(conn, Command.Enter, cmdNr, src, 4, length);
+    } finally {
+      stream.delivering = null;
+    }
+  }
+
+  /**
+   * Give up `stream`'s connection (the engine's `detach`): its descriptor and the input the engine
+   * read after its COMMAND. The stream then reports itself closed, cleanly, as a detached
+   * TcpStream does, and the relay drops the connection (it held nothing).
+   */
+  private detachStream(stream: ByteStream): { fd: number; held: Buffer } | null {
+    if (!(stream instanceof EngineStream) || !stream.open || stream.engineClosed || this.stopping) return null;
+    const got = (this.engine as RelayEngineHandoverBinding).detach(stream.conn);
+    if (got === null) return null;
+    stream.engineClosed = true;
+    stream.finish(true);
+    return { fd: got.fd, held: got.bytes };
+  }
+
+  /**
+   * A sibling's connection (or one of ours whose handoff was refused), as if accepted here: the
+   * relay's admission first, as at CONNECT, then the engine's `adopt` (a duplicate of `fd`), whose
+   * ACCEPT finds the admission in `pending`.
+   */
+  private adoptSocket(fd: number, bytes: Buffer, address: string, port: number): boolean {
+    if (this.stopping) return false;
+    const ip = this.host.admission.admit(address);
+    if (ip === null) return false;
+    let id = 0;
+    try {
+      id = (this.engine as RelayEngineHandoverBinding).adopt(fd, bytes, address, port);
+    } catch (err) {
+      this.host.log.warn('native engine cannot adopt a socket', { error: (err as Error).message });
+    }
+    if (id <= 0) {
+      this.host.admission.release(ip);
+      return false;
+    }
+    this.pending.set(id, ip);
+    this.adopted.add(id);
+    return true;
   }
 }
