@@ -79,7 +79,8 @@ struct Connection {
   std::vector<uint8_t> held;  // input read but not parsed yet (before admit, or after a COMMAND)
   Backlog backlog;
   bool dirty = false;  // in the engine's dirty list
-  bool fed = false;    // user data was queued to it during the read in progress
+  bool fed = false;    // user data was queued to it during this loop turn (slow_reader rule)
+  uint32_t fed_by = 0;  // the source of the last (source, owner) pair pushed for it (Engine::fed_)
   TokenBucket bytes_bucket;
   TokenBucket units_bucket;
   int64_t accepted_ms = 0;

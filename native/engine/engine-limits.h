@@ -46,6 +46,12 @@ constexpr size_t kOutChunkBytes = 16 * 1024;
 // Chunks kept engine-wide for reuse (chunks), 256 (4 MiB): an idle connection holds none, a busy
 // one takes a spare instead of allocating; past it a freed chunk goes back to the allocator.
 constexpr size_t kSpareChunksMax = 256;
+// A broadcast run's bytes for one jIn group (bytes), 4 KiB: a range of at least this many is
+// shared by the group's members (a reference to one chunk each, no copy); a shorter one is copied
+// into each member's backlog. A shared chunk holds only that run's bytes, all owed by every member
+// that holds it, so a slow member pins at most kOutChunkBytes / kShareMinBytes (4) times what it
+// owes (maxOutboundBytes counts what it owes); copying short runs costs one memcpy per member.
+constexpr size_t kShareMinBytes = 4 * 1024;
 // iovecs per writev (iovecs): well under IOV_MAX (1024); a longer backlog takes more calls.
 constexpr int kMaxIovecs = 64;
 // Connections the engine holds at once, accepted or pending (connections), 2^16: the slot part

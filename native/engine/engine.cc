@@ -81,6 +81,7 @@ Engine::Engine(const EngineConfig& config) : config_(config) {
   sweep_every_ms_ = std::max<int64_t>(1, std::min<int64_t>(kSweepMaxMs, shortest / 4));
   read_buf_.reset(new uint8_t[kReadBytes]);
   batch_.reset(new EventBatch());
+  for (auto& g : run_.group_of) g = -1;
 }
 
 Engine::~Engine() {
@@ -300,7 +301,10 @@ void Engine::Run() {
       Sweep();
       next_sweep_ms_ = now_ + sweep_every_ms_;
     }
+    // Every destination fed by this turn's reads is flushed once, whatever the number of reads
+    // that fed it (an owner of 32 busy users: one sendmsg per turn, not one per user's read).
     FlushDirty();
+    PressBack();
   }
   ShutdownAll();
   Publish();
@@ -355,7 +359,7 @@ void Engine::ApplyCalls() {
         if ((c->paused_by & kPauseJs) == 0) ProcessHeld(*c);
         if (c->in_use && c->id == call.conn) UpdateEpoll(*c);
         FlushDirty();
-        PressBack(call.conn);
+        PressBack();
         break;
       }
       case CallKind::kSend:
@@ -380,7 +384,7 @@ void Engine::ApplyCalls() {
         ProcessHeld(*c);
         if (c->in_use && c->id == call.conn) UpdateEpoll(*c);
         FlushDirty();
-        PressBack(call.conn);
+        PressBack();
         break;
       }
       case CallKind::kOwn:
@@ -554,15 +558,14 @@ void Engine::OnReadable(Connection& c) {
     OnUpgradeBytes(c, read_buf_.get(), length);
     return;
   }
-  const uint32_t id = c.id;
   if (c.bytes_bucket.enabled() && !AdmitInbound(c, c.bytes_bucket, static_cast<double>(length), "inbound bytes/s")) {
     FlushDirty();
     return;
   }
   if (c.is_websocket) OnWebSocketBytes(c, read_buf_.get(), length);
   else ProcessInput(c, read_buf_.get(), length);
-  FlushDirty();
-  PressBack(id);
+  // Flushed (and the sources judged for backpressure) once per loop turn, after every read of
+  // the turn (Run): nothing points into the read buffer, so the next read may reuse it.
 }
 
 void Engine::OnFirstBytes(Connection& c, uint8_t* data, size_t n) {
@@ -719,6 +722,11 @@ void Engine::ProcessHeld(Connection& c) {
 
 void Engine::ProcessInput(Connection& c, const uint8_t* data, size_t length) {
   const uint32_t id = c.id;
+  // A broadcast run never outlives its input: whatever way this returns, the members get theirs.
+  struct RunEnd {
+    Engine* engine;
+    ~RunEnd() { engine->EndRun(); }
+  } run_end{this};
   if (!c.parser) {
     if (spare_parsers_.empty()) {
       c.parser.reset(new JointParser(kJointToRelay));
@@ -743,6 +751,8 @@ void Engine::ProcessInput(Connection& c, const uint8_t* data, size_t length) {
     for (int32_t i = 0; i < count; ++i) {
       const int32_t* u = units_ + i * kJointUnitStride;
       const int32_t kind = u[0], flags = u[1], a = u[2], b = u[3], off = u[4], n = u[5];
+      // Bytes of the run in progress go to its members before anything this unit queues.
+      if (kind != kJointBroadcast) EndRun();
       if (kind == kJointCommand) {
         counters_[kStatFramesIn]++;
         counters_[kStatCommands]++;
@@ -847,9 +857,11 @@ void Engine::UserData(Connection& c, int32_t j_in, int32_t flags, const uint8_t*
     return;
   }
   ToOwner(*owner, r->j_own, r->user_nr, p, n);
-  if (!owner->fed) {
+  // Once per (source, owner) and turn: a source's units are handled together (one read a turn).
+  if (!owner->fed || owner->fed_by != c.id) {
     owner->fed = true;
-    fed_.push_back(owner->id);
+    owner->fed_by = c.id;
+    fed_.push_back(Fed{c.id, owner->id});
   }
 }
 
@@ -873,22 +885,111 @@ void Engine::Broadcast(Connection& c, int32_t j_own, int32_t excluded, int32_t f
   OwnJoint* joint = OwnJointOf(c, j_own);
   if (joint == nullptr || !joint->owned) {
     // joint.md §5, D2: a broadcast on a joint the sender does not own is a protocol error.
+    // What the run owes is handed over first.
+    EndRun();
     Drop(c, Reason::kProtocolError, "broadcast on a joint the sender does not own");
     return;
   }
-  bool remote = false;
-  for (const Member& m : joint->members.items()) {
+  // The recipients are fixed by the joint, the excluded userNr and the frame's enter sequence
+  // (a member who entered after the frame began gets none of it): another of these, another run.
+  if (run_.owner != c.id || run_.joint != joint || run_.excluded != excluded || run_.seq != c.frame_seq) {
+    EndRun();
+    StartRun(c, *joint, excluded);
+  }
+  for (const BroadcastRun::Single& s : run_.singles) {
+    Connection* user = Get(s.user);
+    if (user != nullptr) ToUser(*user, s.j_in, p, n);
+  }
+  for (size_t g = 0; g < run_.group_count; ++g) WriteRunGroup(g, p, n);
+  // One record for every other node: JavaScript knows which nodes have which users, and fans it
+  // out (one BROADCAST per node, the late-entrant rule there as in cluster-routing.ts).
+  if (run_.remote) EmitRemote(c, kRemoteBroadcast, j_own, excluded, flags, p, n);
+}
+
+void Engine::StartRun(Connection& c, const OwnJoint& joint, int32_t excluded) {
+  run_.owner = c.id;
+  run_.joint = &joint;
+  run_.excluded = excluded;
+  run_.seq = c.frame_seq;
+  run_.remote = false;
+  for (const Member& m : joint.members.items()) {
     if (m.key == excluded || m.seq > c.frame_seq) continue;
     if (m.user == kRemote) {
-      remote = true;
+      run_.remote = true;
       continue;
     }
     Connection* user = Get(m.user);
-    if (user != nullptr) ToUser(*user, m.j_in, p, n);
+    if (user == nullptr || user->phase != Phase::kOpen) continue;
+    if (user->ws) {
+      // Each unit is a WebSocket message of its own (its header in front): written per member.
+      run_.singles.push_back(BroadcastRun::Single{m.user, m.j_in});
+      continue;
+    }
+    int16_t g = run_.group_of[m.j_in];
+    if (g < 0) {
+      g = static_cast<int16_t>(run_.group_count++);
+      if (run_.groups.size() < run_.group_count) run_.groups.emplace_back();
+      run_.groups[g].j_in = m.j_in;
+      run_.group_of[m.j_in] = g;
+    }
+    run_.groups[g].members.push_back(m.user);
   }
-  // One record for every other node: JavaScript knows which nodes have which users, and fans it
-  // out (one BROADCAST per node, the late-entrant rule there as in cluster-routing.ts).
-  if (remote) EmitRemote(c, kRemoteBroadcast, j_own, excluded, flags, p, n);
+}
+
+void Engine::WriteRunGroup(size_t g, const uint8_t* p, size_t n) {
+  RunGroup& group = run_.groups[g];
+  while (n > 0) {
+    const size_t take = n < static_cast<size_t>(kMaxUserFrameData) ? n : static_cast<size_t>(kMaxUserFrameData);
+    const int32_t size = static_cast<int32_t>(take) + 1;
+    const size_t need = kMaxFrameHeaderBytes + 1 + take;
+    // The group alone holds its chunks while the run lasts: frames go on at the tail's fill.
+    if (group.segs.empty() || group.segs.back().chunk->capacity - group.segs.back().end < need) {
+      group.segs.push_back(Segment{pool_.Take(need), 0, 0});
+    }
+    Segment& tail = group.segs.back();
+    uint8_t* at = tail.chunk->data.get() + tail.end;
+    size_t h = WriteSize(at, size);
+    at[h++] = group.j_in;
+    std::memcpy(at + h, p, take);
+    tail.end += h + take;
+    tail.chunk->fill = tail.end;
+    group.bytes += h + take;
+    group.frames++;
+    p += take;
+    n -= take;
+  }
+}
+
+void Engine::EndRun() {
+  if (run_.owner == 0) return;
+  for (size_t g = 0; g < run_.group_count; ++g) {
+    RunGroup& group = run_.groups[g];
+    run_.group_of[group.j_in] = -1;
+    if (group.bytes > 0) {
+      for (uint32_t id : group.members) {
+        Connection* user = Get(id);
+        if (user == nullptr || user->phase != Phase::kOpen) continue;
+        for (const Segment& s : group.segs) {
+          if (s.end - s.begin >= kShareMinBytes) user->backlog.Share(s.chunk, s.begin, s.end);
+          else user->backlog.Append(&pool_, s.chunk->data.get() + s.begin, s.end - s.begin);
+        }
+        user->unit_queued = true;
+        counters_[kStatBacklogBytes] += static_cast<double>(group.bytes);
+        counters_[kStatFramesOut] += group.frames;
+        MarkDirty(*user);
+      }
+    }
+    // The group's references go: a chunk no member shares goes back to the pool at once.
+    for (const Segment& s : group.segs) Unref(s.chunk, &pool_);
+    group.segs.clear();
+    group.members.clear();
+    group.bytes = 0;
+    group.frames = 0;
+  }
+  run_.group_count = 0;
+  run_.singles.clear();
+  run_.owner = 0;
+  run_.joint = nullptr;
 }
 
 void Engine::EmitRemote(Connection& c, int32_t kind, int32_t j, int32_t nr, int32_t flags, const uint8_t* p, size_t n) {
@@ -1063,25 +1164,18 @@ void Engine::FlushConnection(Connection& c) {
   UpdateEpoll(c);
 }
 
-void Engine::PressBack(uint32_t source_id) {
+void Engine::PressBack() {
   if (fed_.empty()) return;
-  Connection* src = Get(source_id);
-  if (src == nullptr) {
-    // The source is gone: nobody to pause, but the owners' marks must go.
-    for (uint32_t id : fed_) {
-      Connection* owner = Get(id);
-      if (owner != nullptr) owner->fed = false;
-    }
-    fed_.clear();
-    return;
-  }
-  Connection& source = *src;
   const size_t high = static_cast<size_t>(config_.outbound_high_water_bytes);
-  for (uint32_t id : fed_) {
-    Connection* owner = Get(id);
+  for (const Fed& f : fed_) {
+    Connection* owner = Get(f.owner);
     if (owner == nullptr) continue;
     owner->fed = false;
-    if (high == 0 || owner == &source || !source.in_use || owner->phase != Phase::kOpen) continue;
+    // A source gone meanwhile: nobody to pause, but the owner's mark had to go.
+    Connection* src = Get(f.source);
+    if (src == nullptr) continue;
+    Connection& source = *src;
+    if (high == 0 || owner == &source || source.phase != Phase::kOpen || owner->phase != Phase::kOpen) continue;
     if (owner->backlog.bytes() <= high) continue;
     if (!owner->waiters) owner->waiters.reset(new std::unordered_set<uint32_t>());
     if (!owner->waiters->insert(source.id).second) continue;

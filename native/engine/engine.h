@@ -173,6 +173,12 @@ class Engine {
   void UserData(Connection& c, int32_t j_in, int32_t flags, const uint8_t* p, size_t n);
   void OwnerData(Connection& c, int32_t j_own, int32_t user_nr, int32_t flags, const uint8_t* p, size_t n);
   void Broadcast(Connection& c, int32_t j_own, int32_t excluded, int32_t flags, const uint8_t* p, size_t n);
+  // The broadcast run (forwarding.ts): consecutive broadcast pieces of one input to one joint are
+  // written once per jIn group and handed to the group's members at EndRun, which runs before any
+  // other unit and at the end of every input.
+  void StartRun(Connection& c, const OwnJoint& joint, int32_t excluded);
+  void WriteRunGroup(size_t group, const uint8_t* p, size_t n);
+  void EndRun();
   // A piece for another node: a REMOTE record in the batch (kMaxRemoteBytes).
   void EmitRemote(Connection& c, int32_t kind, int32_t j, int32_t nr, int32_t flags, const uint8_t* p, size_t n);
   // The REMOTE bytes in flight are under the cap again: read the sources paused for them.
@@ -190,7 +196,8 @@ class Engine {
   void MarkDirty(Connection& c);
   void FlushDirty();
   void FlushConnection(Connection& c);
-  void PressBack(uint32_t source);
+  // Pauses every source of fed_ whose destination is past the high-water mark after the flush.
+  void PressBack();
   void Release(Connection& dest);
   void SetPaused(Connection& c, uint32_t cause, bool on);
   void UpdateEpoll(Connection& c);
@@ -265,7 +272,37 @@ class Engine {
   uint32_t enter_seq_ = 0;
   std::vector<uint32_t> dirty_;
   std::vector<uint32_t> dirty_swap_;
-  std::vector<uint32_t> fed_;
+  // (source, owner) pairs of user data queued since the last PressBack (one loop turn, or a
+  // resume's held input): the owners are flushed once for all their sources, then judged.
+  struct Fed {
+    uint32_t source;
+    uint32_t owner;
+  };
+  std::vector<Fed> fed_;
+  // The broadcast run in progress (owner 0: none).
+  struct RunGroup {
+    uint8_t j_in = 0;
+    std::vector<uint32_t> members;
+    std::vector<Segment> segs;  // the group's bytes, in chunks it holds a reference to
+    size_t bytes = 0;
+    uint32_t frames = 0;
+  };
+  struct BroadcastRun {
+    uint32_t owner = 0;
+    const OwnJoint* joint = nullptr;
+    int32_t excluded = 0;
+    uint32_t seq = 0;
+    bool remote = false;
+    struct Single {
+      uint32_t user;
+      uint8_t j_in;
+    };
+    std::vector<Single> singles;  // WebSocket members: a message per unit, written at once
+    std::vector<RunGroup> groups;  // [0, group_count) in use
+    size_t group_count = 0;
+    int16_t group_of[kJointsPerConnection];  // jIn -> group, -1 none
+  };
+  BroadcastRun run_;
   std::vector<uint32_t> throttled_;
   std::vector<uint32_t> remote_paused_;  // sources paused for kMaxRemoteBytes
   ChunkPool pool_;

@@ -7,58 +7,110 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "engine-limits.h"
 
 namespace gamewire {
 namespace engine {
 
-Chunk ChunkPool::Take(size_t at_least) {
+void Unref(Chunk* chunk, ChunkPool* pool) {
+  if (--chunk->refs > 0) return;
+  if (pool != nullptr) pool->Give(chunk);
+  else delete chunk;
+}
+
+ChunkPool::~ChunkPool() {
+  for (Chunk* c : spares_) delete c;
+}
+
+Chunk* ChunkPool::Take(size_t at_least) {
+  Chunk* c;
   if (at_least <= kOutChunkBytes && !spares_.empty()) {
-    Chunk c = std::move(spares_.back());
+    c = spares_.back();
     spares_.pop_back();
-    c.begin = c.end = 0;
-    return c;
+  } else {
+    c = new Chunk();
+    c->capacity = at_least > kOutChunkBytes ? at_least : kOutChunkBytes;
+    c->data.reset(new uint8_t[c->capacity]);
   }
-  Chunk c;
-  c.capacity = at_least > kOutChunkBytes ? at_least : kOutChunkBytes;
-  c.data.reset(new uint8_t[c.capacity]);
+  c->fill = 0;
+  c->refs = 1;
   return c;
 }
 
-void ChunkPool::Give(Chunk chunk) {
+void ChunkPool::Give(Chunk* chunk) {
   // Only standard chunks are kept: an oversize one (a frame larger than a chunk) is freed.
-  if (chunk.capacity != kOutChunkBytes || spares_.size() >= kSpareChunksMax) return;
-  spares_.push_back(std::move(chunk));
+  if (chunk->capacity != kOutChunkBytes || spares_.size() >= kSpareChunksMax) {
+    delete chunk;
+    return;
+  }
+  spares_.push_back(chunk);
 }
 
-void Backlog::PopFront() {
+Backlog::Backlog(Backlog&& other) noexcept
+    : segs_(std::move(other.segs_)), head_(other.head_), bytes_(other.bytes_) {
+  other.segs_.clear();
+  other.head_ = 0;
+  other.bytes_ = 0;
+}
+
+Backlog& Backlog::operator=(Backlog&& other) noexcept {
+  if (this != &other) {
+    Clear(nullptr);
+    segs_.swap(other.segs_);
+    head_ = other.head_;
+    bytes_ = other.bytes_;
+    other.head_ = 0;
+    other.bytes_ = 0;
+  }
+  return *this;
+}
+
+Backlog::~Backlog() { Clear(nullptr); }
+
+void Backlog::PopFront(ChunkPool* pool) {
+  Unref(segs_[head_].chunk, pool);
   ++head_;
-  if (head_ == chunks_.size()) {
-    chunks_.clear();
+  if (head_ == segs_.size()) {
+    segs_.clear();
     head_ = 0;
-  } else if (head_ >= 64 && head_ * 2 >= chunks_.size()) {
+  } else if (head_ >= 64 && head_ * 2 >= segs_.size()) {
     // Drop the spent slots now and then, so a long-lived backlog does not creep.
-    chunks_.erase(chunks_.begin(), chunks_.begin() + static_cast<std::ptrdiff_t>(head_));
+    segs_.erase(segs_.begin(), segs_.begin() + static_cast<std::ptrdiff_t>(head_));
     head_ = 0;
   }
 }
 
 uint8_t* Backlog::Reserve(ChunkPool* pool, size_t n) {
-  if (chunks_.size() == head_ || chunks_.back().capacity - chunks_.back().end < n) chunks_.push_back(pool->Take(n));
-  Chunk& tail = chunks_.back();
-  return tail.data.get() + tail.end;
+  // The tail chunk takes more only while this backlog alone holds it and its range ends where
+  // the chunk's bytes do (a shared chunk is never written again).
+  if (segs_.size() != head_) {
+    Segment& tail = segs_.back();
+    Chunk* c = tail.chunk;
+    if (c->refs == 1 && tail.end == c->fill && c->capacity - c->fill >= n) return c->data.get() + c->fill;
+  }
+  Chunk* c = pool->Take(n);
+  segs_.push_back(Segment{c, 0, 0});
+  return c->data.get();
 }
 
 void Backlog::Commit(size_t n) {
-  chunks_.back().end += n;
+  Segment& tail = segs_.back();
+  tail.end += n;
+  tail.chunk->fill += n;
   bytes_ += n;
 }
 
 void Backlog::Append(ChunkPool* pool, const uint8_t* data, size_t n) {
   // Copied in chunk-sized pieces so a long send (JavaScript's) never needs one huge chunk.
   while (n > 0) {
-    const size_t room = chunks_.size() == head_ ? 0 : chunks_.back().capacity - chunks_.back().end;
+    size_t room = 0;
+    if (segs_.size() != head_) {
+      const Segment& tail = segs_.back();
+      const Chunk* c = tail.chunk;
+      if (c->refs == 1 && tail.end == c->fill) room = c->capacity - c->fill;
+    }
     const size_t take = room > 0 ? (room < n ? room : n) : (n < kOutChunkBytes ? n : kOutChunkBytes);
     uint8_t* at = Reserve(pool, take);
     std::memcpy(at, data, take);
@@ -68,6 +120,21 @@ void Backlog::Append(ChunkPool* pool, const uint8_t* data, size_t n) {
   }
 }
 
+void Backlog::Share(Chunk* chunk, size_t begin, size_t end) {
+  if (end == begin) return;
+  bytes_ += end - begin;
+  if (segs_.size() != head_) {
+    Segment& tail = segs_.back();
+    // Right behind the range this backlog already holds of the same chunk: one reference serves.
+    if (tail.chunk == chunk && tail.end == begin) {
+      tail.end = end;
+      return;
+    }
+  }
+  chunk->refs++;
+  segs_.push_back(Segment{chunk, begin, end});
+}
+
 size_t Backlog::Flush(int fd, ChunkPool* pool, int* error) {
   *error = 0;
   size_t total = 0;
@@ -75,9 +142,9 @@ size_t Backlog::Flush(int fd, ChunkPool* pool, int* error) {
     iovec iov[kMaxIovecs];
     int count = 0;
     size_t offered = 0;
-    for (auto it = chunks_.begin() + static_cast<std::ptrdiff_t>(head_); it != chunks_.end() && count < kMaxIovecs; ++it) {
+    for (auto it = segs_.begin() + static_cast<std::ptrdiff_t>(head_); it != segs_.end() && count < kMaxIovecs; ++it) {
       if (it->end == it->begin) continue;
-      iov[count].iov_base = it->data.get() + it->begin;
+      iov[count].iov_base = it->chunk->data.get() + it->begin;
       iov[count].iov_len = it->end - it->begin;
       offered += iov[count].iov_len;
       ++count;
@@ -94,16 +161,15 @@ size_t Backlog::Flush(int fd, ChunkPool* pool, int* error) {
     size_t left = static_cast<size_t>(n);
     total += left;
     bytes_ -= left;
-    while (head_ < chunks_.size()) {
-      Chunk& first = front();
+    while (head_ < segs_.size()) {
+      Segment& first = segs_[head_];
       const size_t avail = first.end - first.begin;
       const size_t take = avail < left ? avail : left;
       first.begin += take;
       left -= take;
       if (first.begin != first.end) break;
-      // Emptied: back to the pool, so an idle peer holds no chunk.
-      pool->Give(std::move(first));
-      PopFront();
+      // Emptied: its reference goes, so an idle peer holds no chunk.
+      PopFront(pool);
       if (left == 0) break;
     }
     // The kernel took less than offered: its buffer is full; EPOLLOUT says when to go on.
@@ -113,8 +179,8 @@ size_t Backlog::Flush(int fd, ChunkPool* pool, int* error) {
 }
 
 void Backlog::Clear(ChunkPool* pool) {
-  for (size_t i = head_; i < chunks_.size(); ++i) pool->Give(std::move(chunks_[i]));
-  std::vector<Chunk>().swap(chunks_);
+  for (size_t i = head_; i < segs_.size(); ++i) Unref(segs_[i].chunk, pool);
+  std::vector<Segment>().swap(segs_);
   head_ = 0;
   bytes_ = 0;
 }

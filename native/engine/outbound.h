@@ -2,7 +2,10 @@
 // Frames are written straight into the tail chunk (Reserve/Commit: no allocation per frame), and
 // the whole backlog goes out in one writev per flush (DESIGN.md: one write per destination per
 // read). Chunks come from and go back to a ChunkPool shared by the engine's connections, so an
-// idle connection holds no chunk. Plain C++17; no I/O but the one sendmsg in Flush.
+// idle connection holds no chunk. A chunk is reference-counted: a broadcast's bytes are written
+// once per jIn group and each member's backlog holds a range of the same chunk (Share), as the
+// Node engine's broadcast run shares one buffer (src/relay/forwarding.ts). Plain C++17; no I/O
+// but the sendmsg in Flush.
 #pragma once
 
 #include <cstddef>
@@ -13,32 +16,60 @@
 namespace gamewire {
 namespace engine {
 
+// Bytes written once, read by every backlog that holds a reference. Only a chunk with a single
+// reference is written to (at `fill`); a shared one is read-only.
 struct Chunk {
   std::unique_ptr<uint8_t[]> data;
   size_t capacity = 0;
-  size_t begin = 0;  // first unsent byte
-  size_t end = 0;    // after the last queued byte
+  size_t fill = 0;    // bytes written
+  uint32_t refs = 0;  // backlogs (and a broadcast run being written) holding it
 };
+
+// Drops one reference; at the last, the chunk goes back to `pool` (or is freed: pool null).
+class ChunkPool;
+void Unref(Chunk* chunk, ChunkPool* pool);
 
 // Spare chunks of the standard size (kOutChunkBytes), bounded by kSpareChunksMax.
 class ChunkPool {
  public:
-  Chunk Take(size_t at_least);
-  void Give(Chunk chunk);
+  ChunkPool() = default;
+  ChunkPool(const ChunkPool&) = delete;
+  ChunkPool& operator=(const ChunkPool&) = delete;
+  ~ChunkPool();
+  // A chunk with one reference, nothing written, room for at least `at_least` bytes.
+  Chunk* Take(size_t at_least);
+  void Give(Chunk* chunk);
   size_t spares() const { return spares_.size(); }
 
  private:
-  std::vector<Chunk> spares_;
+  std::vector<Chunk*> spares_;
+};
+
+// A backlog's range [begin, end) of one chunk.
+struct Segment {
+  Chunk* chunk;
+  size_t begin;  // first unsent byte
+  size_t end;    // after the last queued byte
 };
 
 class Backlog {
  public:
+  Backlog() = default;
+  Backlog(const Backlog&) = delete;
+  Backlog& operator=(const Backlog&) = delete;
+  Backlog(Backlog&& other) noexcept;
+  Backlog& operator=(Backlog&& other) noexcept;
+  // What is still queued is released without a pool (Clear gives it back to the pool first).
+  ~Backlog();
+
   // Room for `n` contiguous bytes at the tail; write them, then Commit(n) (or fewer).
   uint8_t* Reserve(ChunkPool* pool, size_t n);
   void Commit(size_t n);
   void Append(ChunkPool* pool, const uint8_t* data, size_t n);
+  // Queue bytes [begin, end) of a chunk others may hold too: a reference, no copy.
+  void Share(Chunk* chunk, size_t begin, size_t end);
 
-  // Bytes queued and not yet taken by the socket.
+  // Bytes queued and not yet taken by the socket (shared ones count in full: they are owed).
   size_t bytes() const { return bytes_; }
   bool empty() const { return bytes_ == 0; }
 
@@ -50,11 +81,10 @@ class Backlog {
   void Clear(ChunkPool* pool);
 
  private:
-  Chunk& front() { return chunks_[head_]; }
-  void PopFront();
-  // chunks_[head_, size) are queued; a vector with a head index, not a std::deque, because an
+  void PopFront(ChunkPool* pool);
+  // segs_[head_, size) are queued; a vector with a head index, not a std::deque, because an
   // empty deque still allocates (about 600 bytes) and every idle connection has a Backlog.
-  std::vector<Chunk> chunks_;
+  std::vector<Segment> segs_;
   size_t head_ = 0;
   size_t bytes_ = 0;
 };
