@@ -83,11 +83,12 @@ describe.skipIf(SKIP_REASON !== null)(`native relay engine: limits${SKIP_REASON 
     // Bounded by the high-water mark plus what one read of each sender adds, far under the flood.
     expect(peak).toBeLessThan(2 * max);
     owner.client.socket.resume();
-    const data = await owner.client.readData(2 * perUser, 30_000);
+    // Every byte both sent: whole frames, so a little more than perUser each.
+    const frames = Math.ceil(perUser / body.length);
+    const data = await owner.client.readData(2 * frames * body.length, 30_000);
     await Promise.all(sends);
     const byUser = [0, 0];
     for (const u of data) byUser[u.b]! += u.data.length;
-    const frames = Math.ceil(perUser / body.length);
     expect(byUser).toEqual([frames * body.length, frames * body.length]);
     const s = h.stats();
     expect(s.slow_reader).toBe(0);
