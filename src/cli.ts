@@ -43,8 +43,8 @@ options:
   --inbound-policy <p>           throttle (pause reading; default) | disconnect, past a rate
   --kick                         enable the kick extension (cmd 4); off by default
   --no-websocket                 raw TCP only
-  --engine <e>                   node (default) | native: sockets, parsing and forwarding in the addon's
-                                 I/O thread (Linux; without it the node engine runs); see docs/relay.md
+  --engine <e>                   native (default): sockets, parsing and forwarding in the addon's
+                                 I/O thread (Linux; without it the node engine runs) | node; see docs/relay.md
   --cluster <url>                join a relay cluster over NATS (nats://host:4222; several: comma-separated);
                                  see docs/cluster.md
   --node-id <id>                 this node's id in the cluster ([A-Za-z0-9_-], 1..64; default generated)
