@@ -429,10 +429,21 @@ export class MmLoad extends LoadHarness<MmKind> {
     const server = keyed ? this.keyed! : this.plain!;
     const c = new Client('127.0.0.1', server.getPort(), keyed ? KEY : undefined, { ownQueue: true, queue: PROBE_QUEUE, ...SOAK_MM_OPTIONS });
     const release = this.hostiles.hold(() => c.disconnect());
+    const before = server.stats();
     try {
-      const [ok] = await c.waitForConnect(5);
+      const [ok, took] = await c.waitForConnect(5);
       if (!ok) {
-        if (!this.hostiles.closing) this.tally.violation(`mm: a good client was refused during ${attack}`);
+        if (!this.hostiles.closing) {
+          // Say why: the client's reason (refused at accept, handshake timeout...) or none (no
+          // answer within the wait), with the server's refusals and pending handshakes meanwhile.
+          const failed = c.pollEvents().find((ev) => ev.type === EventType.CONNECTED && !ev.result);
+          const reason = failed?.type === EventType.CONNECTED ? failed.error || 'closed' : 'still connecting';
+          const st = server.stats();
+          const refusals = (['refusedRate', 'refusedPending', 'refusedPendingPerIp', 'refusedPerIp', 'refusedFull'] as const)
+            .map((k) => `${k} +${st[k] - before[k]}`)
+            .join(', ');
+          this.tally.violation(`mm: a good client was refused during ${attack} (${reason}, after ${took.toFixed(1)} s; server: ${refusals}, ${st.pendingHandshakes} pending)`);
+        }
         return;
       }
       const n = ++this.probes;
