@@ -34,6 +34,8 @@ export interface SoakOptions {
   progressEverySeconds?: number;
   /** The relay component's engine (default: the relay's default engine). */
   relayEngine?: 'native' | 'node';
+  /** Multiplies the deadlines a slowed process may miss (LoadSettings.timeFactor; default 1). */
+  timeFactor?: number;
 }
 
 /** One memory/handle sample. */
@@ -164,7 +166,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const hostileEveryMs = 1000 / (options.hostilePerSecond ?? 6);
   const maxHostile = options.maxHostilePerComponent ?? 8;
   const tally = new Tally();
-  const settings: LoadSettings = { scale, seed, log, relayEngine: options.relayEngine };
+  const timeFactor = options.timeFactor ?? 1;
+  const settings: LoadSettings = { scale, seed, log, relayEngine: options.relayEngine, timeFactor };
   const rng = new SoakRng(seed);
   const gc = getGc();
   // How late the event loop ran its timers under load: every component's JavaScript shares it.
@@ -273,6 +276,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     { metric: 'wall_s', value: Math.round((Date.now() - started) / 100) / 10 },
     { metric: 'warmup_s', value: Math.round(warmupMs / 100) / 10 },
     { metric: 'scale', value: scale },
+    { metric: 'time_factor', value: timeFactor },
     { metric: 'seed', value: seed },
     { metric: 'messages_checked', value: tally.messagesChecked },
     { metric: 'bytes_checked', value: tally.bytesChecked },
