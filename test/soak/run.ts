@@ -18,8 +18,8 @@
  *
  * Exits 1 on any byte lost or corrupted for a good client, an invariant violation, an uncaught
  * exception, a handle left open, or (for runs of 5 minutes or more, or with --rss-limit) RSS
- * growth after warm-up above the limit (default 10%; under --asan the growth of the live memory,
- * see memoryRule() in soak.ts); 2 on bad arguments.
+ * growth after warm-up above the limit (default 10%; under --asan the growth of the floor of the
+ * live memory instead, see memoryRule() in soak.ts); 2 on bad arguments.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -85,8 +85,8 @@ const report = await runSoak({
 
 // Under ASan, RSS holds the sanitizer's shadow memory, its quarantine and its allocator's free
 // lists, which grow with no leak (docs/soak.md): the rule judges the floor of the live memory
-// instead (bytes malloc'ed and not freed, from the sanitizer's allocator, plus V8's heap). An addon built before
-// sanitizerHeap() existed (GAMEWIRE_ASAN_REV of an older commit) has only RSS to judge.
+// instead (bytes malloc'ed and not freed, from the sanitizer's allocator, plus V8's heap). An
+// addon built before sanitizerHeap() existed (GAMEWIRE_ASAN_REV of an older commit) has only RSS.
 const rule = memoryRule(report.results, underAsan());
 const growth = Number(report.results.find((r) => r.metric === rule.metric)?.value ?? 0);
 if (growth > rssLimit) report.failures.push(`${rule.what} grew ${growth}% after warm-up (limit ${rssLimit}%)`);
