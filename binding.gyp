@@ -16,6 +16,7 @@
       "sources": [
         "native/addon.cc",
         "native/addon-ws-test.cc",
+        "native/addon-sanitizer.cc",
         "native/aead.cc",
         "native/chunk-assembler.cc",
         "native/event-ring.cc",

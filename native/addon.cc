@@ -38,6 +38,8 @@ Napi::Function DefineRelayEngine(Napi::Env env);
 
 // The WebSocket codec's test-only face, native/addon-ws-test.cc.
 void RegisterWsCodecTest(Napi::Env env, Napi::Object exports);
+// The AddressSanitizer allocator's figures (undefined unless built with ASan), native/addon-sanitizer.cc.
+void RegisterSanitizerHeap(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -660,6 +662,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("RelayEngine", DefineRelayEngine(env));
 #endif
   RegisterWsCodecTest(env, exports);
+  RegisterSanitizerHeap(env, exports);
   return exports;
 }
 

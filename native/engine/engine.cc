@@ -154,7 +154,8 @@ int Engine::ListenOn(int fd, int* error) {
     return -1;
   }
   const int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (own < 0 || fcntl(own, F_SETFL, fcntl(own, F_GETFL) | O_NONBLOCK) != 0) {
+  const int flags = own < 0 ? -1 : fcntl(own, F_GETFL);
+  if (flags < 0 || fcntl(own, F_SETFL, flags | O_NONBLOCK) != 0) {
     *error = errno;
     if (own >= 0) close(own);
     return -1;
@@ -1438,7 +1439,9 @@ void Engine::Sweep() {
       continue;
     }
     const size_t backlog = c->backlog.bytes();
-    if (stall > 0 && backlog > 0 && now_ - c->progress_ms >= stall) {
+    // Judged on what a flush left unsent: bytes queued this turn, before the turn's flush, have
+    // not been offered to the kernel yet (their stall clock starts at that flush).
+    if (stall > 0 && c->unsent > 0 && now_ - c->progress_ms >= stall) {
       Drop(*c, Reason::kStalled, std::to_string(backlog) + " bytes unsent, none taken for " +
                                      std::to_string(now_ - c->progress_ms) + " ms");
       continue;

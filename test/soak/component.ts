@@ -17,6 +17,11 @@ export interface LoadSettings {
    * set, a relay that runs another engine (no addon, no engine in it) fails to start.
    */
   relayEngine?: 'native' | 'node';
+  /**
+   * Multiplies the handshake deadlines and a probe's waits (default 1): 3 under ASan, where the
+   * event loop every component shares stalls for up to ~2 s (docs/soak.md).
+   */
+  timeFactor?: number;
 }
 
 export interface LoadComponent {

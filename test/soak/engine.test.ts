@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { nativeEngineSupport } from '../../src/relay/engine/engine-choice.js';
 import { parseSoakArgs, SoakArgsError } from './args.js';
 import { COMPONENTS } from './components.js';
-import { runSoak } from './soak.js';
+import { addon } from '../../src/core/load.js';
+import { floorGrowthPercent, memoryRule, runSoak, sanitizerHeap } from './soak.js';
 
 const KNOWN = Object.keys(COMPONENTS);
 const support = nativeEngineSupport();
@@ -38,6 +39,30 @@ describe('soak options', () => {
     expect(r.stderr).toMatch(/--engine must be native or node/);
     expect(r.stderr).toMatch(/\[--engine native\|node\] \[--asan\]/);
   }, 20_000);
+});
+
+describe('the memory rule', () => {
+  it('judges RSS in a plain run, the live memory under ASan when the addon reports it', () => {
+    const plain = [{ metric: 'rss_growth_pct' }];
+    const sanitized = [...plain, { metric: 'live_memory_floor_growth_pct' }];
+    expect(memoryRule(plain, false).metric).toBe('rss_growth_pct');
+    expect(memoryRule(sanitized, true).metric).toBe('live_memory_floor_growth_pct');
+    // An addon built before sanitizerHeap() (GAMEWIRE_ASAN_REV of an older commit): RSS, said so.
+    expect(memoryRule(plain, true)).toEqual({ metric: 'rss_growth_pct', what: 'RSS (this sanitized addon has no sanitizerHeap())' });
+  });
+
+  it('judges the live heap by its floor: bursts in flight do not count, a rising floor does', () => {
+    const bursty = Array.from({ length: 100 }, (_, i) => (i % 7 === 0 ? 30 : 5) + (i > 90 ? 20 : 0) * (i % 2));
+    expect(floorGrowthPercent(bursty)).toBe(0);
+    const leaking = Array.from({ length: 100 }, (_, i) => 5 + i * 0.05 + (i % 7 === 0 ? 25 : 0));
+    expect(floorGrowthPercent(leaking)).toBeGreaterThan(50);
+  });
+
+  it('the plain addon has sanitizerHeap(), which says undefined', (ctx) => {
+    if (addon === null) ctx.skip('no addon here');
+    expect(typeof (addon as unknown as { sanitizerHeap?: unknown }).sanitizerHeap).toBe('function');
+    expect(sanitizerHeap()).toBeUndefined();
+  });
 });
 
 describe('a few seconds of the relay soak per engine', () => {

@@ -12,7 +12,7 @@ import { pack } from 'msgpackr';
 import WebSocket from 'ws';
 import { Client, EventType, Server, type MmEvent, type ServerOptions } from '../../src/mm/index.js';
 import type { Table } from '../../src/codec/table.js';
-import { MAX_CONNECTIONS_PER_IP, MAX_PENDING_HANDSHAKES_PER_IP } from '../../src/mm/limits.js';
+import { MAX_CONNECTIONS_PER_IP, MAX_PENDING_HANDSHAKES_PER_IP, WAIT_FOR_CONNECT_MAX_S } from '../../src/mm/limits.js';
 import { sleep, waitFor, type LoadSettings } from './component.js';
 import { LoadHarness } from './load-harness.js';
 import { patternText, type SoakRng } from './pattern.js';
@@ -120,13 +120,20 @@ export class MmLoad extends LoadHarness<MmKind> {
   private readonly goods: Good[] = [];
   private readonly hostileClients = new Set<Client>();
   private probes = 0;
+  /** SOAK_MM_OPTIONS with the handshake deadline times settings.timeFactor (servers and clients alike). */
+  private readonly options: typeof SOAK_MM_OPTIONS;
+  /** A probe's waits (connect, echo), seconds: 5 times settings.timeFactor, at most waitForConnect's 10. */
+  private readonly probeWaitS: number;
 
   constructor(tally: Tally, settings: LoadSettings) {
     super(tally, settings, 0x3a3a);
+    const factor = settings.timeFactor ?? 1;
+    this.options = { ...SOAK_MM_OPTIONS, handshakeTimeoutMs: Math.round(SOAK_MM_OPTIONS.handshakeTimeoutMs * factor) };
+    this.probeWaitS = Math.min(WAIT_FOR_CONNECT_MAX_S, 5 * factor);
   }
 
   async start(): Promise<void> {
-    const options: ServerOptions = { ownQueue: true, queue: SOAK_MM_QUEUE, ...SOAK_MM_OPTIONS };
+    const options: ServerOptions = { ownQueue: true, queue: SOAK_MM_QUEUE, ...this.options };
     this.plain = await Server.listen('127.0.0.1', 0, undefined, options);
     this.keyed = await Server.listen('127.0.0.1', 0, KEY, options);
     this.every(POLL_MS, () => this.poll());
@@ -134,7 +141,7 @@ export class MmLoad extends LoadHarness<MmKind> {
     for (let i = 0; i < count * 2; i++) {
       const keyed = i % 2 === 1;
       const server = keyed ? this.keyed : this.plain;
-      const client = new Client('127.0.0.1', server.getPort(), keyed ? KEY : undefined, { ownQueue: true, queue: SOAK_MM_CLIENT_QUEUE, ...SOAK_MM_OPTIONS });
+      const client = new Client('127.0.0.1', server.getPort(), keyed ? KEY : undefined, { ownQueue: true, queue: SOAK_MM_CLIENT_QUEUE, ...this.options });
       const [ok] = await client.waitForConnect(5);
       if (!ok) throw new Error(`mm: good client ${i} did not connect`);
       this.goods.push({ index: i, key: 1000 + i, client, seq: 0, pos: 0, outstanding: [], bad: false, bytesSent: 0 });
@@ -239,7 +246,7 @@ export class MmLoad extends LoadHarness<MmKind> {
         const junk = rng.bytes(rng.range(1, 5000));
         if (junk[0] === 0x47) junk[0] = 0x48;
         p.socket.write(junk);
-        return this.expectClosed(p, kind, SOAK_MM_OPTIONS.handshakeTimeoutMs + 2000);
+        return this.expectClosed(p, kind, this.options.handshakeTimeoutMs + 2000);
       }
       case 'oversize-frame':
       case 'zero-frame': {
@@ -304,7 +311,7 @@ export class MmLoad extends LoadHarness<MmKind> {
       }
       case 'silent': {
         const p = await connectRaw(this.hostiles, rng.chance(0.5) ? plain : keyed, 0, true, from);
-        return this.expectClosed(p, kind, SOAK_MM_OPTIONS.handshakeTimeoutMs + 2000);
+        return this.expectClosed(p, kind, this.options.handshakeTimeoutMs + 2000);
       }
       case 'idle-after-handshake': {
         const p = await this.handshaken(plain, from);
@@ -405,7 +412,7 @@ export class MmLoad extends LoadHarness<MmKind> {
         for (const p of peers) p.socket.write(hello1);
         await waitFor(() => peers.every((p) => p.isClosed() || p.received >= WELCOME_BYTES), 1000);
         // Judged only while no deadline can have passed (a freed slot may admit another).
-        if (Date.now() - started < SOAK_MM_OPTIONS.handshakeTimeoutMs) {
+        if (Date.now() - started < this.options.handshakeTimeoutMs) {
           const welcomed = peers.filter((p) => p.received >= WELCOME_BYTES).length;
           if (welcomed > MAX_PENDING_HANDSHAKES_PER_IP) this.tally.violation(`mm: one IP had ${welcomed} handshakes in progress (maxPendingHandshakesPerIp ${MAX_PENDING_HANDSHAKES_PER_IP})`);
           this.tally.figure('mm: ip-pending handshakes admitted', welcomed);
@@ -413,7 +420,7 @@ export class MmLoad extends LoadHarness<MmKind> {
         this.tally.figure('mm: ip-pending connections refused at accept', peers.filter((p) => p.closedByServer() && p.received === 0).length);
         await this.probe(true, kind);
         for (const p of peers) {
-          if (p.received >= WELCOME_BYTES) await this.expectClosed(p, kind, SOAK_MM_OPTIONS.handshakeTimeoutMs + 2000);
+          if (p.received >= WELCOME_BYTES) await this.expectClosed(p, kind, this.options.handshakeTimeoutMs + 2000);
           else p.socket.destroy();
         }
         return;
@@ -427,12 +434,23 @@ export class MmLoad extends LoadHarness<MmKind> {
    */
   private async probe(keyed: boolean, attack: string): Promise<void> {
     const server = keyed ? this.keyed! : this.plain!;
-    const c = new Client('127.0.0.1', server.getPort(), keyed ? KEY : undefined, { ownQueue: true, queue: PROBE_QUEUE, ...SOAK_MM_OPTIONS });
+    const c = new Client('127.0.0.1', server.getPort(), keyed ? KEY : undefined, { ownQueue: true, queue: PROBE_QUEUE, ...this.options });
     const release = this.hostiles.hold(() => c.disconnect());
+    const before = server.stats();
     try {
-      const [ok] = await c.waitForConnect(5);
+      const [ok, took] = await c.waitForConnect(this.probeWaitS);
       if (!ok) {
-        if (!this.hostiles.closing) this.tally.violation(`mm: a good client was refused during ${attack}`);
+        if (!this.hostiles.closing) {
+          // Say why: the client's reason (refused at accept, handshake timeout...) or none (no
+          // answer within the wait), with the server's refusals and pending handshakes meanwhile.
+          const failed = c.pollEvents().find((ev) => ev.type === EventType.CONNECTED && !ev.result);
+          const reason = failed?.type === EventType.CONNECTED ? failed.error || 'closed' : 'still connecting';
+          const st = server.stats();
+          const refusals = (['refusedRate', 'refusedPending', 'refusedPendingPerIp', 'refusedPerIp', 'refusedFull'] as const)
+            .map((k) => `${k} +${st[k] - before[k]}`)
+            .join(', ');
+          this.tally.violation(`mm: a good client was refused during ${attack} (${reason}, after ${took.toFixed(1)} s; server: ${refusals}, ${st.pendingHandshakes} pending)`);
+        }
         return;
       }
       const n = ++this.probes;
@@ -447,7 +465,7 @@ export class MmLoad extends LoadHarness<MmKind> {
           else if (ev.type === EventType.SERVER_CLOSE) failure = ev.reason || 'closed';
         }
         return echo !== undefined || failure !== '';
-      }, 5000);
+      }, this.probeWaitS * 1000);
       if (echo !== undefined && JSON.stringify(echo) === JSON.stringify(table)) {
         this.tally.checked(200);
         this.tally.figure(`mm: good probes served during ${attack}`);
