@@ -50,7 +50,8 @@ constexpr size_t kSpareChunksMax = 256;
 // shared by the group's members (a reference to one chunk each, no copy); a shorter one is copied
 // into each member's backlog. A shared chunk holds only that run's bytes, all owed by every member
 // that holds it, so a slow member pins at most kOutChunkBytes / kShareMinBytes (4) times what it
-// owes (maxOutboundBytes counts what it owes); copying short runs costs one memcpy per member.
+// owes, plus one chunk after a partial write of a shared head (maxOutboundBytes counts what it
+// owes); copying short runs costs one memcpy per member.
 constexpr size_t kShareMinBytes = 4 * 1024;
 // iovecs per writev (iovecs): well under IOV_MAX (1024); a longer backlog takes more calls.
 constexpr int kMaxIovecs = 64;

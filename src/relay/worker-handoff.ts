@@ -37,6 +37,7 @@
  * node's directory mirror (the enter then goes the cross-node way).
  */
 import nodeCluster, { type Worker } from 'node:cluster';
+import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { adoptSocket } from '../transport/stream-listener.js';
 import { TcpStream } from '../transport/tcp-stream.js';
@@ -209,7 +210,13 @@ export class WorkerHandoff {
       // The engine read past the command and holds the rest of that read: it follows the command.
       copy = Buffer.concat([copy, got.held]);
       // A paused socket over the descriptor, to travel with process.send and to be closed once.
-      socket = new Socket({ fd: got.fd, readable: true, writable: true, pauseOnCreate: true } as ConstructorParameters<typeof Socket>[0]);
+      try {
+        socket = new Socket({ fd: got.fd, readable: true, writable: true, pauseOnCreate: true } as ConstructorParameters<typeof Socket>[0]);
+      } catch {
+        // The engine let go already: the connection is lost (as with a crash), its descriptor is not.
+        closeSync(got.fd);
+        return true;
+      }
       socket.on('error', ignore);
     }
     if (socket === null) return false;
@@ -302,7 +309,9 @@ export function routeWorkerHandoffs(workers: ReadonlyMap<number, Worker>): void 
   process.env[ROUTED_ENV] = '1';
   nodeCluster.on('message', (sender: Worker, msg: unknown, handle: unknown) => {
     if (isMessage<ResultMessage>(msg, RESULT)) {
-      workers.get(msg.from)?.send(msg);
+      // A worker between disconnect and exit: the send fails, and must not throw in the primary.
+      const to = workers.get(msg.from);
+      if (to?.isConnected() === true) to.send(msg, undefined, undefined, ignore);
       return;
     }
     if (!isMessage<HandoffMessage>(msg, HANDOFF)) return;

@@ -67,11 +67,19 @@ export function serveSharedListener(host: string, port: number): SharedListenerS
     handle = made;
     return made;
   };
+  // A worker may go while the bind runs: a send to it then fails, and must not throw here.
+  const send = (worker: Worker, msg: ListenerMessage, h?: TcpHandle): void => {
+    if (worker.isConnected()) worker.send(msg, h as unknown as net.Socket, undefined, () => {});
+  };
   const answer = (worker: Worker): void => {
     bound ??= bind();
     bound.then(
-      (h) => worker.send({ type: LISTENER } satisfies ListenerMessage, h as unknown as net.Socket),
-      (err: Error & { code?: string }) => worker.send({ type: LISTENER, error: { code: err.code ?? 'EIO', message: err.message } } satisfies ListenerMessage),
+      (h) => send(worker, { type: LISTENER }, h),
+      (err: Error & { code?: string }) => {
+        // Not kept: the next worker started again binds again (the port may be free by then).
+        bound = null;
+        send(worker, { type: LISTENER, error: { code: err.code ?? 'EIO', message: err.message } });
+      },
     );
   };
   return {
@@ -97,6 +105,10 @@ export async function requestSharedListener(timeoutMs = WORKER_LISTENER_TIMEOUT_
   return new Promise<SharedListener>((resolve, reject) => {
     const timer = setTimeout(() => {
       process.off('message', onMessage);
+      // An answer after the deadline still carries a copy of the socket: close it.
+      process.on('message', (msg: ListenerMessage, late?: TcpHandle) => {
+        if (msg?.type === LISTENER) late?.close();
+      });
       reject(Object.assign(new Error(`the relay's primary did not hand over the listening socket within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
     }, timeoutMs);
     const onMessage = (msg: ListenerMessage, handle?: TcpHandle): void => {

@@ -336,7 +336,8 @@ export class NativeEngine {
    * TcpStream does, and the relay drops the connection (it held nothing).
    */
   private detachStream(stream: ByteStream): { fd: number; held: Buffer } | null {
-    if (!(stream instanceof EngineStream) || !stream.open || stream.engineClosed || this.stopping) return null;
+    // Only a stream of this engine (a process may run several relays, each its own engine).
+    if (!(stream instanceof EngineStream) || this.conns.get(stream.conn)?.stream !== stream || !stream.open || stream.engineClosed || this.stopping) return null;
     const got = (this.engine as RelayEngineHandoverBinding).detach(stream.conn);
     if (got === null) return null;
     stream.engineClosed = true;
