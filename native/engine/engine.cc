@@ -31,6 +31,15 @@ constexpr uint16_t kMaxGeneration = (1u << kGenerationBits) - 1;
 // listen(2) backlog: Node's default.
 constexpr int kListenBacklog = 511;
 
+// The local port a socket is bound to (IPv4 or IPv6).
+int BoundPort(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                    : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+}
+
 int64_t MonotonicMs() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -127,12 +136,8 @@ int Engine::Listen(const std::string& host, int port, int* error) {
     *error = err;
     return -1;
   }
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   listen_fd_ = fd;
-  return addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
-                                    : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  return BoundPort(fd);
 }
 
 int Engine::ListenOn(int fd, int* error) {
@@ -160,12 +165,8 @@ int Engine::ListenOn(int fd, int* error) {
     if (own >= 0) close(own);
     return -1;
   }
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  getsockname(own, reinterpret_cast<sockaddr*>(&addr), &len);
   listen_fd_ = own;
-  return addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
-                                    : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  return BoundPort(own);
 }
 
 bool Engine::Start(EventSink* sink) {

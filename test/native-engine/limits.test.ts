@@ -12,6 +12,17 @@ afterEach(cleanup);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The owner writes to a user that does not read until the engine holds a backlog for it (up to 512 KiB). */
+async function fillBacklog(h: Harness, owner: Client, user: Client): Promise<void> {
+  user.socket.pause();
+  const chunk = frame(Buffer.concat([Buffer.of(0x80, 0), Buffer.alloc(32765, 9)]));
+  for (let round = 0; round < 400 && h.stats().backlogBytes < 512 * 1024; round++) {
+    for (let i = 0; i < 32; i++) owner.write(chunk);
+    await sleep(5);
+  }
+  expect(h.stats().backlogBytes).toBeGreaterThan(0);
+}
+
 describe.skipIf(SKIP_REASON !== null)(`native relay engine: limits${SKIP_REASON ? ` (skipped: ${SKIP_REASON})` : ''}`, () => {
   it('a protocol error closes that peer with protocol_error and disturbs nobody else', async () => {
     const h = Harness.start();
@@ -224,13 +235,7 @@ describe.skipIf(SKIP_REASON !== null)(`native relay engine: limits${SKIP_REASON 
     const h = Harness.start({ maxOutboundBytes: 0 });
     const owner = await h.owner('cg');
     const user = await h.user(owner.conn, 'cg', 0, 0, 0);
-    user.client.socket.pause();
-    const chunk = frame(Buffer.concat([Buffer.of(0x80, 0), Buffer.alloc(32765, 9)]));
-    for (let round = 0; round < 400 && h.stats().backlogBytes < 512 * 1024; round++) {
-      for (let i = 0; i < 32; i++) owner.client.write(chunk);
-      await sleep(5);
-    }
-    expect(h.stats().backlogBytes).toBeGreaterThan(0);
+    await fillBacklog(h, owner.client, user.client);
     h.engine.close(user.conn, 7, true);
     await h.statsUntil('backlog released', (s) => s.backlogBytes === 0, 4000);
     await sleep(50);
@@ -242,13 +247,7 @@ describe.skipIf(SKIP_REASON !== null)(`native relay engine: limits${SKIP_REASON 
     const h = Harness.start({ maxOutboundBytes: 0, closeGraceMs: 10_000 });
     const owner = await h.owner('ab');
     const user = await h.user(owner.conn, 'ab', 0, 0, 0);
-    user.client.socket.pause();
-    const chunk = frame(Buffer.concat([Buffer.of(0x80, 0), Buffer.alloc(32765, 9)]));
-    for (let round = 0; round < 400 && h.stats().backlogBytes < 512 * 1024; round++) {
-      for (let i = 0; i < 32; i++) owner.client.write(chunk);
-      await sleep(5);
-    }
-    expect(h.stats().backlogBytes).toBeGreaterThan(0);
+    await fillBacklog(h, owner.client, user.client);
     h.engine.close(user.conn, 2);
     await h.statsUntil('backlog dropped', (s) => s.backlogBytes === 0 && s.connections === 1, 3000);
     expect(h.stats().protocol_error).toBe(1);
