@@ -7,23 +7,20 @@
  * detaches and adopts the sockets (docs/native-engine.md "Handover"); where the native engine
  * cannot run (GAMEWIRE_NATIVE=0, no addon, not Linux) that run is skipped, loudly.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HAS_NATS, NATS_SKIP_REASON, freePort, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
-import { TcpClient, closeAll, hexOf } from '../relay/raw-client.js';
-import { CLI_NODE_ARGS, ROOT } from '../relay/cli-process.js';
+import { describe, expect, it } from 'vitest';
+import { HAS_NATS, NATS_SKIP_REASON, freePort } from '../helpers/nats-server.js';
+import { TcpClient, hexOf } from '../relay/raw-client.js';
+import { CLI_NODE_ARGS } from '../relay/cli-process.js';
 import { byte, create, enter, idHex } from '../relay/joint-commands.js';
 import { waitFor } from './harness.js';
+import { expectBothWays, userFrame, workersSuite } from './workers-process.js';
 import { nativeEngineSupport } from '../../src/relay/engine/engine-choice.js';
 
 const support = nativeEngineSupport();
 /** Why the native engine's run is skipped, or null when it runs. */
 const NATIVE_MISSING = typeof support === 'string' ? support : support.Engine.handover !== true ? 'the loaded addon has no detach/adopt (built before them)' : null;
 if (NATIVE_MISSING !== null) console.warn(`SKIPPED relay --workers handoff on the native engine: ${NATIVE_MISSING}`);
-
-/** A user frame to in-joint 0 with 3 data bytes `i, n, 0x5a`. */
-const userFrame = (i: number, n: number): string => `04 00 ${byte(i)} ${byte(n)} 5a`;
 
 /** True when 127.0.0.1:port can be bound now (bound and released). */
 function bindable(port: number): Promise<boolean> {
@@ -58,44 +55,16 @@ describe.skipIf(!HAS_NATS).each([
   { engine: 'node', missing: null },
   { engine: 'native', missing: NATIVE_MISSING },
 ])(`gamewire relay --workers 2 --engine $engine: connections move to their joint's worker${NATS_SKIP_REASON}`, ({ engine, missing }) => {
-  let nats: NatsServer;
-  let child: ChildProcess | null = null;
-  beforeAll(async () => {
-    nats = await startNatsServer();
-  });
-  afterEach(() => {
-    closeAll();
-    // The primary and, by their process group, its workers.
-    if (child !== null && child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
-    child = null;
-  });
-  afterAll(() => nats?.dispose());
+  const suite = workersSuite();
 
   it('hands an entering user to the owner worker with every byte once and in order; a user that owns a joint stays', async (ctx) => {
     if (missing !== null) ctx.skip(`native relay engine: ${missing}`);
     const metricsPort = await twoFreePorts();
     const relayPort = await freePort();
-    child = spawn(process.execPath, [...CLI_NODE_ARGS, 'relay', '--engine', engine, '--port', String(relayPort), '--workers', '2', '--cluster', nats.url, '--node-id', 'ho', '--log-level', 'debug', '--metrics-port', String(metricsPort), '--max-connections-per-ip', '0'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      detached: true,
-    });
-    const lines: string[] = [];
-    let buffered = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        lines.push(buffered.slice(0, nl));
-        buffered = buffered.slice(nl + 1);
-      }
-    });
-    const logged = (msg: string): { worker: number; to?: number; from?: number }[] => lines.filter((l) => l.includes(`"msg":"${msg}"`)).map((l) => JSON.parse(l) as { worker: number });
-    await waitFor(() => logged('relay listening').length === 2, 20_000, 'two workers listening').catch((error: Error) => {
-      throw new Error(`${error.message}; log:\n${lines.slice(-20).join('\n')}`);
-    });
-    await waitFor(() => logged('cluster peer up').length >= 2, 5000, 'the workers to see each other');
-    const listening = logged('relay listening') as unknown as { port: number; engine: string }[];
+    const primary = suite.start([...CLI_NODE_ARGS, 'relay', '--engine', engine, '--port', String(relayPort), '--workers', '2', '--cluster', suite.nats.url, '--node-id', 'ho', '--log-level', 'debug', '--metrics-port', String(metricsPort), '--max-connections-per-ip', '0']);
+    const { logged } = primary;
+    await primary.ready();
+    const listening = logged<{ port: number; engine: string }>('relay listening');
     expect(listening.map((l) => [l.port, l.engine])).toEqual([
       [relayPort, engine],
       [relayPort, engine],
@@ -141,12 +110,7 @@ describe.skipIf(!HAS_NATS).each([
     expect(await gauge(otherMetrics, 'worker_handoffs_total{result="timeout"}')).toBe(0);
 
     // Both ways after the move: a broadcast to all six, and a frame from each.
-    owner.send('01 01 04 80 41 42 43');
-    for (const c of users) expect(hexOf(await c.read(5))).toBe('04 00 41 42 43');
-    for (let u = 0; u < users.length; u++) users[u]!.send(userFrame(u, 99));
-    const back = await owner.read(6 * users.length);
-    const senders = Array.from({ length: users.length }, (_, i) => hexOf(back.subarray(i * 6, i * 6 + 6)));
-    expect(senders.sort()).toEqual(Array.from({ length: users.length }, (_, u) => `05 80 ${byte(u)} ${byte(u)} 63 5a`).sort());
+    await expectBothWays(owner, users);
 
     // Users that own a joint of their own first are not moved: they enter across NATS. Four, or
     // more until one landed on the other worker.

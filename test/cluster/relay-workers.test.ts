@@ -3,24 +3,21 @@
  * cluster node `<id>-w<k>`; connections spread over both still meet in one joint, and SIGTERM to
  * the primary stops them all.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HAS_NATS, NATS_SKIP_REASON, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
-import { TcpClient, closeAll, hexOf } from '../relay/raw-client.js';
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { HAS_NATS, NATS_SKIP_REASON } from '../helpers/nats-server.js';
+import { TcpClient, hexOf } from '../relay/raw-client.js';
+import { CLI_NODE_ARGS, ROOT } from '../relay/cli-process.js';
 import { nativeEngineSupport } from '../../src/relay/engine/engine-choice.js';
 import { waitFor } from './harness.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const NODE_ARGS = ['--import', 'tsx', join(root, 'src', 'cli.ts')];
+import { workersSuite } from './workers-process.js';
 
 describe('gamewire relay --workers (CLI)', () => {
   it('refuses --workers without --cluster, and a bad count', () => {
-    const a = spawnSync(process.execPath, [...NODE_ARGS, 'relay', '--workers', '2'], { cwd: root, encoding: 'utf8', timeout: 15_000 });
+    const a = spawnSync(process.execPath, [...CLI_NODE_ARGS, 'relay', '--workers', '2'], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
     expect(a.status).toBe(2);
     expect(a.stderr).toMatch(/--workers needs --cluster/);
-    const b = spawnSync(process.execPath, [...NODE_ARGS, 'relay', '--workers', '0', '--cluster', 'nats://127.0.0.1:1'], { cwd: root, encoding: 'utf8', timeout: 15_000 });
+    const b = spawnSync(process.execPath, [...CLI_NODE_ARGS, 'relay', '--workers', '0', '--cluster', 'nats://127.0.0.1:1'], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
     expect(b.status).toBe(2);
     expect(b.stderr).toMatch(/--workers must be an integer/);
   });
@@ -34,38 +31,15 @@ const ENGINES: { engine: 'node' | 'native'; skip: string | null }[] = [
 ];
 
 describe.skipIf(!HAS_NATS).each(ENGINES)(`gamewire relay --workers 2 --engine $engine${NATS_SKIP_REASON}`, ({ engine, skip }) => {
-  let nats: NatsServer;
-  let child: ChildProcess | null = null;
-  beforeAll(async () => {
-    nats = await startNatsServer();
-  });
-  afterEach(() => {
-    closeAll();
-    // The primary and, by their process group, its workers.
-    if (child !== null && child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
-    child = null;
-  });
-  afterAll(() => nats?.dispose());
+  const suite = workersSuite();
 
   it('runs two cluster nodes on one port whose users meet in one joint, and stops on SIGTERM', async (ctx) => {
     if (skip !== null) ctx.skip(`native relay engine: ${skip}`);
-    child = spawn(process.execPath, [...NODE_ARGS, 'relay', '--port', '0', '--workers', '2', '--engine', engine, '--cluster', nats.url, '--node-id', 'wk', '--log-level', 'debug'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-    const lines: string[] = [];
-    let buffered = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        lines.push(buffered.slice(0, nl));
-        buffered = buffered.slice(nl + 1);
-      }
-    });
-    const listening = (): { port: number; node: string }[] => lines.filter((l) => l.includes('"relay listening"')).map((l) => JSON.parse(l) as { port: number; node: string });
-    await waitFor(() => listening().length === 2, 20_000, 'two workers listening');
-    const [w1, w2] = listening();
+    const primary = suite.start([...CLI_NODE_ARGS, 'relay', '--port', '0', '--workers', '2', '--engine', engine, '--cluster', suite.nats.url, '--node-id', 'wk', '--log-level', 'debug']);
+    await primary.ready();
+    const [w1, w2] = primary.logged<{ port: number; node: string }>('relay listening');
     expect(w1!.port).toBe(w2!.port);
     expect([w1!.node, w2!.node].sort()).toEqual(['wk-w1', 'wk-w2']);
-    await waitFor(() => lines.filter((l) => l.includes('"cluster peer up"')).length >= 2, 5000, 'the workers to see each other');
     const port = w1!.port;
     const owner = await TcpClient.connect(port);
     owner.send('00 00 01 01 62');
@@ -84,8 +58,8 @@ describe.skipIf(!HAS_NATS).each(ENGINES)(`gamewire relay --workers 2 --engine $e
     for (let i = 0; i < users.length; i++) expect(hexOf(got.subarray(i * 5, i * 5 + 5)).startsWith('04 80')).toBe(true);
     // Both workers take connections: node:cluster deals them round-robin; native workers take
     // turns at one accept queue, in no fixed order, so more connections may be needed to see both.
-    const opened = (): Set<number> => new Set(lines.filter((l) => l.includes('"connection open"')).map((l) => (JSON.parse(l) as { worker: number }).worker));
-    const openLines = (): number => lines.filter((l) => l.includes('"connection open"')).length;
+    const opened = (): Set<number> => new Set(primary.logged('connection open').map((l) => l.worker));
+    const openLines = (): number => primary.logged('connection open').length;
     for (let extra = 0; opened().size < 2 && extra < 64; extra++) {
       const before = openLines();
       // It says something: the native engine reports a connection once its first bytes came.
@@ -95,9 +69,9 @@ describe.skipIf(!HAS_NATS).each(ENGINES)(`gamewire relay --workers 2 --engine $e
       await waitFor(() => openLines() > before, 2000, 'the connection logged');
     }
     expect(opened()).toEqual(new Set([1, 2]));
-    if (engine === 'native') expect(lines.filter((l) => l.includes('"relay listening"')).every((l) => (JSON.parse(l) as { engine?: string }).engine === 'native')).toBe(true);
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
+    if (engine === 'native') expect(primary.logged('relay listening').every((l) => l.engine === 'native')).toBe(true);
+    const exited = new Promise<number | null>((resolve) => primary.child.once('exit', (code) => resolve(code)));
+    primary.child.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
 });
