@@ -16,6 +16,10 @@ const START_TIMEOUT_MS = 10_000;
 const TERM_GRACE_MS = 3_000;
 /** Standard error kept for a failure message (bytes). */
 const MAX_LOG_BYTES = 16 * 1024;
+/** What nats-server writes to stderr once it listens for clients. */
+const READY_LINE = 'Server is ready';
+/** Free ports tried when the chosen one was taken before nats-server could bind it. */
+const START_ATTEMPTS = 3;
 
 function executable(path: string): boolean {
   try {
@@ -114,6 +118,8 @@ export interface NatsServerOptions {
 export class NatsServer {
   private child: ChildProcess | null = null;
   private log = '';
+  /** Set when the last start failed because another process had the port. */
+  lostPort = false;
   private exited: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -143,17 +149,21 @@ export class NatsServer {
   static async create(options: NatsServerOptions): Promise<NatsServer> {
     const binary = natsServerPath();
     if (binary === null) throw new Error('nats-server is not installed (bash scripts/install-nats.sh)');
-    const port = options.port ?? (await freePort());
-    const storeDir = options.jetstream === false ? null : mkdtempSync(join(tmpdir(), 'gamewire-nats-'));
-    if (storeDir !== null) dirs.add(storeDir);
-    const server = new NatsServer(binary, port, storeDir);
-    try {
-      await server.start();
-    } catch (error) {
-      await server.dispose();
-      throw error;
+    // A port chosen here can be taken by another process before nats-server binds it: try again
+    // on another (a port the caller chose is tried once).
+    for (let attempt = 1; ; attempt++) {
+      const port = options.port ?? (await freePort());
+      const storeDir = options.jetstream === false ? null : mkdtempSync(join(tmpdir(), 'gamewire-nats-'));
+      if (storeDir !== null) dirs.add(storeDir);
+      const server = new NatsServer(binary, port, storeDir);
+      try {
+        await server.start();
+        return server;
+      } catch (error) {
+        await server.dispose();
+        if (options.port !== undefined || attempt >= START_ATTEMPTS || !server.lostPort) throw error;
+      }
     }
-    return server;
   }
 
   /** Start the server (again) on the same port and store; resolves when it greets a client. */
@@ -183,10 +193,13 @@ export class NatsServer {
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (this.child !== child) break;
-      if (await greets(this.port)) return;
+      // Our own server must say it is ready: another test process's server may have taken the
+      // port between freePort() and the bind, and its greeting would pass for ours.
+      if (this.log.includes(READY_LINE) && (await greets(this.port))) return;
       await sleep(25);
     }
     await this.stop();
+    this.lostPort = this.log.includes('address already in use');
     throw new Error(`nats-server did not start on 127.0.0.1:${this.port}:\n${this.log}`);
   }
 
