@@ -166,6 +166,7 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
                            StaticValue("REMOTE", Napi::Number::New(env, engine::kRemote)),
                            StaticValue("remote", Napi::Boolean::New(env, true)),
                            StaticValue("handover", Napi::Boolean::New(env, true)),
+                           StaticMethod<&RelayEngineWrap::ReservePort>("reservePort"),
                        });
   }
 
@@ -214,6 +215,12 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
       return;
     }
     c.websocket = ws.As<Napi::Boolean>().Value();
+    Napi::Value reuse = config.Get("reusePort");
+    if (!reuse.IsUndefined() && !reuse.IsBoolean()) {
+      Napi::TypeError::New(env, "config.reusePort must be a boolean").ThrowAsJavaScriptException();
+      return;
+    }
+    c.reuse_port = reuse.IsBoolean() && reuse.As<Napi::Boolean>().Value();
     c.max_websocket_payload_bytes = static_cast<int64_t>(ws_payload);
     c.login_timeout_ms = static_cast<int64_t>(login);
     c.idle_timeout_ms = static_cast<int64_t>(idle);
@@ -246,19 +253,6 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
     Napi::Env env = info.Env();
     if (!Ready(env)) return env.Undefined();
     int error = 0;
-    // listen(fd): a listening socket shared by the primary of `--workers` instead of a bind.
-    if (info.Length() > 0 && !info[0].IsUndefined()) {
-      int64_t fd = 0;
-      if (!ArgInt(info, 0, 0, INT32_MAX, "fd", &fd)) return env.Undefined();
-      const int port = engine_->ListenOn(static_cast<int>(fd), &error);
-      if (port < 0) {
-        Napi::Error e = Napi::Error::New(env, std::string("listen ") + ErrnoCode(error) + ": " + std::strerror(error) + " (a shared listening socket)");
-        e.Set("code", Napi::String::New(env, ErrnoCode(error)));
-        e.ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
-      return Napi::Number::New(env, port);
-    }
     const int port = engine_->Listen(host_, port_, &error);
     if (port < 0) {
       const char* code = ErrnoCode(error);
@@ -271,6 +265,34 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
       return env.Undefined();
     }
     return Napi::Number::New(env, port);
+  }
+
+  // RelayEngine.reservePort(host, port): { fd, port }, a bound SO_REUSEPORT socket that holds the
+  // port for `--workers` engines configured with reusePort (Engine::ReservePort); the caller closes fd.
+  static Napi::Value ReservePort(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsString()) {
+      Napi::TypeError::New(env, "reservePort: host must be a string").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int64_t port = 0;
+    if (!ArgInt(info, 1, 0, 65535, "port", &port)) return env.Undefined();
+    const std::string host = info[0].As<Napi::String>().Utf8Value();
+    int error = 0;
+    int bound = 0;
+    const int fd = Engine::ReservePort(host, static_cast<int>(port), &bound, &error);
+    if (fd < 0) {
+      const char* code = ErrnoCode(error);
+      const std::string what = error == Engine::kErrorNotFound ? "host not found" : std::strerror(error);
+      Napi::Error e = Napi::Error::New(env, std::string("listen ") + code + ": " + what + " " + host + ":" + std::to_string(port));
+      e.Set("code", Napi::String::New(env, code));
+      e.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("fd", Napi::Number::New(env, fd));
+    out.Set("port", Napi::Number::New(env, bound));
+    return out;
   }
 
   void Start(const Napi::CallbackInfo& info) {

@@ -266,12 +266,12 @@ async function runPrimary(options: RelayOptions, workers: number): Promise<numbe
   let stopping = false;
   const live = new Map<number, Worker>();
   (await import('./relay/worker-handoff.js')).routeWorkerHandoffs(live);
-  // Workers on the native engine listen on one socket of the primary's (node:cluster shares only
-  // the ports Node listens on itself); workers on the Node engine never ask for it.
-  const { serveSharedListener, sharedListenerEnv } = await import('./relay/worker-listener.js');
-  const listener = serveSharedListener(options.host ?? DEFAULT_HOST, options.port ?? DEFAULT_PORT);
+  // Workers on the native engine listen on a port the primary holds, with SO_REUSEPORT (node:cluster
+  // shares only the ports Node listens on itself); workers on the Node engine never ask for it.
+  const { serveSharedPort, sharedPortEnv } = await import('./relay/worker-listener.js');
+  const listener = serveSharedPort(options.host ?? DEFAULT_HOST, options.port ?? DEFAULT_PORT);
   const fork = (k: number): void => {
-    const worker = nodeCluster.fork({ GAMEWIRE_RELAY_WORKER: String(k), GAMEWIRE_RELAY_NODE_ID: base, ...sharedListenerEnv() });
+    const worker = nodeCluster.fork({ GAMEWIRE_RELAY_WORKER: String(k), GAMEWIRE_RELAY_NODE_ID: base, ...sharedPortEnv() });
     listener.watch(worker);
     live.set(k, worker);
     worker.once('exit', (code, signal) => {

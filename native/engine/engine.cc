@@ -4,7 +4,6 @@
 #include "engine.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -126,6 +125,7 @@ int Engine::Listen(const std::string& host, int port, int* error) {
     }
     const int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (config_.reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, kListenBacklog) == 0) break;
     err = errno;
     close(fd);
@@ -140,33 +140,39 @@ int Engine::Listen(const std::string& host, int port, int* error) {
   return BoundPort(fd);
 }
 
-int Engine::ListenOn(int fd, int* error) {
+int Engine::ReservePort(const std::string& host, int port, int* bound_port, int* error) {
   *error = 0;
-  if (listen_fd_ >= 0 || started_) {
-    *error = EISCONN;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0 || found == nullptr) {
+    *error = kErrorNotFound;
     return -1;
   }
-  int listening = 0;
-  socklen_t size = sizeof listening;
-  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0) {
+  int fd = -1;
+  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      *error = errno;
+      continue;
+    }
+    // SO_REUSEPORT only: sockets that set it too (the workers' engines) may share the port; one
+    // with SO_REUSEADDR alone (another server) may not, though this socket never listens.
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
     *error = errno;
-    return -1;
+    close(fd);
+    fd = -1;
   }
-  // A bound socket that nobody listens on yet (node:cluster's shared handles are made so): listen
-  // here. Other processes may listen on the same socket too; they share its accept queue.
-  if (listening == 0 && listen(fd, kListenBacklog) != 0) {
-    *error = errno;
-    return -1;
-  }
-  const int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  const int flags = own < 0 ? -1 : fcntl(own, F_GETFL);
-  if (flags < 0 || fcntl(own, F_SETFL, flags | O_NONBLOCK) != 0) {
-    *error = errno;
-    if (own >= 0) close(own);
-    return -1;
-  }
-  listen_fd_ = own;
-  return BoundPort(own);
+  freeaddrinfo(found);
+  if (fd < 0) return -1;
+  *error = 0;
+  *bound_port = BoundPort(fd);
+  return fd;
 }
 
 bool Engine::Start(EventSink* sink) {

@@ -50,6 +50,9 @@ struct EngineConfig {
   int64_t close_grace_ms = kCloseGraceMs;
   // Events in flight to JavaScript past which accepting pauses (events); tests lower it.
   int64_t max_events_in_flight = kMaxEventsInFlight;
+  // SO_REUSEPORT on the listening socket: the workers of `gamewire relay --workers` each listen on
+  // the port, and the kernel spreads the connections among them.
+  bool reuse_port = false;
 };
 
 // Event types (the record's first slot).
@@ -97,10 +100,11 @@ class Engine {
   // kErrorNotFound when the host does not resolve).
   int Listen(const std::string& host, int port, int* error);
   static constexpr int kErrorNotFound = -1000;
-  // JavaScript thread. Listen on a copy (dup) of `fd`, a bound socket that other processes share
-  // (the primary of `gamewire relay --workers` hands one to each worker); listen(2) is called on it
-  // when nobody has yet. The caller keeps `fd`. Returns the port, or -1 with *error = errno.
-  int ListenOn(int fd, int* error);
+  // Bind (SO_REUSEPORT, not listening) a socket that holds `host:port` for the engines of
+  // `gamewire relay --workers`, which then listen on its port with `reuse_port`: the primary keeps
+  // it, so the port stays theirs while workers come and go. Returns the fd (the caller closes it)
+  // and sets *bound_port, or -1 with *error = errno (kErrorNotFound: the host does not resolve).
+  static int ReservePort(const std::string& host, int port, int* bound_port, int* error);
   // Starts the I/O thread; false if already started, stopped, or not listening.
   bool Start(EventSink* sink);
   // Control calls (engine-spec.md), applied on the I/O thread in the order they were made.

@@ -38,6 +38,11 @@ export interface RelayEngineConfig {
    * 1..65536; default 65536 (`kMaxEventsInFlight`). Lower only in tests.
    */
   maxEventsInFlight?: number;
+  /**
+   * SO_REUSEPORT on the listening socket (`gamewire relay --workers`: every worker's engine listens
+   * on the port its primary holds with `reservePort`, and the kernel spreads the connections).
+   */
+  reusePort?: boolean;
 }
 
 /**
@@ -56,12 +61,8 @@ export type RelayEngineEvents = (records: Int32Array, count: number, bytes: Buff
 
 /** One engine instance. Connection ids are positive int32 (slot and generation); stale ids are ignored. */
 export interface RelayEngineBinding {
-  /**
-   * Bind and listen on the configured host and port; or, given `fd`, listen on a copy of that
-   * bound socket, shared with other processes (`gamewire relay --workers`; the caller keeps `fd`).
-   * @returns the port. @throws Error with `code` (EADDRINUSE...).
-   */
-  listen(fd?: number): number;
+  /** Bind and listen on the configured host and port. @returns the port. @throws Error with `code` (EADDRINUSE...). */
+  listen(): number;
   /** Start the I/O thread. @throws Error when not listening or already started. */
   start(): void;
   /** Start reading an ACCEPTed connection (each new one is held until this). */
@@ -149,6 +150,12 @@ export type RelayEngineConstructor = (new (config: RelayEngineConfig, onEvents: 
   readonly remote?: boolean;
   /** True when the engine has detach/adopt (`RelayEngineHandoverBinding`). */
   readonly handover?: boolean;
+  /**
+   * Bind a socket with SO_REUSEPORT, not listening, that holds `host:port` (0: any free port) for
+   * engines configured with `reusePort` (the primary of `gamewire relay --workers`). The caller
+   * closes `fd`. @throws Error with `code` (EADDRINUSE, ENOTFOUND...). Undefined in older addons.
+   */
+  reservePort?(host: string, port: number): { fd: number; port: number };
 };
 
 /** Int32 slots per event record. */

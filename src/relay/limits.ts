@@ -164,7 +164,7 @@ export const WORKER_HANDOFF_TIMEOUT_MS = 2000;
 
 /**
  * How long a `--workers` process on the native engine waits for its primary to hand over the
- * shared listening socket (ms), default 5000: the primary answers at once, after one bind; a
+ * port its primary holds (ms), default 5000: the primary answers at once, after one bind; a
  * primary that does not answer in 5 s is stuck. Past it the worker's relay fails to start
  * (ETIMEDOUT) and the primary starts the worker again. Used by worker-listener.ts.
  */

@@ -34,7 +34,7 @@ import { createRelayRegistry, serveMetrics } from './metrics.js';
 import { resolveRelayOptions, type RelayEngineKind, type RelayOptions, type ResolvedRelayOptions } from './options.js';
 import { DisconnectReason, RelayStats, snapshotOf, type RelayStatsSnapshot } from './stats.js';
 import { TokenBucket } from './token-bucket.js';
-import { requestSharedListener } from './worker-listener.js';
+import { requestSharedPort } from './worker-listener.js';
 
 const KIND_COMMAND = JointUnitKind.Command;
 const KIND_DATA = JointUnitKind.Data;
@@ -157,14 +157,10 @@ export class Relay implements JointStateListener {
     try {
       if (native !== undefined) {
         const host = { options: o, log: this.log, stats: this.statsData, admission: this.admission, state: this.state as RoutedJointState, commands: this.commands, forwarder: this.forwarder, accept: (s: ByteStream) => this.accept(s), drop: (c: RelayConnection, r: DisconnectReason, d?: string) => this.drop(c, r, d) };
-        this.native = new NativeEngine(host, native.Engine, native.statNames);
-        // A worker of `gamewire relay --workers` listens on its primary's socket (the port is shared).
-        const shared = await requestSharedListener();
-        try {
-          (this as { port: number }).port = this.native.listen(shared?.fd);
-        } finally {
-          shared?.close();
-        }
+        // A worker of `gamewire relay --workers` listens on the port its primary holds (SO_REUSEPORT).
+        const shared = await requestSharedPort();
+        this.native = new NativeEngine(host, native.Engine, native.statNames, shared);
+        (this as { port: number }).port = this.native.listen();
       } else this.listener = await listenStreams({
         host: o.host,
         port: o.port,

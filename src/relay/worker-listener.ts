@@ -1,134 +1,112 @@
 /**
- * `gamewire relay --workers N` on the native engine: one listening socket for all workers.
+ * `gamewire relay --workers N` on the native engine: one port for all workers.
  *
  * node:cluster shares a port between workers only for sockets that Node itself listens on; the
- * native engine listens in C++. So the primary binds the port once (a bound, not yet listening
- * TCP handle, as node:cluster's shared handles are) and gives a copy to each worker that asks;
- * each worker's engine listens on its copy, and the kernel hands every connection to one of
- * them from the socket's single accept queue. The primary never listens, so it never accepts.
+ * native engine listens in C++. So each worker's engine listens on the port with SO_REUSEPORT,
+ * and the kernel spreads the connections among them by a hash of their addresses. One shared
+ * listening socket would be simpler, but every connection then went to the same worker (epoll
+ * wakes the threads waiting on one socket in a fixed order; docs/native-engine.md).
+ *
+ * The primary holds the port: on the first request it binds a socket with SO_REUSEPORT that never
+ * listens (`RelayEngine.reservePort`), so a bind error (EADDRINUSE...) is reported once, the port
+ * is known before any worker listens (also with port 0), and it stays the workers' while they come
+ * and go:
  *
  * ```
  *   worker k                                   primary
- *   LISTENER_REQUEST ────────────────────────▶ bind host:port once (EADDRINUSE is reported here)
- *   engine.listen(fd): dup, listen(2)  ◀─────── LISTENER + handle (or LISTENER + error)
- *   close this process's handle
+ *   PORT_REQUEST ────────────────────────────▶ reservePort(host, port) once
+ *   engine { port, reusePort: true }  ◀─────── PORT {port} (or PORT {error})
  * ```
- *
- * A worker started again asks again and gets the same socket: the port never changes while the
- * primary runs, even with port 0.
  */
 import type { Worker } from 'node:cluster';
-import { lookup } from 'node:dns/promises';
-import net from 'node:net';
-import { getSystemErrorName } from 'node:util';
+import { closeSync } from 'node:fs';
+import { relayEngineBinding } from '../core/index.js';
 import { WORKER_LISTENER_TIMEOUT_MS } from './limits.js';
 
-/** Set by the primary for its workers when it serves the listening socket. */
-const SERVED_ENV = 'GAMEWIRE_RELAY_SHARED_LISTENER';
-const LISTENER_REQUEST = 'gamewire:listener-request';
-const LISTENER = 'gamewire:listener';
+/** Set by the primary for its workers when it holds their port. */
+const SERVED_ENV = 'GAMEWIRE_RELAY_SHARED_PORT';
+const PORT_REQUEST = 'gamewire:port-request';
+const PORT = 'gamewire:port';
 
-/** A bound TCP handle as node:net makes them (`net._createServerHandle`): what node:cluster sends. */
-interface TcpHandle {
-  readonly fd: number;
-  close(): void;
-}
-
-interface ListenerMessage {
-  type: typeof LISTENER;
+interface PortMessage {
+  type: typeof PORT;
+  port?: number;
   error?: { code: string; message: string };
 }
 
-/** The copy of the shared socket a worker got: its fd for the engine, then `close()` this copy. */
-export interface SharedListener {
-  readonly fd: number;
-  close(): void;
+/** The port a worker's engine listens on with SO_REUSEPORT, held by its primary. */
+export interface SharedPort {
+  readonly port: number;
 }
 
-/** The environment the primary gives its workers so that they ask it for the listening socket. */
-export function sharedListenerEnv(): Record<string, string> {
-  return { [SERVED_ENV]: '1' };
-}
-
-/** The primary's side: `watch` each forked worker; `close` the socket when the relay stops. */
-export interface SharedListenerServer {
+/** The primary's side: `watch` each forked worker; `close` the held port when the relay stops. */
+export interface SharedPortServer {
   watch(worker: Worker): void;
   close(): void;
 }
 
-/** Primary: bind `host:port` on the first request and answer every worker's request with a copy of the socket. */
-export function serveSharedListener(host: string, port: number): SharedListenerServer {
-  let bound: Promise<TcpHandle> | null = null;
-  let handle: TcpHandle | null = null;
-  const bind = async (): Promise<TcpHandle> => {
-    const address = net.isIP(host) !== 0 ? host : (await lookup(host)).address;
-    const made = (net as unknown as { _createServerHandle(a: string, p: number, t: number): TcpHandle | number })._createServerHandle(address, port, net.isIP(address));
-    if (typeof made === 'number') throw Object.assign(new Error(`listen ${errnoName(made)}: ${host}:${port}`), { code: errnoName(made) });
-    handle = made;
-    return made;
-  };
-  // A worker may go while the bind runs: a send to it then fails, and must not throw here.
-  const send = (worker: Worker, msg: ListenerMessage, h?: TcpHandle): void => {
-    if (worker.isConnected()) worker.send(msg, h as unknown as net.Socket, undefined, () => {});
+/** The environment the primary gives its workers so that they ask it for their port. */
+export function sharedPortEnv(): Record<string, string> {
+  return { [SERVED_ENV]: '1' };
+}
+
+/**
+ * Primary: hold `host:port` on the first request and answer every worker's request with the
+ * port. Without the addon's `reservePort` (a worker then runs the Node engine and never asks)
+ * a request gets an error.
+ */
+export function serveSharedPort(host: string, port: number): SharedPortServer {
+  let held: { fd: number; port: number } | null = null;
+  // A worker may go before the answer: a send to it then fails, and must not throw here.
+  const send = (worker: Worker, msg: PortMessage): void => {
+    if (worker.isConnected()) worker.send(msg, undefined, undefined, () => {});
   };
   const answer = (worker: Worker): void => {
-    bound ??= bind();
-    bound.then(
-      (h) => send(worker, { type: LISTENER }, h),
-      (err: Error & { code?: string }) => {
-        // Not kept: the next worker started again binds again (the port may be free by then).
-        bound = null;
-        send(worker, { type: LISTENER, error: { code: err.code ?? 'EIO', message: err.message } });
-      },
-    );
+    try {
+      const reserve = relayEngineBinding?.reservePort;
+      if (reserve === undefined) throw Object.assign(new Error('the relay primary has no native engine to hold the port'), { code: 'ENOTSUP' });
+      // A failed reservation is not kept: a worker started again tries again.
+      held ??= reserve(host, port);
+      send(worker, { type: PORT, port: held.port });
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      send(worker, { type: PORT, error: { code: e.code ?? 'EIO', message: e.message } });
+    }
   };
   return {
     watch(worker: Worker): void {
       worker.on('message', (msg: { type?: unknown }) => {
-        if (msg?.type === LISTENER_REQUEST) answer(worker);
+        if (msg?.type === PORT_REQUEST) answer(worker);
       });
     },
     close(): void {
-      handle?.close();
-      handle = null;
+      if (held !== null) closeSync(held.fd);
+      held = null;
     },
   };
 }
 
 /**
- * Worker: the primary's listening socket, or undefined when this process is not a worker whose
- * primary serves one (a single relay binds its own port).
- * @throws Error with `code` when the primary could not bind, or did not answer in time.
+ * Worker: the port its primary holds, or undefined when this process is not a worker whose
+ * primary holds one (a single relay binds its own port).
+ * @throws Error with `code` when the primary could not hold it, or did not answer in time.
  */
-export async function requestSharedListener(timeoutMs = WORKER_LISTENER_TIMEOUT_MS): Promise<SharedListener | undefined> {
+export async function requestSharedPort(timeoutMs = WORKER_LISTENER_TIMEOUT_MS): Promise<SharedPort | undefined> {
   if (process.env[SERVED_ENV] !== '1' || typeof process.send !== 'function') return undefined;
-  return new Promise<SharedListener>((resolve, reject) => {
+  return new Promise<SharedPort>((resolve, reject) => {
     const timer = setTimeout(() => {
       process.off('message', onMessage);
-      // An answer after the deadline still carries a copy of the socket: close it.
-      process.on('message', (msg: ListenerMessage, late?: TcpHandle) => {
-        if (msg?.type === LISTENER) late?.close();
-      });
-      reject(Object.assign(new Error(`the relay's primary did not hand over the listening socket within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      reject(Object.assign(new Error(`the relay's primary did not give the port within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
     }, timeoutMs);
-    const onMessage = (msg: ListenerMessage, handle?: TcpHandle): void => {
-      if (msg?.type !== LISTENER) return;
+    const onMessage = (msg: PortMessage): void => {
+      if (msg?.type !== PORT) return;
       clearTimeout(timer);
       process.off('message', onMessage);
       if (msg.error !== undefined) reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
-      else if (handle === undefined || typeof handle.fd !== 'number' || handle.fd < 0) reject(Object.assign(new Error('the relay primary sent no listening socket'), { code: 'EIO' }));
-      else resolve({ fd: handle.fd, close: () => handle.close() });
+      else if (typeof msg.port !== 'number') reject(Object.assign(new Error('the relay primary sent no port'), { code: 'EIO' }));
+      else resolve({ port: msg.port });
     };
     process.on('message', onMessage);
-    process.send!({ type: LISTENER_REQUEST });
+    process.send!({ type: PORT_REQUEST });
   });
-}
-
-/** -98 → 'EADDRINUSE': the name Node gives a libuv error number. */
-function errnoName(err: number): string {
-  try {
-    return getSystemErrorName(err);
-  } catch {
-    return 'EIO';
-  }
 }

@@ -3,7 +3,7 @@
  * other worker is handed to that worker, socket and all (src/relay/worker-handoff.ts), instead of
  * crossing NATS. The bytes it sent right behind its enter, and while the handoff ran, arrive once
  * each and in order; a connection that owns a joint first is not moved. Once per engine: on the
- * native one (`--engine native`) the workers listen on the primary's socket and the engine
+ * native one (`--engine native`) the workers listen on the port with SO_REUSEPORT and the engine
  * detaches and adopts the sockets (docs/native-engine.md "Handover"); where the native engine
  * cannot run (GAMEWIRE_NATIVE=0, no addon, not Linux) that run is skipped, loudly.
  */
@@ -81,7 +81,7 @@ describe.skipIf(!HAS_NATS).each([
     // without waiting (in the socket while the handoff runs). On a single relay the frame behind
     // the enter reaches the owner, and so it must here: after a move the enter runs on the owner's
     // worker. Across NATS it would be dropped (docs/cluster.md §8 "Command order"). Six users, or
-    // more until one landed on the other worker (native workers take turns at one accept queue, in no fixed order).
+    // more until one landed on the other worker (SO_REUSEPORT spreads native workers' connections by a hash of the addresses).
     const users: TcpClient[] = [];
     for (let u = 0; u < 6 || (u < 24 && logged('connection adopted').length === 0); u++) {
       const c = await TcpClient.connect(port);

@@ -57,7 +57,7 @@ describe.skipIf(!HAS_NATS).each(ENGINES)(`gamewire relay --workers 2 --engine $e
     const got = await owner.read(5 * users.length);
     for (let i = 0; i < users.length; i++) expect(hexOf(got.subarray(i * 5, i * 5 + 5)).startsWith('04 80')).toBe(true);
     // Both workers take connections: node:cluster deals them round-robin; native workers take
-    // turns at one accept queue, in no fixed order, so more connections may be needed to see both.
+    // share the port by SO_REUSEPORT, spread by a hash of the addresses, so more may be needed.
     const opened = (): Set<number> => new Set(primary.logged('connection open').map((l) => l.worker));
     const openLines = (): number => primary.logged('connection open').length;
     for (let extra = 0; opened().size < 2 && extra < 64; extra++) {

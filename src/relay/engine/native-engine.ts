@@ -41,6 +41,7 @@ import type { RelayEngineHandoverBinding, RelayEngineRemoteBinding } from '../..
 import { ClusterEngineStream, EngineRemote, registerEngineRemote } from './engine-remote.js';
 import { EngineCounters, EngineStatsView } from './engine-stats.js';
 import { EngineStream } from './engine-stream.js';
+import type { SharedPort } from '../worker-listener.js';
 import type { RoutedJointState } from './routed-joint-state.js';
 
 /** How often `stop` looks whether the engine has flushed the connections it is closing (ms). */
@@ -64,11 +65,15 @@ export interface NativeEngineHost {
   drop: DropConnection;
 }
 
-/** The engine's share of the relay's options (engine-spec.md), passed through unchanged. */
-export function engineConfig(o: Readonly<ResolvedRelayOptions>): RelayEngineConfig {
+/**
+ * The engine's share of the relay's options (engine-spec.md), passed through unchanged; under
+ * `--workers`, the port its primary holds, with SO_REUSEPORT.
+ */
+export function engineConfig(o: Readonly<ResolvedRelayOptions>, shared?: SharedPort): RelayEngineConfig {
   return {
     host: o.host,
-    port: o.port,
+    port: shared?.port ?? o.port,
+    reusePort: shared !== undefined,
     websocket: o.websocket,
     maxWebSocketPayloadBytes: o.maxWebSocketPayloadBytes,
     loginTimeoutMs: o.loginTimeoutMs,
@@ -123,8 +128,9 @@ export class NativeEngine {
     private readonly host: NativeEngineHost,
     Engine: RelayEngineConstructor,
     statNames: readonly string[],
+    shared?: SharedPort,
   ) {
-    this.engine = new Engine(engineConfig(host.options), (records, count, bytes) => this.onEvents(records, count, bytes));
+    this.engine = new Engine(engineConfig(host.options, shared), (records, count, bytes) => this.onEvents(records, count, bytes));
     host.state.routes = this.engine;
     if (host.options.cluster !== undefined && (Engine as { remote?: boolean }).remote === true) {
       this.remote = new EngineRemote(this.engine as RelayEngineRemoteBinding, { state: host.state, stats: host.stats, bridge: () => host.forwarder.cluster }, host.options.outboundHighWaterBytes);
@@ -142,13 +148,12 @@ export class NativeEngine {
   }
 
   /**
-   * Bind, listen and start the I/O thread; with `fd`, listen on a copy of that shared bound socket
-   * instead of binding (src/relay/worker-listener.ts).
+   * Bind, listen and start the I/O thread.
    * @returns the bound port.
    * @throws the engine's listen error (with `code`, as Node's).
    */
-  listen(fd?: number): number {
-    const port = this.engine.listen(fd);
+  listen(): number {
+    const port = this.engine.listen();
     this.engine.start();
     this.handoff?.useEngine(this.handoffEngine);
     // Replies and events leave the outboxes at once (the engine copies them), so between batches
