@@ -39,6 +39,41 @@ int BoundPort(int fd) {
                                     : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
 }
 
+// A TCP socket bound to the first address of `host:port` that works: SO_REUSEADDR and listening
+// when `listener`, SO_REUSEPORT when `reuse_port`; `type_flags` are added to SOCK_STREAM |
+// SOCK_CLOEXEC. Returns the fd, or -1 with *error = errno (Engine::kErrorNotFound: no address).
+int BindTcp(const std::string& host, int port, int type_flags, bool listener, bool reuse_port, int* error) {
+  *error = 0;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0 || found == nullptr) {
+    *error = Engine::kErrorNotFound;
+    return -1;
+  }
+  int fd = -1;
+  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | type_flags | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      *error = errno;
+      continue;
+    }
+    const int one = 1;
+    if (listener) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && (!listener || listen(fd, kListenBacklog) == 0)) break;
+    *error = errno;
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(found);
+  if (fd >= 0) *error = 0;
+  return fd;
+}
+
 int64_t MonotonicMs() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -105,72 +140,17 @@ int Engine::Listen(const std::string& host, int port, int* error) {
     *error = EISCONN;
     return -1;
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  if (getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0 || found == nullptr) {
-    *error = kErrorNotFound;
-    return -1;
-  }
-  int fd = -1;
-  int err = 0;
-  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      err = errno;
-      continue;
-    }
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (config_.reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, kListenBacklog) == 0) break;
-    err = errno;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(found);
-  if (fd < 0) {
-    *error = err;
-    return -1;
-  }
+  const int fd = BindTcp(host, port, SOCK_NONBLOCK, true, config_.reuse_port, error);
+  if (fd < 0) return -1;
   listen_fd_ = fd;
   return BoundPort(fd);
 }
 
 int Engine::ReservePort(const std::string& host, int port, int* bound_port, int* error) {
-  *error = 0;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  if (getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0 || found == nullptr) {
-    *error = kErrorNotFound;
-    return -1;
-  }
-  int fd = -1;
-  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      *error = errno;
-      continue;
-    }
-    // SO_REUSEPORT only: sockets that set it too (the workers' engines) may share the port; one
-    // with SO_REUSEADDR alone (another server) may not, though this socket never listens.
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
-    *error = errno;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(found);
+  // SO_REUSEPORT only: sockets that set it too (the workers' engines) may share the port; one
+  // with SO_REUSEADDR alone (another server) may not, though this socket never listens.
+  const int fd = BindTcp(host, port, 0, false, true, error);
   if (fd < 0) return -1;
-  *error = 0;
   *bound_port = BoundPort(fd);
   return fd;
 }
