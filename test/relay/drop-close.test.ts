@@ -4,8 +4,8 @@
  * joint the sender does not own) end the connection at once: what the relay still held for the
  * peer is dropped, and a WebSocket peer gets no close frame (1006), as the Node engine's
  * `destroy()`. Only the relay's shutdown flushes what is owed and ends gracefully (close 1000),
- * for at most `closeGraceMs`. Runs on the Node engine (main project) and on the native engine
- * (relay-native project).
+ * for at most `closeGraceMs`. Runs on the default engine, native where it can (main project), and
+ * on the Node engine (relay-node project).
  *
  * Each case: an owner stops reading while a user floods it until the relay holds a backlog for
  * it (the user is then paused by backpressure), and the owner is dropped or the relay closed; the

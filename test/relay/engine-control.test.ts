@@ -3,7 +3,7 @@
  * the addon's RelayEngine: admission at ACCEPT, the relay's own commands with the routing table
  * kept in step, replies sent before the connection is resumed, the drop's cleanup at CLOSED, the
  * stats read from the engine, and shutdown. The data plane itself is the addon's and is tested by
- * the relay suites run on the native engine (vitest.config.ts, project relay-native).
+ * the relay suites, which run on the native engine by default (vitest.config.ts, project main).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Relay, silentLogger, DisconnectReason, type RelayOptions } from '../../src/relay/index.js';
