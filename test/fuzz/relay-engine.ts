@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCode, fallbackFactories, JointDirection } from '../../src/core/index.js';
 import { Relay, type Logger } from '../../src/relay/index.js';
 import { nativeEngineSupport } from '../../src/relay/engine/engine-choice.js';
-import { JointPeer, sizeHeader } from '../soak/joint-peer.js';
+import { connectPair, JointPeer, sizeHeader } from '../soak/joint-peer.js';
 import { matchesPattern, patternSlice } from '../soak/pattern.js';
 import { readCorpus } from './corpus.js';
 import { mutate } from './mutate.js';
@@ -211,17 +211,7 @@ class GoodPair {
   }
 
   static async open(port: number): Promise<GoodPair> {
-    const id = `fuzz-good-${process.pid}`;
-    const owner = await JointPeer.connect(port);
-    const jOwn = await owner.request(0, id);
-    let userNr = -1;
-    owner.onEvent = (ev, args) => {
-      if (ev === 0 && args[0] === jOwn && userNr < 0) userNr = args[1]!;
-    };
-    const user = await JointPeer.connect(port);
-    const jIn = await user.request(1, id);
-    for (let i = 0; i < 250 && userNr < 0; i++) await new Promise((r) => setTimeout(r, 20));
-    if (userNr < 0) throw new Error('relay-engine: no userConnect for the good user');
+    const { owner, user, jOwn, jIn, userNr } = await connectPair(port, `fuzz-good-${process.pid}`, 5000, 'relay-engine: no userConnect for the good user');
     return new GoodPair(owner, user, jOwn, jIn, userNr);
   }
 

@@ -133,3 +133,30 @@ export class JointPeer {
     this.socket.destroy();
   }
 }
+
+/** An owner and a user of one joint, each a JointPeer, with the numbers the relay gave them. */
+export interface JointPair {
+  owner: JointPeer;
+  user: JointPeer;
+  jOwn: number;
+  jIn: number;
+  userNr: number;
+}
+
+/**
+ * Create joint `id` with one peer and enter it with another; resolves once the owner has seen
+ * the user's userConnect. @throws Error (`what`) when that does not come within `timeoutMs`.
+ */
+export async function connectPair(port: number, id: string, timeoutMs: number, what: string): Promise<JointPair> {
+  const owner = await JointPeer.connect(port);
+  const jOwn = await owner.request(0, id);
+  let userNr = -1;
+  owner.onEvent = (ev, args) => {
+    if (ev === 0 && args[0] === jOwn && userNr < 0) userNr = args[1]!;
+  };
+  const user = await JointPeer.connect(port);
+  const jIn = await user.request(1, id);
+  for (const deadline = Date.now() + timeoutMs; userNr < 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+  if (userNr < 0) throw new Error(what);
+  return { owner, user, jOwn, jIn, userNr };
+}

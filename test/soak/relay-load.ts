@@ -9,7 +9,7 @@ import { Relay, type Logger } from '../../src/relay/index.js';
 import { nativeEngineSupport } from '../../src/relay/engine/engine-choice.js';
 import { COMMAND_BURST_COUNT } from '../../src/relay/limits.js';
 import { sleep, waitFor, type LoadSettings } from './component.js';
-import { command, JointPeer, RelayStreamReader, sizeHeader } from './joint-peer.js';
+import { command, connectPair, JointPeer, RelayStreamReader, sizeHeader } from './joint-peer.js';
 import { LoadHarness } from './load-harness.js';
 import { matchesPattern, patternSlice, type SoakRng } from './pattern.js';
 import type { Tally } from './tally.js';
@@ -135,15 +135,7 @@ export class RelayLoad extends LoadHarness<RelayKind> {
   private async makePair(index: number): Promise<Pair> {
     const port = this.relay!.port;
     const id = `soak-good-${index}`;
-    const owner = await JointPeer.connect(port);
-    const jOwn = await owner.request(0, id);
-    let userNr = -1;
-    owner.onEvent = (ev, args) => {
-      if (ev === 0 && args[0] === jOwn && userNr < 0) userNr = args[1]!;
-    };
-    const user = await JointPeer.connect(port);
-    const jIn = await user.request(1, id);
-    if (!(await waitFor(() => userNr >= 0, 5000))) throw new Error('relay: no userConnect for a good user');
+    const { owner, user, jOwn, jIn, userNr } = await connectPair(port, id, 5000, 'relay: no userConnect for a good user');
     const pair: Pair = {
       index, id, owner, user, jOwn, jIn, userNr,
       up: { key: index * 2 + 1, sent: 0, received: 0, bad: false },
