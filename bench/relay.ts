@@ -113,8 +113,8 @@ async function serveRelay(engine: Engine, idle: boolean): Promise<void> {
   const why: string[] = [];
   const quiet = () => {};
   const logger = { error: quiet, warn: quiet, info: quiet, debug: (msg: string, fields?: Record<string, unknown>) => void why.push(fields?.why !== undefined ? String(fields.why) : msg) };
-  // Only an engine other than the default is named, so the Node rows run on a tree without the option.
-  const options = { port: 0, logger, ...base, ...extra, ...(engine === 'native' ? { engine } : {}) };
+  // Each child names its engine: the default is native where the addon has the engine.
+  const options = { port: 0, logger, ...base, ...extra, engine };
   let relay: { port: number; engine?: string };
   try {
     relay = await Relay.listen(options as Parameters<typeof Relay.listen>[0]);
