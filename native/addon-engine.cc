@@ -189,7 +189,7 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
     host_ = host.As<Napi::String>().Utf8Value();
     EngineConfig c;
     double port = 0, ws_payload = 0, login = 0, idle = 0, stall = 0, keepalive = 0, max_out = 0, high = 0, low = 0,
-           bytes_rate = 0, units_rate = 0, burst = 0, policy = 0, close_grace = 0, max_events = 0;
+           bytes_rate = 0, units_rate = 0, burst = 0, policy = 0, close_grace = 0, max_events = 0, batch_delay = 0;
     constexpr double kMaxMs = 2147483647.0;
     constexpr double kMaxBytes = 9007199254740991.0;
     if (!ConfigNumber(config, "port", 0, 65535, &port) ||
@@ -206,7 +206,8 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
         !ConfigNumber(config, "inboundBurstSeconds", 0, kMaxMs, &burst) ||
         !ConfigNumber(config, "inboundPolicy", 0, 1, &policy) ||
         !ConfigOptional(config, "closeGraceMs", 0, kMaxMs, static_cast<double>(engine::kCloseGraceMs), &close_grace) ||
-        !ConfigOptional(config, "maxEventsInFlight", 1, static_cast<double>(engine::kMaxEventsInFlight), static_cast<double>(engine::kMaxEventsInFlight), &max_events)) {
+        !ConfigOptional(config, "maxEventsInFlight", 1, static_cast<double>(engine::kMaxEventsInFlight), static_cast<double>(engine::kMaxEventsInFlight), &max_events) ||
+        !ConfigOptional(config, "batchDelayUs", 0, static_cast<double>(engine::kMaxBatchDelayUs), 0, &batch_delay)) {
       return;
     }
     Napi::Value ws = config.Get("websocket");
@@ -235,6 +236,7 @@ class RelayEngineWrap : public Napi::ObjectWrap<RelayEngineWrap> {
     c.inbound_policy = static_cast<int32_t>(policy);
     c.close_grace_ms = static_cast<int64_t>(close_grace);
     c.max_events_in_flight = static_cast<int64_t>(max_events);
+    c.batch_delay_us = static_cast<int64_t>(batch_delay);
     port_ = static_cast<int>(port);
     callback_ = Napi::Persistent(info[1].As<Napi::Function>());
     engine_.reset(new Engine(c));

@@ -35,6 +35,8 @@ options:
   --outbound-high-water-bytes <n> pause the users feeding a peer with more unsent bytes (default 524288; 0 = off)
   --outbound-low-water-bytes <n> read them again at or below this backlog (default 131072)
   --stall-timeout-ms <n>         drop a peer whose socket takes no byte this long (default 30000; 0 = never)
+  --batch-delay-us <n>           native engine: after a busy turn, wait this long so reads and writes
+                                 carry more frames (0..10000, default 500; 0 = never)
   --max-joints <n>               joints on the relay (default 100000; 0 = no cap)
   --max-joints-per-ip <n>        joints owned from one source IP (default 1000; 0 = no cap)
   --commands-per-sec <n>         commands per connection per second, burst 512 (default 64; 0 = no cap)
@@ -93,6 +95,7 @@ const NUMERIC_FLAGS: Record<string, keyof RelayOptions> = {
   '--outbound-high-water-bytes': 'outboundHighWaterBytes',
   '--outbound-low-water-bytes': 'outboundLowWaterBytes',
   '--stall-timeout-ms': 'stallTimeoutMs',
+  '--batch-delay-us': 'batchDelayUs',
   '--max-joints': 'maxJoints',
   '--max-joints-per-ip': 'maxJointsPerIp',
   '--commands-per-sec': 'commandsPerSec',

@@ -95,6 +95,13 @@ constexpr int kAcceptsPerTurn = 64;
 constexpr int64_t kAcceptBackoffMs = 100;
 // epoll events handled per epoll_wait (events).
 constexpr int kEpollEvents = 256;
+// A loop turn that moved at least this many bytes (read plus taken by the kernel) is busy: with
+// batchDelayUs set, the I/O thread waits that long before its next epoll_wait (Engine::Run), so
+// the next turn's reads and writes carry more frames each. 4 KiB: about 60 frames of 64 B; a
+// relay with a few game messages per turn never waits.
+constexpr double kBatchBusyBytes = 4096;
+// Largest batchDelayUs (µs), 10 ms: the wait delays every frame of a busy relay by up to that much.
+constexpr int64_t kMaxBatchDelayUs = 10000;
 // Longest interval of the sweep (ms), as the Node relay's KEEPALIVE_SWEEP_MAX_MS; shorter timers
 // sweep at a quarter of their period.
 constexpr int64_t kSweepMaxMs = 1000;

@@ -45,6 +45,7 @@ enum Stat : int32_t {
   kStatRemotePieces,         // data pieces handed to JavaScript for other nodes (REMOTE records)
   kStatRemoteBytes,          // their data bytes
   kStatRemotePaused,         // times a source was paused because the REMOTE bytes in flight passed kMaxRemoteBytes
+  kStatBatchWaits,           // busy turns after which the I/O thread waited batchDelayUs (WaitToBatch)
   kStatDisconnects,          // kReasonCount slots from here: closes by Reason
   kStatCount = kStatDisconnects + kReasonCount,
 };
@@ -54,7 +55,7 @@ constexpr const char* kStatNames[kStatCount] = {
     "connections", "pendingConnections", "accepted", "refusedPending", "loginTimeouts",
     "webSocketRefused", "pendingUpgrades", "bytesIn", "bytesOut", "framesIn", "framesOut", "drops", "throttled",
     "backpressured", "backpressuredNow", "backlogBytes", "commands", "eventBatches", "loopTurns",
-    "remotePieces", "remoteBytes", "remotePaused",
+    "remotePieces", "remoteBytes", "remotePaused", "batchWaits",
     "peer_closed", "socket_error", "protocol_error", "rate_limit", "slow_reader", "stalled", "idle",
     "shutdown", "login_timeout",
 };

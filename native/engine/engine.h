@@ -53,6 +53,10 @@ struct EngineConfig {
   // SO_REUSEPORT on the listening socket: the workers of `gamewire relay --workers` each listen on
   // the port, and the kernel spreads the connections among them.
   bool reuse_port = false;
+  // After a busy turn (kBatchBusyBytes moved), wait this long (µs) before the next epoll_wait, or
+  // until a call from JavaScript: interrupt moderation, fewer syscalls and wakeups per frame under
+  // load for up to this much latency (docs/native-engine.md "Batching under load"). 0 = never wait.
+  int64_t batch_delay_us = 0;
 };
 
 // Event types (the record's first slot).
@@ -224,6 +228,7 @@ class Engine {
   void Emit(int32_t type, uint32_t conn, int32_t a, int32_t b, const uint8_t* bytes, size_t n);
   void DeliverBatch();
   void Publish();
+  void WaitToBatch();
   void ShutdownAll();
   Connection* Get(uint32_t id);
   Connection* NewConnection();
@@ -265,6 +270,8 @@ class Engine {
   int epoll_fd_ = -1;
   int64_t now_ = 0;
   int64_t next_sweep_ms_ = 0;
+  // Bytes read plus bytes written when the last turn began: what the turn moved decides WaitToBatch.
+  double moved_at_turn_ = 0;
   int64_t listen_backoff_until_ = 0;
   bool stopping_ = false;
   std::vector<Call> applying_;

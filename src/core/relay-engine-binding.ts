@@ -39,6 +39,11 @@ export interface RelayEngineConfig {
    */
   maxEventsInFlight?: number;
   /**
+   * After a busy loop turn (4 KiB moved), wait this long (µs, 0..10000) before the next one, so
+   * reads and writes carry more frames each; default 0 = never (`batchDelayUs` of the relay).
+   */
+  batchDelayUs?: number;
+  /**
    * SO_REUSEPORT on the listening socket (`gamewire relay --workers`: every worker's engine listens
    * on the port its primary holds with `reservePort`, and the kernel spreads the connections).
    */

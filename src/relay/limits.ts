@@ -120,6 +120,18 @@ export const OUTBOX_RETAIN_MAX_BYTES = 1024 * 1024;
 export const CLOSE_GRACE_MS = 1000;
 
 /**
+ * Native engine, under load (µs), 500: after a loop turn that moved at least 4 KiB, the I/O
+ * thread waits this long (or until the control plane calls) before it polls again, so each read
+ * and write carries more frames; most of a busy relay's CPU is the kernel's cost per syscall and
+ * wakeup, and this cuts it (docs/native-engine.md "Batching under load"). Costs up to this much
+ * latency per hop, only while busy; 0 turns it off. The Node engine does not wait.
+ */
+export const BATCH_DELAY_US = 500;
+
+/** Largest `batchDelayUs` (µs), 10 ms: the engine's kMaxBatchDelayUs. */
+export const MAX_BATCH_DELAY_US = 10_000;
+
+/**
  * Units the relay's JointParser hands out per feed (units). A read with more units is parsed in
  * several feeds; 32 keeps the result array under 1 KiB per connection (issue 13: an idle
  * connection costs little), and a 64 KiB read of 32-byte frames then costs about 60 feeds instead

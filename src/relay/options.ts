@@ -28,6 +28,8 @@ import {
   MAX_WEBSOCKET_PAYLOAD_BYTES,
   RATE_BURST_SECONDS,
   CLOSE_GRACE_MS,
+  BATCH_DELAY_US,
+  MAX_BATCH_DELAY_US,
 } from './limits.js';
 
 /** Options of `Relay.listen`. Every field is optional; the defaults are the original's. */
@@ -111,6 +113,12 @@ export interface RelayOptions {
   /** On `close()`, milliseconds to wait for peers to finish closing before destroying them (default 1000). */
   closeGraceMs?: number;
   /**
+   * Native engine: after a busy loop turn (4 KiB moved), wait this many microseconds before
+   * polling again, so reads and writes carry more frames each; 0..10000 (default 500; 0 = never).
+   * Costs up to this much latency per hop while busy; the Node engine ignores it.
+   */
+  batchDelayUs?: number;
+  /**
    * Join a relay cluster over NATS (docs/cluster.md): `{ servers, nodeId?, name?, ...limits }`.
    * Joint ids are then unique across the cluster and any node's users can enter any node's joints.
    * Default: none (a single relay).
@@ -166,6 +174,7 @@ const RELAY_OPTION_KEYS = Object.keys({
   metricsPort: true,
   metricsHost: true,
   closeGraceMs: true,
+  batchDelayUs: true,
   cluster: true,
   engine: true,
 } satisfies Record<keyof RelayOptions, true>);
@@ -201,6 +210,7 @@ export interface ResolvedRelayOptions {
   metricsPort: number | undefined;
   metricsHost: string;
   closeGraceMs: number;
+  batchDelayUs: number;
   /**
    * The cluster options as given (checked by `Relay.listen`, which loads the NATS client only
    * then), or undefined for a single relay.
@@ -280,6 +290,7 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
     metricsPort: options.metricsPort === undefined ? undefined : int('metricsPort', options.metricsPort, 0, 0, 65535),
     metricsHost: options.metricsHost ?? host,
     closeGraceMs: int('closeGraceMs', options.closeGraceMs, CLOSE_GRACE_MS, 0, MAX_TIMER_MS),
+    batchDelayUs: int('batchDelayUs', options.batchDelayUs, BATCH_DELAY_US, 0, MAX_BATCH_DELAY_US),
     cluster: options.cluster,
     engine: engineKind(options.engine),
   };

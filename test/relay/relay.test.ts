@@ -369,6 +369,15 @@ describe('limits and timers', () => {
     await expect(Relay.listen({ maxOwnJoints: 0 })).rejects.toThrow(/maxOwnJoints/);
     await expect(Relay.listen({ port: 70000 })).rejects.toThrow(RangeError);
     await expect(Relay.listen({ inboundPolicy: 'drop' as 'throttle' })).rejects.toThrow(/inboundPolicy/);
+    await expect(Relay.listen({ batchDelayUs: 10_001 })).rejects.toThrow(/batchDelayUs/);
+    await expect(Relay.listen({ batchDelayUs: 2.5 })).rejects.toThrow(RangeError);
+  });
+
+  it('takes batchDelayUs on both engines (500 µs by default; the Node engine does not wait)', async () => {
+    const r = await start({ batchDelayUs: 0 });
+    expect(r.options.batchDelayUs).toBe(0);
+    const d = await start();
+    expect(d.options.batchDelayUs).toBe(500);
   });
 
   it('counts sockets waiting for their first byte as pending (stats and metrics)', async () => {

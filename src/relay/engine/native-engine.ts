@@ -88,6 +88,7 @@ export function engineConfig(o: Readonly<ResolvedRelayOptions>, shared?: SharedP
     inboundBurstSeconds: o.inboundBurstSeconds,
     inboundPolicy: o.inboundPolicy === 'disconnect' ? 1 : 0,
     closeGraceMs: o.closeGraceMs,
+    batchDelayUs: o.batchDelayUs,
   };
 }
 
