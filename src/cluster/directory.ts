@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import { checkEpoch, type NodeRef } from './node-id.js';
+import { BUCKET_OPEN_ATTEMPTS, BUCKET_RETRY_MS } from './limits.js';
 
 /** Outcome of a claim: ours now, someone else's, or the bucket did not answer in time. */
 export type ClaimResult = 'claimed' | 'taken' | 'unavailable';
@@ -386,5 +387,29 @@ export class JointDirectory extends EventEmitter<DirectoryEvents> {
 
 async function openBucket(nc: NatsConnection, name: string): Promise<KV> {
   // history 1: only the current owner matters; a small value cap keeps a forged write cheap.
-  return new Kvm(nc).create(name, { history: 1, maxValueSize: 128 });
+  return retryConcurrentCreate(() => new Kvm(nc).create(name, { history: 1, maxValueSize: 128 }));
+}
+
+/**
+ * Whether JetStream refused a stream create because another create of the same stream was being
+ * applied: 10065 subjects overlap, 10058 name in use (the KV client creates its stream when it
+ * finds none, so nodes starting together race).
+ */
+export function isConcurrentCreate(error: unknown): boolean {
+  // JetStreamApiError's `code` is the API's err_code.
+  const e = error as { code?: unknown; message?: unknown };
+  if (e?.code === 10065 || e?.code === 10058) return true;
+  return typeof e?.message === 'string' && (e.message.includes('subjects overlap') || e.message.includes('already in use'));
+}
+
+/** `attempt()`, again after a short wait when it lost a race to create the same stream. */
+export async function retryConcurrentCreate<T>(attempt: () => Promise<T>, attempts = BUCKET_OPEN_ATTEMPTS, retryMs = BUCKET_RETRY_MS): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (n >= attempts || !isConcurrentCreate(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, retryMs * n));
+    }
+  }
 }

@@ -59,6 +59,17 @@ export const NATS_RECONNECT_WAIT_MS = 250;
 export const DIRECTORY_TIMEOUT_MS = 2000;
 
 /**
+ * Attempts at opening the directory's KV bucket (attempts), 3. Nodes that start together each
+ * create the bucket when they find none, and JetStream may refuse all but the first create
+ * ("subjects overlap with an existing stream", or the name in use) while that one is applied;
+ * the next attempt finds the bucket and opens it. Past this the node fails to join.
+ */
+export const BUCKET_OPEN_ATTEMPTS = 3;
+
+/** Wait before the next attempt at opening the bucket (ms, times the attempt number), 100. */
+export const BUCKET_RETRY_MS = 100;
+
+/**
  * Largest batch of records in one NATS message (bytes), default 64 KiB: a batch is published once
  * per event-loop tick or as soon as it reaches this size. NATS's own default `max_payload` is
  * 1 MiB; 64 KiB keeps a batch within one loopback/LAN write while amortising the per-message

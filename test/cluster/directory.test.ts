@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { directoryKey, jointIdOfKey, type ClaimResult } from '../../src/cluster/index.js';
+import { isConcurrentCreate, retryConcurrentCreate } from '../../src/cluster/directory.js';
 import { HAS_NATS, NATS_SKIP_REASON, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { FAST, Nodes, waitFor } from './harness.js';
 
@@ -165,5 +166,42 @@ describe.skipIf(!HAS_NATS)(`cluster joint directory${NATS_SKIP_REASON}`, () => {
       await nodes.closeAll();
       await own.dispose();
     }
+  });
+});
+
+describe('opening the bucket while another node creates it (JetStream refuses the later creates)', () => {
+  const overlap = Object.assign(new Error('subjects overlap with an existing stream'), { code: 10065 });
+
+  it('tells a lost create race from other errors', () => {
+    expect(isConcurrentCreate(overlap)).toBe(true);
+    expect(isConcurrentCreate(Object.assign(new Error('x'), { code: 10058 }))).toBe(true);
+    expect(isConcurrentCreate(new Error('stream name already in use with a different configuration'))).toBe(true);
+    expect(isConcurrentCreate(new Error('stream not found'))).toBe(false);
+    expect(isConcurrentCreate(undefined)).toBe(false);
+  });
+
+  it('looks again after a lost race, and gives up after the attempts', async () => {
+    let calls = 0;
+    const opened = await retryConcurrentCreate(async () => {
+      if (++calls < 3) throw overlap;
+      return 'bucket';
+    }, 3, 1);
+    expect([opened, calls]).toEqual(['bucket', 3]);
+    calls = 0;
+    await expect(retryConcurrentCreate(async () => {
+      calls++;
+      throw overlap;
+    }, 3, 1)).rejects.toBe(overlap);
+    expect(calls).toBe(3);
+  });
+
+  it('does not retry other errors', async () => {
+    let calls = 0;
+    const other = new Error('authorization violation');
+    await expect(retryConcurrentCreate(async () => {
+      calls++;
+      throw other;
+    }, 3, 1)).rejects.toBe(other);
+    expect(calls).toBe(1);
   });
 });
