@@ -12,7 +12,8 @@ const readmePath = join(root, 'README.md');
 /**
  * Columns of a bench table after case, subject, baseline and ratio, each shown when a row has it:
  * throughput, latency percentiles of the suites driven by `gamewire bench`'s engine (relay, mm,
- * udp: ms, send to delivery), and the idle-memory figures of the relay suite.
+ * udp: ms, send to delivery), CPU µs per frame of the server process and of the generator (where
+ * the generator may be the limit, its CPU says so), and the idle-memory figures of the relay suite.
  */
 const BENCH_COLUMNS = [
   'subjectOpsPerSec',
@@ -21,6 +22,10 @@ const BENCH_COLUMNS = [
   'baselineP50Ms',
   'subjectP99Ms',
   'baselineP99Ms',
+  'subjectServerCpuUsPerFrame',
+  'baselineServerCpuUsPerFrame',
+  'subjectLoadCpuUsPerFrame',
+  'baselineLoadCpuUsPerFrame',
   'subjectKiBPerConnection',
   'baselineKiBPerConnection',
 ];
